@@ -1,0 +1,59 @@
+"""ONNX Runtime engine for frame models (CPU by default; CUDA EP when onnxruntime-gpu provides it)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from edgecolor.errors import InputError, ModelError, require
+
+log = logging.getLogger(__name__)
+
+
+class OrtEngine:
+    """Runs a frame model: BGR uint8 ``H x W x 3`` (or ``N x H x W x 3``) in, same shape out."""
+
+    def __init__(self, model: str | Path | bytes, threads: int = 0, providers: list[str] | None = None) -> None:
+        ort = require("onnxruntime", "core")
+        opts = ort.SessionOptions()
+        if threads:
+            opts.intra_op_num_threads = threads
+        opts.log_severity_level = 3  # the "initializer appears in graph inputs" warning is by design
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        src = model if isinstance(model, bytes) else str(model)
+        if not isinstance(model, bytes) and not Path(model).is_file():
+            raise ModelError(f"model {model} does not exist", "pass a frame-model .onnx file or a shipped model name")
+        try:
+            self.session = ort.InferenceSession(src, opts, providers=providers or ["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own exception types for corrupt/invalid graphs
+            raise ModelError(f"ONNX Runtime cannot load {'model' if isinstance(model, bytes) else model}: "
+                             f"{str(exc).splitlines()[0][:200]}", "check that the file is a valid ONNX model") from exc
+        inputs = {i.name: i for i in self.session.get_inputs()}
+        outs = self.session.get_outputs()
+        frame = inputs.get("frame")
+        if frame is None or frame.type != "tensor(uint8)" or len(outs) != 1 or outs[0].type != "tensor(uint8)":
+            raise ModelError("the model is not a frame model (needs uint8 input 'frame' and one uint8 output)",
+                             "wrap it with an adapter spec: edgecolor build MODEL --adapter SPEC")
+        self.output_name = outs[0].name
+        meta = self.session.get_modelmeta().custom_metadata_map
+        self.metadata: dict[str, str] = dict(meta)
+        extras = json.loads(meta.get("edgecolor.extra_inputs", "{}"))
+        overridable = {i.name for i in self.session.get_overridable_initializers()} | set(inputs)
+        self.defaults = {k: float(v["default"]) for k, v in extras.items() if k in overridable}
+
+    def __call__(self, frame: np.ndarray, **extra: float) -> np.ndarray:
+        single = frame.ndim == 3
+        batch = frame[None] if single else frame
+        if batch.dtype != np.uint8 or batch.ndim != 4 or batch.shape[-1] != 3:
+            raise InputError(f"frame must be uint8 HxWx3 BGR, got {frame.dtype}{frame.shape}", "convert it first")
+        feeds: dict[str, np.ndarray] = {"frame": np.ascontiguousarray(batch)}
+        for name, value in extra.items():
+            if name not in self.defaults:
+                raise InputError(f"unknown model input '{name}'", f"known: {', '.join(self.defaults) or 'none'}")
+            if value is not None and value != self.defaults[name]:
+                feeds[name] = np.asarray(value, np.float32)
+        out = self.session.run([self.output_name], feeds)[0]
+        return out[0] if single else out

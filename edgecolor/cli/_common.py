@@ -1,0 +1,33 @@
+"""What every command shares: the console, JSON output and progress bars. Only the CLI prints."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+console = Console(stderr=True)
+out = Console()
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one machine-readable JSON object on stdout.")]
+
+
+def emit_json(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj, indent=1, default=str) + "\n")
+
+
+@contextmanager
+def progress(enabled: bool = True) -> Iterator[Progress]:
+    """A rich progress bar on stderr (hidden when stderr is not a terminal or ``enabled`` is false)."""
+    bar = Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        TimeRemainingColumn(), console=console, disable=not enabled or not console.is_terminal, transient=False,
+    )
+    with bar:
+        yield bar

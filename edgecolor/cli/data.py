@@ -1,0 +1,56 @@
+"""``edgecolor data``: build the training corpus and the public evaluation set offline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from edgecolor.cli._common import JsonOpt, console, emit_json, progress
+
+app = typer.Typer(rich_markup_mode=None, help="Build training and evaluation data from packages (no downloads from URLs).",
+                  no_args_is_help=True)
+
+
+@app.command("fetch")
+def fetch(
+    dest: Annotated[Path, typer.Option(help="Where to write images/ and manifest.json.")] = Path("data/corpus"),
+    from_folder: Annotated[Path | None, typer.Option(
+        help="Use your own photos (any folder, searched recursively) instead of Debian packages.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Build the colorization corpus from Debian packages (apt-get download + dpkg-deb -x, no install):
+    gcompris-qt-data, lomiri-wallpapers-16.04, mate-backgrounds, plasma-workspace-wallpapers.
+
+    Drops tiny, near-gray, clipart and transparent images and duplicate resolutions of one picture."""
+    from edgecolor.data.corpus import build_corpus
+
+    with progress(not as_json) as bar:
+        task = bar.add_task("scanning", total=None)
+        entries, dropped = build_corpus(dest, from_folder=from_folder, progress=lambda _: bar.advance(task))
+    summary = {"dest": str(dest), "photos": len(entries), "dropped": dropped,
+               "by_source": {s: sum(e.source == s for e in entries) for s in sorted({e.source for e in entries})}}
+    if as_json:
+        emit_json(summary)
+    else:
+        console.print(f"corpus: {len(entries)} photos in {dest} (dropped: {dropped})")
+        console.print(f"next: edgecolor train colorizer --corpus {dest}")
+
+
+@app.command("evalset")
+def evalset(
+    dest: Annotated[Path, typer.Option(help="Where to write the evaluation photos.")] = Path("data/eval"),
+    opencv_doc: Annotated[bool, typer.Option(help="Include Debian opencv-doc's colour photos (needs apt).")] = True,
+    as_json: JsonOpt = False,
+) -> None:
+    """Collect the public evaluation set (never trained on): scikit-image, scikit-learn and matplotlib
+    sample photos and opencv-doc's colour photos. Needs: pip install 'edgecolor[eval]'."""
+    from edgecolor.data.evalset import build_eval_set
+
+    entries = build_eval_set(dest, with_opencv_doc=opencv_doc)
+    if as_json:
+        emit_json({"dest": str(dest), "photos": len(entries), "entries": entries})
+    else:
+        console.print(f"evaluation set: {len(entries)} photos in {dest}")
+        console.print(f"next: edgecolor eval colorizer --data {dest}")

@@ -1,0 +1,64 @@
+"""``edgecolor eval colorizer``: quality versus the gray input on photos the model never trained on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from edgecolor.cli._common import JsonOpt, emit_json, out
+
+app = typer.Typer(rich_markup_mode=None, help="Measure quality on held-out photos.", no_args_is_help=True)
+
+
+@app.command("colorizer")
+def colorizer(
+    data: Annotated[Path, typer.Option(help="Folder of colour photos never trained on (see: edgecolor data evalset).")],
+    model: Annotated[str, typer.Option(help="Shipped model name or frame-model .onnx path.")] = "colorizer",
+    colour_strength: Annotated[float | None, typer.Option("--colour-strength", min=0.0, max=4.0,
+                                                          help="Override the model's default chroma scale.")] = None,
+    sheet: Annotated[Path | None, typer.Option(help="Write a contact sheet PNG: gray input | ours | truth.")] = None,
+    classifier: Annotated[bool, typer.Option(help="ImageNet-classifier agreement test (needs edgecolor[train]).")] = True,
+    as_json: JsonOpt = False,
+) -> None:
+    """Score the colorizer and the gray baseline: PSNR (RGB, 8-bit), SSIM, colourfulness (Hasler &
+    Suesstrunk 2003) and its ratio to the truth, mean CIE76 Delta E, and classifier agreement."""
+    from edgecolor.backends.onnxruntime import OrtEngine
+    from edgecolor.errors import MissingDependency
+    from edgecolor.evaluate import evaluate_colorizer, load_photos
+    from edgecolor.registry import resolve_model
+
+    photos = load_photos(data)
+    engine = OrtEngine(resolve_model(model))
+    extra = {} if colour_strength is None else {"colour_strength": colour_strength}
+    top1 = None
+    if classifier:
+        try:
+            from edgecolor.errors import require
+
+            require("torch", "train")
+            require("efficientnet_lite_pytorch", "train")
+            from edgecolor.models.classifier import imagenet_top1
+
+            top1 = imagenet_top1()
+        except MissingDependency:
+            top1 = None
+    result = evaluate_colorizer(lambda f: engine(f, **extra), photos, top1, sheet)
+    result["model_file"] = str(resolve_model(model))
+    result["colour_strength"] = colour_strength if colour_strength is not None else engine.defaults.get("colour_strength")
+    if as_json:
+        emit_json(result)
+        return
+    table = Table(title=f"colorizer on {result['photos']} photos in {data}")
+    for col in ("", "PSNR dB", "SSIM", "colourfulness ratio", "mean ΔE76", "classifier agreement"):
+        table.add_column(col, justify="right")
+    for name in ("model", "gray"):
+        s = result[name]
+        agree = "n/a" if s["classifier_agreement"] is None else f"{s['classifier_agreement']:.2f}"
+        table.add_row("edgecolor" if name == "model" else "gray input", f"{s['psnr_db']:.2f}", f"{s['ssim']:.4f}",
+                      f"{s['colourfulness_ratio']:.2f}", f"{s['delta_e76']:.2f}", agree)
+    out.print(table)
+    if sheet:
+        out.print(f"contact sheet: {sheet}")

@@ -1,0 +1,23 @@
+"""``edgecolor models``: list the shipped frame models."""
+
+from __future__ import annotations
+
+from rich.table import Table
+
+from edgecolor.cli._common import JsonOpt, emit_json, out
+
+
+def models(as_json: JsonOpt = False) -> None:
+    """List shipped models (colorizer and styles) with task, size and provenance."""
+    from edgecolor.registry import describe, shipped_models
+
+    rows = [describe(p) for p in shipped_models().values()]
+    if as_json:
+        emit_json(rows)
+        return
+    table = Table(title="shipped frame models")
+    for col in ("name", "task", "size MB", "net size", "trained on"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(str(r["name"]), str(r["task"]), str(r["size_mb"]), str(r["net_size"]), str(r["trained_on"]))
+    out.print(table)

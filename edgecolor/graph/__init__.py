@@ -1,0 +1,1 @@
+"""ONNX graph work: frame-model pieces and wrappers (and, later, precision passes)."""

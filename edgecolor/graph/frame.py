@@ -1,0 +1,162 @@
+"""The frame-model contract and the graph pieces that build it.
+
+A *frame model* is an ONNX graph with input ``frame`` and output ``frame_out``: ``uint8 [N, H, W, 3]`` BGR,
+N/H/W dynamic. All colour math lives in the graph so TensorRT runs it on the GPU as one engine and the
+CPU path runs the very same graph. Extra inputs (e.g. ``colour_strength``) are graph inputs that also
+have an initializer: the initializer is the default (ONNX IR >= 4), recorded in ``metadata_props`` too.
+
+Resizes use ``Resize`` (linear, half-pixel) without the opset-18 ``antialias`` attribute, which not every
+TensorRT ONNX parser accepts; downscaling to the network size goes through a pyramid whose last two steps
+are exact 2x box filters, which approximates OpenCV's INTER_AREA used in training.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+from edgecolor.colour import BGR_FROM_CHROMA, LUMA_BGR
+
+OPSET = 18
+IR_VERSION = 9  # ONNX Runtime >= 1.16 and TensorRT 10.x read IR 9
+FRAME = "frame"
+FRAME_OUT = "frame_out"  # ONNX names are single-assignment: the output cannot reuse the input's name
+
+
+class GraphBuilder:
+    """Accumulates nodes and constants with unique names; ``op`` returns the output tensor name."""
+
+    def __init__(self, prefix: str = "") -> None:
+        self.prefix = prefix
+        self.nodes: list[onnx.NodeProto] = []
+        self.initializers: list[onnx.TensorProto] = []
+        self._n = 0
+
+    def _name(self, hint: str) -> str:
+        self._n += 1
+        return f"{self.prefix}{hint}_{self._n}"
+
+    def const(self, value: np.ndarray | list | float, hint: str = "c", dtype: type = np.float32) -> str:
+        name = self._name(hint)
+        self.initializers.append(numpy_helper.from_array(np.asarray(value, dtype=dtype), name))
+        return name
+
+    def op(self, op_type: str, inputs: list[str], out: str | None = None, **attrs: object) -> str:
+        out = out or self._name(op_type.lower())
+        self.nodes.append(helper.make_node(op_type, inputs, [out], name=self._name(op_type), **attrs))
+        return out
+
+    # --- frame pieces -------------------------------------------------------------------------------
+    def frame_to_nchw(self, frame: str = FRAME) -> str:
+        """uint8 [N,H,W,3] BGR -> float32 [N,3,H,W] BGR in 0..255."""
+        return self.op("Transpose", [self.op("Cast", [frame], to=TensorProto.FLOAT)], perm=[0, 3, 1, 2])
+
+    def luma(self, nchw_bgr: str) -> str:
+        """float [N,3,H,W] BGR -> float [N,1,H,W] BT.601 luma (1x1 convolution)."""
+        return self.op("Conv", [nchw_bgr, self.const(LUMA_BGR.reshape(1, 3, 1, 1), "luma_w")])
+
+    def resize_to(self, x: str, size: tuple[int, int]) -> str:
+        """Resize NCHW ``x`` to a fixed spatial size (dynamic N and C kept)."""
+        nc = self.op("Slice", [self.op("Shape", [x]), self.const([0], dtype=np.int64), self.const([2], dtype=np.int64)])
+        sizes = self.op("Concat", [nc, self.const(list(size), "hw", dtype=np.int64)], axis=0)
+        return self.op("Resize", [x, "", "", sizes], mode="linear", coordinate_transformation_mode="half_pixel")
+
+    def resize_down_area(self, x: str, size: int) -> str:
+        """Downscale to ``size`` x ``size`` via 4x then two exact 2x box steps (an INTER_AREA stand-in)."""
+        for k in (4, 2, 1):
+            x = self.resize_to(x, (size * k, size * k))
+        return x
+
+    def resize_like(self, x: str, ref_nchw: str) -> str:
+        """Resize NCHW ``x`` to the spatial size of ``ref_nchw`` (channels of ``x`` kept)."""
+        nc = self.op("Slice", [self.op("Shape", [x]), self.const([0], dtype=np.int64), self.const([2], dtype=np.int64)])
+        hw = self.op("Slice", [self.op("Shape", [ref_nchw]), self.const([2], dtype=np.int64), self.const([4], dtype=np.int64)])
+        sizes = self.op("Concat", [nc, hw], axis=0)
+        return self.op("Resize", [x, "", "", sizes], mode="linear", coordinate_transformation_mode="half_pixel")
+
+    def nchw_to_frame(self, nchw_bgr: str, out: str = FRAME) -> str:
+        """float [N,3,H,W] BGR -> uint8 [N,H,W,3]: round half to even, clamp to 0..255, transpose last."""
+        clipped = self.op("Clip", [self.op("Round", [nchw_bgr]), self.const(0.0, "lo"), self.const(255.0, "hi")])
+        return self.op("Transpose", [self.op("Cast", [clipped], to=TensorProto.UINT8)], out, perm=[0, 2, 3, 1])
+
+
+@dataclass(frozen=True)
+class ExtraInput:
+    """A scalar float input with a default (its initializer)."""
+
+    name: str
+    default: float
+    doc: str
+
+
+@dataclass
+class FrameModelSpec:
+    task: str  # "colorize" | "stylize"
+    net_size: int
+    colour_space: str
+    metadata: dict[str, str] = field(default_factory=dict)
+    extra_inputs: list[ExtraInput] = field(default_factory=list)
+
+
+def _frame_value_info(name: str) -> onnx.ValueInfoProto:
+    return helper.make_tensor_value_info(name, TensorProto.UINT8, ["N", "H", "W", 3])
+
+
+def assemble(spec: FrameModelSpec, parts: list[GraphBuilder | onnx.ModelProto], name: str) -> onnx.ModelProto:
+    """Concatenate graph pieces (builders and prefixed core networks, in execution order) into one
+    checked frame model with input ``frame`` and output ``frame_out``."""
+    nodes: list[onnx.NodeProto] = []
+    inits: list[onnx.TensorProto] = []
+    value_info: list[onnx.ValueInfoProto] = []
+    for part in parts:
+        if isinstance(part, GraphBuilder):
+            nodes += part.nodes
+            inits += part.initializers
+        else:
+            nodes += part.graph.node
+            inits += part.graph.initializer
+            value_info += part.graph.value_info
+    inputs = [_frame_value_info(FRAME)]
+    for extra in spec.extra_inputs:
+        inputs.append(helper.make_tensor_value_info(extra.name, TensorProto.FLOAT, []))
+        inits.append(numpy_helper.from_array(np.asarray(extra.default, np.float32), extra.name))
+    graph = helper.make_graph(nodes, name, inputs, [_frame_value_info(FRAME_OUT)], inits, value_info=value_info)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="edgecolor")
+    model.ir_version = IR_VERSION
+    meta = {
+        "edgecolor.task": spec.task,
+        "edgecolor.net_size": str(spec.net_size),
+        "edgecolor.colour_space": spec.colour_space,
+        "edgecolor.extra_inputs": json.dumps({e.name: {"default": e.default, "doc": e.doc} for e in spec.extra_inputs}),
+    } | spec.metadata
+    helper.set_model_props(model, meta)
+    onnx.checker.check_model(model, full_check=True)
+    return model
+
+
+def colorizer_frame_model(core: onnx.ModelProto, net_size: int, metadata: dict[str, str],
+                          colour_strength: float = 1.0) -> onnx.ModelProto:
+    """Wrap a core colorizer (``luma [N,1,S,S]`` -> ``chroma [N,2,s,s]``) into a frame model.
+
+    frame -> luma (full res) -> area-downscale to S -> core -> chroma * colour_strength
+          -> chroma-to-BGR offsets (1x1 conv) -> bilinear upsample to the frame -> + luma -> round/clamp -> frame
+    """
+    core = onnx.compose.add_prefix(core, "net/")
+    (core_in,), (core_out,) = [i.name for i in core.graph.input], [o.name for o in core.graph.output]
+    pre, post = GraphBuilder("pre/"), GraphBuilder("post/")
+    luma = pre.luma(pre.frame_to_nchw(FRAME))
+    pre.op("Identity", [pre.resize_down_area(luma, net_size)], core_in)
+    chroma = post.op("Mul", [core_out, "colour_strength"])
+    offsets = post.op("Conv", [chroma, post.const(BGR_FROM_CHROMA.reshape(3, 2, 1, 1), "bgr_from_chroma")])
+    bgr = post.op("Add", [post.resize_like(offsets, luma), luma])
+    post.nchw_to_frame(bgr, FRAME_OUT)
+    spec = FrameModelSpec(
+        task="colorize", net_size=net_size, colour_space="YCbCr BT.601 full range",
+        metadata=metadata,
+        extra_inputs=[ExtraInput("colour_strength", colour_strength, "chroma scale: 0 = gray, 1 = as trained")],
+    )
+    return assemble(spec, [pre, core, post], "edgecolor_colorizer")

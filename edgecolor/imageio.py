@@ -1,0 +1,169 @@
+"""Reading and writing images and videos at the edge of the program.
+
+Frames at every public boundary are ``numpy.uint8``, ``H x W x 3``, BGR, C-contiguous (OpenCV's
+convention). Everything written goes to a temporary file in the destination folder first and is renamed
+into place, so an interrupted or failed run never leaves a half-written output.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from edgecolor.errors import InputError, OutputError
+
+IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
+VIDEO_EXTS = {".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v"}
+# Refuse decoding past this many pixels (~8k x 8k) instead of exhausting memory.
+MAX_PIXELS = 8192 * 8192
+
+
+def is_image(path: Path) -> bool:
+    return path.suffix.lower() in IMAGE_EXTS
+
+
+def is_video(path: Path) -> bool:
+    return path.suffix.lower() in VIDEO_EXTS
+
+
+def decode_image(data: bytes, name: str = "image") -> np.ndarray:
+    """Decode encoded bytes to a BGR uint8 frame; gray, RGBA, 16-bit and palette images become 8-bit BGR."""
+    if not data:
+        raise InputError(f"{name} is empty (0 bytes)", "pass a JPEG/PNG/WebP image")
+    buf = np.frombuffer(data, dtype=np.uint8)
+    img = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
+    if img is None or img.size == 0:
+        raise InputError(f"{name} is not a readable image (corrupt or unsupported format)", "pass a JPEG/PNG/WebP image")
+    if img.shape[0] * img.shape[1] > MAX_PIXELS:
+        raise InputError(
+            f"{name} is {img.shape[1]}x{img.shape[0]}, larger than the {MAX_PIXELS // 1_000_000} MP limit",
+            "downscale it first",
+        )
+    if img.dtype != np.uint8:  # 16-bit PNG/TIFF, float EXR: scale to 8 bits
+        img = cv2.normalize(img, None, 0, 255, cv2.NORM_MINMAX) if img.dtype.kind == "f" else (img >> 8)
+        img = img.astype(np.uint8)
+    if img.ndim == 2:
+        img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
+    elif img.shape[2] == 4:
+        img = cv2.cvtColor(img, cv2.COLOR_BGRA2BGR)
+    elif img.shape[2] == 1:
+        img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
+    return np.ascontiguousarray(img)
+
+
+def read_image(path: str | Path) -> np.ndarray:
+    """Read an image file as a BGR uint8 ``H x W x 3`` frame, or raise :class:`InputError`."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}", "check the path and its permissions") from exc
+    return decode_image(data, str(path))
+
+
+@contextlib.contextmanager
+def atomic_output(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path`` (same extension); rename it into place only on success."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".partial{path.suffix}", dir=path.parent)
+        os.close(fd)
+    except OSError as exc:
+        raise OutputError(f"cannot write to {path.parent}: {exc.strerror or exc}", "choose a writable output location") from exc
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}", "check free space and permissions") from exc
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_image(path: str | Path, frame: np.ndarray) -> None:
+    """Encode ``frame`` by the file extension and write it atomically."""
+    path = Path(path)
+    ok, buf = cv2.imencode(path.suffix or ".png", frame)
+    if not ok:
+        raise OutputError(f"cannot encode an image as '{path.suffix}'", "use .png or .jpg")
+    with atomic_output(path) as tmp:
+        tmp.write_bytes(buf.tobytes())
+
+
+class VideoReader:
+    """Iterate BGR frames of a video file; frames that fail to decode mid-stream are skipped and counted."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise InputError(f"video {self.path} does not exist", "check the path")
+        self._cap = cv2.VideoCapture(str(self.path))
+        if not self._cap.isOpened():
+            raise InputError(f"{self.path} is not a readable video", "pass an MP4/AVI/MKV file OpenCV's FFmpeg can decode")
+        self.fps = float(self._cap.get(cv2.CAP_PROP_FPS)) or 25.0
+        self.frame_count = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT))
+        self.skipped = 0
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        failures = 0
+        while True:
+            ok = self._cap.grab()
+            if not ok:
+                return
+            ok, frame = self._cap.retrieve()
+            if not ok or frame is None:
+                self.skipped += 1
+                failures += 1
+                if failures > 100:
+                    return
+                continue
+            failures = 0
+            yield frame
+
+    def close(self) -> None:
+        self._cap.release()
+
+
+class VideoWriter:
+    """Write BGR frames to a video file atomically (the file appears only after :meth:`close`)."""
+
+    def __init__(self, path: str | Path, fps: float, fourcc: str = "mp4v") -> None:
+        self.path = Path(path)
+        self.fps = fps
+        self.fourcc = fourcc
+        self._ctx = atomic_output(self.path)
+        self._tmp = self._ctx.__enter__()
+        self._writer: cv2.VideoWriter | None = None
+        self.frames = 0
+
+    def write(self, frame: np.ndarray) -> None:
+        if self._writer is None:
+            h, w = frame.shape[:2]
+            self._writer = cv2.VideoWriter(str(self._tmp), cv2.VideoWriter_fourcc(*self.fourcc), self.fps, (w, h))
+            if not self._writer.isOpened():
+                self.abort()
+                raise OutputError(f"cannot open a video writer for {self.path}", "use an .mp4 or .avi output name")
+        self._writer.write(frame)
+        self.frames += 1
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.release()
+        if self.frames == 0:
+            self.abort()
+            raise OutputError(f"no frames were written to {self.path}", "check that the input has readable frames")
+        self._ctx.__exit__(None, None, None)
+
+    def abort(self) -> None:
+        if self._writer is not None:
+            self._writer.release()
+            self._writer = None
+        with contextlib.suppress(Exception):
+            self._ctx.__exit__(RuntimeError, RuntimeError("aborted"), None)

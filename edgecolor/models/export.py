@@ -1,0 +1,43 @@
+"""Export trained PyTorch networks to frame-model ONNX files."""
+
+from __future__ import annotations
+
+import io
+import logging
+from pathlib import Path
+
+import onnx
+import torch
+
+from edgecolor.graph.frame import OPSET, colorizer_frame_model
+from edgecolor.models.colorizer import NET_SIZE, Colorizer
+
+log = logging.getLogger(__name__)
+
+
+def export_core(model: torch.nn.Module, example: torch.Tensor, in_name: str, out_name: str) -> onnx.ModelProto:
+    """The bare network as ONNX (dynamic batch, fixed spatial size), via the TorchScript exporter."""
+    buf = io.BytesIO()
+    torch.onnx.export(
+        model.eval(), (example,), buf, input_names=[in_name], output_names=[out_name], opset_version=OPSET,
+        dynamic_axes={in_name: {0: "N"}, out_name: {0: "N"}}, dynamo=False,
+    )
+    return onnx.load_from_string(buf.getvalue())
+
+
+def load_colorizer(weights: Path) -> Colorizer:
+    state = torch.load(weights, map_location="cpu", weights_only=False)
+    model = Colorizer(pretrained=False)
+    model.load_state_dict(state["model"] if "model" in state else state)
+    return model.eval()
+
+
+def export_colorizer(model: Colorizer, out: Path, metadata: dict[str, str], colour_strength: float) -> onnx.ModelProto:
+    core = export_core(model, torch.zeros(1, 1, NET_SIZE, NET_SIZE), "luma", "chroma")
+    frame_model = colorizer_frame_model(core, NET_SIZE, metadata, colour_strength)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".partial")
+    onnx.save(frame_model, tmp)
+    tmp.replace(out)
+    log.info("wrote %s (%.1f MB)", out, out.stat().st_size / 1e6)
+    return frame_model

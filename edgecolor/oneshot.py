@@ -1,0 +1,111 @@
+"""One-shot processing of images, folders and videos through a frame model (``colorize`` / ``stylize``).
+
+Output naming: one input file -> ``OUT`` is a file (or a folder to put it in); a folder or several inputs
+-> ``OUT`` is a folder and each output keeps its input's stem and extension. Every output is written
+atomically, and the whole plan is validated before the first frame is processed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from edgecolor.errors import InputError, OutputError
+from edgecolor.imageio import VideoReader, VideoWriter, is_image, is_video, read_image, write_image
+
+FrameFn = Callable[[np.ndarray], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Job:
+    src: Path
+    dst: Path
+    kind: str  # "image" | "video"
+
+
+@dataclass
+class Result:
+    input: str
+    output: str
+    kind: str
+    frames: int
+    seconds: float
+    skipped_frames: int = 0
+
+
+def _media(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_file() and (is_image(p) or is_video(p)))
+
+
+def plan(inputs: list[Path], out: Path) -> list[Job]:
+    """Map inputs to outputs, or raise a one-line error before anything is written."""
+    if not inputs:
+        raise InputError("no input given", "pass an image, a video or a folder")
+    files: list[tuple[Path, Path | None]] = []  # (file, folder it came from)
+    for inp in inputs:
+        if inp.is_dir():
+            media = _media(inp)
+            if not media:
+                raise InputError(f"folder {inp} has no images or videos", "pass a folder with .jpg/.png/.mp4 files")
+            files += [(m, inp) for m in media]
+        elif inp.is_file():
+            if not (is_image(inp) or is_video(inp)):
+                raise InputError(f"{inp} is not an image or video file by its extension", "pass .jpg/.png/.mp4/...")
+            files.append((inp, None))
+        else:
+            raise InputError(f"input {inp} does not exist", "check the path")
+    single = len(files) == 1 and files[0][1] is None
+    to_folder = not single or out.is_dir() or not out.suffix
+    if to_folder:
+        if out.exists() and not out.is_dir():
+            raise OutputError(f"{out} is a file but several outputs need a folder", "pass a folder for -o")
+        jobs = [Job(f, out / f.name, "video" if is_video(f) else "image") for f, _ in files]
+    else:
+        src = files[0][0]
+        if is_image(src) != is_image(out):
+            raise OutputError(f"output {out.name} and input {src.name} are not the same kind of media",
+                              "give the output an image extension for an image, a video extension for a video")
+        jobs = [Job(src, out, "video" if is_video(src) else "image")]
+    seen: dict[Path, Path] = {}
+    for job in jobs:
+        if job.dst in seen:
+            raise OutputError(f"{seen[job.dst]} and {job.src} would both be written to {job.dst}", "rename one input")
+        if job.dst.resolve() == job.src.resolve():
+            raise OutputError(f"output {job.dst} would overwrite its input", "choose another output location")
+        seen[job.dst] = job.src
+    return jobs
+
+
+def run_job(job: Job, fn: FrameFn, on_frame: Callable[[], None] | None = None) -> Result:
+    t0 = time.perf_counter()
+    if job.kind == "image":
+        write_image(job.dst, fn(read_image(job.src)))
+        frames, skipped = 1, 0
+    else:
+        reader = VideoReader(job.src)
+        writer = VideoWriter(job.dst, reader.fps)
+        try:
+            for frame in reader:
+                writer.write(fn(frame))
+                if on_frame:
+                    on_frame()
+            writer.close()
+        except BaseException:
+            writer.abort()
+            raise
+        finally:
+            reader.close()
+        frames, skipped = writer.frames, reader.skipped
+    return Result(str(job.src), str(job.dst), job.kind, frames, round(time.perf_counter() - t0, 3), skipped)
+
+
+def count_frames(job: Job) -> int:
+    if job.kind == "image":
+        return 1
+    reader = VideoReader(job.src)
+    reader.close()
+    return max(reader.frame_count, 1)
