@@ -8,15 +8,19 @@ from pathlib import Path
 
 import numpy as np
 
-from edgecolor.errors import InputError, ModelError, require
+from edgecolor.backends.base import Engine
+from edgecolor.errors import ModelError, require
 
 log = logging.getLogger(__name__)
 
 
-class OrtEngine:
+class OrtEngine(Engine):
     """Runs a frame model: BGR uint8 ``H x W x 3`` (or ``N x H x W x 3``) in, same shape out."""
 
+    backend = "onnxruntime"
+
     def __init__(self, model: str | Path | bytes, threads: int = 0, providers: list[str] | None = None) -> None:
+        super().__init__()
         ort = require("onnxruntime", "core")
         opts = ort.SessionOptions()
         if threads:
@@ -44,16 +48,9 @@ class OrtEngine:
         overridable = {i.name for i in self.session.get_overridable_initializers()} | set(inputs)
         self.defaults = {k: float(v["default"]) for k, v in extras.items() if k in overridable}
 
-    def __call__(self, frame: np.ndarray, **extra: float) -> np.ndarray:
-        single = frame.ndim == 3
-        batch = frame[None] if single else frame
-        if batch.dtype != np.uint8 or batch.ndim != 4 or batch.shape[-1] != 3:
-            raise InputError(f"frame must be uint8 HxWx3 BGR, got {frame.dtype}{frame.shape}", "convert it first")
-        feeds: dict[str, np.ndarray] = {"frame": np.ascontiguousarray(batch)}
+    def _infer_impl(self, batch: np.ndarray, extra: dict[str, float]) -> np.ndarray:
+        feeds: dict[str, np.ndarray] = {"frame": batch}
         for name, value in extra.items():
-            if name not in self.defaults:
-                raise InputError(f"unknown model input '{name}'", f"known: {', '.join(self.defaults) or 'none'}")
-            if value is not None and value != self.defaults[name]:
+            if value != self.defaults[name]:  # a default is the initializer already in the graph
                 feeds[name] = np.asarray(value, np.float32)
-        out = self.session.run([self.output_name], feeds)[0]
-        return out[0] if single else out
+        return self.session.run([self.output_name], feeds)[0]
