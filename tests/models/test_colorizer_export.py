@@ -1,0 +1,87 @@
+"""PyTorch colorizer vs its exported ONNX frame model, and the training loop's checkpoint/resume."""
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("efficientnet_lite_pytorch")
+
+from edgecolor.backends.onnxruntime import OrtEngine  # noqa: E402
+from edgecolor.colour import BGR_FROM_CHROMA, LUMA_BGR  # noqa: E402
+from edgecolor.models.colorizer import NET_SIZE, Colorizer, count_macs  # noqa: E402
+from edgecolor.models.export import export_colorizer, export_core  # noqa: E402
+from helpers import random_bgr  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def net():
+    torch.manual_seed(0)
+    model = Colorizer(pretrained=False).eval()
+    with torch.no_grad():  # make the random head produce visible chroma
+        model.head.weight.mul_(20)
+    return model
+
+
+def test_macs_within_budget(net):
+    assert count_macs(net) <= 2e9
+
+
+def test_core_onnx_matches_torch(net):
+    ort = pytest.importorskip("onnxruntime")
+    core = export_core(net, torch.zeros(1, 1, NET_SIZE, NET_SIZE), "luma", "chroma")
+    sess = ort.InferenceSession(core.SerializeToString(), providers=["CPUExecutionProvider"])
+    x = torch.from_numpy(random_bgr(NET_SIZE, NET_SIZE)[..., 0].astype(np.float32))[None, None]
+    x = torch.cat([x, 255 - x])
+    with torch.no_grad():
+        ref = net(x).numpy()
+    got = sess.run(None, {"luma": x.numpy()})[0]
+    # Tolerance: 0.05 on a 0..255 chroma scale (float32 reassociation differences only).
+    assert got.shape == ref.shape and np.abs(got - ref).max() < 0.05
+
+
+def test_frame_model_matches_torch_reference(net, tmp_path):
+    """The whole frame model (graph colour math) vs numpy/torch colour math around the torch net: <= 2 LSB
+    on a frame at the network size, where the graph's resizes are identities."""
+    export_colorizer(net, tmp_path / "c.onnx", {"edgecolor.name": "t"}, colour_strength=1.0)
+    engine = OrtEngine(tmp_path / "c.onnx", threads=1)
+    frame = cv2.GaussianBlur(random_bgr(NET_SIZE, NET_SIZE, 7), (5, 5), 2)
+    luma = frame.astype(np.float32) @ LUMA_BGR
+    with torch.no_grad():
+        chroma_half = net(torch.from_numpy(luma)[None, None])
+        chroma = torch.nn.functional.interpolate(chroma_half, size=(NET_SIZE, NET_SIZE), mode="bilinear",
+                                                 align_corners=False)[0].permute(1, 2, 0).numpy()
+    ref = np.clip(np.rint(luma[..., None] + chroma @ BGR_FROM_CHROMA.T), 0, 255)
+    diff = np.abs(engine(frame).astype(int) - ref)
+    assert diff.max() <= 2, diff.max()
+    assert np.abs(chroma).max() > 5  # the check is not vacuous: the net produces real colour
+
+
+def test_train_resume_and_export(tmp_path):
+    from edgecolor.data.corpus import build_corpus
+    from edgecolor.models.train_colorizer import TrainConfig, train_colorizer
+
+    src = tmp_path / "photos"
+    src.mkdir()
+    for i in range(24):
+        small = np.random.default_rng(i).integers(0, 256, (6, 6, 3), dtype=np.uint8)
+        img = cv2.resize(small, (260, 200), interpolation=cv2.INTER_CUBIC)
+        img = np.clip(img.astype(int) + np.random.default_rng(i).integers(-5, 6, img.shape), 0, 255)
+        cv2.imwrite(str(src / f"p{i}.png"), img.astype(np.uint8))
+    build_corpus(tmp_path / "corpus", from_folder=src)
+    run = tmp_path / "run"
+    cfg = TrainConfig(steps=2, batch=2, ckpt_every=1, val_every=1)
+    train_colorizer(tmp_path / "corpus", run, cfg)
+    assert json.loads((run / "training.json").read_text())["steps_done"] == 2
+    train_colorizer(tmp_path / "corpus", run, TrainConfig(steps=3, batch=2, ckpt_every=1, val_every=1), resume=True)
+    log = [json.loads(line) for line in (run / "train_log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log] == [1, 2, 3]
+
+    from edgecolor.models.ship_colorizer import export_and_calibrate
+
+    result = export_and_calibrate(run, tmp_path / "corpus")
+    engine = OrtEngine(result["onnx"], threads=1)
+    assert engine.defaults["colour_strength"] == result["colour_strength"]
+    assert engine.metadata["edgecolor.task"] == "colorize"
