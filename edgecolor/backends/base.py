@@ -100,8 +100,10 @@ class Engine:
         single = frame.ndim == 3
         batch = frame[None] if single else frame
         if batch.dtype != np.uint8 or batch.ndim != 4 or batch.shape[-1] != 3 or 0 in batch.shape:
-            raise InputError(f"frame must be uint8 HxWx3 (or NxHxWx3) BGR, got {frame.dtype}{frame.shape}",
-                             "convert it to 8-bit BGR first")
+            raise InputError(
+                f"frame must be uint8 HxWx3 (or NxHxWx3) BGR, got {frame.dtype}{frame.shape}",
+                "convert it to 8-bit BGR first",
+            )
         return np.ascontiguousarray(batch), single
 
     def _check_extra(self, extra: dict[str, float | None]) -> dict[str, float]:

@@ -1,0 +1,186 @@
+"""Run a built TensorRT frame-model engine (TensorRT 10.3 / 10.13 / 11.x) on CUDA buffers.
+
+The engine is refused before it is deserialized when its JSON sidecar (written by ``edgecolor build``)
+says it was built by another TensorRT version or for other I/O: TensorRT plans are not portable across
+versions, and a mismatched plan fails later with a far less helpful message.
+
+Only calls present in all three supported API surfaces are used (``/work/shared/trt-api``):
+``Runtime(logger).deserialize_cuda_engine(plan)``, ``num_io_tensors`` / ``get_tensor_name`` /
+``get_tensor_mode`` / ``get_tensor_dtype`` / ``get_tensor_profile_shape``, ``create_execution_context``,
+``set_input_shape``, ``get_tensor_shape``, ``set_tensor_address`` and ``execute_async_v3``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgecolor.backends.base import FRAME_INPUT, Engine
+from edgecolor.backends.cuda_buffers import CudaBuffers, CudaError, CudaRuntime
+from edgecolor.errors import InputError, ModelError, require
+
+log = logging.getLogger(__name__)
+
+
+def sidecar_path(engine_path: Path) -> Path:
+    return (
+        engine_path.with_suffix(engine_path.suffix + ".json")
+        if engine_path.suffix != ".json"
+        else engine_path
+    )
+
+
+def _major_minor(version: str) -> str:
+    return ".".join(str(version).split(".")[:2])
+
+
+def read_manifest(engine_path: Path, trt_version: str) -> dict[str, Any]:
+    """The engine's sidecar, checked against the running TensorRT; raises :class:`ModelError` on mismatch."""
+    candidates = [sidecar_path(engine_path), engine_path.with_suffix(".json")]
+    found = next((p for p in candidates if p.is_file()), None)
+    rebuild = f"rebuild it on this device: edgecolor build --engine {engine_path}"
+    if found is None:
+        raise ModelError(f"engine {engine_path} has no manifest ({candidates[0].name})", rebuild)
+    try:
+        manifest = json.loads(found.read_text())
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"engine manifest {found} is unreadable: {exc}", rebuild) from exc
+    built_with = str(manifest.get("tensorrt_version", manifest.get("tensorrt", "")))
+    if not built_with:
+        raise ModelError(f"engine manifest {found} does not record the TensorRT version", rebuild)
+    if _major_minor(built_with) != _major_minor(trt_version):
+        raise ModelError(
+            f"engine {engine_path.name} was built with TensorRT {built_with}, this is TensorRT {trt_version}",
+            rebuild,
+        )
+    return manifest
+
+
+def _extra_defaults(manifest: dict[str, Any]) -> dict[str, float]:
+    extras = manifest.get("extra_inputs", {})
+    if isinstance(extras, str):  # copied verbatim from the ONNX metadata
+        extras = json.loads(extras)
+    return {k: float(v["default"] if isinstance(v, dict) else v) for k, v in extras.items()}
+
+
+class TrtEngine(Engine):
+    """A TensorRT frame-model engine with ``slots`` in-flight runs on CUDA streams.
+
+    ``cuda`` may be injected (tests use a fake CUDA runtime); ``mapped=None`` picks zero-copy mapped host
+    memory on integrated GPUs; ``cuda_graphs`` captures one CUDA graph per input shape after a warm-up run.
+    """
+
+    backend = "tensorrt"
+
+    def __init__(
+        self,
+        engine_path: str | Path,
+        *,
+        slots: int = 2,
+        cuda_graphs: bool = True,
+        mapped: bool | None = None,
+        cuda: CudaRuntime | None = None,
+    ) -> None:
+        super().__init__()
+        trt = require("tensorrt", "trt")
+        path = Path(engine_path)
+        if not path.is_file():
+            raise ModelError(
+                f"engine {path} does not exist", "build one: edgecolor build MODEL --precision fp16"
+            )
+        manifest = read_manifest(path, trt.__version__)
+        self._logger = trt.Logger()  # default severity: WARNING
+        self._runtime = trt.Runtime(self._logger)
+        self._engine = self._runtime.deserialize_cuda_engine(path.read_bytes())
+        if self._engine is None:
+            raise ModelError(
+                f"TensorRT {trt.__version__} cannot deserialize {path}",
+                f"rebuild it on this device: edgecolor build --engine {path}",
+            )
+        self._inputs, self._outputs = self._io(trt)
+        self.defaults = _extra_defaults(manifest)
+        self.metadata = {k: str(v) for k, v in manifest.items() if isinstance(v, str | int | float)}
+        self._check_io(trt, path, manifest)
+        self.output_name = self._outputs[0]
+        self.profile = [tuple(d) for d in self._engine.get_tensor_profile_shape(FRAME_INPUT, 0)]
+        self._contexts = [self._engine.create_execution_context() for _ in range(slots)]
+        if any(c is None for c in self._contexts):
+            raise ModelError(
+                "TensorRT could not create an execution context (out of GPU memory?)",
+                "close other GPU programs or use a smaller engine",
+            )
+        self._cuda = cuda or CudaRuntime()
+        self.buffers = CudaBuffers(self._cuda, slots=slots, mapped=mapped, graphs=cuda_graphs)
+        self._next = 0
+
+    def _io(self, trt: Any) -> tuple[list[str], list[str]]:
+        inputs, outputs = [], []
+        for i in range(self._engine.num_io_tensors):
+            name = self._engine.get_tensor_name(i)
+            mode = self._engine.get_tensor_mode(name)
+            (inputs if mode == trt.TensorIOMode.INPUT else outputs).append(name)
+        return inputs, outputs
+
+    def _check_io(self, trt: Any, path: Path, manifest: dict[str, Any]) -> None:
+        rebuild = f"rebuild it from a frame model: edgecolor build MODEL (engine: {path})"
+        dtype = self._engine.get_tensor_dtype
+        if FRAME_INPUT not in self._inputs or dtype(FRAME_INPUT) != trt.DataType.UINT8:
+            raise ModelError(f"engine inputs {self._inputs} lack a uint8 'frame'", rebuild)
+        if len(self._outputs) != 1 or dtype(self._outputs[0]) != trt.DataType.UINT8:
+            raise ModelError(f"engine outputs {self._outputs} are not one uint8 frame", rebuild)
+        scalars = sorted(set(self._inputs) - {FRAME_INPUT})
+        if scalars != sorted(self.defaults):
+            raise ModelError(
+                f"engine extra inputs {scalars} do not match its manifest {sorted(self.defaults)}", rebuild
+            )
+        bad = [n for n in scalars if dtype(n) != trt.DataType.FLOAT]
+        if bad:
+            raise ModelError(f"engine extra inputs {bad} are not float32 scalars", rebuild)
+
+    def _submit_impl(self, batch: np.ndarray, extra: dict[str, float]) -> Callable[[], np.ndarray]:
+        lo, _, hi = self.profile
+        if len(lo) != 4 or any(not (a <= s <= b) for s, a, b in zip(batch.shape, lo, hi, strict=True)):
+            raise InputError(
+                f"frame batch {batch.shape} is outside the engine's profile {lo}..{hi}",
+                "resize the source or rebuild the engine for this resolution",
+            )
+        slot = self._next
+        self._next = (slot + 1) % len(self._contexts)
+        ctx = self._contexts[slot]
+        if not ctx.set_input_shape(FRAME_INPUT, batch.shape):
+            raise InputError(
+                f"TensorRT refused input shape {batch.shape}", "rebuild the engine for this size"
+            )
+        out_shape = tuple(ctx.get_tensor_shape(self.output_name))
+        if out_shape != batch.shape:
+            raise ModelError(
+                f"engine output shape {out_shape} differs from its input {batch.shape}",
+                "rebuild it from a frame model",
+            )
+        key = tuple(batch.shape)
+        specs = {FRAME_INPUT: (key, np.dtype(np.uint8)), self.output_name: (key, np.dtype(np.uint8))}
+        specs |= {name: ((), np.dtype(np.float32)) for name in self.defaults}
+        bufs = self.buffers.buffers(slot, key, specs)
+        for name, buf in bufs.items():
+            ctx.set_tensor_address(name, buf.device_ptr)  # constant per (slot, shape): CUDA graphs stay valid
+
+        def enqueue(stream_handle: int) -> None:
+            if not ctx.execute_async_v3(stream_handle):
+                raise CudaError("TensorRT execute_async_v3 failed (see the TensorRT log above)")
+
+        inputs = {FRAME_INPUT: batch} | {k: np.float32(v) for k, v in extra.items()}
+        pending = self.buffers.run(slot, key, inputs, [self.output_name], enqueue)
+        return lambda: pending.wait()[self.output_name]
+
+    def _infer_impl(self, batch: np.ndarray, extra: dict[str, float]) -> np.ndarray:
+        return self._submit_impl(batch, extra)()
+
+    def _close_impl(self) -> None:
+        self.buffers.close()
+        self._contexts = []
+        self._engine = None

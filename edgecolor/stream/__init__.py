@@ -1,0 +1,1 @@
+"""Streaming: sources -> bounded queue -> engine -> stabiliser -> sinks, with live controls."""

@@ -1,0 +1,170 @@
+"""Frame sinks: a window (OpenCV), a video file, an image folder, the browser view, or nothing.
+
+A sink receives :class:`Output` objects (the input frame, the model output, latency, style). Display sinks
+draw :func:`render` (optional before/after split and an FPS/latency overlay); file sinks store the clean
+output. Files are written atomically: a stopped run leaves complete, playable files and no partial ones.
+
+Spec strings for :func:`open_sink`: ``window``, ``null``, ``PATH.mp4`` (any video extension), or a folder
+(an existing folder or a path without extension) for numbered PNG images.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from edgecolor.errors import OutputError
+from edgecolor.imageio import VideoWriter, is_video, write_image
+from edgecolor.stream.controls import Controls
+from edgecolor.stream.http_view import HttpView
+from edgecolor.stream.sources import Frame
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Output:
+    """One processed frame: ``image`` is the model output (BGR uint8, the input frame's size)."""
+
+    frame: Frame
+    image: np.ndarray
+    latency_s: float  # capture -> output ready
+    fps: float  # recent output rate
+    style: str
+    split: bool = False
+
+
+def render(out: Output, overlay: bool = True) -> np.ndarray:
+    """What a display shows: the output, or input | output halves when split, plus an optional overlay."""
+    img = out.image
+    if out.split:
+        w = img.shape[1]
+        img = np.concatenate([out.frame.image[:, : w // 2], img[:, w // 2 :]], axis=1)
+        cv2.line(img, (w // 2, 0), (w // 2, img.shape[0] - 1), (255, 255, 255), 2)
+    else:
+        img = img.copy()
+    if overlay:
+        text = f"{out.fps:4.1f} fps  {out.latency_s * 1000:4.0f} ms  {out.style}"
+        scale = max(0.4, img.shape[0] / 900)
+        org = (8, int(24 * scale / 0.6))
+        cv2.putText(img, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 3, cv2.LINE_AA)
+        cv2.putText(img, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 1, cv2.LINE_AA)
+    return img
+
+
+class Sink:
+    name = "sink"
+
+    def write(self, out: Output) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Flush and finish (files become visible here)."""
+
+    def abort(self) -> None:
+        """Give up after an error: leave no partial output."""
+        self.close()
+
+
+class NullSink(Sink):
+    name = "null"
+
+    def write(self, out: Output) -> None:
+        pass
+
+
+class VideoFileSink(Sink):
+    def __init__(self, path: Path, fps: float) -> None:
+        self.name = str(path)
+        self.writer = VideoWriter(path, fps)
+
+    def write(self, out: Output) -> None:
+        self.writer.write(out.image)
+
+    def close(self) -> None:
+        self.writer.close()
+
+    def abort(self) -> None:
+        self.writer.abort()
+
+
+class ImageFolderSink(Sink):
+    """Numbered images ``frame_000000.png`` ...: the number is the source frame index."""
+
+    def __init__(self, folder: Path, ext: str = ".png") -> None:
+        self.name = str(folder)
+        if folder.exists() and not folder.is_dir():
+            raise OutputError(f"{folder} is a file, not a folder", "pass a folder or a video file name")
+        self.folder, self.ext, self.frames = folder, ext, 0
+
+    def write(self, out: Output) -> None:
+        write_image(self.folder / f"frame_{out.frame.index:06d}{self.ext}", out.image)
+        self.frames += 1
+
+
+class HttpViewSink(Sink):
+    name = "browser view"
+
+    def __init__(self, view: HttpView, overlay: bool = True) -> None:
+        self.view, self.overlay = view, overlay
+
+    def write(self, out: Output) -> None:
+        self.view.publish(render(out, self.overlay))
+
+
+def display_available() -> bool:
+    """Whether a window can be opened (a Linux desktop needs X11 or Wayland)."""
+    if sys.platform.startswith("linux"):
+        return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    return True
+
+
+class WindowSink(Sink):
+    """An OpenCV window; its keys drive :class:`Controls`; closing the window quits."""
+
+    name = "window"
+
+    def __init__(
+        self, controls: Controls, title: str = "edgecolor", fullscreen: bool = False, overlay: bool = True
+    ) -> None:
+        if not display_available():
+            raise OutputError(
+                "no display for a window (DISPLAY/WAYLAND_DISPLAY unset)",
+                "use --sink out.mp4 or --serve 127.0.0.1:8080 for the browser view",
+            )
+        self.controls, self.title, self.overlay = controls, title, overlay
+        cv2.namedWindow(title, cv2.WINDOW_NORMAL)
+        if fullscreen:
+            cv2.setWindowProperty(title, cv2.WND_PROP_FULLSCREEN, cv2.WINDOW_FULLSCREEN)
+
+    def write(self, out: Output) -> None:
+        cv2.imshow(self.title, render(out, self.overlay))
+        self.controls.handle_key(cv2.waitKey(1))
+        if cv2.getWindowProperty(self.title, cv2.WND_PROP_VISIBLE) < 1:
+            self.controls.apply("quit")
+
+    def close(self) -> None:
+        cv2.destroyWindow(self.title)
+
+
+def open_sink(spec: str, fps: float, controls: Controls, fullscreen: bool = False) -> Sink:
+    """A sink from its spec string (see the module docstring), or :class:`OutputError`."""
+    if spec == "null":
+        return NullSink()
+    if spec == "window":
+        return WindowSink(controls, fullscreen=fullscreen)
+    path = Path(spec)
+    if is_video(path):
+        return VideoFileSink(path, fps)
+    if path.is_dir() or not path.suffix:
+        return ImageFolderSink(path)
+    raise OutputError(
+        f"sink '{spec}' is not window, null, a video file or a folder",
+        "e.g. --sink window, --sink out.mp4, --sink frames/",
+    )
