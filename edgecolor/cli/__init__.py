@@ -12,7 +12,7 @@ import typer
 from typer.core import TyperGroup
 
 from edgecolor import __version__
-from edgecolor.cli import colorize, data, evaluate, models, train
+from edgecolor.cli import colorize, data, evaluate, models, run, train
 from edgecolor.errors import EdgecolorError
 
 
@@ -42,6 +42,7 @@ app.command("models")(models.models)
 app.add_typer(evaluate.app, name="eval")
 app.add_typer(data.app, name="data")
 app.add_typer(train.app, name="train")
+app.command("run")(run.run)
 
 
 def _version(value: bool) -> None:

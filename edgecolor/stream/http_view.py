@@ -169,7 +169,7 @@ class HttpView:
     ) -> None:
         self.hub = FrameHub()
         self.controls = controls
-        self._status = status
+        self.status_fn = status
         self.quality = quality
         self.first_frame_timeout = first_frame_timeout
         try:
@@ -203,8 +203,8 @@ class HttpView:
 
     def status(self) -> dict[str, Any]:
         status: dict[str, Any] = {"controls": self.controls.describe() if self.controls else None}
-        if self._status is not None:
-            status |= self._status()
+        if self.status_fn is not None:
+            status |= self.status_fn()
         return status
 
     def stop(self) -> None:

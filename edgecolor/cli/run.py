@@ -1,0 +1,173 @@
+"""``edgecolor run``: stream a camera, RTSP stream, video or images through frame models into sinks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from edgecolor.cli._common import JsonOpt, console, emit_json
+from edgecolor.errors import InputError, require
+
+DEFAULT_FILE = Path("out/run.mp4")
+
+
+def _parse_serve(value: str) -> tuple[str, int]:
+    host, _, port = value.rpartition(":")
+    if not host or not port.isdigit() or not 0 <= int(port) < 65536:
+        raise InputError(f"--serve {value} is not HOST:PORT", "e.g. --serve 127.0.0.1:8080")
+    return host.strip("[]"), int(port)
+
+
+def _load_engines(models: list[str], engine: Path | None, backend: str, threads: int) -> dict:
+    from edgecolor.backends.base import Engine
+
+    engines: dict[str, Engine] = {}
+    if engine is not None:
+        if backend == "ort":
+            raise InputError(
+                "--engine is a TensorRT engine but --backend ort was asked for",
+                "pass --model NAME for ONNX Runtime, or drop --backend",
+            )
+        from edgecolor.backends.tensorrt_runtime import TrtEngine
+
+        engines[engine.stem] = TrtEngine(engine)
+        return engines
+    if backend == "trt":
+        raise InputError(
+            "--backend trt needs a built engine", "build one with edgecolor build, then pass --engine PATH"
+        )
+    ort = require("onnxruntime", "core")
+    from edgecolor.backends.onnxruntime import OrtEngine
+    from edgecolor.registry import resolve_model
+
+    gpu = "CUDAExecutionProvider" in ort.get_available_providers()
+    providers = ["CUDAExecutionProvider", "CPUExecutionProvider"] if gpu else ["CPUExecutionProvider"]
+    for name in models:
+        engines[Path(name).stem] = OrtEngine(resolve_model(name), threads=threads, providers=providers)
+    return engines
+
+
+def run(
+    model: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--model", help="Shipped model name or frame-model .onnx; repeat to load several styles."
+        ),
+    ] = None,
+    engine: Annotated[
+        Path | None, typer.Option(help="Built TensorRT engine (.engine/.plan with its .json).")
+    ] = None,
+    source: Annotated[
+        str | None,
+        typer.Option(
+            help="camera:N, /dev/videoN, csi:N, rtsp://..., a video, an image folder or an image "
+            "(default: the bundled sample clip)."
+        ),
+    ] = None,
+    sink: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="window, null, OUT.mp4 or a folder; repeat for several (default: window if a display)."
+        ),
+    ] = None,
+    backend: Annotated[str, typer.Option(help="auto | trt | ort")] = "auto",
+    stabilize: Annotated[
+        bool, typer.Option("--stabilize/--no-stabilize", help="Smooth chroma over time.")
+    ] = True,
+    split: Annotated[bool, typer.Option(help="Show input | output halves side by side.")] = False,
+    fullscreen: Annotated[bool, typer.Option(help="Fullscreen window.")] = False,
+    serve: Annotated[
+        str | None,
+        typer.Option(help="Serve the browser view (MJPEG + controls) on HOST:PORT, e.g. 127.0.0.1:8080."),
+    ] = None,
+    realtime: Annotated[
+        bool, typer.Option(help="Pace a file at its frame rate, like a camera (drops frames).")
+    ] = False,
+    max_frames: Annotated[int | None, typer.Option(min=1, help="Stop after this many frames.")] = None,
+    threads: Annotated[int, typer.Option(help="ONNX Runtime threads (0 = all cores).")] = 0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Stream frames through a frame model: camera/file/RTSP in, window/file/browser out.
+
+    Example: edgecolor run --source camera:0 --serve 127.0.0.1:8080 --sink null
+    Keys (window) and POST /control/ACTION (browser view): next, prev, split, stabilize, quit.
+    """
+    from edgecolor.registry import SAMPLE_CLIP
+    from edgecolor.stream.controls import Controls, Style
+    from edgecolor.stream.http_view import HttpView
+    from edgecolor.stream.pipeline import Pipeline, PipelineConfig, signals_stop
+    from edgecolor.stream.sinks import HttpViewSink, display_available, open_sink
+    from edgecolor.stream.sources import open_source
+    from edgecolor.stream.stabilize import Stabilizer
+
+    if backend not in ("auto", "trt", "ort"):
+        raise InputError(f"--backend {backend} is unknown", "use auto, trt or ort")
+    if engine is not None and model:
+        raise InputError("--model and --engine both given", "pass one of them")
+    sinks_spec = list(sink or [])
+    if not sinks_spec and not serve:
+        sinks_spec = ["window"] if display_available() else [str(DEFAULT_FILE)]
+    serve_at = _parse_serve(serve) if serve else None
+    engines = _load_engines(model or ["colorizer"], engine, backend, threads)
+    try:
+        src = open_source(source or str(SAMPLE_CLIP), realtime=realtime)
+    except BaseException:
+        for eng in engines.values():
+            eng.close()
+        raise
+    controls = Controls([Style(name, name) for name in engines], split=split, stabilize=stabilize)
+    sinks: list = []
+    view = None
+    ran = False
+    try:
+        sinks = [open_sink(s, src.fps or 25.0, controls, fullscreen) for s in sinks_spec]
+        if serve_at:
+            view = HttpView(*serve_at, controls=controls)
+            sinks.append(HttpViewSink(view))
+            console.print(f"browser view: {view.url}")
+        pipeline = Pipeline(
+            src,
+            engines,
+            controls,
+            sinks,
+            Stabilizer(enabled=stabilize),
+            PipelineConfig(max_frames=max_frames),
+        )
+        if view is not None:
+            view.status_fn = pipeline.stats.summary
+        if not as_json:
+            console.print(
+                f"{src.name} -> {', '.join(s.name for s in sinks)} "
+                f"on {next(iter(engines.values())).backend} (Ctrl+C stops)"
+            )
+        ran = True
+        with signals_stop(pipeline):
+            stats = pipeline.run()  # closes the source and the sinks itself
+    finally:
+        if not ran:
+            src.close()
+            for opened in sinks:
+                opened.abort()
+        if view is not None:
+            view.stop()
+        for eng in engines.values():
+            eng.close()
+    summary = stats.summary() | {
+        "source": src.name,
+        "sinks": [s.name for s in sinks],
+        "backend": next(iter(engines.values())).backend,
+    }
+    if as_json:
+        emit_json(summary)
+        return
+    lat = summary["latency_ms"]
+    console.print(
+        f"{stats.frames} frame(s) in {stats.seconds:.1f} s ({summary['frames_per_s']} frames/s), "
+        f"dropped {stats.dropped}, skipped {stats.skipped} unreadable; latency ms p50 {lat['p50']} "
+        f"p90 {lat['p90']} p99 {lat['p99']}; stopped by {stats.stopped_by}"
+    )
+    written = [s.name for s in sinks if s.name not in ("null", "window", "browser view")]
+    if written:
+        console.print(f"wrote {', '.join(written)}")
