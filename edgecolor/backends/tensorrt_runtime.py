@@ -134,10 +134,13 @@ class TrtEngine(Engine):
         if len(self._outputs) != 1 or dtype(self._outputs[0]) != trt.DataType.UINT8:
             raise ModelError(f"engine outputs {self._outputs} are not one uint8 frame", rebuild)
         scalars = sorted(set(self._inputs) - {FRAME_INPUT})
-        if scalars != sorted(self.defaults):
-            raise ModelError(
-                f"engine extra inputs {scalars} do not match its manifest {sorted(self.defaults)}", rebuild
-            )
+        undocumented = [n for n in scalars if n not in self.defaults]
+        if undocumented:
+            raise ModelError(f"engine extra inputs {undocumented} have no default in its manifest", rebuild)
+        baked = sorted(set(self.defaults) - set(scalars))
+        if baked:  # the ONNX parser turns inputs that have initializers into constants
+            log.info("extra inputs %s are constants in engine %s", baked, path.name)
+        self.defaults = {n: self.defaults[n] for n in scalars}
         bad = [n for n in scalars if dtype(n) != trt.DataType.FLOAT]
         if bad:
             raise ModelError(f"engine extra inputs {bad} are not float32 scalars", rebuild)
