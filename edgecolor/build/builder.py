@@ -1,0 +1,294 @@
+"""The build pipeline: resolve/wrap -> precision graph -> accuracy gate -> engine -> manifest.
+
+Everything is written through :func:`edgecolor.imageio.atomic_output` (engine first, manifest last), so an
+interrupted build leaves no engine behind, and an engine without a manifest is refused by the loader.
+"""
+
+from __future__ import annotations
+
+import logging
+import shlex
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import onnx
+
+from edgecolor import __version__
+from edgecolor.build import manifest as mf
+from edgecolor.build.gate import GateFailed, GateLimits, evaluate, layer_sensitivity
+from edgecolor.errors import InputError, ModelError
+from edgecolor.imageio import atomic_output
+
+log = logging.getLogger(__name__)
+PRECISIONS = ("fp32", "fp16", "int8")
+
+
+@dataclass(frozen=True)
+class BuildConfig:
+    model: str
+    precision: str = "fp16"
+    target: str = "cpu"
+    output: Path | None = None
+    calib: Path | None = None
+    calib_method: str = "entropy"
+    calib_frames: int = 64
+    holdout_frames: int = 8
+    shapes: str = "1x240x320,1x720x1280,1x1080x1920"
+    adapter: str | None = None
+    keep_fp32: tuple[str, ...] = field(default_factory=tuple)
+    auto_sensitivity: bool = False
+    workspace_mib: int = 2048
+    opt_level: int = 3
+    threads: int = 0
+    gate: bool = True
+
+    def __post_init__(self) -> None:
+        if self.precision not in PRECISIONS:
+            raise InputError(f"unknown precision '{self.precision}'", f"use one of: {', '.join(PRECISIONS)}")
+        if self.target not in ("trt", "cpu"):
+            raise InputError(f"unknown target '{self.target}'", "use --target trt or --target cpu")
+
+    @property
+    def engine_path(self) -> Path:
+        suffix = ".engine" if self.target == "trt" else ".onnx"
+        if self.output is not None:
+            out = Path(self.output)
+            return out if out.suffix else out.with_name(out.name + suffix)
+        return Path("engines") / f"{Path(self.model).stem}-{self.precision}-{self.target}{suffix}"
+
+    def command(self) -> str:
+        args = [
+            "edgecolor",
+            "build",
+            self.model,
+            "--precision",
+            self.precision,
+            "--target",
+            self.target,
+            "-o",
+            str(self.engine_path),
+        ]
+        if self.calib is not None:
+            args += ["--calib", str(self.calib)]
+        if self.precision == "int8":
+            args += ["--calib-method", self.calib_method, "--calib-frames", str(self.calib_frames)]
+        if self.target == "trt":
+            args += ["--shapes", self.shapes]
+        if self.adapter:
+            args += ["--adapter", self.adapter]
+        for name in self.keep_fp32:
+            args += ["--keep-fp32", name]
+        return shlex.join(args)
+
+    @staticmethod
+    def from_manifest(manifest: dict[str, Any]) -> BuildConfig:
+        cfg = dict(manifest["build_config"])
+        for key in ("output", "calib"):
+            cfg[key] = Path(cfg[key]) if cfg.get(key) else None
+        cfg["keep_fp32"] = tuple(cfg.get("keep_fp32", ()))
+        return BuildConfig(**cfg)
+
+
+def load_frame_model(cfg: BuildConfig) -> tuple[onnx.ModelProto, Path]:
+    """The FP32 frame model to build from, and the source file it came from."""
+    from edgecolor.registry import resolve_model
+
+    source = resolve_model(cfg.model)
+    try:
+        model = onnx.load(str(source))
+    except Exception as exc:  # onnx raises DecodeError / ValidationError / OSError for bad files
+        raise ModelError(
+            f"{source} is not a readable ONNX model: {str(exc).splitlines()[0][:160]}", "pass a .onnx file"
+        ) from exc
+    if cfg.adapter:
+        from edgecolor.graph.adapter import AdapterSpec, wrap
+
+        return wrap(model, AdapterSpec.parse(cfg.adapter), Path(cfg.model).stem), source
+    inits = {t.name for t in model.graph.initializer}
+    inputs = {i.name: i for i in model.graph.input if i.name not in inits}
+    frame = inputs.get("frame")
+    outs = list(model.graph.output)
+    uint8 = onnx.TensorProto.UINT8
+    if frame is None or len(outs) != 1:
+        raise InputError(
+            f"{source.name} is not a frame model (inputs {list(inputs)}, {len(outs)} output(s))",
+            "for an image-to-image network pass --adapter layout=nchw,order=rgb,range=0:1",
+        )
+    if frame.type.tensor_type.elem_type != uint8 or outs[0].type.tensor_type.elem_type != uint8:
+        raise InputError(
+            f"{source.name}: 'frame' and the output must be uint8 NHWC BGR",
+            "wrap a float network with --adapter instead of passing it as a frame model",
+        )
+    from edgecolor.graph.precision import name_nodes
+
+    return name_nodes(model), source
+
+
+def _precision_graph(
+    cfg: BuildConfig, fp32: Path, work: Path, model_sha: str, frames: Any, keep: tuple[str, ...]
+) -> tuple[Path, dict]:
+    from edgecolor.graph import precision
+
+    out = work / f"{cfg.precision}-{len(keep)}.onnx"
+    if cfg.precision == "fp16":
+        onnx.save(precision.to_fp16(onnx.load(str(fp32)), keep_fp32=keep), out)
+        return out, {}
+    from edgecolor.graph.calibration import FrameReader, cache_key, cache_paths
+
+    opts = precision.Int8Options(target=cfg.target, method=cfg.calib_method, keep_fp32=keep)
+    described = opts.describe()
+    key, meta = cache_key(model_sha, frames, {k: v for k, v in described.items()})
+    scales, hit = cache_paths(key, meta)
+    precision.quantize_int8(fp32, out, FrameReader(frames.calib), opts, scales)
+    report = precision.qdq_report(onnx.load(str(out)))
+    if report["on_output"] or report["on_colour_math"]:
+        raise RuntimeError(f"Q/DQ leaked onto the output/colour math: {report}")  # a bug, not a user error
+    return out, {
+        "calibration_hash": key,
+        "calibration_cache": "hit" if hit else "miss",
+        "qdq": report,
+        "calibration": {**frames.describe(), **described},
+    }
+
+
+def build(cfg: BuildConfig, on_step: Any = None) -> dict[str, Any]:
+    """Run the whole build; returns the manifest (also written beside the engine)."""
+    step = on_step or (lambda msg: log.info(msg))
+    t0 = time.perf_counter()
+    if cfg.target == "trt":
+        from edgecolor.errors import require
+
+        require("tensorrt", "trt")  # fail in one line before any slow work
+    model, source = load_frame_model(cfg)
+    task = next((p.value for p in model.metadata_props if p.key == "edgecolor.task"), "stylize")
+    engine = cfg.engine_path
+    with tempfile.TemporaryDirectory(prefix="edgecolor-build-") as tmp:
+        work = Path(tmp)
+        fp32 = work / "fp32.onnx"
+        onnx.save(model, fp32)
+        model_sha = mf.sha256_file(fp32)
+        extra: dict[str, Any] = {}
+        gate: dict[str, Any] | None = None
+        graph = fp32
+        keep = tuple(cfg.keep_fp32)
+        if cfg.precision != "fp32":
+            from edgecolor.graph.calibration import MIN_FRAMES, load_frames
+
+            n = cfg.calib_frames if cfg.precision == "int8" else MIN_FRAMES
+            step(f"reading {'calibration and ' if cfg.precision == 'int8' else ''}held-out frames")
+            frames = load_frames(cfg.calib, n, cfg.holdout_frames)
+            step(f"{cfg.precision} graph")
+            graph, extra = _precision_graph(cfg, fp32, work, model_sha, frames, keep)
+            if cfg.gate:
+                step("accuracy gate vs FP32")
+                gate = evaluate(fp32, graph, frames.holdout, cfg.precision, task, GateLimits(), cfg.threads)
+                if not gate["passed"] and cfg.precision == "int8" and cfg.auto_sensitivity:
+                    graph, extra, gate, keep = _sensitivity(
+                        cfg, fp32, graph, work, model_sha, frames, task, gate, step
+                    )
+                if not gate["passed"]:
+                    raise GateFailed(gate, _remedy(cfg))
+        step(f"writing the {cfg.target} engine")
+        facts = _write_engine(cfg, graph, engine)
+    manifest = {
+        "edgecolor_version": __version__,
+        "precision": cfg.precision,
+        "target": cfg.target,
+        "engine": engine.name,
+        "engine_sha256": mf.sha256_file(engine),
+        "source_onnx": str(source.resolve()),
+        "source_sha256": mf.sha256_file(source),
+        "frame_model_sha256": model_sha,
+        "task": task,
+        "accuracy_vs_fp32": gate,
+        "kept_fp32": list(keep),
+        "build_seconds": round(time.perf_counter() - t0, 2),
+        "rebuild_command": BuildConfig(**{**asdict(cfg), "keep_fp32": keep}).command(),
+        "build_config": {**asdict(cfg), "keep_fp32": list(keep)},
+        **extra,
+        **facts,
+    }
+    mf.write(engine, manifest)
+    return manifest
+
+
+def _remedy(cfg: BuildConfig) -> str:
+    if cfg.precision == "fp16":
+        return "keep the named layers in FP32 with --keep-fp32 NODE, or build --precision fp32"
+    others = [m for m in ("entropy", "percentile", "max") if m != cfg.calib_method]
+    return (
+        f"use more/representative frames (--calib, --calib-frames {cfg.calib_frames * 2}), another method "
+        f"(--calib-method {' or '.join(others)}), --keep-fp32 NODE, or --auto-sensitivity"
+    )
+
+
+def _sensitivity(
+    cfg: BuildConfig,
+    fp32: Path,
+    graph: Path,
+    work: Path,
+    model_sha: str,
+    frames: Any,
+    task: str,
+    gate: dict,
+    step: Any,
+) -> tuple[Path, dict, dict, tuple[str, ...]]:
+    """Keep the worst layers out of INT8 (1, 2, 4, ... of them) until the gate passes or 5 rounds ran."""
+    from edgecolor.graph.precision import TRT_INT8_OPS, network_nodes
+
+    names = [n.name for n in network_nodes(onnx.load(str(fp32))) if n.op_type in TRT_INT8_OPS]
+    ranked = layer_sensitivity(fp32, graph, frames.holdout, names)
+    extra: dict = {}
+    keep: tuple[str, ...] = tuple(cfg.keep_fp32)
+    for count in (1, 2, 4, 8, 16):
+        keep = tuple(dict.fromkeys([*cfg.keep_fp32, *ranked[:count]]))
+        step(f"sensitivity pass: {len(keep)} layer(s) kept FP32")
+        if len(keep) >= len(names):
+            break
+        graph, extra = _precision_graph(cfg, fp32, work, model_sha, frames, keep)
+        gate = evaluate(fp32, graph, frames.holdout, cfg.precision, task, GateLimits(), cfg.threads)
+        gate["sensitivity_kept_fp32"] = list(keep)
+        if gate["passed"]:
+            break
+    return graph, extra, gate, keep
+
+
+def _write_engine(cfg: BuildConfig, graph: Path, engine: Path) -> dict[str, Any]:
+    if cfg.target == "trt":
+        from edgecolor.backends.tensorrt import Shapes, TrtBuildOptions, build_engine, gpu_identity
+
+        opts = TrtBuildOptions(
+            Shapes.parse(cfg.shapes),
+            cfg.workspace_mib,
+            cfg.opt_level,
+            timing_cache=engine.parent / "timing.cache",
+        )
+        facts = build_engine(graph, engine, opts)
+        return {
+            "backend": "tensorrt",
+            "backend_version": facts.pop("tensorrt"),
+            "gpu": gpu_identity(),
+            **facts,
+        }
+    import onnxruntime as ort
+
+    with atomic_output(engine) as tmp:
+        opts = ort.SessionOptions()
+        # EXTENDED, not ALL: ALL adds layout transforms tied to this CPU's instruction set.
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
+        opts.optimized_model_filepath = str(tmp)
+        opts.log_severity_level = 3
+        sess = ort.InferenceSession(str(graph), opts, providers=["CPUExecutionProvider"])
+        io = [
+            {"name": v.name, "shape": v.shape, "dtype": v.type}
+            for v in [*sess.get_inputs(), *sess.get_outputs()]
+        ]
+    return {
+        "backend": "onnxruntime",
+        "backend_version": ort.__version__,
+        "io": io,
+        "optimization": "ORT_ENABLE_EXTENDED",
+    }

@@ -1,0 +1,136 @@
+"""Accuracy gate: a precision variant against FP32 on held-out frames (never used for calibration).
+
+Both graphs run on ONNX Runtime CPU: for ``--target trt`` this measures the Q/DQ / FP16 graph TensorRT
+builds from, not TensorRT's own kernels (those can only be checked on a GPU).
+
+Criterion. For a colorizer the held-out colour frame is a ground truth (the model only sees its luma), so
+the gate bounds the *loss*: PSNR(FP32 output, truth) - PSNR(variant output, truth) <= 0.1 dB (FP16) or
+0.5 dB (INT8). Other tasks (style transfer) have no ground truth: the gate asks PSNR(variant, FP32) >= 40 dB
+(FP16) or 30 dB (INT8). PSNR and mean CIE76 Delta E against FP32 are always reported.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import onnx
+
+from edgecolor.errors import EdgecolorError
+from edgecolor.quality import delta_e76, psnr
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class GateLimits:
+    max_loss_db: dict[str, float] = None  # type: ignore[assignment]
+    min_psnr_vs_fp32: dict[str, float] = None  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.max_loss_db is None:
+            object.__setattr__(self, "max_loss_db", {"fp16": 0.1, "int8": 0.5})
+        if self.min_psnr_vs_fp32 is None:
+            object.__setattr__(self, "min_psnr_vs_fp32", {"fp16": 40.0, "int8": 30.0})
+
+
+class GateFailed(EdgecolorError):
+    """The precision variant is further from FP32 than the limit allows."""
+
+    def __init__(self, result: dict, remedy: str) -> None:
+        self.result = result
+        super().__init__(f"{result['precision']} fails the accuracy gate: {result['summary']}", remedy)
+
+
+def _mean(values: list[float]) -> float:
+    finite = [v for v in values if np.isfinite(v)]
+    return float(np.mean(finite)) if finite else float("inf")
+
+
+def evaluate(
+    fp32: Path,
+    variant: Path,
+    frames: tuple[np.ndarray, ...],
+    precision: str,
+    task: str,
+    limits: GateLimits = GateLimits(),
+    threads: int = 0,
+) -> dict:
+    """Gate numbers for ``variant`` (a frame model) against ``fp32`` on ``frames``; ``passed`` inside."""
+    from edgecolor.backends.onnxruntime import OrtEngine
+
+    ref_engine, var_engine = OrtEngine(fp32, threads=threads), OrtEngine(variant, threads=threads)
+    outs = [(f, ref_engine(f), var_engine(f)) for f in frames]
+    res = {
+        "precision": precision,
+        "frames": len(frames),
+        "psnr_vs_fp32_db": round(_mean([psnr(a, b) for _, a, b in outs]), 3),
+        "delta_e_vs_fp32": round(float(np.mean([delta_e76(a, b) for _, a, b in outs])), 4),
+    }
+    if task == "colorize":
+        fp32_db = _mean([psnr(a, f) for f, a, _ in outs])
+        var_db = _mean([psnr(b, f) for f, _, b in outs])
+        loss, limit = fp32_db - var_db, limits.max_loss_db[precision]
+        res |= {
+            "criterion": "loss_db vs ground truth",
+            "psnr_fp32_vs_truth_db": round(fp32_db, 3),
+            "psnr_variant_vs_truth_db": round(var_db, 3),
+            "loss_db": round(loss, 4),
+            "limit_db": limit,
+            "passed": bool(loss <= limit),
+        }
+        res["summary"] = f"loses {loss:.3f} dB against the held-out truth (limit {limit} dB)"
+    else:
+        floor = limits.min_psnr_vs_fp32[precision]
+        res |= {
+            "criterion": "psnr_vs_fp32 floor",
+            "limit_db": floor,
+            "passed": bool(res["psnr_vs_fp32_db"] >= floor),
+        }
+        res["summary"] = f"PSNR vs FP32 {res['psnr_vs_fp32_db']:.2f} dB (must be >= {floor} dB)"
+    log.info("gate %s: %s", precision, res)
+    return res
+
+
+def layer_sensitivity(
+    fp32: Path, quantized: Path, frames: tuple[np.ndarray, ...], names: list[str]
+) -> list[str]:
+    """Quantised network nodes ordered worst first, by how much relative error each adds to its inputs'.
+
+    Runs both graphs with every network node output exposed and compares tensors of the same name
+    (QDQ keeps the original tensor names on the compute nodes' outputs). A heuristic, cheap ranking.
+    """
+    import onnxruntime as ort
+
+    ref_model = onnx.load(str(fp32))
+    nodes = {n.name: n for n in ref_model.graph.node if n.name in set(names)}
+    tensors = sorted({o for n in ref_model.graph.node if n.name.startswith("net/") for o in n.output})
+
+    def run(path: Path) -> dict[str, np.ndarray]:
+        model = onnx.load(str(path))
+        have = {o for n in model.graph.node for o in n.output}
+        model.graph.output.extend(onnx.ValueInfoProto(name=t) for t in tensors if t in have)
+        opts = ort.SessionOptions()
+        opts.log_severity_level = 3
+        sess = ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
+        wanted = [o.name for o in sess.get_outputs()]
+        acc: dict[str, list[np.ndarray]] = {}
+        for f in frames[:2]:
+            for name, value in zip(wanted, sess.run(wanted, {"frame": f[None]}), strict=True):
+                acc.setdefault(name, []).append(np.asarray(value, np.float32))
+        return {k: np.concatenate([v.ravel() for v in vs]) for k, vs in acc.items()}
+
+    ref, q = run(fp32), run(quantized)
+    err = {
+        t: float(np.linalg.norm(q[t] - ref[t]) / (np.linalg.norm(ref[t]) + 1e-6))
+        for t in tensors
+        if t in ref and t in q and ref[t].shape == q[t].shape
+    }
+    score = {}
+    for name, node in nodes.items():
+        out = err.get(node.output[0], 0.0)
+        upstream = max((err.get(i, 0.0) for i in node.input), default=0.0)
+        score[name] = out - upstream
+    return sorted(score, key=lambda k: -score[k])

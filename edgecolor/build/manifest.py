@@ -1,0 +1,120 @@
+"""The JSON sidecar every engine gets, and the check a loader runs before using an engine.
+
+``<engine>.json`` records what built the engine (edgecolor, backend and version, GPU and compute
+capability for TensorRT), from what (ONNX sha256, calibration hash), how (precision, profile, options) and
+how well it matched FP32. :func:`check` refuses an engine whose manifest is missing or does not match this
+machine / the current ONNX, naming the rebuild command; ``rebuild_if_stale`` rebuilds instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from edgecolor.errors import ModelError
+from edgecolor.imageio import atomic_output
+
+log = logging.getLogger(__name__)
+SCHEMA = 1
+
+
+class StaleEngine(ModelError):
+    """The engine does not match this machine or its source model any more."""
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def manifest_path(engine: Path) -> Path:
+    return engine.with_name(engine.name + ".json")
+
+
+def write(engine: Path, manifest: dict[str, Any]) -> Path:
+    path = manifest_path(engine)
+    with atomic_output(path) as tmp:
+        tmp.write_text(
+            json.dumps({"schema": SCHEMA, **manifest}, indent=1, sort_keys=True, default=str) + "\n"
+        )
+    return path
+
+
+def read(engine: Path) -> dict[str, Any]:
+    path = manifest_path(engine)
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise StaleEngine(
+            f"engine {engine} has no manifest {path.name} (interrupted or foreign build)",
+            "rebuild it with edgecolor build",
+        ) from None
+    except ValueError as exc:
+        raise StaleEngine(
+            f"manifest {path} is not valid JSON: {exc}", "rebuild the engine with edgecolor build"
+        ) from exc
+
+
+def current_environment(backend: str) -> dict[str, Any]:
+    """Backend version (and GPU for TensorRT) of this machine, in the manifest's terms."""
+    if backend == "tensorrt":
+        from edgecolor.backends.tensorrt import gpu_identity, trt_version
+
+        return {"backend_version": trt_version(), "gpu": gpu_identity()}
+    import onnxruntime
+
+    return {"backend_version": onnxruntime.__version__}
+
+
+def mismatches(manifest: dict[str, Any], engine: Path) -> list[str]:
+    """Why ``engine`` cannot be used here; empty when it can."""
+    problems = []
+    if manifest.get("schema") != SCHEMA:
+        problems.append(f"manifest schema {manifest.get('schema')} != {SCHEMA}")
+    if not engine.is_file():
+        return [*problems, f"engine file {engine} is missing"]
+    if sha256_file(engine) != manifest.get("engine_sha256"):
+        problems.append("the engine file was changed after it was built")
+    env = current_environment(manifest.get("backend", "onnxruntime"))
+    built, here = manifest.get("backend_version"), env["backend_version"]
+    if manifest.get("backend") == "tensorrt":
+        if built != here:
+            problems.append(f"built with TensorRT {built}, this machine has {here}")
+        gpu_built, gpu_here = manifest.get("gpu") or {}, env.get("gpu") or {}
+        if gpu_built and gpu_here and gpu_built != gpu_here:
+            problems.append(
+                f"built for {gpu_built.get('name')} (sm {gpu_built.get('compute_capability')}), "
+                f"this is {gpu_here.get('name')} (sm {gpu_here.get('compute_capability')})"
+            )
+    elif str(built).split(".")[:2] != str(here).split(".")[:2]:
+        problems.append(f"built with onnxruntime {built}, this machine has {here}")
+    source = Path(manifest.get("source_onnx", ""))
+    if source.is_file() and sha256_file(source) != manifest.get("source_sha256"):
+        problems.append(f"its source ONNX {source} changed since the build")
+    return problems
+
+
+def check(engine: Path, rebuild_if_stale: bool = False) -> dict[str, Any]:
+    """The manifest of a usable ``engine``; refuse (or rebuild, when asked) a stale one."""
+    engine = Path(engine)
+    manifest = read(engine)
+    problems = mismatches(manifest, engine)
+    if not problems:
+        return manifest
+    command = manifest.get("rebuild_command", "edgecolor build MODEL ...")
+    if not rebuild_if_stale:
+        raise StaleEngine(
+            f"engine {engine.name} is stale: {'; '.join(problems)}",
+            f"rebuild it: {command} (or pass --rebuild-if-stale)",
+        )
+    log.warning("engine %s is stale (%s): rebuilding", engine, "; ".join(problems))
+    from edgecolor.build.builder import BuildConfig, build
+
+    build(BuildConfig.from_manifest(manifest))
+    return read(engine)

@@ -1,0 +1,122 @@
+"""``edgecolor build``: a trained network -> FP32 / FP16 / INT8 engine for TensorRT or ONNX Runtime CPU."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from edgecolor.cli._common import JsonOpt, console, emit_json
+
+
+def build(
+    model: Annotated[
+        str,
+        typer.Argument(
+            help="Shipped model name, frame-model .onnx, or any image-to-image .onnx with --adapter."
+        ),
+    ],
+    precision: Annotated[
+        str, typer.Option(help="fp32 | fp16 | int8 (precision is put into the ONNX graph).")
+    ] = "fp16",
+    target: Annotated[
+        str, typer.Option(help="trt (TensorRT engine) | cpu (ONNX Runtime-optimised model).")
+    ] = "cpu",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Engine path (default engines/MODEL-PREC-TARGET).")
+    ] = None,
+    calib: Annotated[
+        Path | None,
+        typer.Option(
+            help="Calibration/held-out frames: image folder or video "
+            "(default data/corpus/images, else the bundled sample clip)."
+        ),
+    ] = None,
+    calib_method: Annotated[str, typer.Option(help="entropy | percentile (99.99) | max.")] = "entropy",
+    calib_frames: Annotated[
+        int, typer.Option(help="Calibration frames, sampled evenly (8 minimum, 32+ advised).")
+    ] = 64,
+    shapes: Annotated[
+        str, typer.Option(help="TensorRT profile for 'frame': min,opt,max as NxHxW.")
+    ] = "1x240x320,1x720x1280,1x1080x1920",
+    adapter: Annotated[
+        str | None,
+        typer.Option(
+            help="Wrap an image-to-image ONNX: layout=nchw,order=rgb,range=0:1,size=dynamic,"
+            "multiple=4,extra.NAME=VALUE (or a .json file)."
+        ),
+    ] = None,
+    keep_fp32: Annotated[
+        list[str] | None, typer.Option("--keep-fp32", help="Network node kept in higher precision (repeat).")
+    ] = None,
+    auto_sensitivity: Annotated[
+        bool, typer.Option(help="If INT8 fails the gate, keep the worst layers FP32 until it passes.")
+    ] = False,
+    workspace_mib: Annotated[int, typer.Option(help="TensorRT workspace memory-pool limit (MiB).")] = 2048,
+    opt_level: Annotated[
+        int, typer.Option(min=0, max=5, help="TensorRT builder optimisation level 0..5.")
+    ] = 3,
+    rebuild_if_stale: Annotated[
+        bool, typer.Option(help="Skip when the engine exists and its manifest matches; rebuild otherwise.")
+    ] = False,
+    threads: Annotated[
+        int, typer.Option(help="ONNX Runtime threads for calibration and the gate (0 = all).")
+    ] = 0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Build an engine and check it against FP32 on held-out frames.
+
+    Example: edgecolor build colorizer --precision int8 --target cpu
+    """
+    from edgecolor.build import manifest as mf
+    from edgecolor.build.builder import BuildConfig
+    from edgecolor.build.builder import build as run_build
+
+    cfg = BuildConfig(
+        model=model,
+        precision=precision,
+        target=target,
+        output=output,
+        calib=calib,
+        calib_method=calib_method,
+        calib_frames=calib_frames,
+        shapes=shapes,
+        adapter=adapter,
+        keep_fp32=tuple(keep_fp32 or ()),
+        auto_sensitivity=auto_sensitivity,
+        workspace_mib=workspace_mib,
+        opt_level=opt_level,
+        threads=threads,
+    )
+    if target == "trt":
+        from edgecolor.errors import require
+
+        require("tensorrt", "trt")
+    engine = cfg.engine_path
+    if rebuild_if_stale and mf.manifest_path(engine).is_file():
+        try:
+            manifest = mf.check(engine)
+            if as_json:
+                emit_json({**manifest, "status": "up to date"})
+            else:
+                console.print(f"{engine} is up to date (manifest matches); nothing to do")
+            return
+        except mf.StaleEngine as err:
+            console.print(f"rebuilding: {err.problem}")
+    manifest = run_build(cfg, on_step=None if as_json else (lambda msg: console.print(f"- {msg}")))
+    if as_json:
+        emit_json(manifest)
+        return
+    gate = manifest.get("accuracy_vs_fp32")
+    if gate:
+        line = (f"accuracy vs FP32 ({gate['frames']} held-out frames): PSNR {gate['psnr_vs_fp32_db']} dB, "
+                f"ΔE {gate['delta_e_vs_fp32']}")
+        if "loss_db" in gate:
+            line += f", loss vs truth {gate['loss_db']} dB (limit {gate['limit_db']})"
+        console.print(line + " -> pass")
+    if manifest.get("kept_fp32"):
+        console.print(f"kept in higher precision: {', '.join(manifest['kept_fp32'])}")
+    console.print(f"wrote {engine} and {mf.manifest_path(engine).name} in {manifest['build_seconds']} s")
+    if target == "cpu":
+        console.print(f"next: edgecolor colorize photo.jpg -o out.jpg --model {engine}")

@@ -1,0 +1,258 @@
+"""Precision lives in the ONNX graph: FP16 tensors or explicit QuantizeLinear/DequantizeLinear pairs.
+
+TensorRT 11 removed weak typing (``BuilderFlag.FP16/INT8``, ``int8_calibrator``); a strongly typed network
+built from a graph that already carries its precision works on 10.3, 10.13 and 11.x, and the very same graph
+runs on ONNX Runtime's CPU provider, where CI checks its accuracy.
+
+Only the network (nodes named ``net/...``) changes precision. The colour math of a frame model (``pre/``,
+``post/``: uint8 cast, luma, resizes, chroma merge, rounding) stays FP32: FP16 has an 8-bit mantissa, so
+values near 255 would round to a step of 0.125-0.25 and the final rounding could be off by one LSB, and
+Q/DQ there would quantise the frame itself.
+
+- FP16: ``onnxconverter_common.float16.convert_float_to_float16`` with ``keep_io_types`` and a block list:
+  the colour math, normalisation (InstanceNormalization / LayerNormalization, known to give wrong output
+  in FP16 on some TensorRT versions and overflowing on large activations), softmax and reductions.
+- INT8: ONNX Runtime ``quantize_static`` in QDQ format. ``trt``: signed INT8 activations and weights,
+  symmetric, per-channel weights (what TensorRT's explicit quantization expects). ``cpu``: unsigned
+  activations (ONNX Runtime's fast U8S8 kernels; the signed symmetric graph is slower than FP32 there).
+  Ranges come from :mod:`edgecolor.graph.calibration` and are cached as JSON.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import onnx
+
+log = logging.getLogger(__name__)
+
+NET_PREFIX = "net/"
+COLOUR_PREFIXES = ("pre/", "post/")
+# Kept in FP32 inside the network: normalisation, softmax and reductions (overflow / precision loss).
+FP32_OPS = (
+    "InstanceNormalization",
+    "LayerNormalization",
+    "GroupNormalization",
+    "BatchNormalization",
+    "Softmax",
+    "LogSoftmax",
+    "ReduceMean",
+    "ReduceSum",
+    "ReduceSumSquare",
+    "ReduceL2",
+    "ReduceLogSumExp",
+    "ReduceProd",
+    "Pow",
+    "Sqrt",
+    "Reciprocal",
+    "Exp",
+    "Log",
+    "Erf",
+)
+# Ops whose inputs get Q/DQ. TensorRT fuses Q/DQ into these; elsewhere Q/DQ only adds reformatting.
+TRT_INT8_OPS = ("Conv", "ConvTranspose", "MatMul", "Gemm")
+CPU_INT8_OPS = (
+    "Conv",
+    "ConvTranspose",
+    "MatMul",
+    "Gemm",
+    "Add",
+    "Mul",
+    "Relu",
+    "Clip",
+    "MaxPool",
+    "AveragePool",
+    "GlobalAveragePool",
+    "Concat",
+    "Resize",
+    "Sigmoid",
+    "LeakyRelu",
+)
+TARGETS = ("trt", "cpu")
+METHODS = ("entropy", "percentile", "max")
+
+
+@dataclass(frozen=True)
+class Int8Options:
+    """How to quantise. ``keep_fp32``: network node names left out of INT8 (sensitivity pass or user)."""
+
+    target: str = "cpu"
+    method: str = "entropy"
+    percentile: float = 99.99
+    keep_fp32: tuple[str, ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        from edgecolor.errors import InputError
+
+        if self.target not in TARGETS:
+            raise InputError(f"unknown target '{self.target}'", f"use one of: {', '.join(TARGETS)}")
+        if self.method not in METHODS:
+            raise InputError(
+                f"unknown calibration method '{self.method}'", f"use one of: {', '.join(METHODS)}"
+            )
+        if not 90.0 <= self.percentile < 100.0:
+            raise InputError(f"percentile must be in [90, 100), got {self.percentile}", "use e.g. 99.99")
+
+    @property
+    def signed_activations(self) -> bool:
+        return self.target == "trt"
+
+    def describe(self) -> dict[str, object]:
+        """What changes the quantised graph (part of the calibration cache key)."""
+        return {
+            "target": self.target,
+            "method": self.method,
+            "percentile": self.percentile if self.method == "percentile" else None,
+            "activations": "int8 symmetric" if self.signed_activations else "uint8 asymmetric",
+            "weights": "int8 symmetric per-channel",
+        }
+
+
+def name_nodes(model: onnx.ModelProto) -> onnx.ModelProto:
+    """Give every unnamed node a unique name (quantisation, block lists and parser errors need names)."""
+    seen = {n.name for n in model.graph.node if n.name}
+    for i, node in enumerate(model.graph.node):
+        if not node.name:  # keep the pre/ net/ post/ scope of the node's output in its name
+            out = node.output[0] if node.output else ""
+            scope = next((p for p in (NET_PREFIX, *COLOUR_PREFIXES) if out.startswith(p)), "")
+            base = f"{scope}{node.op_type}_{i}"
+            node.name = base if base not in seen else f"{base}_{len(seen)}"
+            seen.add(node.name)
+    return model
+
+
+def network_nodes(model: onnx.ModelProto) -> list[onnx.NodeProto]:
+    """Nodes of the wrapped network; a model without ``net/`` nodes is treated as all network."""
+    nodes = [n for n in model.graph.node if n.name.startswith(NET_PREFIX)]
+    return nodes or [n for n in model.graph.node if not n.name.startswith(COLOUR_PREFIXES)]
+
+
+def to_fp16(model: onnx.ModelProto, keep_fp32: Iterable[str] = ()) -> onnx.ModelProto:
+    """FP16 network, FP32 colour math / normalisation / reductions / I/O. ``keep_fp32``: extra node names."""
+    from onnxconverter_common import float16
+
+    model = name_nodes(onnx.ModelProto.FromString(model.SerializeToString()))
+    net = {n.name for n in network_nodes(model)}
+    block_nodes = [n.name for n in model.graph.node if n.name not in net] + list(keep_fp32)
+    block_ops = sorted(set(float16.DEFAULT_OP_BLOCK_LIST) | set(FP32_OPS))
+    converted = float16.convert_float_to_float16(  # converts in place: pass a copy, keep the original
+        onnx.ModelProto.FromString(model.SerializeToString()),
+        keep_io_types=True,
+        disable_shape_infer=False,
+        op_block_list=block_ops,
+        node_block_list=block_nodes,
+    )
+    _restore_graph_inputs_with_defaults(model, converted)
+    converted.graph.ClearField("value_info")  # stale FP32 shape annotations would contradict the FP16 tensors
+    onnx.checker.check_model(converted)
+    return converted
+
+
+def _restore_graph_inputs_with_defaults(original: onnx.ModelProto, converted: onnx.ModelProto) -> None:
+    """Extra inputs with an initializer default (e.g. ``colour_strength``) must stay FP32 initializers too."""
+    inputs = {i.name for i in original.graph.input}
+    originals = {t.name: t for t in original.graph.initializer if t.name in inputs}
+    for i, init in enumerate(converted.graph.initializer):
+        if init.name in originals:
+            converted.graph.initializer[i].CopyFrom(originals[init.name])
+
+
+def quantize_int8(
+    model_path: Path, out_path: Path, reader: object, opts: Int8Options, cache_path: Path
+) -> None:
+    """Insert Q/DQ into the network of ``model_path`` and write ``out_path``.
+
+    ``reader`` is an ONNX Runtime ``CalibrationDataReader`` (it is not used when ``cache_path`` exists: the
+    cached ranges are loaded instead). The caller guarantees ``cache_path`` belongs to this exact model,
+    preprocessing, frame list and ``opts`` (see :func:`edgecolor.graph.calibration.cache_key`).
+    """
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
+
+    model = name_nodes(onnx.load(str(model_path)))
+    op_types = TRT_INT8_OPS if opts.target == "trt" else CPU_INT8_OPS
+    keep = set(opts.keep_fp32)
+    targets = [n.name for n in network_nodes(model) if n.op_type in op_types and n.name not in keep]
+    if not targets:
+        from edgecolor.errors import ModelError
+
+        raise ModelError(
+            "the network has no Conv/MatMul/Gemm node left to quantise",
+            "build it with --precision fp16 instead",
+        )
+    method = {
+        "entropy": CalibrationMethod.Entropy,
+        "percentile": CalibrationMethod.Percentile,
+        "max": CalibrationMethod.MinMax,
+    }[opts.method]
+    extra = {
+        "ActivationSymmetric": opts.signed_activations,
+        "WeightSymmetric": True,
+        "CalibTensorRangeSymmetric": opts.signed_activations,
+        "CalibPercentile": opts.percentile,
+        "CalibMaxIntermediateOutputs": 8,
+        # The network output feeds the FP32 colour math: quantising it would only add rounding error.
+        "OpTypesToExcludeOutputQuantization": list(op_types),
+    }
+    captured = io.StringIO()  # the histogram calibrators print to stdout, which would corrupt --json output
+    with contextlib.redirect_stdout(captured):
+        quantize_static(
+            model,
+            str(out_path),
+            reader,
+            quant_format=QuantFormat.QDQ,
+            op_types_to_quantize=list(op_types),
+            per_channel=True,
+            reduce_range=False,
+            activation_type=QuantType.QInt8 if opts.signed_activations else QuantType.QUInt8,
+            weight_type=QuantType.QInt8,
+            nodes_to_quantize=targets,
+            calibrate_method=method,
+            extra_options=extra,
+            calibration_cache_path=str(cache_path),
+        )
+    log.debug("quantize_static said: %s", captured.getvalue().strip())
+    log.info(
+        "quantised %d network node(s) for %s (%s); %d kept FP32",
+        len(targets),
+        opts.target,
+        opts.method,
+        len(keep),
+    )
+
+
+def qdq_report(model: onnx.ModelProto) -> dict[str, object]:
+    """Where the Q/DQ nodes are: counts, whether any touches colour math or the graph output, Conv axes."""
+    producers = {o: n for n in model.graph.node for o in n.output}
+    outputs = {o.name for o in model.graph.output}
+    qdq = [n for n in model.graph.node if n.op_type in ("QuantizeLinear", "DequantizeLinear")]
+    on_colour = [
+        n.name
+        for n in qdq
+        if n.name.startswith(COLOUR_PREFIXES)
+        or any(
+            c.name.startswith(COLOUR_PREFIXES)
+            for c in model.graph.node
+            if c.op_type not in ("QuantizeLinear", "DequantizeLinear")
+            and set(n.output) & set(c.input)
+            and n.op_type == "DequantizeLinear"
+        )
+    ]
+    on_output = [n.name for n in qdq if set(n.output) & outputs]
+    axes = {}
+    for node in model.graph.node:
+        if node.op_type in ("Conv", "ConvTranspose") and len(node.input) > 1:
+            dq = producers.get(node.input[1])
+            if dq is not None and dq.op_type == "DequantizeLinear":
+                axes[node.name] = next((a.i for a in dq.attribute if a.name == "axis"), 1)
+    return {
+        "quantize": sum(n.op_type == "QuantizeLinear" for n in qdq),
+        "dequantize": sum(n.op_type == "DequantizeLinear" for n in qdq),
+        "on_colour_math": on_colour,
+        "on_output": on_output,
+        "conv_weight_axes": axes,
+    }
