@@ -43,6 +43,7 @@ app.add_typer(evaluate.app, name="eval")
 app.add_typer(data.app, name="data")
 app.add_typer(train.app, name="train")
 app.command("run")(run.run)
+app.command("build")(__import__("edgecolor.cli.build", fromlist=["build"]).build)
 
 
 def _version(value: bool) -> None:
