@@ -135,6 +135,7 @@ class Pipeline:
         self._stop = threading.Event()
         self._stop_reason = ""
         self._recent: collections.deque[float] = collections.deque(maxlen=30)
+        self._last_style = controls.state.style
 
     def stop(self, reason: str = "stopped") -> None:
         """Ask the pipeline to stop after the current frame (safe from signal handlers and other threads)."""
@@ -157,6 +158,9 @@ class Pipeline:
         style = self.controls.styles[state.style]
         image = self.engines[style.engine](frame.image, **style.extra)
         self.stabilizer.enabled = state.stabilize
+        if state.style != self._last_style:
+            self.stabilizer.reset()  # a new style must show in full at once, not fade in over frames
+            self._last_style = state.style
         image = self.stabilizer(image)
         now = time.perf_counter()
         self._recent.append(now)

@@ -61,35 +61,47 @@ class Source:
         """Release the device or file."""
 
 
-def _paced(images: Iterator[np.ndarray], fps: float | None) -> Iterator[Frame]:
-    """Number the images and stamp them; with ``fps``, sleep so frame k is released at ``t0 + k / fps``."""
-    t0 = time.perf_counter()
-    for index, image in enumerate(images):
-        if fps:
-            delay = t0 + index / fps - time.perf_counter()
-            if delay > 0:
-                time.sleep(delay)
-        yield Frame(index, time.perf_counter(), image)
+def _pace(index: int, t0: float, fps: float | None) -> None:
+    """With ``fps``, sleep until frame ``index`` is due at ``t0 + index / fps``."""
+    if fps:
+        delay = t0 + index / fps - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
 
 
 class VideoFileSource(Source):
-    """A video file; undecodable frames are skipped and counted (by ``VideoReader``)."""
+    """A video file. A frame that fails to decode mid-stream is skipped and counted, and reading resumes
+    at the next frame (FFmpeg otherwise ends the stream there); ``Frame.index`` is the index in the file."""
 
     def __init__(self, path: Path, realtime: bool = False) -> None:
         super().__init__(str(path))
-        self._reader = VideoReader(path)
-        self.fps = self._reader.fps
+        probe = VideoReader(path)  # validates the file, with one-line errors
+        self.fps, self.frame_count = probe.fps, probe.frame_count
+        probe.close()
+        self._cap = cv2.VideoCapture(str(path))
         self.live = realtime
 
     def frames(self) -> Iterator[Frame]:
-        yield from _paced(iter(self._reader), self.fps if self.live else None)
-
-    @property
-    def skipped(self) -> int:
-        return self._reader.skipped
+        t0, index, failures = time.perf_counter(), 0, 0
+        while failures < MAX_READ_FAILURES:
+            ok = self._cap.grab()
+            image = self._cap.retrieve()[1] if ok else None
+            if image is None:
+                if index >= self.frame_count - 1:
+                    return  # the end (frame counts from containers can be one too high)
+                self._skipped += 1
+                failures += 1
+                index += 1
+                self._cap.set(cv2.CAP_PROP_POS_FRAMES, index)
+                log.warning("%s: frame %d is unreadable, skipped", self.name, index - 1)
+                continue
+            failures = 0
+            _pace(index, t0, self.fps if self.live else None)
+            yield Frame(index, time.perf_counter(), np.ascontiguousarray(image))
+            index += 1
 
     def close(self) -> None:
-        self._reader.close()
+        self._cap.release()
 
 
 class ImagesSource(Source):
@@ -101,16 +113,19 @@ class ImagesSource(Source):
         self.fps = fps
         self.live = realtime
 
-    def _images(self) -> Iterator[np.ndarray]:
-        for path in self.paths:
+    def _images(self) -> Iterator[tuple[int, np.ndarray]]:
+        for index, path in enumerate(self.paths):
             try:
-                yield read_image(path)
+                yield index, read_image(path)
             except InputError as err:
                 self._skipped += 1
                 log.warning("skipped %s", err)
 
     def frames(self) -> Iterator[Frame]:
-        yield from _paced(self._images(), self.fps if self.live else None)
+        t0 = time.perf_counter()
+        for index, image in self._images():
+            _pace(index, t0, self.fps if self.live else None)
+            yield Frame(index, time.perf_counter(), image)
 
 
 class CaptureSource(Source):
