@@ -1,0 +1,97 @@
+"""``edgecolor run`` end to end on ONNX Runtime with a tiny generated frame model."""
+
+import json
+import socket
+
+import cv2
+import pytest
+from typer.testing import CliRunner
+
+from edgecolor.cli import app
+
+
+def invoke(*args):
+    return CliRunner().invoke(app, ["run", *map(str, args)])
+
+
+def test_writes_every_frame_to_a_playable_video(tiny_model, clip, tmp_path):
+    out = tmp_path / "out.mp4"
+    res = invoke("--model", tiny_model, "--source", clip, "--sink", out, "--json")
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.stdout[res.stdout.index("{") :])
+    assert summary["frames"] == 12 and summary["dropped"] == 0 and summary["backend"] == "onnxruntime"
+    cap = cv2.VideoCapture(str(out))
+    n = 0
+    while cap.read()[0]:
+        n += 1
+    assert n == 12
+    assert [p.name for p in tmp_path.iterdir()] == ["out.mp4"]  # no partial files left beside it
+
+
+def test_several_sinks_and_an_image_folder(tiny_model, clip, tmp_path):
+    res = invoke(
+        "--model",
+        tiny_model,
+        "--source",
+        clip,
+        "--sink",
+        tmp_path / "frames",
+        "--sink",
+        "null",
+        "--no-stabilize",
+        "--split",
+    )
+    assert res.exit_code == 0, res.output
+    names = sorted(p.name for p in (tmp_path / "frames").iterdir())
+    assert names == [f"frame_{i:06d}.png" for i in range(12)]
+    assert "12 frame(s)" in res.output and "wrote" in res.output
+
+
+def test_realtime_null_sink_reports_drops_and_latency_percentiles(tiny_model, clip):
+    res = invoke("--model", tiny_model, "--source", clip, "--realtime", "--sink", "null", "--json")
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.stdout[res.stdout.index("{") :])
+    assert summary["frames"] + summary["dropped"] == 12
+    assert summary["seconds"] >= 11 / 10 * 0.9  # paced at the clip's 10 fps
+    assert 0 < summary["latency_ms"]["p50"] <= summary["latency_ms"]["p90"] <= summary["latency_ms"]["p99"]
+
+
+def test_without_a_display_or_sink_it_writes_a_file_and_says_where(tiny_model, clip, tmp_path, monkeypatch):
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.chdir(tmp_path)
+    res = invoke("--model", tiny_model, "--source", clip, "--max-frames", 5)
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "out" / "run.mp4").is_file() and "wrote out/run.mp4" in res.output
+
+
+def refused_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.parametrize(
+    "args, match",
+    [
+        (["--source", "camera:97"], "cannot be opened"),
+        (["--source", "{bad}"], "not a readable video"),
+        (["--source", f"rtsp://127.0.0.1:{refused_port()}/cam"], "refused the connection"),
+        (["--sink", "out.txt"], "is not window, null"),
+        (["--serve", "nonsense"], "is not HOST:PORT"),
+        (["--backend", "trt"], "needs a built engine"),
+        (["--model", "no-such-model"], "no model 'no-such-model'"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(args, match, tiny_model, clip, tmp_path):
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(b"\x00" * 512)
+    args = [a.replace("{bad}", str(bad)) for a in args]
+    if "--model" not in args:
+        args = ["--model", str(tiny_model), *args]
+    if "--source" not in args:
+        args += ["--source", str(clip)]
+    res = invoke(*args)
+    lines = [ln for ln in res.output.splitlines() if ln.strip()]
+    assert res.exit_code == 2 and len(lines) == 1 and lines[0].startswith("error: "), res.output
+    assert match in lines[0]
