@@ -1,0 +1,76 @@
+"""FP16 and INT8 Q/DQ graphs: what changes precision, what must not, and where Q/DQ may go."""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+import pytest
+from build_helpers import conv_colorizer, conv_core
+from helpers import random_bgr
+
+from edgecolor.backends.onnxruntime import OrtEngine
+from edgecolor.errors import InputError
+from edgecolor.graph.calibration import FrameReader
+from edgecolor.graph.frame import colorizer_frame_model
+from edgecolor.graph.precision import Int8Options, qdq_report, quantize_int8, to_fp16
+
+FRAMES = tuple(random_bgr(24, 32, s) for s in range(6))
+
+
+def test_fp16_keeps_colour_math_and_io_fp32(tmp_path):
+    model = onnx.load(conv_colorizer(tmp_path / "m.onnx"))
+    half = to_fp16(model)
+    types = {t.name: t.data_type for t in half.graph.initializer}
+    assert types["net/w1"] == onnx.TensorProto.FLOAT16 and types["net/w2"] == onnx.TensorProto.FLOAT16
+    colour = [n for n, t in types.items() if n.startswith(("pre/", "post/")) and t != onnx.TensorProto.INT64]
+    assert colour and all(types[n] == onnx.TensorProto.FLOAT for n in colour)
+    assert types["colour_strength"] == onnx.TensorProto.FLOAT
+    assert half.graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.UINT8
+    onnx.save(half, tmp_path / "h.onnx")
+    ref, var = OrtEngine(tmp_path / "m.onnx", threads=1), OrtEngine(tmp_path / "h.onnx", threads=1)
+    for f in FRAMES[:2]:
+        assert np.abs(ref(f).astype(int) - var(f).astype(int)).max() <= 1
+
+
+def test_fp16_keeps_instance_norm_fp32(tmp_path):
+    model = colorizer_frame_model(conv_core(instance_norm=True), 16, {})
+    half = to_fp16(model)
+    types = {t.name: t.data_type for t in half.graph.initializer}
+    assert types["net/in_s"] == onnx.TensorProto.FLOAT and types["net/w1"] == onnx.TensorProto.FLOAT16
+
+
+@pytest.mark.parametrize("target", ["trt", "cpu"])
+def test_qdq_placement(tmp_path, target):
+    src = conv_colorizer(tmp_path / "m.onnx")
+    out = tmp_path / "q.onnx"
+    quantize_int8(src, out, FrameReader(FRAMES), Int8Options(target=target, method="max"), tmp_path / "c.json")
+    q = onnx.load(out)
+    report = qdq_report(q)
+    assert report["quantize"] >= 2 and report["on_output"] == [] and report["on_colour_math"] == []
+    assert report["conv_weight_axes"] == {"net/conv1": 0, "net/conv2": 0}  # output-channel axis of Conv weights
+    qdq_nodes = [n for n in q.graph.node if n.op_type in ("QuantizeLinear", "DequantizeLinear")]
+    assert not any(n.name.startswith(("pre/", "post/")) for n in qdq_nodes)
+    consumers = {i for n in q.graph.node if n.name.startswith(("pre/", "post/")) for i in n.input}
+    assert not any(set(n.output) & consumers for n in qdq_nodes)  # colour math never reads a DQ output
+    zps = {t.name: t for t in q.graph.initializer if t.name.endswith("zero_point")}
+    act = [zps[n.input[2]] for n in q.graph.node if n.op_type == "QuantizeLinear"]  # Q only on activations
+    want = onnx.TensorProto.INT8 if target == "trt" else onnx.TensorProto.UINT8
+    assert act and all(t.data_type == want for t in act)
+    if target == "trt":
+        assert all(not onnx.numpy_helper.to_array(t).any() for t in act)  # symmetric: zero points 0
+    diff = np.abs(OrtEngine(src, threads=1)(FRAMES[0]).astype(int) - OrtEngine(out, threads=1)(FRAMES[0]).astype(int))
+    assert diff.mean() < 2.0
+
+
+def test_keep_fp32_leaves_named_layer_unquantised(tmp_path):
+    src = conv_colorizer(tmp_path / "m.onnx")
+    out = tmp_path / "q.onnx"
+    opts = Int8Options(target="trt", method="max", keep_fp32=("net/conv2",))
+    quantize_int8(src, out, FrameReader(FRAMES), opts, tmp_path / "c.json")
+    assert set(qdq_report(onnx.load(out))["conv_weight_axes"]) == {"net/conv1"}
+
+
+@pytest.mark.parametrize("kw", [{"target": "gpu"}, {"method": "kl"}, {"percentile": 50.0}])
+def test_bad_options(kw):
+    with pytest.raises(InputError):
+        Int8Options(**kw)

@@ -1,0 +1,161 @@
+"""The build pipeline on ONNX Runtime CPU: engines + manifests, gate failure, staleness, atomicity, bad input."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import numpy as np
+import onnx
+import pytest
+from build_helpers import conv_colorizer, image_folder
+from onnx import TensorProto, helper
+from typer.testing import CliRunner
+
+from edgecolor.build import manifest as mf
+from edgecolor.build.builder import BuildConfig, build
+from edgecolor.build.gate import GateFailed
+from edgecolor.cli import app
+
+
+@pytest.fixture
+def work(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    conv_colorizer(tmp_path / "m.onnx")
+    image_folder(tmp_path / "frames", 12)
+    return tmp_path
+
+
+def cfg(work, **kw) -> BuildConfig:
+    base = {"model": str(work / "m.onnx"), "precision": "int8", "target": "cpu", "calib": work / "frames",
+            "calib_frames": 10, "holdout_frames": 2, "calib_method": "max", "threads": 1}
+    return BuildConfig(**{**base, **kw})
+
+
+def test_int8_cpu_build_manifest_and_cache(work):
+    from edgecolor.backends.onnxruntime import OrtEngine
+
+    manifest = build(cfg(work))
+    engine = work / "engines" / "m-int8-cpu.onnx"
+    assert engine.is_file() and mf.manifest_path(engine).is_file()
+    on_disk = json.loads(mf.manifest_path(engine).read_text())
+    assert on_disk["engine_sha256"] == mf.sha256_file(engine) == manifest["engine_sha256"]
+    gate = on_disk["accuracy_vs_fp32"]
+    assert gate["passed"] and gate["frames"] == 2 and gate["criterion"] == "loss_db vs ground truth"
+    assert on_disk["calibration_cache"] == "miss" and on_disk["calibration"]["activations"] == "uint8 asymmetric"
+    out = OrtEngine(engine, threads=1)(np.zeros((20, 30, 3), np.uint8))
+    assert out.shape == (20, 30, 3)
+    assert build(cfg(work))["calibration_cache"] == "hit"
+    assert build(cfg(work, calib_method="percentile"))["calibration_cache"] == "miss"  # other method: other key
+
+
+def test_gate_failure_names_remedy_and_writes_nothing(work, monkeypatch):
+    from edgecolor.build import builder
+
+    strict = builder.GateLimits(max_loss_db={"fp16": -1.0, "int8": -1.0})  # impossible: must gain 1 dB
+    monkeypatch.setattr(builder, "GateLimits", lambda: strict)
+    with pytest.raises(GateFailed, match="--calib-method"):
+        build(cfg(work))
+    assert not (work / "engines").exists() or list((work / "engines").iterdir()) == []
+
+
+def test_sensitivity_pass_keeps_layers_fp32(work, monkeypatch):
+    from edgecolor.build import builder
+
+    calls = []
+
+    def fake_evaluate(fp32, variant, frames, precision, task, limits, threads):
+        kept = "-0." not in variant.name  # the first graph keeps nothing FP32
+        calls.append(variant.name)
+        return {"precision": precision, "frames": len(frames), "psnr_vs_fp32_db": 50.0, "delta_e_vs_fp32": 0.1,
+                "passed": kept, "summary": "stub"}
+
+    monkeypatch.setattr(builder, "evaluate", fake_evaluate)
+    manifest = build(cfg(work, auto_sensitivity=True))
+    assert len(manifest["kept_fp32"]) == 1 and manifest["kept_fp32"][0] in ("net/conv1", "net/conv2")
+    assert "--keep-fp32" in manifest["rebuild_command"] and calls == ["int8-0.onnx", "int8-1.onnx"]
+
+
+def test_manifest_mismatch_and_rebuild(work):
+    c = cfg(work, precision="fp16")
+    build(c)
+    assert mf.check(c.engine_path)["precision"] == "fp16"
+    conv_colorizer(work / "m.onnx", seed=3)  # the source ONNX changes
+    with pytest.raises(mf.StaleEngine, match="source ONNX"):
+        mf.check(c.engine_path)
+    assert mf.check(c.engine_path, rebuild_if_stale=True)["source_sha256"] == mf.sha256_file(work / "m.onnx")
+    data = json.loads(mf.manifest_path(c.engine_path).read_text())
+    data["backend_version"] = "0.1.0"
+    mf.manifest_path(c.engine_path).write_text(json.dumps(data))
+    with pytest.raises(mf.StaleEngine, match="onnxruntime 0.1.0"):
+        mf.check(c.engine_path)
+    mf.manifest_path(c.engine_path).unlink()
+    with pytest.raises(mf.StaleEngine, match="no manifest"):
+        mf.check(c.engine_path)
+
+
+def test_interrupted_build_leaves_no_engine(work, monkeypatch):
+    import onnxruntime as ort
+
+    real = ort.InferenceSession
+
+    def interrupted(path, opts=None, providers=None):
+        if opts is not None and opts.optimized_model_filepath:
+            open(opts.optimized_model_filepath, "wb").write(b"half an engine")
+            raise KeyboardInterrupt
+        return real(path, opts, providers=providers)
+
+    monkeypatch.setattr(ort, "InferenceSession", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        build(cfg(work, precision="fp32"))
+    assert list((work / "engines").iterdir()) == []
+
+
+runner = CliRunner()
+
+
+def _cli(*args):
+    res = runner.invoke(app, ["build", *map(str, args)])
+    return res.exit_code, res.output
+
+
+def test_cli_success_prints_gate(work):
+    code, out = _cli(work / "m.onnx", "--precision", "fp16", "--calib", work / "frames", "--threads", "1")
+    assert code == 0 and "accuracy vs FP32" in out and "-> pass" in out
+
+
+def _model(path, dtype, dims):
+    graph = helper.make_graph([helper.make_node("Identity", ["frame"], ["y"])], "g",
+                              [helper.make_tensor_value_info("frame", dtype, dims)],
+                              [helper.make_tensor_value_info("y", dtype, dims)])
+    onnx.save(helper.make_model(graph), path)
+    return path
+
+
+@pytest.mark.parametrize("case", ["vector", "float_frame", "missing_calib", "few_frames", "unreadable", "trt",
+                                  "adapter_vector"])
+def test_cli_bad_input_is_one_line_exit_2(work, monkeypatch, case):
+    args = [work / "m.onnx", "--precision", "int8", "--calib", work / "frames", "--calib-frames", "10"]
+    if case == "vector":
+        args[0] = _model(work / "v.onnx", TensorProto.UINT8, [1, 10])
+    elif case == "adapter_vector":
+        args[0] = _model(work / "v.onnx", TensorProto.FLOAT, [1, 10])
+        args += ["--adapter", "layout=nchw"]
+    elif case == "float_frame":
+        args[0] = _model(work / "f.onnx", TensorProto.FLOAT, ["N", "H", "W", 3])
+    elif case == "missing_calib":
+        args[4] = work / "nope"
+    elif case == "few_frames":
+        args[4] = image_folder(work / "few", 4)
+    elif case == "unreadable":
+        (work / "frames" / "f003.png").write_bytes(b"garbage")
+    else:
+        monkeypatch.setitem(sys.modules, "tensorrt", None)  # import fails as if not installed
+        args += ["--target", "trt"]
+    code, out = _cli(*args)
+    assert code == 2, out
+    lines = [ln for ln in out.strip().splitlines() if ln.startswith("error:")]
+    assert len(lines) == 1
+    if case == "trt":
+        assert "pip install 'edgecolor[trt]'" in out
+    assert not (work / "engines").exists() or list((work / "engines").iterdir()) == []
