@@ -12,7 +12,7 @@ import typer
 from typer.core import TyperGroup
 
 from edgecolor import __version__
-from edgecolor.cli import colorize, data, evaluate, models, run, train
+from edgecolor.cli import colorize, data, evaluate, models, run, stylize, train
 from edgecolor.errors import EdgecolorError
 
 
@@ -39,11 +39,13 @@ app = typer.Typer(
 )
 app.command("colorize")(colorize.colorize)
 app.command("models")(models.models)
+app.command("stylize")(stylize.stylize)
 app.add_typer(evaluate.app, name="eval")
 app.add_typer(data.app, name="data")
 app.add_typer(train.app, name="train")
 app.command("run")(run.run)
 app.command("build")(__import__("edgecolor.cli.build", fromlist=["build"]).build)
+app.command("bench")(__import__("edgecolor.cli.bench", fromlist=["bench"]).bench)
 
 
 def _version(value: bool) -> None:

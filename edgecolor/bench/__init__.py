@@ -1,0 +1,1 @@
+"""Benchmarking: latency statistics as trtexec defines them, machine description, reports."""

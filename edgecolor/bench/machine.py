@@ -1,0 +1,55 @@
+"""What a benchmark ran on: CPU, cores, GPU/driver where present, library versions."""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import subprocess
+from importlib import metadata
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _gpu() -> dict[str, str] | None:
+    if shutil.which("nvidia-smi") is None:
+        return None
+    try:
+        out = subprocess.run(["nvidia-smi", "--query-gpu=name,driver_version,compute_cap", "--format=csv,noheader"],
+                             capture_output=True, text=True, timeout=10).stdout.strip().splitlines()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if not out:
+        return None
+    name, driver, cc = (x.strip() for x in (out[0].split(",") + ["", "", ""])[:3])
+    return {"name": name, "driver": driver, "compute_capability": cc}
+
+
+def _version(dist: str) -> str | None:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def describe_machine() -> dict[str, object]:
+    libs = {d: _version(d) for d in ("edgecolor", "onnxruntime", "onnxruntime-gpu", "onnx", "numpy", "opencv-python",
+                                     "torch", "tensorrt", "cuda-python")}
+    return {
+        "cpu": _cpu_model(),
+        "cores": os.cpu_count(),
+        "affinity_cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "os": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+        "gpu": _gpu(),
+        "libraries": {k: v for k, v in libs.items() if v},
+    }

@@ -1,0 +1,70 @@
+"""Timed loops: one engine call per frame (``engine`` mode)."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+
+import cv2
+import numpy as np
+
+from edgecolor.bench.stats import LatencyStats, summarise
+from edgecolor.errors import InputError
+
+NAMED = {"360p": (360, 640), "480p": (480, 854), "720p": (720, 1280), "1080p": (1080, 1920), "4k": (2160, 3840)}
+
+
+def parse_resolutions(text: str) -> list[tuple[str, int, int]]:
+    """``"480p,720p,512x512"`` -> [(name, height, width), ...]; WxH is width x height."""
+    out = []
+    for item in (t.strip().lower() for t in text.split(",")):
+        if item in NAMED:
+            out.append((item, *NAMED[item]))
+        elif m := re.fullmatch(r"(\d{1,5})x(\d{1,5})", item):
+            w, h = int(m.group(1)), int(m.group(2))
+            if not (0 < w <= 8192 and 0 < h <= 8192):
+                raise InputError(f"resolution '{item}' is out of range", "use 1..8192 for width and height")
+            out.append((item, h, w))
+        else:
+            raise InputError(f"unknown resolution '{item}'", f"use {', '.join(NAMED)} or WxH such as 512x512")
+    if not out:
+        raise InputError("no resolution given", "e.g. --resolutions 480p,720p,1080p")
+    return out
+
+
+def test_frame(h: int, w: int) -> np.ndarray:
+    """A natural frame at the requested size: the bundled clip's first frame, resized (falls back to noise)."""
+    from edgecolor.imageio import VideoReader
+    from edgecolor.registry import SAMPLE_CLIP
+
+    if SAMPLE_CLIP.is_file():
+        reader = VideoReader(SAMPLE_CLIP)
+        frame = next(iter(reader), None)
+        reader.close()
+        if frame is not None:
+            return np.ascontiguousarray(cv2.resize(frame, (w, h), interpolation=cv2.INTER_AREA))
+    return np.random.default_rng(0).integers(0, 256, (h, w, 3), dtype=np.uint8)
+
+
+def time_calls(fn: Callable[[], object], warmup_s: float, duration_s: float | None = None,
+               iterations: int | None = None) -> LatencyStats:
+    """Call ``fn`` for ``warmup_s`` untimed, then for ``duration_s`` seconds or ``iterations`` calls."""
+    if (duration_s is None) == (iterations is None):
+        raise InputError("give exactly one of --duration and --iterations", "e.g. --duration 10")
+    if (duration_s is not None and duration_s <= 0) or (iterations is not None and iterations <= 0):
+        raise InputError("--duration/--iterations must be positive", "e.g. --duration 10 or --iterations 100")
+    end = time.perf_counter() + warmup_s
+    fn()  # at least one warm-up call: first-run allocations are not part of steady state
+    while time.perf_counter() < end:
+        fn()
+    lat: list[float] = []
+    start = time.perf_counter()
+    while True:
+        t = time.perf_counter()
+        fn()
+        now = time.perf_counter()
+        lat.append((now - t) * 1000)
+        if (iterations is not None and len(lat) >= iterations) or (duration_s is not None and now - start >= duration_s):
+            break
+    return summarise(lat, time.perf_counter() - start)

@@ -1,0 +1,50 @@
+"""Latency and throughput statistics, defined as trtexec defines them.
+
+- throughput: frames divided by the total wall time of the timed phase (after warm-up);
+- latency: per-frame time of one inference (or one pipeline pass), summarised by mean, min, max and the
+  p50/p90/p95/p99 percentiles (nearest-rank, as trtexec reports them).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+from edgecolor.errors import InputError
+
+PERCENTILES = (50, 90, 95, 99)
+
+
+def percentile(sorted_ms: list[float], p: float) -> float:
+    """Nearest-rank percentile of an ascending list (p in 0..100)."""
+    if not sorted_ms:
+        raise InputError("no latency samples were collected", "run for longer (--duration/--iterations)")
+    rank = max(1, math.ceil(p / 100 * len(sorted_ms)))
+    return sorted_ms[rank - 1]
+
+
+@dataclass(frozen=True)
+class LatencyStats:
+    frames: int
+    wall_s: float
+    throughput_fps: float
+    mean_ms: float
+    min_ms: float
+    max_ms: float
+    p50_ms: float
+    p90_ms: float
+    p95_ms: float
+    p99_ms: float
+
+    def as_dict(self) -> dict[str, float]:
+        return {k: round(v, 3) if isinstance(v, float) else v for k, v in asdict(self).items()}
+
+
+def summarise(latencies_ms: list[float], wall_s: float, frames: int | None = None) -> LatencyStats:
+    """Statistics of per-frame latencies measured over ``wall_s`` seconds of wall time."""
+    if wall_s <= 0:
+        raise InputError("the timed phase lasted no time", "use a positive --duration or --iterations")
+    s = sorted(latencies_ms)
+    n = len(s) if frames is None else frames
+    p = {q: percentile(s, q) for q in PERCENTILES}
+    return LatencyStats(n, wall_s, n / wall_s, sum(s) / len(s), s[0], s[-1], p[50], p[90], p[95], p[99])

@@ -1,0 +1,72 @@
+"""`edgecolor bench --json`: schema, monotone percentiles, no negative times; bad input exits 2."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from edgecolor.bench.runner import parse_resolutions, time_calls
+from edgecolor.bench.stats import percentile, summarise
+from edgecolor.cli import app
+from edgecolor.errors import InputError
+from helpers import tiny_colorizer
+
+runner = CliRunner()
+
+
+def test_percentile_nearest_rank():
+    s = [float(i) for i in range(1, 101)]
+    assert percentile(s, 50) == 50.0 and percentile(s, 99) == 99.0 and percentile(s, 100) == 100.0
+    assert percentile([7.0], 99) == 7.0
+
+
+def test_summarise_definitions():
+    st = summarise([10.0, 20.0, 30.0, 40.0], wall_s=0.2)
+    assert st.frames == 4 and st.throughput_fps == pytest.approx(20.0)
+    assert (st.min_ms, st.max_ms, st.mean_ms, st.p50_ms) == (10.0, 40.0, 25.0, 20.0)
+
+
+def test_parse_resolutions():
+    assert parse_resolutions("720p, 512x256") == [("720p", 720, 1280), ("512x256", 256, 512)]
+    for bad in ("720", "foo", "0x10", "", "99999x2"):
+        with pytest.raises(InputError):
+            parse_resolutions(bad)
+
+
+def test_time_calls_needs_positive_budget():
+    with pytest.raises(InputError):
+        time_calls(lambda: None, 0, duration_s=0)
+    with pytest.raises(InputError):
+        time_calls(lambda: None, 0, iterations=0)
+    assert time_calls(lambda: None, 0, iterations=5).frames == 5
+
+
+def test_bench_json_schema(tmp_path):
+    model = tiny_colorizer(tmp_path / "tiny.onnx")
+    res = runner.invoke(app, ["bench", str(model), "--resolutions", "64x48,96x64", "--iterations", "8",
+                              "--warmup", "0", "--threads", "1", "--json"])
+    assert res.exit_code == 0, res.output
+    report = json.loads(res.stdout)
+    assert {"cpu", "cores", "libraries"} <= set(report["machine"])
+    assert len(report["rows"]) == 2
+    for row in report["rows"]:
+        assert row["frames"] == 8 and row["mode"] == "engine"
+        times = [row[k] for k in ("min_ms", "p50_ms", "p90_ms", "p95_ms", "p99_ms", "max_ms")]
+        assert all(t >= 0 for t in times) and times == sorted(times)
+        assert row["min_ms"] <= row["mean_ms"] <= row["max_ms"] and row["throughput_fps"] > 0
+
+
+@pytest.mark.parametrize("args,text", [
+    (["--resolutions", "12k"], "unknown resolution"),
+    (["--duration", "0"], "must be positive"),
+])
+def test_bench_bad_input(tmp_path, args, text):
+    model = tiny_colorizer(tmp_path / "tiny.onnx")
+    res = runner.invoke(app, ["bench", str(model), "--warmup", "0", *args])
+    assert res.exit_code == 2 and text in res.stderr
+
+
+def test_bench_engine_that_fails_to_load(tmp_path):
+    (tmp_path / "broken.onnx").write_bytes(b"\x00garbage")
+    res = runner.invoke(app, ["bench", str(tmp_path / "broken.onnx"), "--iterations", "1"])
+    assert res.exit_code == 2 and res.stderr.startswith("error:")
