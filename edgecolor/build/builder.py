@@ -237,9 +237,10 @@ def _sensitivity(
     step: Any,
 ) -> tuple[Path, dict, dict, tuple[str, ...]]:
     """Keep the worst layers out of INT8 (1, 2, 4, ... of them) until the gate passes or 5 rounds ran."""
-    from edgecolor.graph.precision import TRT_INT8_OPS, network_nodes
+    from edgecolor.graph.precision import Int8Options, network_nodes
 
-    names = [n.name for n in network_nodes(onnx.load(str(fp32))) if n.op_type in TRT_INT8_OPS]
+    ops = Int8Options(target=cfg.target).op_types
+    names = [n.name for n in network_nodes(onnx.load(str(fp32))) if n.op_type in ops]
     ranked = layer_sensitivity(fp32, graph, frames.holdout, names)
     extra: dict = {}
     keep: tuple[str, ...] = tuple(cfg.keep_fp32)
