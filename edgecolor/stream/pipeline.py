@@ -83,7 +83,7 @@ class FrameQueue:
 
 @dataclass(frozen=True)
 class PipelineConfig:
-    queue_size: int = 4
+    queue_size: int = 2  # live latency is about (queue_size + 1) inference times
     drop_oldest: bool | None = None  # None: drop for live sources, block for files
     max_frames: int | None = None  # stop after this many outputs
 
