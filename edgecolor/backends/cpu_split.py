@@ -1,0 +1,85 @@
+"""CPU fast path for the colorizer: the frame model's network on ONNX Runtime, its colour math in OpenCV.
+
+Why a second implementation of the pre/post steps: on the CI-class CPU (2 cores) ONNX Runtime spends more
+time in the frame graph's full-resolution colour math (cast, luma, chroma upsampling, merge) than in the
+network itself; OpenCV does the same steps on uint8/float32 with SIMD in a fraction of that (measured by
+``benchmarks/run_benchmarks.py``: rows ``graph`` vs ``split``). The TensorRT engine keeps everything in the
+graph. The network is *cut out of the same frame model* (tensors ``net/luma`` -> ``net/chroma``), so there is
+one set of weights, and ``tests/backends/test_cpu_split.py`` checks both paths agree within 1-2 LSB.
+
+Differences from the graph, all bounded by 1 LSB in the output: luma is OpenCV's rounded
+``COLOR_BGR2GRAY`` (the graph keeps it in float) and OpenCV rounds half to even.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import onnx
+
+from edgecolor.backends.base import Engine
+from edgecolor.colour import BGR_FROM_CHROMA
+from edgecolor.errors import ModelError, require
+
+CORE_IN, CORE_OUT = "net/luma", "net/chroma"
+
+
+def extract_core(model: onnx.ModelProto) -> onnx.ModelProto:
+    """The network between ``net/luma`` and ``net/chroma`` of a colorizer frame model (any precision)."""
+    names = {o for n in model.graph.node for o in n.output}
+    if CORE_IN not in names or CORE_OUT not in names:
+        raise ModelError("this frame model has no net/luma -> net/chroma network to run on the CPU fast path",
+                         "run it with the graph engine (--cpu-path graph)")
+    inferred = onnx.shape_inference.infer_shapes(model)  # the extractor looks tensors up in value_info
+    return onnx.utils.Extractor(inferred).extract_model([CORE_IN], [CORE_OUT])
+
+
+class SplitColorizerEngine(Engine):
+    """Same contract as :class:`~edgecolor.backends.onnxruntime.OrtEngine` for colorizer frame models."""
+
+    backend = "onnxruntime+opencv"
+
+    def __init__(self, model: str | Path, threads: int = 0) -> None:
+        super().__init__()
+        ort = require("onnxruntime", "core")
+        path = Path(model)
+        if not path.is_file():
+            raise ModelError(f"model {path} does not exist", "pass a frame-model .onnx file or a shipped model name")
+        try:
+            frame_model = onnx.load(str(path))
+        except Exception as exc:  # protobuf raises its own DecodeError types
+            raise ModelError(f"{path} is not a readable ONNX file", "check the file") from exc
+        self.metadata = {p.key: p.value for p in frame_model.metadata_props}
+        if self.metadata.get("edgecolor.task") != "colorize":
+            raise ModelError(f"{path.name} is not a colorizer frame model", "use the graph engine for other models")
+        self.net_size = int(self.metadata["edgecolor.net_size"])
+        extras = json.loads(self.metadata.get("edgecolor.extra_inputs", "{}"))
+        self.defaults = {k: float(v["default"]) for k, v in extras.items()}
+        opts = ort.SessionOptions()
+        if threads:
+            opts.intra_op_num_threads = threads
+        opts.log_severity_level = 3
+        core = extract_core(frame_model)
+        self.session = ort.InferenceSession(core.SerializeToString(), opts, providers=["CPUExecutionProvider"])
+
+    def _infer_impl(self, batch: np.ndarray, extra: dict[str, float]) -> np.ndarray:
+        s = self.net_size
+        grays = [cv2.cvtColor(f, cv2.COLOR_BGR2GRAY) for f in batch]
+        small = []
+        for g in grays:  # the graph's pyramid: bilinear (half-pixel) to 2S, then an exact 2x box step to S
+            x = cv2.resize(g.astype(np.float32), (2 * s, 2 * s), interpolation=cv2.INTER_LINEAR)
+            small.append(cv2.resize(x, (s, s), interpolation=cv2.INTER_LINEAR))
+        chroma = self.session.run([CORE_OUT], {CORE_IN: np.stack(small)[:, None]})[0]  # [N, 2, s/2, s/2]
+        strength = extra.get("colour_strength", 1.0)
+        offsets = np.einsum("oc,nchw->nhwo", BGR_FROM_CHROMA * np.float32(strength), chroma).astype(np.float32)
+        out = np.empty_like(batch)
+        h, w = batch.shape[1:3]
+        for i, g in enumerate(grays):
+            up = cv2.resize(offsets[i], (w, h), interpolation=cv2.INTER_LINEAR)
+            if up.ndim == 2:  # OpenCV drops a trailing axis of size 1 only for 1-channel images; keep 3
+                up = up[..., None]
+            out[i] = cv2.add(cv2.merge([g, g, g]), up, dtype=cv2.CV_8U)
+        return out

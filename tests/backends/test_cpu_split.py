@@ -1,0 +1,51 @@
+"""The CPU fast path (OpenCV colour math) agrees with the frame graph within 1-2 LSB."""
+
+import cv2
+import numpy as np
+import pytest
+
+from edgecolor.backends.cpu_split import SplitColorizerEngine
+from edgecolor.backends.onnxruntime import OrtEngine
+from edgecolor.errors import ModelError
+from helpers import random_bgr, tiny_colorizer
+
+
+def _natural(h, w, seed):
+    return cv2.GaussianBlur(random_bgr(h, w, seed), (0, 0), 3)
+
+
+@pytest.fixture(scope="module")
+def engines(tmp_path_factory):
+    path = tiny_colorizer(tmp_path_factory.mktemp("m") / "tiny.onnx", net_size=32, gain=0.5)
+    return OrtEngine(path, threads=1), SplitColorizerEngine(path, threads=1)
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (3, 5), (31, 47), (240, 320), (720, 1280)])
+def test_agrees_with_graph(engines, shape):
+    graph, split = engines
+    frame = _natural(*shape, seed=sum(shape))
+    a, b = graph(frame).astype(int), split(frame).astype(int)
+    diff = np.abs(a - b)
+    assert diff.max() <= 2, diff.max()
+    if frame.size >= 300:
+        assert diff.mean() < 0.5
+
+
+def test_strength_and_batch(engines):
+    graph, split = engines
+    frames = np.stack([_natural(40, 60, 1), _natural(40, 60, 2)])
+    for s in (0.0, 2.0):
+        assert np.abs(graph(frames, colour_strength=s).astype(int) - split(frames, colour_strength=s)).max() <= 2
+
+
+def test_refuses_non_colorizer(tmp_path):
+    import onnx
+
+    path = tiny_colorizer(tmp_path / "t.onnx")
+    m = onnx.load(path)
+    for p in m.metadata_props:
+        if p.key == "edgecolor.task":
+            p.value = "stylize"
+    onnx.save(m, tmp_path / "s.onnx")
+    with pytest.raises(ModelError, match="not a colorizer"):
+        SplitColorizerEngine(tmp_path / "s.onnx")
