@@ -1,8 +1,9 @@
 """Run a built TensorRT frame-model engine (TensorRT 10.3 / 10.13 / 11.x) on CUDA buffers.
 
-The engine is refused before it is deserialized when its JSON sidecar (written by ``edgecolor build``)
-says it was built by another TensorRT version or for other I/O: TensorRT plans are not portable across
-versions, and a mismatched plan fails later with a far less helpful message.
+The engine is refused before it is deserialized when its JSON sidecar (written by ``edgecolor build``,
+checked by :func:`edgecolor.build.manifest.check`) says it was built by another TensorRT version, for
+another GPU, or changed since: TensorRT plans are not portable, and a mismatched plan fails later with a
+far less helpful message. Its I/O is then checked against the frame-model contract.
 
 Only calls present in all three supported API surfaces are used (``/work/shared/trt-api``):
 ``Runtime(logger).deserialize_cuda_engine(plan)``, ``num_io_tensors`` / ``get_tensor_name`` /
@@ -27,44 +28,32 @@ from edgecolor.errors import InputError, ModelError, require
 log = logging.getLogger(__name__)
 
 
-def sidecar_path(engine_path: Path) -> Path:
-    return (
-        engine_path.with_suffix(engine_path.suffix + ".json")
-        if engine_path.suffix != ".json"
-        else engine_path
-    )
+def read_manifest(engine_path: Path) -> dict[str, Any]:
+    """The engine's sidecar (``ENGINE.json``, written by ``edgecolor build``), checked for this machine:
+    schema, file hash, TensorRT version and GPU (:func:`edgecolor.build.manifest.check`)."""
+    from edgecolor.build import manifest
 
-
-def _major_minor(version: str) -> str:
-    return ".".join(str(version).split(".")[:2])
-
-
-def read_manifest(engine_path: Path, trt_version: str) -> dict[str, Any]:
-    """The engine's sidecar, checked against the running TensorRT; raises :class:`ModelError` on mismatch."""
-    candidates = [sidecar_path(engine_path), engine_path.with_suffix(".json")]
-    found = next((p for p in candidates if p.is_file()), None)
-    rebuild = f"rebuild it on this device: edgecolor build --engine {engine_path}"
-    if found is None:
-        raise ModelError(f"engine {engine_path} has no manifest ({candidates[0].name})", rebuild)
-    try:
-        manifest = json.loads(found.read_text())
-    except (OSError, ValueError) as exc:
-        raise ModelError(f"engine manifest {found} is unreadable: {exc}", rebuild) from exc
-    built_with = str(manifest.get("tensorrt_version", manifest.get("tensorrt", "")))
-    if not built_with:
-        raise ModelError(f"engine manifest {found} does not record the TensorRT version", rebuild)
-    if _major_minor(built_with) != _major_minor(trt_version):
+    found = manifest.check(engine_path)
+    if found.get("backend") != "tensorrt":
         raise ModelError(
-            f"engine {engine_path.name} was built with TensorRT {built_with}, this is TensorRT {trt_version}",
-            rebuild,
+            f"{engine_path.name} was built for {found.get('backend')}, not TensorRT",
+            "pass a TensorRT engine, or run the model with --backend ort",
         )
-    return manifest
+    return found
 
 
 def _extra_defaults(manifest: dict[str, Any]) -> dict[str, float]:
-    extras = manifest.get("extra_inputs", {})
-    if isinstance(extras, str):  # copied verbatim from the ONNX metadata
+    """Defaults of the extra inputs: from the manifest, else from the source frame model's metadata."""
+    extras = manifest.get("extra_inputs")
+    source = Path(str(manifest.get("source_onnx", "")))
+    if extras is None and source.is_file():
+        import onnx
+
+        meta = {p.key: p.value for p in onnx.load(str(source), load_external_data=False).metadata_props}
+        extras = meta.get("edgecolor.extra_inputs", "{}")
+    if isinstance(extras, str):  # the ONNX metadata's JSON text
         extras = json.loads(extras)
+    extras = extras or {}
     return {k: float(v["default"] if isinstance(v, dict) else v) for k, v in extras.items()}
 
 
@@ -90,10 +79,8 @@ class TrtEngine(Engine):
         trt = require("tensorrt", "trt")
         path = Path(engine_path)
         if not path.is_file():
-            raise ModelError(
-                f"engine {path} does not exist", "build one: edgecolor build MODEL --precision fp16"
-            )
-        manifest = read_manifest(path, trt.__version__)
+            raise ModelError(f"engine {path} does not exist", "build one: edgecolor build MODEL --precision fp16")
+        manifest = read_manifest(path)
         self._logger = trt.Logger()  # default severity: WARNING
         self._runtime = trt.Runtime(self._logger)
         self._engine = self._runtime.deserialize_cuda_engine(path.read_bytes())
@@ -156,9 +143,7 @@ class TrtEngine(Engine):
         self._next = (slot + 1) % len(self._contexts)
         ctx = self._contexts[slot]
         if not ctx.set_input_shape(FRAME_INPUT, batch.shape):
-            raise InputError(
-                f"TensorRT refused input shape {batch.shape}", "rebuild the engine for this size"
-            )
+            raise InputError(f"TensorRT refused input shape {batch.shape}", "rebuild the engine for this size")
         out_shape = tuple(ctx.get_tensor_shape(self.output_name))
         if out_shape != batch.shape:
             raise ModelError(

@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from edgecolor.backends.cuda_buffers import CudaRuntime
 from edgecolor.backends.onnxruntime import OrtEngine
 from edgecolor.backends.tensorrt_runtime import TrtEngine
+from edgecolor.build import manifest as manifest_mod
 from edgecolor.cli import app
 from edgecolor.errors import InputError, ModelError
 
@@ -43,12 +44,13 @@ def build_engine(trt, onnx_path, engine_path, manifest=None):
     profile.set_shape("frame", *PROFILE)
     config.add_optimization_profile(profile)
     engine_path.write_bytes(bytes(builder.build_serialized_network(network, config)))
-    manifest = (
-        manifest
-        if manifest is not None
-        else {"tensorrt_version": trt.__version__, "extra_inputs": {"colour_strength": {"default": 1.0}}}
-    )
-    engine_path.with_suffix(".engine.json").write_text(json.dumps(manifest))
+    facts = {
+        "backend": "tensorrt",
+        "backend_version": trt.__version__,
+        "engine_sha256": manifest_mod.sha256_file(engine_path),
+        "extra_inputs": {"colour_strength": {"default": 1.0}},
+    }
+    manifest_mod.write(engine_path, facts if manifest is None else manifest(facts))
     return engine_path
 
 
@@ -92,9 +94,7 @@ def test_extra_input_change_takes_effect_on_the_next_frame_even_in_a_graph(setup
     eng = TrtEngine(engine_path, cuda=CudaRuntime(rt), slots=1)
     frame = random_bgr(16, 16)
     for strength in (1.0, 1.0, 0.0, 2.0):  # from run 2 on, the graph replays: the copy is in the graph
-        np.testing.assert_array_equal(
-            eng(frame, colour_strength=strength), ort(frame, colour_strength=strength)
-        )
+        np.testing.assert_array_equal(eng(frame, colour_strength=strength), ort(frame, colour_strength=strength))
 
 
 def test_two_slots_overlap_submissions(setup):
@@ -115,29 +115,37 @@ def test_shape_outside_the_profile_is_a_user_error(setup):
         eng(random_bgr(128, 16))
 
 
+def edit_manifest(engine_path, **changes):
+    side = manifest_mod.manifest_path(engine_path)
+    data = json.loads(side.read_text())
+    data.update(changes)
+    side.write_text(json.dumps({k: v for k, v in data.items() if v is not None}))
+
+
 @pytest.mark.parametrize(
-    "manifest, match",
+    "changes, match",
     [
-        ({"tensorrt_version": "9.0.0"}, "was built with TensorRT 9.0.0"),
-        ({}, "does not record the TensorRT version"),
-        (None, "has no manifest"),
+        ({"backend_version": "9.0.0"}, "built with TensorRT 9.0.0"),
+        ({"engine_sha256": "0" * 64}, "changed after it was built"),
+        ({"schema": None}, "manifest schema"),
+        ({"backend": "onnxruntime", "backend_version": "1.31.1"}, "not TensorRT"),
+        ("delete", "has no manifest"),
     ],
 )
-def test_manifest_mismatch_is_refused_with_the_rebuild_command(setup, manifest, match):
+def test_manifest_mismatch_is_refused_with_the_rebuild_command(setup, changes, match):
     fake, rt, _, engine_path = setup
-    side = engine_path.with_suffix(".engine.json")
-    if manifest is None:
-        side.unlink()
+    if changes == "delete":
+        manifest_mod.manifest_path(engine_path).unlink()
     else:
-        side.write_text(json.dumps(manifest))
+        edit_manifest(engine_path, **changes)
     with pytest.raises(ModelError, match=match) as err:
         TrtEngine(engine_path, cuda=CudaRuntime(rt))
-    assert "edgecolor build" in str(err.value) and "\n" not in str(err.value)
+    assert "\n" not in str(err.value) and ("edgecolor build" in str(err.value) or "--backend ort" in str(err.value))
 
 
 def test_engine_extra_inputs_need_manifest_defaults(setup):
     fake, rt, _, engine_path = setup
-    engine_path.with_suffix(".engine.json").write_text(json.dumps({"tensorrt_version": fake.version}))
+    edit_manifest(engine_path, extra_inputs=None)
     with pytest.raises(ModelError, match=r"extra inputs \['colour_strength'\] have no default"):
         TrtEngine(engine_path, cuda=CudaRuntime(rt))
 
@@ -155,23 +163,29 @@ def test_extras_folded_into_constants_are_not_inputs(setup, tmp_path):
 def test_plan_from_another_version_is_refused(setup, tmp_path):
     fake, rt, _, engine_path = setup
     other = "10.3.0" if fake.version != "10.3.0" else "11.1"
-    side = engine_path.with_suffix(".engine.json")
-    side.write_text(json.dumps({"tensorrt_version": fake.version, "extra_inputs": {}}))
     engine_path.write_bytes(engine_path.read_bytes().replace(fake.version.encode(), other.encode()))
+    edit_manifest(engine_path, engine_sha256=manifest_mod.sha256_file(engine_path))
     with pytest.raises(ModelError, match="cannot deserialize"):
         TrtEngine(engine_path, cuda=CudaRuntime(rt))
 
 
 def test_cli_engine_manifest_mismatch_exits_2_with_one_line(setup, tmp_path):
     _, _, _, engine_path = setup
-    engine_path.with_suffix(".engine.json").write_text(json.dumps({"tensorrt_version": "8.6.1"}))
+    edit_manifest(engine_path, backend_version="8.6.1")
     img = tmp_path / "in.png"
     import cv2
 
     cv2.imwrite(str(img), random_bgr(16, 16))
-    res = CliRunner().invoke(
-        app, ["run", "--engine", str(engine_path), "--source", str(img), "--sink", "null"]
-    )
+    res = CliRunner().invoke(app, ["run", "--engine", str(engine_path), "--source", str(img), "--sink", "null"])
     assert res.exit_code == 2
     lines = [ln for ln in res.output.splitlines() if ln.strip()]
     assert len(lines) == 1 and "built with TensorRT 8.6.1" in lines[0] and "edgecolor build" in lines[0]
+
+
+def test_extra_defaults_come_from_the_source_model_when_the_manifest_has_none(setup, tmp_path):
+    _, rt, _, engine_path = setup
+    source = tmp_path / "rt.onnx"  # the frame model the engine was built from (see the fixture)
+    edit_manifest(
+        engine_path, extra_inputs=None, source_onnx=str(source), source_sha256=manifest_mod.sha256_file(source)
+    )
+    assert TrtEngine(engine_path, cuda=CudaRuntime(rt)).defaults == {"colour_strength": 1.0}
