@@ -8,6 +8,7 @@ into place, so an interrupted or failed run never leaves a half-written output.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import tempfile
 from collections.abc import Iterator
@@ -17,6 +18,8 @@ import cv2
 import numpy as np
 
 from edgecolor.errors import InputError, OutputError
+
+log = logging.getLogger(__name__)
 
 IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 VIDEO_EXTS = {".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v"}
@@ -98,7 +101,10 @@ def write_image(path: str | Path, frame: np.ndarray) -> None:
 
 
 class VideoReader:
-    """Iterate BGR frames of a video file; frames that fail to decode mid-stream are skipped and counted."""
+    """Iterate BGR frames of a video file. A frame that fails to decode mid-stream is skipped and counted
+    and reading resumes at the next frame (FFmpeg would otherwise end the stream there)."""
+
+    MAX_CONSECUTIVE_FAILURES = 100
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
@@ -111,20 +117,27 @@ class VideoReader:
         self.frame_count = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT))
         self.skipped = 0
 
-    def __iter__(self) -> Iterator[np.ndarray]:
-        failures = 0
-        while True:
+    def indexed(self) -> Iterator[tuple[int, np.ndarray]]:
+        """Yield ``(index in the file, frame)``."""
+        index, failures = 0, 0
+        while failures < self.MAX_CONSECUTIVE_FAILURES:
             ok = self._cap.grab()
-            if not ok:
-                return
-            ok, frame = self._cap.retrieve()
-            if not ok or frame is None:
+            frame = self._cap.retrieve()[1] if ok else None
+            if frame is None:
+                if index >= self.frame_count - 1:
+                    return  # the end (container frame counts can be one too high)
                 self.skipped += 1
                 failures += 1
-                if failures > 100:
-                    return
+                index += 1
+                self._cap.set(cv2.CAP_PROP_POS_FRAMES, index)
+                log.warning("%s: frame %d is unreadable, skipped", self.path, index - 1)
                 continue
             failures = 0
+            yield index, frame
+            index += 1
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        for _, frame in self.indexed():
             yield frame
 
     def close(self) -> None:

@@ -70,38 +70,27 @@ def _pace(index: int, t0: float, fps: float | None) -> None:
 
 
 class VideoFileSource(Source):
-    """A video file. A frame that fails to decode mid-stream is skipped and counted, and reading resumes
-    at the next frame (FFmpeg otherwise ends the stream there); ``Frame.index`` is the index in the file."""
+    """A video file (broken frames skipped and counted by :class:`VideoReader`); ``Frame.index`` is the
+    index in the file."""
 
     def __init__(self, path: Path, realtime: bool = False) -> None:
         super().__init__(str(path))
-        probe = VideoReader(path)  # validates the file, with one-line errors
-        self.fps, self.frame_count = probe.fps, probe.frame_count
-        probe.close()
-        self._cap = cv2.VideoCapture(str(path))
+        self._reader = VideoReader(path)  # validates the file, with one-line errors
+        self.fps, self.frame_count = self._reader.fps, self._reader.frame_count
         self.live = realtime
 
+    @property
+    def skipped(self) -> int:
+        return self._reader.skipped
+
     def frames(self) -> Iterator[Frame]:
-        t0, index, failures = time.perf_counter(), 0, 0
-        while failures < MAX_READ_FAILURES:
-            ok = self._cap.grab()
-            image = self._cap.retrieve()[1] if ok else None
-            if image is None:
-                if index >= self.frame_count - 1:
-                    return  # the end (frame counts from containers can be one too high)
-                self._skipped += 1
-                failures += 1
-                index += 1
-                self._cap.set(cv2.CAP_PROP_POS_FRAMES, index)
-                log.warning("%s: frame %d is unreadable, skipped", self.name, index - 1)
-                continue
-            failures = 0
+        t0 = time.perf_counter()
+        for index, image in self._reader.indexed():
             _pace(index, t0, self.fps if self.live else None)
             yield Frame(index, time.perf_counter(), np.ascontiguousarray(image))
-            index += 1
 
     def close(self) -> None:
-        self._cap.release()
+        self._reader.close()
 
 
 class ImagesSource(Source):
