@@ -2,9 +2,9 @@ import struct
 
 import cv2
 import numpy as np
+from helpers import random_bgr
 
 from edgecolor.data.rcc import iter_webp
-from helpers import random_bgr
 
 
 def _webp(seed: int) -> bytes:

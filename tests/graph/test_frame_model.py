@@ -3,11 +3,11 @@
 import numpy as np
 import onnx
 import pytest
+from helpers import random_bgr, tiny_colorizer
 
 from edgecolor.backends.onnxruntime import OrtEngine
 from edgecolor.colour import BGR_FROM_CHROMA, LUMA_BGR
 from edgecolor.errors import InputError, ModelError
-from helpers import random_bgr, tiny_colorizer
 
 
 @pytest.fixture(scope="module")

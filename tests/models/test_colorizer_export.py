@@ -9,11 +9,12 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("efficientnet_lite_pytorch")
 
+from helpers import random_bgr  # noqa: E402
+
 from edgecolor.backends.onnxruntime import OrtEngine  # noqa: E402
 from edgecolor.colour import BGR_FROM_CHROMA, LUMA_BGR  # noqa: E402
 from edgecolor.models.colorizer import NET_SIZE, Colorizer, count_macs  # noqa: E402
 from edgecolor.models.export import export_colorizer, export_core  # noqa: E402
-from helpers import random_bgr  # noqa: E402
 
 
 @pytest.fixture(scope="module")
