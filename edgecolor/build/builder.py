@@ -20,6 +20,7 @@ from edgecolor import __version__
 from edgecolor.build import manifest as mf
 from edgecolor.build.gate import GateFailed, GateLimits, evaluate, layer_sensitivity
 from edgecolor.errors import InputError, ModelError
+from edgecolor.graph.frame import extras_as_plain_inputs
 from edgecolor.imageio import atomic_output
 
 log = logging.getLogger(__name__)
@@ -267,7 +268,13 @@ def _write_engine(cfg: BuildConfig, graph: Path, engine: Path) -> dict[str, Any]
             cfg.opt_level,
             timing_cache=engine.parent / "timing.cache",
         )
-        facts = build_engine(graph, engine, opts)
+        engine.parent.mkdir(parents=True, exist_ok=True)
+        plain = engine.parent / f".{engine.stem}.trt-input.onnx"
+        onnx.save(extras_as_plain_inputs(onnx.load(str(graph))), plain)
+        try:
+            facts = build_engine(plain, engine, opts)
+        finally:
+            plain.unlink(missing_ok=True)
         return {
             "backend": "tensorrt",
             "backend_version": facts.pop("tensorrt"),

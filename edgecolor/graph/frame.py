@@ -183,3 +183,19 @@ def colorizer_frame_model(core: onnx.ModelProto, net_size: int, metadata: dict[s
         extra_inputs=[ExtraInput("colour_strength", colour_strength, "chroma scale: 0 = gray, 1 = as trained")],
     )
     return assemble(spec, [pre, core, post], "edgecolor_colorizer")
+
+
+def extras_as_plain_inputs(model: onnx.ModelProto) -> onnx.ModelProto:
+    """A copy whose extra inputs carry no initializer, so they stay run-time inputs.
+
+    TensorRT's ONNX parser turns a graph input that has an initializer into a constant; without this the
+    default ``colour_strength`` would be baked into the engine. The runtime feeds the defaults, which stay
+    recorded in ``edgecolor.extra_inputs``."""
+    out = onnx.ModelProto()
+    out.CopyFrom(model)
+    inputs = {i.name for i in out.graph.input}
+    kept = [t for t in out.graph.initializer if t.name not in inputs]
+    del out.graph.initializer[:]
+    out.graph.initializer.extend(kept)
+    return out
+

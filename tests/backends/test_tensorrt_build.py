@@ -91,3 +91,30 @@ def test_bad_shapes():
     with pytest.raises(InputError):
         Shapes.parse("1x720x1280,1x240x320,1x1080x1920")
     assert str(Shapes.parse("2x64x64")) == "2x64x64,2x64x64,2x64x64"
+
+
+def test_extra_inputs_reach_tensorrt_as_inputs_not_constants(fake_trt, tmp_path, monkeypatch):  # noqa: F811
+    """TensorRT's parser folds an input that has an initializer into a constant; the builder must hand it a
+    graph where ``colour_strength`` is a plain input, so it stays adjustable at run time."""
+    from build_helpers import image_folder
+
+    from edgecolor.build.builder import BuildConfig, build
+
+    seen = {}
+    real = trt_backend.build_engine
+
+    def spy(onnx_path, engine_path, opts):
+        m = onnx.load(str(onnx_path))
+        seen["inputs"] = [i.name for i in m.graph.input]
+        seen["initializers"] = {t.name for t in m.graph.initializer}
+        return real(onnx_path, engine_path, opts)
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(trt_backend, "gpu_identity", lambda: {"name": "Orin", "compute_capability": "8.7"})
+    monkeypatch.setattr(trt_backend, "build_engine", spy)
+    model = conv_colorizer(tmp_path / "m.onnx")
+    cfg = BuildConfig(str(model), "fp16", "trt", calib=image_folder(tmp_path / "f", 12), calib_frames=10,
+                      holdout_frames=2, threads=1)
+    build(cfg)
+    assert "colour_strength" in seen["inputs"] and "colour_strength" not in seen["initializers"]
+    assert not list(tmp_path.glob("engines/.*trt-input.onnx"))  # the temporary graph is cleaned up
