@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 OUT := out
 
-.PHONY: demo test lint venv venv-full clean
+.PHONY: demo test lint venv venv-full browser clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -29,7 +29,13 @@ demo: $(VENV)/.core
 	$(BIN)/edgecolor colorize edgecolor/assets/sample.mp4 -o $(OUT)/demo_colorized.mp4
 	@echo "input: edgecolor/assets/sample.mp4 (grayscale)  output: $(OUT)/demo_colorized.mp4"
 
-test: $(VENV)/.full
+# Debian's chromium for the browser-view test (headless screenshot); skipped cleanly where it can't be had.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+	  && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+	  || echo "chromium not installed: the browser-view test will be skipped"
+
+test: $(VENV)/.full browser
 	$(BIN)/python -m pytest -q
 
 lint: $(VENV)/.full
