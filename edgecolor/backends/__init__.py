@@ -1,1 +1,29 @@
-"""Inference backends behind one small Engine protocol."""
+"""Inference backends behind one small Engine protocol (:mod:`edgecolor.backends.base`).
+
+``open_cpu_engine`` picks how a frame model runs on the CPU: ``graph`` runs the whole frame model in
+ONNX Runtime; ``split`` (colorizer only) runs its network in ONNX Runtime and the colour math in OpenCV,
+which is faster on small CPUs (see :mod:`edgecolor.backends.cpu_split`); ``auto`` = split where possible.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from edgecolor.backends.base import Engine
+from edgecolor.errors import InputError
+
+CPU_PATHS = ("auto", "graph", "split")
+
+
+def open_cpu_engine(model: str | Path, cpu_path: str = "auto", threads: int = 0) -> Engine:
+    from edgecolor.backends.onnxruntime import OrtEngine
+
+    if cpu_path not in CPU_PATHS:
+        raise InputError(f"unknown CPU path '{cpu_path}'", f"use one of: {', '.join(CPU_PATHS)}")
+    engine = OrtEngine(model, threads=threads)
+    if cpu_path == "graph" or (cpu_path == "auto" and engine.metadata.get("edgecolor.task") != "colorize"):
+        return engine
+    from edgecolor.backends.cpu_split import SplitColorizerEngine
+
+    engine.close()
+    return SplitColorizerEngine(model, threads=threads)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import cv2
 import numpy as np
 
+from edgecolor.backends.base import Engine
 from edgecolor.bench.stats import LatencyStats, summarise
 from edgecolor.errors import InputError
 
@@ -68,3 +70,44 @@ def time_calls(fn: Callable[[], object], warmup_s: float, duration_s: float | No
         if (iterations is not None and len(lat) >= iterations) or (duration_s is not None and now - start >= duration_s):
             break
     return summarise(lat, time.perf_counter() - start)
+
+
+def make_clip(h: int, w: int, folder: Path, frames: int = 120) -> Path:
+    """The bundled clip resized to ``w x h`` (for pipeline mode at a given resolution), cached in ``folder``."""
+    from edgecolor.imageio import VideoReader, VideoWriter
+    from edgecolor.registry import SAMPLE_CLIP
+
+    path = folder / f"clip_{w}x{h}.mp4"
+    if path.is_file():
+        return path
+    reader = VideoReader(SAMPLE_CLIP)
+    writer = VideoWriter(path, reader.fps)
+    for i, frame in enumerate(reader):
+        if i >= frames:
+            break
+        writer.write(cv2.resize(frame, (w, h), interpolation=cv2.INTER_LINEAR))
+    reader.close()
+    writer.close()
+    return path
+
+
+def time_pipeline(engine: Engine, h: int, w: int, warmup_s: float, folder: Path) -> tuple[LatencyStats, dict]:
+    """The real end-to-end path: file source (decode thread) -> bounded blocking queue -> engine -> null sink.
+    Latency is capture-to-output per frame (queue wait included); throughput is frames / wall time."""
+    from edgecolor.stream.controls import Controls, Style
+    from edgecolor.stream.pipeline import Pipeline
+    from edgecolor.stream.sinks import NullSink
+    from edgecolor.stream.sources import VideoFileSource
+    from edgecolor.stream.stabilize import Stabilizer
+
+    source = VideoFileSource(make_clip(h, w, folder))
+    first = test_frame(h, w)
+    end = time.perf_counter() + warmup_s
+    engine(first)
+    while time.perf_counter() < end:
+        engine(first)
+    pipeline = Pipeline(source, {"m": engine}, Controls([Style("m", "m")], stabilize=False), [NullSink()],
+                        Stabilizer(enabled=False))
+    stats = pipeline.run()
+    return summarise(stats.latencies_ms, stats.seconds, stats.frames), {"dropped": stats.dropped,
+                                                                        "skipped": stats.skipped}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -11,42 +12,68 @@ from rich.table import Table
 from edgecolor.cli._common import JsonOpt, console, emit_json, out
 
 
+def _accuracy(path: Path) -> dict | None:
+    """Accuracy versus FP32 from a built engine's manifest (None for an FP32 / unbuilt model)."""
+    from edgecolor.build import manifest as mf
+
+    try:
+        man = mf.read(path)
+    except mf.StaleEngine:  # no or unreadable sidecar: an unbuilt model has no recorded accuracy
+        return None
+    return man.get("accuracy_vs_fp32") if man.get("precision") != "fp32" else None
+
+
 def bench(
-    models: Annotated[list[str] | None, typer.Argument(help="Shipped model names or frame-model .onnx files.")] = None,
+    models: Annotated[list[str] | None, typer.Argument(help="Shipped model names, frame-model .onnx files or "
+                                                              "CPU engines from 'edgecolor build'.")] = None,
     resolutions: Annotated[str, typer.Option(help="Comma list: 360p,480p,720p,1080p,4k or WxH.")] = "480p,720p,1080p",
+    mode: Annotated[str, typer.Option(help="engine: one inference per frame; pipeline: file source -> engine -> "
+                                           "null sink, the real end-to-end path.")] = "engine",
+    cpu_path: Annotated[str, typer.Option(help="auto | graph | split (colorizer colour math in OpenCV).")] = "auto",
     warmup: Annotated[float, typer.Option(help="Untimed warm-up seconds per row.", min=0.0)] = 2.0,
-    duration: Annotated[float | None, typer.Option(help="Timed seconds per row (default 10).")] = None,
+    duration: Annotated[float | None, typer.Option(help="Timed seconds per row (engine mode; default 10).")] = None,
     iterations: Annotated[int | None, typer.Option(help="Timed frames per row, instead of --duration.")] = None,
     threads: Annotated[int, typer.Option(help="ONNX Runtime threads (0 = all cores).")] = 0,
     plot: Annotated[Path | None, typer.Option(help="Write a PNG of throughput and p99 per resolution "
                                                     "(needs matplotlib).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Benchmark frame models on ONNX Runtime (engine mode: one inference per frame, colour math included).
+    """Benchmark frame models on the CPU: throughput = frames / wall time after warm-up; latency p50/p90/p95/p99,
+    mean, min, max. Rows of built INT8/FP16 engines carry their accuracy versus FP32 from the manifest.
 
-    Example: edgecolor bench colorizer --resolutions 720p,1080p --duration 10 --json
+    Example: edgecolor bench colorizer engines/colorizer-int8-cpu.onnx --resolutions 720p,1080p --json
     """
-    from edgecolor.backends.onnxruntime import OrtEngine
+    from edgecolor.backends import open_cpu_engine
     from edgecolor.bench.machine import describe_machine
-    from edgecolor.bench.runner import parse_resolutions, test_frame, time_calls
+    from edgecolor.bench.runner import parse_resolutions, test_frame, time_calls, time_pipeline
+    from edgecolor.errors import InputError
     from edgecolor.registry import resolve_model
 
+    if mode not in ("engine", "pipeline"):
+        raise InputError(f"unknown mode '{mode}'", "use --mode engine or --mode pipeline")
     if duration is None and iterations is None:
         duration = 10.0
     res = parse_resolutions(resolutions)
     paths = [resolve_model(m) for m in (models or ["colorizer"])]
-    engines = {p: OrtEngine(p, threads=threads) for p in paths}
+    engines = {p: open_cpu_engine(p, cpu_path, threads) for p in paths}
     rows = []
-    for path, engine in engines.items():
-        for name, h, w in res:
-            frame = test_frame(h, w)
-            stats = time_calls(lambda f=frame, e=engine: e(f), warmup, duration, iterations)
-            rows.append({"model": path.stem, "path": str(path), "backend": "onnxruntime-cpu", "mode": "engine",
-                         "resolution": name, "height": h, "width": w, **stats.as_dict()})
-            if not as_json:
-                console.print(f"{path.stem} {name}: {stats.throughput_fps:.1f} frames/s, p99 {stats.p99_ms:.1f} ms")
-    report = {"machine": describe_machine(), "settings": {"warmup_s": warmup, "duration_s": duration,
-                                                         "iterations": iterations, "threads": threads}, "rows": rows}
+    with tempfile.TemporaryDirectory(prefix="edgecolor-bench-") as tmp:
+        for path, engine in engines.items():
+            for name, h, w in res:
+                extra: dict = {}
+                if mode == "engine":
+                    frame = test_frame(h, w)
+                    stats = time_calls(lambda f=frame, e=engine: e(f), warmup, duration, iterations)
+                else:
+                    stats, extra = time_pipeline(engine, h, w, warmup, Path(tmp))
+                rows.append({"model": path.stem, "path": str(path), "backend": engine.backend, "mode": mode,
+                             "resolution": name, "height": h, "width": w, **stats.as_dict(), **extra,
+                             "accuracy_vs_fp32": _accuracy(path)})
+                if not as_json:
+                    console.print(f"{path.stem} {name}: {stats.throughput_fps:.1f} frames/s, p99 {stats.p99_ms:.1f} ms")
+    report = {"machine": describe_machine(), "settings": {"mode": mode, "cpu_path": cpu_path, "warmup_s": warmup,
+                                                         "duration_s": duration, "iterations": iterations,
+                                                         "threads": threads}, "rows": rows}
     if plot is not None:
         from edgecolor.bench.report import plot_rows
 
@@ -54,11 +81,12 @@ def bench(
     if as_json:
         emit_json(report)
         return
-    table = Table(title=f"edgecolor bench on {report['machine']['cpu']} ({report['machine']['cores']} cores)")
-    for col in ("model", "resolution", "frames/s", "mean ms", "p50", "p90", "p95", "p99", "max"):
+    table = Table(title=f"edgecolor bench ({mode}) on {report['machine']['cpu']} ({report['machine']['cores']} cores)")
+    for col in ("model", "backend", "resolution", "frames/s", "mean ms", "p50", "p90", "p95", "p99", "max", "PSNR vs FP32"):
         table.add_column(col, justify="right")
     for r in rows:
-        table.add_row(r["model"], r["resolution"], f"{r['throughput_fps']:.1f}", f"{r['mean_ms']:.1f}",
+        acc = r["accuracy_vs_fp32"]
+        table.add_row(r["model"], r["backend"], r["resolution"], f"{r['throughput_fps']:.1f}", f"{r['mean_ms']:.1f}",
                       f"{r['p50_ms']:.1f}", f"{r['p90_ms']:.1f}", f"{r['p95_ms']:.1f}", f"{r['p99_ms']:.1f}",
-                      f"{r['max_ms']:.1f}")
+                      f"{r['max_ms']:.1f}", f"{acc['psnr_vs_fp32_db']:.1f} dB" if acc else "-")
     out.print(table)

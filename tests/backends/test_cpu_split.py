@@ -7,6 +7,7 @@ import pytest
 from edgecolor.backends.cpu_split import SplitColorizerEngine
 from edgecolor.backends.onnxruntime import OrtEngine
 from edgecolor.errors import ModelError
+
 from helpers import random_bgr, tiny_colorizer
 
 

@@ -9,6 +9,7 @@ from edgecolor.bench.runner import parse_resolutions, time_calls
 from edgecolor.bench.stats import percentile, summarise
 from edgecolor.cli import app
 from edgecolor.errors import InputError
+
 from helpers import tiny_colorizer
 
 runner = CliRunner()
@@ -70,3 +71,20 @@ def test_bench_engine_that_fails_to_load(tmp_path):
     (tmp_path / "broken.onnx").write_bytes(b"\x00garbage")
     res = runner.invoke(app, ["bench", str(tmp_path / "broken.onnx"), "--iterations", "1"])
     assert res.exit_code == 2 and res.stderr.startswith("error:")
+
+
+@pytest.mark.parametrize("cpu_path,backend", [("graph", "onnxruntime"), ("split", "onnxruntime+opencv")])
+def test_bench_pipeline_mode_processes_every_frame(tmp_path, cpu_path, backend):
+    model = tiny_colorizer(tmp_path / "tiny.onnx")
+    res = runner.invoke(app, ["bench", str(model), "--mode", "pipeline", "--cpu-path", cpu_path,
+                              "--resolutions", "64x48", "--warmup", "0", "--threads", "1", "--json"])
+    assert res.exit_code == 0, res.output
+    (row,) = json.loads(res.stdout)["rows"]
+    assert row["mode"] == "pipeline" and row["backend"] == backend
+    assert row["frames"] == 120 and row["dropped"] == 0  # the whole bundled clip, blocking queue: no loss
+    assert row["p50_ms"] <= row["p99_ms"] <= row["max_ms"]
+
+
+def test_bench_unknown_mode(tmp_path):
+    res = runner.invoke(app, ["bench", str(tiny_colorizer(tmp_path / "t.onnx")), "--mode", "warp"])
+    assert res.exit_code == 2 and "unknown mode" in res.stderr
