@@ -12,13 +12,13 @@ from edgecolor.oneshot import count_frames, plan, run_job
 
 
 def run_frame_model(inputs: list[Path], output: Path, model: str, extra: dict[str, float], threads: int,
-                    as_json: bool, verb: str) -> None:
+                    as_json: bool, verb: str, cpu_path: str = "auto") -> None:
     """Shared body of ``colorize`` and ``stylize``: plan, load the engine, process with a progress bar."""
-    from edgecolor.backends.onnxruntime import OrtEngine
+    from edgecolor.backends import open_cpu_engine
     from edgecolor.registry import resolve_model
 
     jobs = plan(inputs, output)
-    engine = OrtEngine(resolve_model(model), threads=threads)
+    engine = open_cpu_engine(resolve_model(model), cpu_path, threads)
     results = []
     with progress(not as_json) as bar:
         task = bar.add_task(verb, total=sum(count_frames(j) for j in jobs))
@@ -51,6 +51,8 @@ def colorize(
         "--colour-strength", min=0.0, max=4.0,
         help="Chroma scale: 0 = gray, 1 = as trained; default = the model's validated value.")] = None,
     threads: Annotated[int, typer.Option(help="ONNX Runtime threads (0 = all cores).")] = 0,
+    cpu_path: Annotated[str, typer.Option(help="auto/split: colour math in OpenCV (faster on CPU); graph: the "
+                                               "whole frame model in ONNX Runtime. They agree within 2 LSB.")] = "auto",
     as_json: JsonOpt = False,
 ) -> None:
     """Colorize images, folders and videos with the shipped colorizer on ONNX Runtime (CPU).
@@ -58,4 +60,4 @@ def colorize(
     Example: edgecolor colorize old_photos/ -o coloured/
     """
     extra = {} if colour_strength is None else {"colour_strength": colour_strength}
-    run_frame_model(inputs, output, model, extra, threads, as_json, "colorize")
+    run_frame_model(inputs, output, model, extra, threads, as_json, "colorize", cpu_path)

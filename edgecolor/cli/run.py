@@ -39,13 +39,17 @@ def _load_engines(models: list[str], engine: Path | None, backend: str, threads:
             "--backend trt needs a built engine", "build one with edgecolor build, then pass --engine PATH"
         )
     ort = require("onnxruntime", "core")
+    from edgecolor.backends import open_cpu_engine
     from edgecolor.backends.onnxruntime import OrtEngine
     from edgecolor.registry import resolve_model
 
     gpu = "CUDAExecutionProvider" in ort.get_available_providers()
-    providers = ["CUDAExecutionProvider", "CPUExecutionProvider"] if gpu else ["CPUExecutionProvider"]
     for name in models:
-        engines[Path(name).stem] = OrtEngine(resolve_model(name), threads=threads, providers=providers)
+        if gpu:
+            providers = ["CUDAExecutionProvider", "CPUExecutionProvider"]
+            engines[Path(name).stem] = OrtEngine(resolve_model(name), threads=threads, providers=providers)
+        else:  # CPU: the colorizer's colour math runs in OpenCV (faster there; agrees within 2 LSB)
+            engines[Path(name).stem] = open_cpu_engine(resolve_model(name), "auto", threads)
     return engines
 
 
