@@ -42,15 +42,19 @@ def decode_image(data: bytes, name: str = "image") -> np.ndarray:
     buf = np.frombuffer(data, dtype=np.uint8)
     img = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
     if img is None or img.size == 0:
-        raise InputError(f"{name} is not a readable image (corrupt or unsupported format)", "pass a JPEG/PNG/WebP image")
+        raise InputError(f"{name} is not a readable image (corrupt or unsupported format)",
+                         "pass a JPEG/PNG/WebP image")
     if img.shape[0] * img.shape[1] > MAX_PIXELS:
         raise InputError(
             f"{name} is {img.shape[1]}x{img.shape[0]}, larger than the {MAX_PIXELS // 1_000_000} MP limit",
             "downscale it first",
         )
     if img.dtype != np.uint8:  # 16-bit PNG/TIFF, float EXR: scale to 8 bits
-        img = cv2.normalize(img, None, 0, 255, cv2.NORM_MINMAX) if img.dtype.kind == "f" else (img >> 8)
-        img = img.astype(np.uint8)
+        if img.dtype.kind == "f":
+            img = cv2.normalize(img, None, 0, 255, cv2.NORM_MINMAX)  # type: ignore[call-overload]
+        else:
+            img = np.right_shift(img, 8)
+        img = np.asarray(img).astype(np.uint8)
     if img.ndim == 2:
         img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
     elif img.shape[2] == 4:
@@ -79,7 +83,8 @@ def atomic_output(path: str | Path) -> Iterator[Path]:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".partial{path.suffix}", dir=path.parent)
         os.close(fd)
     except OSError as exc:
-        raise OutputError(f"cannot write to {path.parent}: {exc.strerror or exc}", "choose a writable output location") from exc
+        raise OutputError(f"cannot write to {path.parent}: {exc.strerror or exc}",
+                          "choose a writable output location") from exc
     tmp = Path(tmp_name)
     try:
         yield tmp
@@ -112,7 +117,8 @@ class VideoReader:
             raise InputError(f"video {self.path} does not exist", "check the path")
         self._cap = cv2.VideoCapture(str(self.path))
         if not self._cap.isOpened():
-            raise InputError(f"{self.path} is not a readable video", "pass an MP4/AVI/MKV file OpenCV's FFmpeg can decode")
+            raise InputError(f"{self.path} is not a readable video",
+                             "pass an MP4/AVI/MKV file OpenCV's FFmpeg can decode")
         self.fps = float(self._cap.get(cv2.CAP_PROP_FPS)) or 25.0
         self.frame_count = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT))
         self.skipped = 0
@@ -159,7 +165,7 @@ class VideoWriter:
     def write(self, frame: np.ndarray) -> None:
         if self._writer is None:
             h, w = frame.shape[:2]
-            self._writer = cv2.VideoWriter(str(self._tmp), cv2.VideoWriter_fourcc(*self.fourcc), self.fps, (w, h))
+            self._writer = cv2.VideoWriter(str(self._tmp), cv2.VideoWriter.fourcc(*self.fourcc), self.fps, (w, h))
             if not self._writer.isOpened():
                 self.abort()
                 raise OutputError(f"cannot open a video writer for {self.path}", "use an .mp4 or .avi output name")

@@ -115,7 +115,7 @@ def host_array(ptr: int, shape: ShapeKey, dtype: np.dtype) -> np.ndarray:
     """A numpy view (no copy) of ``nbytes`` of host memory at ``ptr``."""
     nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
     raw = (ctypes.c_uint8 * max(nbytes, 1)).from_address(ptr)
-    return np.frombuffer(raw, np.uint8, count=nbytes).view(dtype).reshape(shape)
+    return np.frombuffer(raw, np.uint8, count=nbytes).view(dtype).reshape(shape)  # type: ignore[call-overload]
 
 
 @dataclass

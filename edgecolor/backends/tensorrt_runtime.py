@@ -106,7 +106,8 @@ class TrtEngine(Engine):
         self._next = 0
 
     def _io(self, trt: Any) -> tuple[list[str], list[str]]:
-        inputs, outputs = [], []
+        inputs: list[str] = []
+        outputs: list[str] = []
         for i in range(self._engine.num_io_tensors):
             name = self._engine.get_tensor_name(i)
             mode = self._engine.get_tensor_mode(name)
@@ -151,7 +152,8 @@ class TrtEngine(Engine):
                 "rebuild it from a frame model",
             )
         key = tuple(batch.shape)
-        specs = {FRAME_INPUT: (key, np.dtype(np.uint8)), self.output_name: (key, np.dtype(np.uint8))}
+        specs: dict[str, tuple[tuple[int, ...], np.dtype]] = {
+            FRAME_INPUT: (key, np.dtype(np.uint8)), self.output_name: (key, np.dtype(np.uint8))}
         specs |= {name: ((), np.dtype(np.float32)) for name in self.defaults}
         bufs = self.buffers.buffers(slot, key, specs)
         for name, buf in bufs.items():
@@ -161,7 +163,7 @@ class TrtEngine(Engine):
             if not ctx.execute_async_v3(stream_handle):
                 raise CudaError("TensorRT execute_async_v3 failed (see the TensorRT log above)")
 
-        inputs = {FRAME_INPUT: batch} | {k: np.float32(v) for k, v in extra.items()}
+        inputs = {FRAME_INPUT: batch} | {k: np.asarray(v, np.float32) for k, v in extra.items()}
         pending = self.buffers.run(slot, key, inputs, [self.output_name], enqueue)
         return lambda: pending.wait()[self.output_name]
 

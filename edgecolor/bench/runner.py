@@ -67,7 +67,8 @@ def time_calls(fn: Callable[[], object], warmup_s: float, duration_s: float | No
         fn()
         now = time.perf_counter()
         lat.append((now - t) * 1000)
-        if (iterations is not None and len(lat) >= iterations) or (duration_s is not None and now - start >= duration_s):
+        done = len(lat) >= iterations if iterations is not None else now - start >= (duration_s or 0.0)
+        if done:
             break
     return summarise(lat, time.perf_counter() - start)
 

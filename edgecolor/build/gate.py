@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnx
@@ -63,7 +64,7 @@ def evaluate(
 
     ref_engine, var_engine = OrtEngine(fp32, threads=threads), OrtEngine(variant, threads=threads)
     outs = [(f, ref_engine(f), var_engine(f)) for f in frames]
-    res = {
+    res: dict[str, Any] = {
         "precision": precision,
         "frames": len(frames),
         "psnr_vs_fp32_db": round(_mean([psnr(a, b) for _, a, b in outs]), 3),

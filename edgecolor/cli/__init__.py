@@ -7,6 +7,7 @@ prints those as one line on stderr and exits with code 2. Anything else is a bug
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import typer
 from typer.core import TyperGroup
@@ -19,7 +20,7 @@ from edgecolor.errors import EdgecolorError
 class _Group(TyperGroup):
     """Turns user errors from any subcommand into one line on stderr and exit code 2."""
 
-    def invoke(self, ctx: typer.Context) -> object:
+    def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except EdgecolorError as err:

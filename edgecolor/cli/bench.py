@@ -6,9 +6,11 @@ import tempfile
 from pathlib import Path
 from typing import Annotated
 
+import numpy as np
 import typer
 from rich.table import Table
 
+from edgecolor.backends.base import Engine
 from edgecolor.cli._common import JsonOpt, console, emit_json, out
 
 
@@ -63,7 +65,11 @@ def bench(
                 extra: dict = {}
                 if mode == "engine":
                     frame = test_frame(h, w)
-                    stats = time_calls(lambda f=frame, e=engine: e(f), warmup, duration, iterations)
+
+                    def once(f: np.ndarray = frame, e: Engine = engine) -> object:
+                        return e(f)
+
+                    stats = time_calls(once, warmup, duration, iterations)
                 else:
                     stats, extra = time_pipeline(engine, h, w, warmup, Path(tmp))
                 rows.append({"model": path.stem, "path": str(path), "backend": engine.backend, "mode": mode,
@@ -71,7 +77,8 @@ def bench(
                              "accuracy_vs_fp32": _accuracy(path)})
                 if not as_json:
                     console.print(f"{path.stem} {name}: {stats.throughput_fps:.1f} frames/s, p99 {stats.p99_ms:.1f} ms")
-    report = {"machine": describe_machine(), "settings": {"mode": mode, "cpu_path": cpu_path, "warmup_s": warmup,
+    machine = describe_machine()
+    report = {"machine": machine, "settings": {"mode": mode, "cpu_path": cpu_path, "warmup_s": warmup,
                                                          "duration_s": duration, "iterations": iterations,
                                                          "threads": threads}, "rows": rows}
     if plot is not None:
@@ -81,8 +88,9 @@ def bench(
     if as_json:
         emit_json(report)
         return
-    table = Table(title=f"edgecolor bench ({mode}) on {report['machine']['cpu']} ({report['machine']['cores']} cores)")
-    for col in ("model", "backend", "resolution", "frames/s", "mean ms", "p50", "p90", "p95", "p99", "max", "PSNR vs FP32"):
+    table = Table(title=f"edgecolor bench ({mode}) on {machine['cpu']} ({machine['cores']} cores)")
+    for col in ("model", "backend", "resolution", "frames/s", "mean ms", "p50", "p90", "p95", "p99", "max",
+                "PSNR vs FP32"):
         table.add_column(col, justify="right")
     for r in rows:
         acc = r["accuracy_vs_fp32"]

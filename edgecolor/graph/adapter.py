@@ -145,7 +145,7 @@ def _channel_affine(b: GraphBuilder, x: str, spec: AdapterSpec, inverse: bool) -
 
 def _pad_to_multiple(b: GraphBuilder, x: str, k: int) -> str:
     """Edge-pad NCHW ``x`` at the bottom/right so H and W are multiples of ``k``."""
-    hw = b.op("Slice", [b.op("Shape", [x]), b.const([2], dtype=np.int64), b.const([4], dtype=np.int64)])
+    hw = b.dims(x, 2, 4)
     kk = b.const([k, k], dtype=np.int64)
     pad_hw = b.op("Mod", [b.op("Sub", [kk, b.op("Mod", [hw, kk])]), kk])
     pads = b.op("Concat", [b.const([0, 0, 0, 0, 0, 0], dtype=np.int64), pad_hw], axis=0)
@@ -153,7 +153,7 @@ def _pad_to_multiple(b: GraphBuilder, x: str, k: int) -> str:
 
 
 def _crop_like(b: GraphBuilder, x: str, ref: str) -> str:
-    hw = b.op("Slice", [b.op("Shape", [ref]), b.const([2], dtype=np.int64), b.const([4], dtype=np.int64)])
+    hw = b.dims(ref, 2, 4)
     return b.op("Slice", [x, b.const([0, 0], dtype=np.int64), hw, b.const([2, 3], dtype=np.int64)])
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import onnx
@@ -45,10 +46,15 @@ class GraphBuilder:
         self.initializers.append(numpy_helper.from_array(np.asarray(value, dtype=dtype), name))
         return name
 
-    def op(self, op_type: str, inputs: list[str], out: str | None = None, **attrs: object) -> str:
+    def op(self, op_type: str, inputs: list[str], out: str | None = None, **attrs: Any) -> str:
         out = out or self._name(op_type.lower())
         self.nodes.append(helper.make_node(op_type, inputs, [out], name=self._name(op_type), **attrs))
         return out
+
+    def dims(self, x: str, start: int, end: int) -> str:
+        """int64 tensor of ``x``'s dimensions ``start:end`` (dynamic shapes)."""
+        i64 = np.int64
+        return self.op("Slice", [self.op("Shape", [x]), self.const([start], dtype=i64), self.const([end], dtype=i64)])
 
     # --- frame pieces -------------------------------------------------------------------------------
     def frame_to_nchw(self, frame: str = FRAME) -> str:
@@ -66,16 +72,13 @@ class GraphBuilder:
         Transpose + 1x1 Conv (the NCHWc reorders dominate). Moving the size-1 channel axis is a Reshape,
         which ONNX Runtime does without copying (a Transpose cost ~6 ms here)."""
         nhwc = self.op("MatMul", [self.op("Cast", [frame], to=TensorProto.FLOAT), self.const(LUMA_BGR.reshape(3, 1))])
-        shape = self.op("Shape", [frame])
-        n = self.op("Slice", [shape, self.const([0], dtype=np.int64), self.const([1], dtype=np.int64)])
-        hw = self.op("Slice", [shape, self.const([1], dtype=np.int64), self.const([3], dtype=np.int64)])
-        nchw = self.op("Concat", [n, self.const([1], dtype=np.int64), hw], axis=0)
+        one = self.const([1], dtype=np.int64)
+        nchw = self.op("Concat", [self.dims(frame, 0, 1), one, self.dims(frame, 1, 3)], axis=0)
         return self.op("Reshape", [nhwc, nchw])
 
     def resize_to(self, x: str, size: tuple[int, int]) -> str:
         """Resize NCHW ``x`` to a fixed spatial size (dynamic N and C kept)."""
-        nc = self.op("Slice", [self.op("Shape", [x]), self.const([0], dtype=np.int64), self.const([2], dtype=np.int64)])
-        sizes = self.op("Concat", [nc, self.const(list(size), "hw", dtype=np.int64)], axis=0)
+        sizes = self.op("Concat", [self.dims(x, 0, 2), self.const(list(size), "hw", dtype=np.int64)], axis=0)
         return self.op("Resize", [x, "", "", sizes], mode="linear", coordinate_transformation_mode="half_pixel")
 
     def resize_down_area(self, x: str, size: int) -> str:
@@ -87,9 +90,7 @@ class GraphBuilder:
 
     def resize_like(self, x: str, ref_nchw: str) -> str:
         """Resize NCHW ``x`` to the spatial size of ``ref_nchw`` (channels of ``x`` kept)."""
-        nc = self.op("Slice", [self.op("Shape", [x]), self.const([0], dtype=np.int64), self.const([2], dtype=np.int64)])
-        hw = self.op("Slice", [self.op("Shape", [ref_nchw]), self.const([2], dtype=np.int64), self.const([4], dtype=np.int64)])
-        sizes = self.op("Concat", [nc, hw], axis=0)
+        sizes = self.op("Concat", [self.dims(x, 0, 2), self.dims(ref_nchw, 2, 4)], axis=0)
         return self.op("Resize", [x, "", "", sizes], mode="linear", coordinate_transformation_mode="half_pixel")
 
     def nchw_to_frame(self, nchw_bgr: str, out: str = FRAME, rounded: bool = False) -> str:

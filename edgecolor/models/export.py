@@ -15,12 +15,15 @@ from edgecolor.models.colorizer import NET_SIZE, Colorizer
 log = logging.getLogger(__name__)
 
 
-def export_core(model: torch.nn.Module, example: torch.Tensor, in_name: str, out_name: str) -> onnx.ModelProto:
-    """The bare network as ONNX (dynamic batch, fixed spatial size), via the TorchScript exporter."""
+def export_core(model: torch.nn.Module, example: torch.Tensor, in_name: str, out_name: str,
+                dynamic_hw: bool = False) -> onnx.ModelProto:
+    """The bare network as ONNX (dynamic batch; spatial size fixed unless ``dynamic_hw``), via the
+    TorchScript exporter."""
     buf = io.BytesIO()
+    axes = {0: "N", 2: "h", 3: "w"} if dynamic_hw else {0: "N"}
     torch.onnx.export(
-        model.eval(), (example,), buf, input_names=[in_name], output_names=[out_name], opset_version=OPSET,
-        dynamic_axes={in_name: {0: "N"}, out_name: {0: "N"}}, dynamo=False,
+        model.eval(), (example,), buf,  # type: ignore[arg-type]  # file-like objects are accepted input_names=[in_name], output_names=[out_name], opset_version=OPSET,
+        dynamic_axes={in_name: axes, out_name: axes}, dynamo=False,
     )
     return onnx.load_from_string(buf.getvalue())
 
