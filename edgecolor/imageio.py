@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +19,7 @@ import cv2
 import numpy as np
 
 from edgecolor.errors import InputError, OutputError
+from edgecolor.imageheader import FORMATS, image_size
 
 log = logging.getLogger(__name__)
 
@@ -35,16 +37,41 @@ def is_video(path: Path) -> bool:
     return path.suffix.lower() in VIDEO_EXTS
 
 
-def decode_image(data: bytes, name: str = "image") -> np.ndarray:
-    """Decode encoded bytes to a BGR uint8 frame; gray, RGBA, 16-bit and palette images become 8-bit BGR."""
+def check_header(data: bytes, name: str = "image") -> tuple[int, int]:
+    """``(width, height)`` from the encoded image's header, or :class:`InputError` if it is unknown, empty or
+    larger than :data:`MAX_PIXELS`. Reads no pixels."""
     if not data:
         raise InputError(f"{name} is empty (0 bytes)", "pass a JPEG/PNG/WebP image")
+    size = image_size(data)
+    if size is None or 0 in size:
+        raise InputError(f"{name} is not a readable image (corrupt, cut short or not {FORMATS})",
+                         "pass a JPEG/PNG/WebP image")
+    if size[0] * size[1] > MAX_PIXELS:
+        raise InputError(f"{name} is {size[0]}x{size[1]}, larger than the {MAX_PIXELS // 1_000_000} MP limit",
+                         "downscale it first")
+    return size
+
+
+def probe_image(path: str | Path) -> tuple[int, int]:
+    """Check an image file's header (first 64 kB) without decoding it; see :func:`check_header`."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as f:
+            head = f.read(65536)
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}", "check the path and its permissions") from exc
+    return check_header(head, str(path))
+
+
+def decode_image(data: bytes, name: str = "image") -> np.ndarray:
+    """Decode encoded bytes to a BGR uint8 frame; gray, RGBA, 16-bit and palette images become 8-bit BGR."""
+    check_header(data, name)  # refuse huge images before the decoder allocates them
     buf = np.frombuffer(data, dtype=np.uint8)
     img = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
     if img is None or img.size == 0:
         raise InputError(f"{name} is not a readable image (corrupt or unsupported format)",
                          "pass a JPEG/PNG/WebP image")
-    if img.shape[0] * img.shape[1] > MAX_PIXELS:
+    if img.shape[0] * img.shape[1] > MAX_PIXELS:  # a header that lied
         raise InputError(
             f"{name} is {img.shape[1]}x{img.shape[0]}, larger than the {MAX_PIXELS // 1_000_000} MP limit",
             "downscale it first",
@@ -78,6 +105,9 @@ def read_image(path: str | Path) -> np.ndarray:
 def atomic_output(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path`` (same extension); rename it into place only on success."""
     path = Path(path)
+    blocker = next((p for p in (path.parent, *path.parent.parents) if p.exists()), None)
+    if blocker is not None and not blocker.is_dir():
+        raise OutputError(f"cannot write {path}: {blocker} is a file, not a folder", "choose another output location")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".partial{path.suffix}", dir=path.parent)
@@ -150,6 +180,15 @@ class VideoReader:
         self._cap.release()
 
 
+def _space_note(path: Path) -> str:
+    """``" (no space left on ...)"`` when the destination's file system is (nearly) full, else ``""``."""
+    try:
+        free = shutil.disk_usage(path.parent).free
+    except OSError:
+        return ""
+    return f" (only {free // 1024} kB free on its file system)" if free < 1 << 20 else ""
+
+
 class VideoWriter:
     """Write BGR frames to a video file atomically (the file appears only after :meth:`close`)."""
 
@@ -168,7 +207,8 @@ class VideoWriter:
             self._writer = cv2.VideoWriter(str(self._tmp), cv2.VideoWriter.fourcc(*self.fourcc), self.fps, (w, h))
             if not self._writer.isOpened():
                 self.abort()
-                raise OutputError(f"cannot open a video writer for {self.path}", "use an .mp4 or .avi output name")
+                raise OutputError(f"cannot open a video writer for {self.path}{_space_note(self.path)}",
+                                  "use an .mp4 or .avi output name in a writable folder with free space")
         self._writer.write(frame)
         self.frames += 1
 
@@ -178,6 +218,15 @@ class VideoWriter:
         if self.frames == 0:
             self.abort()
             raise OutputError(f"no frames were written to {self.path}", "check that the input has readable frames")
+        # OpenCV's writer never reports a failed write (a full disk, a vanished folder): check the file
+        # plays back to the end before it is renamed into place.
+        check = cv2.VideoCapture(str(self._tmp))
+        written = int(check.get(cv2.CAP_PROP_FRAME_COUNT)) if check.isOpened() else 0
+        check.release()
+        if written < self.frames:
+            self.abort()
+            raise OutputError(f"cannot write {self.path}: the video is incomplete ({written} of {self.frames} frames)"
+                              f"{_space_note(self.path)}", "free disk space or choose another output location")
         self._ctx.__exit__(None, None, None)
 
     def abort(self) -> None:

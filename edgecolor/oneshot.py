@@ -15,7 +15,15 @@ from pathlib import Path
 import numpy as np
 
 from edgecolor.errors import InputError, OutputError
-from edgecolor.imageio import VideoReader, VideoWriter, is_image, is_video, read_image, write_image
+from edgecolor.imageio import (
+    VideoReader,
+    VideoWriter,
+    is_image,
+    is_video,
+    probe_image,
+    read_image,
+    write_image,
+)
 
 FrameFn = Callable[[np.ndarray], np.ndarray]
 
@@ -72,6 +80,8 @@ def plan(inputs: list[Path], out: Path) -> list[Job]:
         jobs = [Job(src, out, "video" if is_video(src) else "image")]
     seen: dict[Path, Path] = {}
     for job in jobs:
+        if job.kind == "image":
+            probe_image(job.src)  # header only: a bad file in a folder fails before anything is written
         if job.dst in seen:
             raise OutputError(f"{seen[job.dst]} and {job.src} would both be written to {job.dst}", "rename one input")
         if job.dst.resolve() == job.src.resolve():

@@ -38,15 +38,23 @@ class OrtEngine(Engine):
         inputs = {i.name: i for i in self.session.get_inputs()}
         outs = self.session.get_outputs()
         frame = inputs.get("frame")
-        if frame is None or frame.type != "tensor(uint8)" or len(outs) != 1 or outs[0].type != "tensor(uint8)":
-            raise ModelError("the model is not a frame model (needs uint8 input 'frame' and one uint8 output)",
+        shape = list(frame.shape) if frame is not None else []
+        image = len(shape) == 4 and (shape[3] == 3 or not isinstance(shape[3], int))  # 3 or symbolic
+        if not image or frame.type != "tensor(uint8)" or len(outs) != 1 or outs[0].type != "tensor(uint8)":
+            raise ModelError("the model is not a frame model (needs a uint8 [N, H, W, 3] input 'frame' and one "
+                             "uint8 output)",
                              "wrap it with an adapter spec: edgecolor build MODEL --adapter SPEC")
         self.output_name = outs[0].name
         meta = self.session.get_modelmeta().custom_metadata_map
         self.metadata: dict[str, str] = dict(meta)
-        extras = json.loads(meta.get("edgecolor.extra_inputs", "{}"))
         overridable = {i.name for i in self.session.get_overridable_initializers()} | set(inputs)
-        self.defaults = {k: float(v["default"]) for k, v in extras.items() if k in overridable}
+        try:
+            extras = json.loads(meta.get("edgecolor.extra_inputs", "{}"))
+            self.defaults = {k: float(v["default"]) for k, v in extras.items() if k in overridable}
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            raise ModelError(f"the model's edgecolor.extra_inputs metadata is malformed: {exc}",
+                             "re-export the frame model (its metadata maps each extra input to {\"default\": value})"
+                             ) from exc
 
     def _infer_impl(self, batch: np.ndarray, extra: dict[str, float]) -> np.ndarray:
         feeds: dict[str, np.ndarray] = {"frame": batch}

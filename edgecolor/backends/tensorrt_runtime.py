@@ -51,10 +51,15 @@ def _extra_defaults(manifest: dict[str, Any]) -> dict[str, float]:
 
         meta = {p.key: p.value for p in onnx.load(str(source), load_external_data=False).metadata_props}
         extras = meta.get("edgecolor.extra_inputs", "{}")
-    if isinstance(extras, str):  # the ONNX metadata's JSON text
-        extras = json.loads(extras)
-    extras = extras or {}
-    return {k: float(v["default"] if isinstance(v, dict) else v) for k, v in extras.items()}
+    try:
+        if isinstance(extras, str):  # the ONNX metadata's JSON text
+            extras = json.loads(extras)
+        extras = extras or {}
+        return {str(k): float(v["default"] if isinstance(v, dict) else v) for k, v in extras.items()}
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise ModelError(
+            f"the engine's extra_inputs are malformed ({str(exc)[:80]})", "rebuild it with edgecolor build"
+        ) from exc
 
 
 class TrtEngine(Engine):
@@ -87,7 +92,7 @@ class TrtEngine(Engine):
         if self._engine is None:
             raise ModelError(
                 f"TensorRT {trt.__version__} cannot deserialize {path}",
-                f"rebuild it on this device: edgecolor build --engine {path}",
+                f"rebuild it on this device: {manifest.get('rebuild_command') or 'edgecolor build MODEL --target trt'}",
             )
         self._inputs, self._outputs = self._io(trt)
         self.defaults = _extra_defaults(manifest)

@@ -107,7 +107,14 @@ def load_frame_model(cfg: BuildConfig) -> tuple[onnx.ModelProto, Path]:
     if cfg.adapter:
         from edgecolor.graph.adapter import AdapterSpec, wrap
 
-        return wrap(model, AdapterSpec.parse(cfg.adapter), Path(cfg.model).stem), source
+        spec = AdapterSpec.parse(cfg.adapter)
+        try:
+            return wrap(model, spec, Path(cfg.model).stem), source
+        except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as exc:
+            raise ModelError(
+                f"{source.name} cannot be wrapped with adapter '{cfg.adapter}': {str(exc).splitlines()[0][:200]}",
+                "check the network is a valid image-to-image ONNX and the adapter matches it",
+            ) from exc
     inits = {t.name for t in model.graph.initializer}
     inputs = {i.name: i for i in model.graph.input if i.name not in inits}
     frame = inputs.get("frame")
@@ -118,9 +125,11 @@ def load_frame_model(cfg: BuildConfig) -> tuple[onnx.ModelProto, Path]:
             f"{source.name} is not a frame model (inputs {list(inputs)}, {len(outs)} output(s))",
             "for an image-to-image network pass --adapter layout=nchw,order=rgb,range=0:1",
         )
-    if frame.type.tensor_type.elem_type != uint8 or outs[0].type.tensor_type.elem_type != uint8:
+    dims = frame.type.tensor_type.shape.dim
+    not_image = len(dims) != 4 or (dims[3].HasField("dim_value") and dims[3].dim_value != 3)
+    if frame.type.tensor_type.elem_type != uint8 or outs[0].type.tensor_type.elem_type != uint8 or not_image:
         raise InputError(
-            f"{source.name}: 'frame' and the output must be uint8 NHWC BGR",
+            f"{source.name} is not a frame model: 'frame' and the output must be uint8 NHWC BGR [N, H, W, 3]",
             "wrap a float network with --adapter instead of passing it as a frame model",
         )
     from edgecolor.graph.precision import name_nodes
@@ -289,7 +298,14 @@ def _write_engine(cfg: BuildConfig, graph: Path, engine: Path) -> dict[str, Any]
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
         opts.optimized_model_filepath = str(tmp)
         opts.log_severity_level = 3
-        sess = ort.InferenceSession(str(graph), opts, providers=["CPUExecutionProvider"])
+        try:
+            sess = ort.InferenceSession(str(graph), opts, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime's own exception types (Fail, InvalidGraph, ...)
+            raise ModelError(
+                f"ONNX Runtime cannot load the {cfg.precision} graph of {cfg.model}: "
+                f"{str(exc).splitlines()[0][:200]}",
+                "check the model opens in ONNX Runtime (IR version, opset, operators) and its --adapter spec",
+            ) from exc
         io = [
             {"name": v.name, "shape": v.shape, "dtype": v.type}
             for v in [*sess.get_inputs(), *sess.get_outputs()]

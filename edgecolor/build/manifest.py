@@ -49,16 +49,21 @@ def write(engine: Path, manifest: dict[str, Any]) -> Path:
 def read(engine: Path) -> dict[str, Any]:
     path = manifest_path(engine)
     try:
-        return json.loads(path.read_text())
+        found = json.loads(path.read_text())
     except FileNotFoundError:
         raise StaleEngine(
             f"engine {engine} has no manifest {path.name} (interrupted or foreign build)",
             "rebuild it with edgecolor build",
         ) from None
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError too
         raise StaleEngine(
-            f"manifest {path} is not valid JSON: {exc}", "rebuild the engine with edgecolor build"
+            f"manifest {path} is not valid JSON: {str(exc)[:120]}", "rebuild the engine with edgecolor build"
         ) from exc
+    except OSError as exc:
+        raise StaleEngine(f"cannot read manifest {path}: {exc.strerror or exc}", "check its permissions") from exc
+    if not isinstance(found, dict):
+        raise StaleEngine(f"manifest {path} is not a JSON object", "rebuild the engine with edgecolor build")
+    return found
 
 
 def current_environment(backend: str) -> dict[str, Any]:
@@ -72,11 +77,20 @@ def current_environment(backend: str) -> dict[str, Any]:
     return {"backend_version": onnxruntime.__version__}
 
 
+_FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
+    "backend": str, "backend_version": (str, type(None)), "engine_sha256": str, "source_onnx": (str, type(None)),
+    "source_sha256": (str, type(None)), "gpu": (dict, type(None)), "rebuild_command": str,
+}
+
+
 def mismatches(manifest: dict[str, Any], engine: Path) -> list[str]:
     """Why ``engine`` cannot be used here; empty when it can."""
     problems = []
     if manifest.get("schema") != SCHEMA:
-        problems.append(f"manifest schema {manifest.get('schema')} != {SCHEMA}")
+        problems.append(f"manifest schema {str(manifest.get('schema'))[:40]} != {SCHEMA}")
+    wrong = [k for k, kind in _FIELD_TYPES.items() if k in manifest and not isinstance(manifest[k], kind)]
+    if wrong:  # a hand-edited or foreign file: say which fields, do not trip over them below
+        return [*problems, f"manifest fields of the wrong type: {', '.join(wrong)}"]
     if not engine.is_file():
         return [*problems, f"engine file {engine} is missing"]
     if sha256_file(engine) != manifest.get("engine_sha256"):
@@ -94,7 +108,7 @@ def mismatches(manifest: dict[str, Any], engine: Path) -> list[str]:
             )
     elif str(built).split(".")[:2] != str(here).split(".")[:2]:
         problems.append(f"built with onnxruntime {built}, this machine has {here}")
-    source = Path(manifest.get("source_onnx", ""))
+    source = Path(manifest.get("source_onnx") or "")
     if source.is_file() and sha256_file(source) != manifest.get("source_sha256"):
         problems.append(f"its source ONNX {source} changed since the build")
     return problems

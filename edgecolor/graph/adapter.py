@@ -12,6 +12,7 @@ Spec text: ``layout=nchw,order=rgb,range=0:1,size=dynamic,multiple=4,extra.style
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,9 +38,41 @@ class AdapterSpec:
 
     @staticmethod
     def parse(text: str) -> AdapterSpec:
+        """Parse spec text or a ``.json`` spec file; any malformed spec is an :class:`InputError`."""
+        try:
+            spec = AdapterSpec._parse(text)
+        except InputError:
+            raise
+        except (ValueError, TypeError, AttributeError, IndexError, OverflowError, OSError) as exc:
+            raise InputError(f"cannot read adapter spec '{text}': {exc}", _SPEC_HELP) from exc
+        if (
+            spec.layout not in ("nchw", "nhwc")
+            or spec.order not in ("rgb", "bgr")
+            or not all(math.isfinite(v) for v in spec.range)
+            or spec.range[0] >= spec.range[1]
+        ):
+            raise InputError(f"adapter spec '{text}' has a bad layout/order/range", _SPEC_HELP)
+        if not 1 <= spec.multiple <= MAX_MULTIPLE or (
+            spec.size is not None and (len(spec.size) != 2 or not all(1 <= v <= MAX_SIDE for v in spec.size))
+        ):
+            raise InputError(
+                f"adapter spec '{text}' has a bad size/multiple (size 1..{MAX_SIDE}, multiple 1..{MAX_MULTIPLE})",
+                _SPEC_HELP,
+            )
+        values = [v for e in spec.extras.values() for v in (e if isinstance(e, tuple) else (e,))]
+        if not all(math.isfinite(v) for v in values):
+            raise InputError(f"adapter spec '{text}' has a non-finite extra value", _SPEC_HELP)
+        return spec
+
+    @staticmethod
+    def _parse(text: str) -> AdapterSpec:
         path = Path(text)
-        raw: dict = json.loads(path.read_text()) if path.suffix == ".json" and path.is_file() else {}
-        if not raw:
+        raw: dict = {}
+        if path.suffix == ".json" and path.is_file():
+            raw = json.loads(path.read_text())
+            if not isinstance(raw, dict):
+                raise InputError(f"adapter spec file {path} must hold a JSON object", _SPEC_HELP)
+        else:
             for part in filter(None, (p.strip() for p in text.split(","))):
                 key, sep, value = part.partition("=")
                 if not sep:
@@ -50,33 +83,26 @@ class AdapterSpec:
             if key.startswith("extra."):
                 extras[key[6:]] = _parse_extra(str(value))
                 del raw[key]
-        extras.update(
-            {k: (tuple(v) if isinstance(v, list) else float(v)) for k, v in raw.pop("extras", {}).items()}
+        listed = raw.pop("extras", {})
+        if not isinstance(listed, dict):
+            raise InputError("adapter spec 'extras' must map input names to values", _SPEC_HELP)
+        extras.update({str(k): (tuple(float(x) for x in v) if isinstance(v, list) else float(v))
+                       for k, v in listed.items()})
+        range_text = raw.get("range", "0:1")
+        if isinstance(range_text, list):
+            range_text = ":".join(map(str, range_text))
+        lo, hi = (float(v) for v in str(range_text).replace(",", ":").strip("[]").split(":"))
+        size_text = str(raw.get("size", "dynamic")).lower()
+        size = None if size_text == "dynamic" else tuple(int(v) for v in size_text.split("x"))
+        return AdapterSpec(
+            layout=str(raw.get("layout", "nchw")).lower(),
+            order=str(raw.get("order", "rgb")).lower(),
+            range=(lo, hi),
+            size=(size * 2 if size and len(size) == 1 else size),  # type: ignore[arg-type]
+            multiple=int(raw.get("multiple", 1)),
+            extras=extras,
+            task=str(raw.get("task", "stylize")),
         )
-        try:
-            lo, hi = (float(v) for v in str(raw.get("range", "0:1")).replace(",", ":").strip("[]").split(":"))
-            size_text = str(raw.get("size", "dynamic")).lower()
-            size = None if size_text == "dynamic" else tuple(int(v) for v in size_text.split("x"))
-            spec = AdapterSpec(
-                layout=str(raw.get("layout", "nchw")).lower(),
-                order=str(raw.get("order", "rgb")).lower(),
-                range=(lo, hi),
-                size=(size * 2 if size and len(size) == 1 else size),  # type: ignore[arg-type]
-                multiple=int(raw.get("multiple", 1)),
-                extras=extras,
-                task=str(raw.get("task", "stylize")),
-            )
-        except ValueError as exc:
-            raise InputError(f"cannot read adapter spec '{text}': {exc}", _SPEC_HELP) from exc
-        if (
-            spec.layout not in ("nchw", "nhwc")
-            or spec.order not in ("rgb", "bgr")
-            or spec.range[0] >= spec.range[1]
-        ):
-            raise InputError(f"adapter spec '{text}' has a bad layout/order/range", _SPEC_HELP)
-        if spec.multiple < 1 or (spec.size is not None and len(spec.size) != 2):
-            raise InputError(f"adapter spec '{text}' has a bad size/multiple", _SPEC_HELP)
-        return spec
 
     def describe(self) -> str:
         return json.dumps(
@@ -95,9 +121,16 @@ class AdapterSpec:
 _SPEC_HELP = "e.g. --adapter layout=nchw,order=rgb,range=0:1,size=dynamic,multiple=4,extra.NAME=VALUE"
 
 
+MAX_SIDE = 8192  # fixed network sizes beyond this are typos, and would allocate a lot
+MAX_MULTIPLE = 1024
+MAX_ONE_HOT = 65536
+
+
 def _parse_extra(value: str) -> float | tuple[float, ...]:
     if "@" in value:  # one-hot: index@length
         idx, length = (int(v) for v in value.split("@"))
+        if not 0 <= idx < length <= MAX_ONE_HOT:
+            raise InputError(f"one-hot extra '{value}' needs 0 <= index < length <= {MAX_ONE_HOT}", _SPEC_HELP)
         vec = [0.0] * length
         vec[idx] = 1.0
         return tuple(vec)

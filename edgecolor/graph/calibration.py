@@ -143,7 +143,8 @@ def load_frames(
     held = [(n, f) for i, (n, f) in enumerate(sampled) if i in hold_pos]
     if len(calib) < MIN_FRAMES:
         raise InputError(
-            f"only {len(calib)} calibration frame(s) from {src}; at least {MIN_FRAMES} are needed",
+            f"only {len(calib)} calibration frame(s) from {src} ({len(sampled)} read, {len(held)} held out); "
+            f"at least {MIN_FRAMES} are needed",
             f"add frames (>= {WARN_FRAMES} recommended) or raise --calib-frames",
         )
     if len(calib) < WARN_FRAMES:
