@@ -13,13 +13,6 @@ from edgecolor.errors import InputError, require
 DEFAULT_FILE = Path("out/run.mp4")
 
 
-def _parse_serve(value: str) -> tuple[str, int]:
-    host, _, port = value.rpartition(":")
-    if not host or not port.isdigit() or not 0 <= int(port) < 65536:
-        raise InputError(f"--serve {value} is not HOST:PORT", "e.g. --serve 127.0.0.1:8080")
-    return host.strip("[]"), int(port)
-
-
 def _load_engines(models: list[str], engine: Path | None, backend: str, threads: int) -> dict:
     from edgecolor.backends.base import Engine
 
@@ -86,6 +79,11 @@ def run(
         str | None,
         typer.Option(help="Serve the browser view (MJPEG + controls) on HOST:PORT, e.g. 127.0.0.1:8080."),
     ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(help="Token the browser view's controls require (default: generated and printed when "
+                          "--serve is not a loopback address; none on 127.0.0.1)."),
+    ] = None,
     realtime: Annotated[
         bool, typer.Option(help="Pace a file at its frame rate, like a camera (drops frames).")
     ] = False,
@@ -100,7 +98,7 @@ def run(
     """
     from edgecolor.registry import SAMPLE_CLIP
     from edgecolor.stream.controls import Controls, Style
-    from edgecolor.stream.http_view import HttpView
+    from edgecolor.stream.http_view import HttpView, parse_address
     from edgecolor.stream.pipeline import Pipeline, PipelineConfig, signals_stop
     from edgecolor.stream.sinks import HttpViewSink, display_available, open_sink
     from edgecolor.stream.sources import open_source
@@ -113,7 +111,7 @@ def run(
     sinks_spec = list(sink or [])
     if not sinks_spec and not serve:
         sinks_spec = ["window"] if display_available() else [str(DEFAULT_FILE)]
-    serve_at = _parse_serve(serve) if serve else None
+    serve_at = parse_address(serve) if serve else None
     engines = _load_engines(model or ["colorizer"], engine, backend, threads)
     try:
         src = open_source(source or str(SAMPLE_CLIP), realtime=realtime)
@@ -128,9 +126,9 @@ def run(
     try:
         sinks = [open_sink(s, src.fps or 25.0, controls, fullscreen) for s in sinks_spec]
         if serve_at:
-            view = HttpView(*serve_at, controls=controls)
+            view = HttpView(*serve_at, controls=controls, token=token)
             sinks.append(HttpViewSink(view))
-            console.print(f"browser view: {view.url}")
+            console.print(f"browser view: {view.control_url}")
         pipeline = Pipeline(
             src,
             engines,

@@ -1,29 +1,46 @@
 """Browser view: the live output as MJPEG over HTTP, plus the live controls as endpoints (kiosk mode).
 
-Standard library only (``http.server`` + threads). Binds 127.0.0.1 unless told otherwise: the control
-endpoints have no authentication, so exposing them on a network is the operator's explicit choice.
+Standard library only (``http.server`` + threads). Security model (kiosk: curious visitors on the LAN):
+
+- Binds 127.0.0.1 unless told otherwise. On any non-loopback address the control endpoints need a token
+  (``--token``, or one generated and printed at start); it is sent as ``X-Edgecolor-Token``,
+  ``Authorization: Bearer``, or ``?token=`` (the page passes its own ``?token=`` on). Viewing needs none.
+- Exact routes only: no file is ever served from disk, so there is nothing to traverse to.
+- At most ``max_clients`` connections at once; more get 503 at once. Every socket has a send/receive
+  timeout, and frames are handed to clients through :class:`FrameHub` (latest frame only), so a slow or
+  stuck client delays only its own thread, never the pipeline.
 
 Routes:
   ``GET /``                 page showing the stream, with buttons and keys for the controls
   ``GET /stream.mjpg``      ``multipart/x-mixed-replace`` JPEG stream (any browser, VLC, ffplay)
   ``GET /frame.jpg``        the latest frame as one JPEG
   ``GET /status``           JSON: controls state and pipeline statistics
+  ``GET /healthz``          200 while frames arrive (last one < ``stale_after_s`` ago), else 503
   ``POST /control/ACTION``  ``next`` | ``prev`` | ``split`` | ``stabilize`` | ``quit`` -> JSON state
 """
 
 from __future__ import annotations
 
+import contextlib
+import hmac
+import ipaddress
 import json
 import logging
+import re
+import secrets
+import select
+import socket
 import threading
+import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import cv2
 import numpy as np
 
-from edgecolor.errors import OutputError
+from edgecolor.errors import InputError, OutputError
 from edgecolor.stream.controls import ACTIONS, KEY_HELP, Controls
 
 log = logging.getLogger(__name__)
@@ -41,11 +58,32 @@ img{max-width:100vw;max-height:92vh;display:block;margin:0 auto}button{margin:4p
 <script>
 const view = document.getElementById("view");
 window.addEventListener("load", () => { view.src = "/stream.mjpg"; });
-function control(action) { fetch("/control/" + action, {method: "POST"}); }
+const token = new URLSearchParams(location.search).get("token") || "";
+function control(action) { fetch("/control/" + action, {method: "POST", headers: {"X-Edgecolor-Token": token}}); }
 const keys = {n: "next", "]": "next", p: "prev", "[": "prev", s: "split", t: "stabilize", q: "quit"};
 document.addEventListener("keydown", (e) => { if (keys[e.key]) control(keys[e.key]); });
 </script></body></html>
 """
+
+
+def parse_address(value: str) -> tuple[str, int]:
+    """``HOST:PORT`` (``[::1]:8080`` for IPv6) -> ``(host, port)``, or :class:`InputError`."""
+    host, _, port = value.rpartition(":")
+    host = host.strip()
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    if not host or not re.fullmatch(r"[0-9]{1,5}", port) or int(port) > 65535 or any(c.isspace() for c in host):
+        raise InputError(f"--serve {value[:100]} is not HOST:PORT", "e.g. --serve 127.0.0.1:8080")
+    return host, int(port)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class FrameHub:
@@ -55,11 +93,13 @@ class FrameHub:
         self._cond = threading.Condition()
         self._jpeg: bytes | None = None
         self._seq = 0
+        self.published_at: float | None = None  # time.monotonic() of the latest frame
         self.closed = False
 
     def publish(self, jpeg: bytes) -> None:
         with self._cond:
             self._jpeg, self._seq = jpeg, self._seq + 1
+            self.published_at = time.monotonic()
             self._cond.notify_all()
 
     def latest(self) -> tuple[int, bytes | None]:
@@ -80,6 +120,7 @@ class FrameHub:
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
+    timeout = 10.0  # socket timeout: a client that stops reading is dropped after this, freeing its slot
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's signature
         log.debug("%s " + format, self.address_string(), *args)
@@ -95,39 +136,66 @@ class _Handler(BaseHTTPRequestHandler):
     def _json(self, code: int, obj: object) -> None:
         self._send(code, json.dumps(obj).encode(), "application/json")
 
+    def _route(self) -> str:
+        return urlsplit(self.path).path
+
     def do_GET(self) -> None:  # noqa: N802 - the stdlib's naming
         view = self.server.view
-        if self.path in ("/", "/index.html"):
+        route = self._route()
+        if route in ("/", "/index.html"):
             buttons = "".join(f"<button onclick=\"control('{a}')\">{a}</button>" for a in ACTIONS)
             page = PAGE.replace("%BUTTONS%", buttons).replace("%KEYS%", KEY_HELP)
             self._send(200, page.encode(), "text/html; charset=utf-8")
-        elif self.path == "/frame.jpg":
+        elif route == "/frame.jpg":
             _, jpeg = view.hub.wait_newer(0, view.first_frame_timeout)
             if jpeg is None:
                 self._json(503, {"error": "no frame yet"})
             else:
                 self._send(200, jpeg, "image/jpeg")
-        elif self.path == "/stream.mjpg":
+        elif route == "/stream.mjpg":
             self._stream(view)
-        elif self.path == "/status":
+        elif route == "/status":
             self._json(200, view.status())
+        elif route == "/healthz":
+            health = view.health()
+            self._json(200 if health["ok"] else 503, health)
         else:
-            self._json(404, {"error": f"no route {self.path}"})
+            self._json(404, {"error": "no such route"})
 
     def do_POST(self) -> None:  # noqa: N802
         view = self.server.view
-        prefix = "/control/"
-        if not self.path.startswith(prefix):
-            self._json(404, {"error": f"no route {self.path}"})
+        route, prefix = self._route(), "/control/"
+        if not route.startswith(prefix):
+            self._json(404, {"error": "no such route"})
             return
-        action = self.path[len(prefix) :]
+        denied = view.check_token(self._token())
+        if denied:
+            self._json(401 if denied == "missing" else 403, {"error": f"control token {denied}"})
+            return
+        action = route[len(prefix) :]
         if view.controls is None:
             self._json(503, {"error": "this view has no controls"})
         elif action not in ACTIONS:
-            self._json(404, {"error": f"unknown control '{action}'", "controls": list(ACTIONS)})
+            self._json(404, {"error": "unknown control", "controls": list(ACTIONS)})
         else:
             view.controls.apply(action)
             self._json(200, view.controls.describe())
+
+    def _token(self) -> str | None:
+        auth = self.headers.get("Authorization", "")
+        if auth.lower().startswith("bearer "):
+            return auth[7:].strip()
+        if self.headers.get("X-Edgecolor-Token"):
+            return self.headers["X-Edgecolor-Token"]
+        query = parse_qs(urlsplit(self.path).query).get("token")
+        return query[0] if query else None
+
+    def _client_gone(self) -> bool:
+        try:
+            readable, _, _ = select.select([self.connection], [], [], 0)
+            return bool(readable) and self.connection.recv(1, socket.MSG_PEEK) == b""
+        except (OSError, ValueError):
+            return True
 
     def _stream(self, view: HttpView) -> None:
         self.send_response(200)
@@ -141,18 +209,39 @@ class _Handler(BaseHTTPRequestHandler):
             while not view.hub.closed:
                 new_seq, jpeg = view.hub.wait_newer(seq, timeout=0.5)
                 if new_seq == seq or jpeg is None:
+                    if self._client_gone():  # free the slot even while no frames come
+                        break
                     continue
                 seq = new_seq
                 head = f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(jpeg)}\r\n\r\n"
                 self.wfile.write(head.encode() + jpeg + b"\r\n")
                 self.wfile.flush()
-        except (BrokenPipeError, ConnectionResetError):
-            log.debug("stream client %s left", self.address_string())
+        except (BrokenPipeError, ConnectionResetError, TimeoutError):
+            log.debug("stream client %s left (or stopped reading)", self.address_string())
 
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True  # a stuck client must never keep the process alive
     view: HttpView
+    slots: threading.BoundedSemaphore
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self.slots.acquire(blocking=False):  # bounded clients: refuse at once, never queue
+            with contextlib.suppress(OSError):
+                request.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self.slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.slots.release()
 
 
 class HttpView:
@@ -166,8 +255,13 @@ class HttpView:
         status: Callable[[], dict[str, Any]] | None = None,
         quality: int = 80,
         first_frame_timeout: float = 5.0,
+        token: str | None = None,
+        max_clients: int = 8,
+        stale_after_s: float = 5.0,
     ) -> None:
         self.hub = FrameHub()
+        self.token = token or (None if is_loopback(host) else secrets.token_urlsafe(16))
+        self.stale_after_s = stale_after_s
         self.controls = controls
         self.status_fn = status
         self.quality = quality
@@ -180,8 +274,9 @@ class HttpView:
                 "choose a free port, e.g. --serve 127.0.0.1:8080",
             ) from exc
         self._server.view = self
-        if host not in ("127.0.0.1", "localhost", "::1"):
-            log.warning("browser view on %s:%d is reachable from the network, controls included", host, port)
+        self._server.slots = threading.BoundedSemaphore(max_clients)
+        if not is_loopback(host):
+            log.warning("browser view on %s:%d is reachable from the network; controls need the token", host, port)
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": 0.2},
@@ -194,6 +289,25 @@ class HttpView:
     def url(self) -> str:
         host, port = self._server.server_address[:2]
         return f"http://{host!s}:{port}/"
+
+    @property
+    def control_url(self) -> str:
+        """The page URL with the control token (what the operator opens); the plain URL when none is needed."""
+        return self.url + (f"?token={self.token}" if self.token else "")
+
+    def check_token(self, given: str | None) -> str:
+        """``""`` when the control request may proceed, else ``"missing"`` or ``"wrong"``."""
+        if self.token is None:
+            return ""
+        if not given:
+            return "missing"
+        return "" if hmac.compare_digest(given.encode(), self.token.encode()) else "wrong"
+
+    def health(self) -> dict[str, Any]:
+        at = self.hub.published_at
+        age = None if at is None else round(time.monotonic() - at, 3)
+        return {"ok": age is not None and age <= self.stale_after_s, "last_frame_age_s": age,
+                "frames_published": self.hub.latest()[0]}
 
     def publish(self, frame: np.ndarray) -> None:
         ok, buf = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, self.quality])
