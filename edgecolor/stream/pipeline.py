@@ -195,6 +195,7 @@ class Pipeline:
             ok = True
         finally:
             self._stop.set()
+            self.source.stop()  # a source waiting to reconnect stops waiting
             self.queue.close()  # wakes a capture thread blocked on a full queue
             capture.join(timeout=5)
             self.source.close()

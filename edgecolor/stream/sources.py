@@ -5,8 +5,9 @@ and its capture time (``time.perf_counter()`` right after the frame was read), s
 capture-to-output latency. A *live* source (camera, RTSP, or a file paced with ``realtime=True``) runs at
 its own rate whatever the consumer does; the pipeline drops frames for it instead of queueing them.
 
-Spec strings: ``camera:N``, ``/dev/videoN``, ``csi:N``, ``rtsp://...``, a video file, a folder of images,
-or one image file.
+Spec strings: ``camera:N``, ``/dev/videoN``, ``csi:N``, ``rtsp://...``, ``http(s)://...`` (e.g. an MJPEG
+camera), a video file, a folder of images, or one image file. A live source that disappears mid-run is
+reopened with backoff (:class:`Reconnect`) and resumes without restarting the process.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from __future__ import annotations
 import logging
 import re
 import socket
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -56,6 +58,9 @@ class Source:
 
     def frames(self) -> Iterator[Frame]:
         raise NotImplementedError
+
+    def stop(self) -> None:
+        """Ask :meth:`frames` to end soon, from another thread (a reconnecting source stops waiting)."""
 
     def close(self) -> None:
         """Release the device or file."""
@@ -117,34 +122,94 @@ class ImagesSource(Source):
             yield Frame(index, time.perf_counter(), image)
 
 
+@dataclass(frozen=True)
+class Reconnect:
+    """How a live source that disappears is retried: a first delay doubling up to ``max_delay_s`` (so a
+    source that comes back is picked up within about ``max_delay_s`` plus its open time), for ever unless
+    ``max_outage_s`` is set. A kiosk keeps the defaults: the process never has to be restarted."""
+
+    enabled: bool = True
+    first_delay_s: float = 0.1
+    max_delay_s: float = 0.5
+    lost_after_s: float = 2.0  # no frame for this long (or MAX_READ_FAILURES failed reads): the source is gone
+    max_outage_s: float | None = None
+
+
+Opener = Callable[[], "cv2.VideoCapture | None"]
+
+
 class CaptureSource(Source):
-    """A live OpenCV capture (V4L2 camera, GStreamer CSI pipeline, RTSP); failed reads are counted."""
+    """A live OpenCV capture (V4L2 camera, GStreamer CSI pipeline, RTSP/HTTP stream); failed reads are
+    counted. With ``reopen``, a source that disappears is reopened with backoff (see :class:`Reconnect`)
+    and frames resume without restarting the pipeline; ``reconnects`` counts the outages survived."""
 
     live = True
 
-    def __init__(self, cap: cv2.VideoCapture, name: str) -> None:
+    def __init__(self, cap: cv2.VideoCapture, name: str, reopen: Opener | None = None,
+                 policy: Reconnect = Reconnect()) -> None:
         super().__init__(name)
         self._cap = cap
+        self._reopen, self.policy = reopen, policy
+        self._stopping = threading.Event()
         self.fps = float(cap.get(cv2.CAP_PROP_FPS)) or None
+        self.reconnects = 0
 
     def frames(self) -> Iterator[Frame]:
-        index, failures = 0, 0
-        while failures < MAX_READ_FAILURES:
+        index = 0
+        while not self._stopping.is_set():
+            for image, captured in self._read_until_lost():
+                yield Frame(index, captured, image)
+                index += 1
+            if self._stopping.is_set() or self._reopen is None or not self.policy.enabled:
+                break
+            if not self._reconnect(self._reopen):
+                break
+
+    def _read_until_lost(self) -> Iterator[tuple[np.ndarray, float]]:
+        failures, last_frame = 0, time.perf_counter()
+        while failures < MAX_READ_FAILURES and not self._stopping.is_set():
             ok, image = self._cap.read()
             captured = time.perf_counter()
             if not ok or image is None:
                 self._skipped += 1
                 failures += 1
+                if captured - last_frame > self.policy.lost_after_s:
+                    break
                 time.sleep(0.01)
                 continue
-            failures = 0
+            failures, last_frame = 0, captured
             if image.ndim == 2:
                 image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
-            yield Frame(index, captured, np.ascontiguousarray(image))
-            index += 1
-        log.warning("%s stopped delivering frames after %d failed reads", self.name, failures)
+            yield np.ascontiguousarray(image), captured
+        if not self._stopping.is_set():
+            log.warning("%s stopped delivering frames after %d failed reads", self.name, failures)
+
+    def _reconnect(self, reopen: Opener) -> bool:
+        """Reopen with backoff until it works (True), or the source is stopped / the outage too long (False)."""
+        self._cap.release()
+        t0, delay = time.perf_counter(), self.policy.first_delay_s
+        log.warning("%s lost: reconnecting (backoff %.1f..%.1f s)", self.name, delay, self.policy.max_delay_s)
+        while not self._stopping.wait(delay):
+            outage = time.perf_counter() - t0
+            if self.policy.max_outage_s is not None and outage > self.policy.max_outage_s:
+                log.error("%s did not come back within %.0f s: giving up", self.name, self.policy.max_outage_s)
+                return False
+            cap = reopen()
+            if cap is not None and cap.isOpened():
+                self._cap = cap
+                self.reconnects += 1
+                log.warning("%s is back after %.1f s", self.name, time.perf_counter() - t0)
+                return True
+            if cap is not None:
+                cap.release()
+            delay = min(delay * 2, self.policy.max_delay_s)
+        return False
+
+    def stop(self) -> None:
+        self._stopping.set()
 
     def close(self) -> None:
+        self._stopping.set()
         self._cap.release()
 
 
@@ -166,66 +231,141 @@ def csi_pipeline(sensor: int, width: int = 1280, height: int = 720, fps: int = 3
     )
 
 
-def _open_camera(index_or_path: int | str, name: str) -> CaptureSource:
-    cap = cv2.VideoCapture(index_or_path, cv2.CAP_V4L2)
+@dataclass(frozen=True)
+class SourceSpec:
+    """A parsed ``--source``: ``kind`` is camera | csi | rtsp | http | path; ``target`` the index/URL/path."""
+
+    kind: str
+    target: str | int
+
+
+_SPEC_HELP = (
+    "pass camera:N, /dev/videoN, csi:N, rtsp://..., http://.../stream.mjpg, a video, an image folder or an image"
+)
+
+
+def parse_source(spec: str) -> SourceSpec:
+    """Parse a source spec string (no I/O), or raise :class:`InputError`."""
+    if not spec or not spec.strip() or "\x00" in spec or len(spec) > 4096:
+        raise InputError(f"source {spec[:80]!r} is empty or not a valid spec", _SPEC_HELP)
+    if m := re.fullmatch(r"camera:([0-9]{1,4})", spec):
+        return SourceSpec("camera", int(m[1]))
+    if re.fullmatch(r"/dev/video[0-9]{1,4}", spec):
+        return SourceSpec("camera", spec)
+    if m := re.fullmatch(r"csi:([0-9]{1,2})", spec):
+        return SourceSpec("csi", int(m[1]))
+    lowered = spec.lower()
+    if lowered.startswith(("rtsp://", "rtsps://", "http://", "https://")):
+        try:
+            parsed = urlparse(spec)
+            port = parsed.port
+        except ValueError as exc:
+            raise InputError(f"source URL {spec[:200]} is malformed ({exc})", _SPEC_HELP) from exc
+        if not parsed.hostname or port == 0:
+            raise InputError(f"source URL {spec[:200]} has no host or a bad port", _SPEC_HELP)
+        return SourceSpec("rtsp" if lowered.startswith("rtsp") else "http", spec)
+    if re.match(r"^(camera|csi):", spec):
+        raise InputError(f"source {spec[:80]} is not camera:N or csi:N", _SPEC_HELP)
+    return SourceSpec("path", spec)
+
+
+def _camera_opener(target: int | str) -> Opener:
+    def open_camera() -> cv2.VideoCapture:
+        return cv2.VideoCapture(target, cv2.CAP_V4L2)
+
+    return open_camera
+
+
+def _stream_opener(url: str, timeout_s: float) -> Opener:
+    """Opens ``url`` with FFmpeg after a TCP probe (FFmpeg's own failure is a long, silent timeout; the
+    probe answers "refused" at once). Raises ``OSError`` when the server is not there."""
+    parsed = urlparse(url)
+    default_port = {"rtsp": 554, "rtsps": 322, "http": 80, "https": 443}[parsed.scheme.lower()]
+    host, port = parsed.hostname or "", parsed.port or default_port
+    ms = int(timeout_s * 1000)
+    params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, ms]
+
+    def open_stream() -> cv2.VideoCapture:
+        with socket.create_connection((host, port), timeout=timeout_s):
+            pass
+        return cv2.VideoCapture(url, cv2.CAP_FFMPEG, params)
+
+    return open_stream
+
+
+def _quiet(opener: Opener) -> Opener:
+    """While reconnecting, a refused or unreachable server is just "not back yet"."""
+
+    def attempt() -> cv2.VideoCapture | None:
+        try:
+            return opener()
+        except OSError:
+            return None
+
+    return attempt
+
+
+def _open_camera(target: int | str, name: str, policy: Reconnect) -> CaptureSource:
+    opener = _camera_opener(target)
+    cap = opener()
     if not cap.isOpened():
         cap.release()
         raise InputError(
             f"camera {name} cannot be opened (missing, busy, or no permission)",
             "check it is connected and free: v4l2-ctl --list-devices",
         )
-    return CaptureSource(cap, name)
+    return CaptureSource(cap, name, opener, policy)
 
 
-def _open_rtsp(url: str, timeout_s: float) -> CaptureSource:
+def _open_stream(url: str, timeout_s: float, policy: Reconnect) -> CaptureSource:
     parsed = urlparse(url)
-    host, port = parsed.hostname or "", parsed.port or 554
-    remedy = "check the URL and that the camera or RTSP server is running"
-    # FFmpeg's own failure is a long, silent timeout; a TCP probe answers "refused" at once
+    what = "RTSP" if parsed.scheme.lower().startswith("rtsp") else "HTTP"
+    opener = _stream_opener(url, timeout_s)
+    remedy = f"check the URL and that the camera or {what} server is running"
+    where = f"{parsed.hostname}:{parsed.port or ''}".rstrip(":")
     try:
-        with socket.create_connection((host, port), timeout=timeout_s):
-            pass
+        cap = opener()
     except ConnectionRefusedError as exc:
-        raise InputError(f"RTSP server {host}:{port} refused the connection", remedy) from exc
+        raise InputError(f"{what} server {where} refused the connection", remedy) from exc
     except OSError as exc:
-        raise InputError(f"RTSP server {host}:{port} is unreachable ({exc.strerror or exc})", remedy) from exc
-    params = [
-        cv2.CAP_PROP_OPEN_TIMEOUT_MSEC,
-        int(timeout_s * 1000),
-        cv2.CAP_PROP_READ_TIMEOUT_MSEC,
-        int(timeout_s * 1000),
-    ]
-    cap = cv2.VideoCapture(url, cv2.CAP_FFMPEG, params)
-    if not cap.isOpened():
-        cap.release()
-        raise InputError(f"RTSP stream {url} cannot be opened", remedy)
-    return CaptureSource(cap, url)
+        raise InputError(f"{what} server {where} is unreachable ({exc.strerror or exc})", remedy) from exc
+    if cap is None or not cap.isOpened():
+        if cap is not None:
+            cap.release()
+        raise InputError(f"{what} stream {url} cannot be opened", remedy)
+    return CaptureSource(cap, url, _quiet(opener), policy)
 
 
-def open_source(spec: str, realtime: bool = False, image_fps: float = 10.0, timeout_s: float = 5.0) -> Source:
-    """Open a source from its spec string (see the module docstring) or raise :class:`InputError`."""
-    if m := re.fullmatch(r"camera:(\d+)", spec):
-        return _open_camera(int(m[1]), f"{spec} (/dev/video{m[1]})")
-    if re.fullmatch(r"/dev/video\d+", spec):
-        if not Path(spec).exists():
-            raise InputError(
-                f"camera {spec} does not exist", "check it is connected: v4l2-ctl --list-devices"
-            )
-        return _open_camera(spec, spec)
-    if m := re.fullmatch(r"csi:(\d+)", spec):
+def open_source(spec: str, realtime: bool = False, image_fps: float = 10.0, timeout_s: float = 5.0,
+                reconnect: Reconnect = Reconnect()) -> Source:
+    """Open a source from its spec string (see the module docstring) or raise :class:`InputError`.
+    Live sources that disappear later are retried per ``reconnect``; one absent at the start is an error."""
+    parsed = parse_source(spec)
+    if parsed.kind == "camera":
+        if isinstance(parsed.target, int):
+            return _open_camera(parsed.target, f"{spec} (/dev/video{parsed.target})", reconnect)
+        if not Path(parsed.target).exists():
+            raise InputError(f"camera {spec} does not exist", "check it is connected: v4l2-ctl --list-devices")
+        return _open_camera(parsed.target, spec, reconnect)
+    if parsed.kind == "csi":
         if not gstreamer_available():
             raise InputError(
                 "this OpenCV build has no GStreamer support, which CSI cameras need",
                 "on Jetson use the system OpenCV (JetPack's python3-opencv), not the pip wheel",
             )
-        cap = cv2.VideoCapture(csi_pipeline(int(m[1])), cv2.CAP_GSTREAMER)
+        pipeline = csi_pipeline(int(parsed.target))
+
+        def open_csi() -> cv2.VideoCapture:
+            return cv2.VideoCapture(pipeline, cv2.CAP_GSTREAMER)
+
+        cap = open_csi()
         if not cap.isOpened():
             raise InputError(
-                f"CSI camera {m[1]} cannot be opened", "check the ribbon cable and nvargus-daemon"
+                f"CSI camera {parsed.target} cannot be opened", "check the ribbon cable and nvargus-daemon"
             )
-        return CaptureSource(cap, spec)
-    if spec.startswith(("rtsp://", "rtsps://")):
-        return _open_rtsp(spec, timeout_s)
+        return CaptureSource(cap, spec, open_csi, reconnect)
+    if parsed.kind in ("rtsp", "http"):
+        return _open_stream(spec, timeout_s, reconnect)
     path = Path(spec)
     if path.is_dir():
         images = sorted(p for p in path.iterdir() if p.is_file() and is_image(p))
@@ -233,10 +373,7 @@ def open_source(spec: str, realtime: bool = False, image_fps: float = 10.0, time
             raise InputError(f"folder {path} has no images", "pass a folder with .jpg/.png files")
         return ImagesSource(images, str(path), image_fps, realtime)
     if not path.exists():
-        raise InputError(
-            f"source {spec} does not exist",
-            "pass camera:N, /dev/videoN, csi:N, rtsp://..., a video, an image folder or an image",
-        )
+        raise InputError(f"source {spec} does not exist", _SPEC_HELP)
     if is_video(path):
         return VideoFileSource(path, realtime)
     if is_image(path):
