@@ -47,6 +47,7 @@ app.add_typer(train.app, name="train")
 app.command("run")(run.run)
 app.command("build")(__import__("edgecolor.cli.build", fromlist=["build"]).build)
 app.command("bench")(__import__("edgecolor.cli.bench", fromlist=["bench"]).bench)
+app.command("doctor")(__import__("edgecolor.cli.doctor", fromlist=["doctor"]).doctor)
 
 
 def _version(value: bool) -> None:

@@ -1,0 +1,179 @@
+"""What this machine offers edgecolor, and each problem with its fix (``edgecolor doctor``).
+
+:func:`facts` gathers versions and capabilities without importing heavy modules where package metadata
+suffices (TensorRT, cuda-python are looked up, not imported); :func:`problems` turns them into findings.
+Severity: ``error`` (edgecolor cannot run as installed), ``warning`` (a feature is unavailable: cameras,
+TensorRT), ``info`` (worth knowing). Nothing here changes the machine.
+"""
+
+from __future__ import annotations
+
+import glob
+import importlib.metadata
+import importlib.util
+import logging
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Finding:
+    severity: str  # error | warning | info
+    problem: str
+    fix: str
+
+
+def _version(*dists: str) -> str | None:
+    for dist in dists:
+        try:
+            return importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return None
+
+
+def opencv_facts() -> dict[str, Any]:
+    import cv2
+
+    info = cv2.getBuildInformation()
+
+    def backend(name: str) -> str:
+        m = re.search(rf"^\s*{re.escape(name)}:\s*(.+)$", info, re.M)
+        return m.group(1).strip() if m else "NO"
+
+    return {
+        "version": cv2.__version__,
+        "ffmpeg": backend("FFMPEG"),
+        "gstreamer": backend("GStreamer"),
+        "v4l2": backend("v4l/v4l2"),
+    }
+
+
+def onnxruntime_facts() -> dict[str, Any]:
+    if importlib.util.find_spec("onnxruntime") is None:
+        return {"version": None, "providers": []}
+    import onnxruntime
+
+    return {"version": onnxruntime.__version__, "providers": list(onnxruntime.get_available_providers())}
+
+
+def gpu_facts(timeout_s: float = 5.0) -> dict[str, Any]:
+    """NVIDIA GPU, driver and CUDA (from ``nvidia-smi``); Jetson from ``/etc/nv_tegra_release``."""
+    found: dict[str, Any] = {"gpus": [], "driver": None, "cuda": None, "jetson": None}
+    tegra = Path("/etc/nv_tegra_release")
+    if tegra.is_file():
+        found["jetson"] = tegra.read_text(errors="replace").splitlines()[0][:120]
+    smi = shutil.which("nvidia-smi")
+    if smi is None:
+        return found
+    try:
+        query = subprocess.run([smi, "--query-gpu=name,driver_version,compute_cap", "--format=csv,noheader"],
+                               capture_output=True, text=True, timeout=timeout_s)
+        header = subprocess.run([smi], capture_output=True, text=True, timeout=timeout_s)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        log.warning("nvidia-smi failed: %s", exc)
+        found["error"] = str(exc)
+        return found
+    for line in query.stdout.strip().splitlines():
+        parts = [p.strip() for p in line.split(",")]
+        if len(parts) == 3:
+            found["gpus"].append({"name": parts[0], "compute_capability": parts[2]})
+            found["driver"] = parts[1]
+    if m := re.search(r"CUDA Version:\s*([0-9.]+)", header.stdout):
+        found["cuda"] = m.group(1)
+    if query.returncode != 0:
+        said = (query.stderr or query.stdout).strip().splitlines()
+        found["error"] = said[0][:200] if said else f"nvidia-smi exit code {query.returncode}"
+    return found
+
+
+def camera_facts() -> list[dict[str, Any]]:
+    """V4L2 device nodes with their driver-reported names; not opened (a running kiosk may own them)."""
+    cameras = []
+    for node in sorted(glob.glob("/dev/video*"), key=lambda p: int(re.sub(r"\D", "", p) or 0)):
+        name_file = Path("/sys/class/video4linux") / Path(node).name / "name"
+        name = name_file.read_text(errors="replace").strip() if name_file.is_file() else "?"
+        cameras.append({"device": node, "name": name, "readable": os.access(node, os.R_OK | os.W_OK)})
+    return cameras
+
+
+def facts() -> dict[str, Any]:
+    from edgecolor import __version__
+
+    disk = shutil.disk_usage(Path.cwd())
+    return {
+        "edgecolor": __version__,
+        "python": {"version": platform.python_version(), "executable": sys.executable,
+                   "platform": platform.platform()},
+        "opencv": opencv_facts(),
+        "onnxruntime": onnxruntime_facts(),
+        "gpu": gpu_facts(),
+        "tensorrt": _version("tensorrt", "tensorrt-cu12", "tensorrt-cu13", "tensorrt_lean"),
+        "cuda_python": _version("cuda-python", "cuda-bindings"),
+        "pycuda": _version("pycuda"),
+        "cameras": camera_facts(),
+        "display": bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")),
+        "disk_free_gb": round(disk.free / 1e9, 1),
+    }
+
+
+def problems(f: dict[str, Any]) -> list[Finding]:
+    out: list[Finding] = []
+    py = tuple(int(v) for v in f["python"]["version"].split(".")[:2])
+    if py < (3, 10):
+        out.append(Finding("error", f"Python {f['python']['version']} is too old", "use Python 3.10 or newer"))
+    ort = f["onnxruntime"]
+    if ort["version"] is None:
+        out.append(Finding("error", "onnxruntime is not installed", "pip install 'edgecolor' (a core dependency)"))
+    cv = f["opencv"]
+    if not cv["ffmpeg"].upper().startswith("YES"):
+        out.append(Finding("error", "this OpenCV cannot read or write video files (no FFmpeg)",
+                           "pip install opencv-python (its wheels include FFmpeg)"))
+    if not cv["v4l2"].upper().startswith("YES"):
+        out.append(Finding("warning", "this OpenCV has no V4L2: USB cameras cannot be opened",
+                           "use the opencv-python wheel or a distribution OpenCV built with V4L2"))
+    gpu = f["gpu"]
+    if f["gpu"]["jetson"] and not cv["gstreamer"].upper().startswith("YES"):
+        out.append(Finding("warning", "Jetson without GStreamer in OpenCV: CSI cameras cannot be opened",
+                           "use JetPack's python3-opencv (a venv with --system-site-packages), not the pip wheel"))
+    if gpu.get("error"):
+        out.append(Finding("warning", f"nvidia-smi failed: {gpu['error']}", "check the NVIDIA driver: nvidia-smi"))
+    has_gpu = bool(gpu["gpus"]) or bool(gpu["jetson"])
+    if not has_gpu:
+        out.append(Finding("info", "no NVIDIA GPU found: models run on the CPU (ONNX Runtime)",
+                           "for TensorRT use a machine with an NVIDIA GPU and driver (nvidia-smi must work)"))
+    elif f["tensorrt"] is None:
+        out.append(Finding("warning", "an NVIDIA GPU is present but TensorRT is not installed",
+                           "pip install 'edgecolor[trt]' (on Jetson: JetPack's python3-libnvinfer)"))
+    elif f["cuda_python"] is None and f["pycuda"] is None:
+        out.append(Finding("warning", "TensorRT is installed but no CUDA bindings (cuda-python or pycuda)",
+                           "pip install 'edgecolor[trt]'"))
+    if has_gpu and ort["version"] and "CUDAExecutionProvider" not in ort["providers"]:
+        out.append(Finding("info", "ONNX Runtime has no CUDA provider: --backend ort runs on the CPU",
+                           "for GPU ONNX Runtime: pip install onnxruntime-gpu (or use TensorRT engines)"))
+    cams = f["cameras"]
+    if not cams:
+        out.append(Finding("warning", "no camera found (/dev/video*)",
+                           "connect a USB camera and check: v4l2-ctl --list-devices; or use --source rtsp://..."))
+    elif not any(c["readable"] for c in cams):
+        out.append(Finding("warning", "cameras exist but this user cannot open them",
+                           "add the user to the video group: sudo usermod -aG video $USER (then log in again)"))
+    if f["disk_free_gb"] < 1.0:
+        out.append(Finding("warning", f"only {f['disk_free_gb']} GB free here: engines and videos need space",
+                           "free disk space or write outputs elsewhere"))
+    return out
+
+
+def report() -> dict[str, Any]:
+    f = facts()
+    found = problems(f)
+    return {**f, "problems": [asdict(p) for p in found], "ok": not any(p.severity == "error" for p in found)}
