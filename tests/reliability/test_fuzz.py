@@ -1,7 +1,7 @@
 """Fuzz every loader and parser that takes outside input (issue 7, item 2): generated inputs may be refused
 only with edgecolor's own errors (:class:`EdgecolorError` subclasses), never with anything else.
 
-Budget: the example counts below add up to 1,560 generated cases per run (hypothesis; no database, so each
+Budget: the example counts below add up to 1,770 generated cases per run (hypothesis; no database, so each
 run draws fresh cases), each cheap enough that the file runs in well under 30 s on 2 cores.
 """
 

@@ -24,8 +24,8 @@ def _controls() -> Controls:
     return Controls([Style("a", "a"), Style("b", "b")])
 
 
-@pytest.fixture
-def view():
+@pytest.fixture(scope="module")
+def view():  # one server for the module: each stop() waits out a 0.2 s poll
     v = HttpView(controls=_controls(), token="s3cret", first_frame_timeout=0.2)
     yield v
     v.stop()
@@ -156,15 +156,18 @@ def test_a_slow_client_never_stalls_publishing(view):
     assert sum(got) > 1_000_000  # the normal client kept receiving
 
 
-def test_health_endpoint(view):
-    view.stale_after_s = 0.3
-    status, body = request(view, "GET", "/healthz")
-    assert status == 503 and json.loads(body)["last_frame_age_s"] is None
-    view.publish(random_bgr(24, 32))
-    status, body = request(view, "GET", "/healthz")
-    assert status == 200 and json.loads(body)["ok"] is True
-    time.sleep(0.4)
-    assert request(view, "GET", "/healthz")[0] == 503  # frames stopped: the pipeline is stuck or the source gone
+def test_health_endpoint():
+    view = HttpView(stale_after_s=0.3)
+    try:
+        status, body = request(view, "GET", "/healthz")
+        assert status == 503 and json.loads(body)["last_frame_age_s"] is None
+        view.publish(random_bgr(24, 32))
+        status, body = request(view, "GET", "/healthz")
+        assert status == 200 and json.loads(body)["ok"] is True
+        time.sleep(0.4)
+        assert request(view, "GET", "/healthz")[0] == 503  # frames stopped: pipeline stuck or source gone
+    finally:
+        view.stop()
 
 
 @pytest.mark.parametrize("text, expect", [

@@ -1,0 +1,152 @@
+"""Soak: the streaming pipeline on a looping clip for a long time, sampling memory and frame times.
+
+What a kiosk needs from weeks of running is that nothing accumulates and nothing stalls. :func:`soak` runs
+source (the clip, looped, paced like a camera) -> bounded queue -> engine -> stabiliser -> sink for
+``duration_s`` and reports:
+
+- RSS growth after warm-up: mean RSS of the last 10% of samples minus RSS at the end of warm-up
+  (limit 5 MB). Warm-up is ``warmup_s``: allocator arenas, ONNX Runtime buffers and OpenCV's decoder
+  reach their steady size there.
+- The longest gap between two outputs after warm-up (a stall; limit 1 s), and the frame-time percentiles.
+
+RSS is read from ``/proc/self/status`` (Linux), once per ``sample_every_s``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgecolor.backends.base import Engine
+from edgecolor.stream.sinks import Output, Sink
+from edgecolor.stream.sources import Frame, Source, VideoFileSource
+
+log = logging.getLogger(__name__)
+
+RSS_LIMIT_MB = 5.0
+STALL_LIMIT_S = 1.0
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS in /proc/self/status")
+
+
+class LoopingSource(Source):
+    """A video file played again and again, paced at its frame rate like a camera (a live source)."""
+
+    live = True
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(f"{path} (looped)")
+        self.path = path
+        self._stopping = threading.Event()
+        self.loops = 0
+        probe = VideoFileSource(path)
+        self.fps = probe.fps
+        probe.close()
+
+    def frames(self) -> Iterator[Frame]:
+        index, t0 = 0, time.perf_counter()
+        while not self._stopping.is_set():
+            clip = VideoFileSource(self.path)
+            try:
+                for frame in clip.frames():
+                    delay = t0 + index / (self.fps or 25.0) - time.perf_counter()
+                    if delay > 0:
+                        time.sleep(delay)
+                    yield Frame(index, time.perf_counter(), frame.image)
+                    index += 1
+                    if self._stopping.is_set():
+                        return
+            finally:
+                self._skipped += clip.skipped
+                clip.close()
+            self.loops += 1
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+
+class TimingSink(Sink):
+    name = "timing"
+
+    def __init__(self) -> None:
+        self.times: list[float] = []
+        self.latencies_ms: list[float] = []
+
+    def write(self, out: Output) -> None:
+        self.times.append(time.monotonic())
+        self.latencies_ms.append(out.latency_s * 1000)
+
+
+def soak(engine: Engine, clip: Path, duration_s: float, warmup_s: float, sample_every_s: float = 1.0,
+         stabilize: bool = True) -> dict[str, Any]:
+    """Run the pipeline for ``duration_s`` and return the measurements (see the module docstring)."""
+    from edgecolor.stream.controls import Controls, Style
+    from edgecolor.stream.pipeline import Pipeline
+    from edgecolor.stream.stabilize import Stabilizer
+
+    if warmup_s >= duration_s:
+        raise ValueError(f"warm-up ({warmup_s} s) must be shorter than the run ({duration_s} s)")
+    source, sink = LoopingSource(clip), TimingSink()
+    pipeline = Pipeline(source, {"m": engine}, Controls([Style("m", "m")], stabilize=stabilize), [sink],
+                        Stabilizer(enabled=stabilize))
+    samples: list[tuple[float, float]] = []  # (seconds since start, RSS MB)
+    done = threading.Event()
+    t0 = time.monotonic()
+
+    def sampler() -> None:
+        while not done.wait(sample_every_s):
+            samples.append((time.monotonic() - t0, rss_mb()))
+            if time.monotonic() - t0 >= duration_s:
+                pipeline.stop("soak duration reached")
+
+    thread = threading.Thread(target=sampler, name="edgecolor-soak-sampler", daemon=True)
+    samples.append((0.0, rss_mb()))
+    thread.start()
+    try:
+        stats = pipeline.run()
+    finally:
+        done.set()
+        thread.join(timeout=5)
+    return summarise(samples, sink.times, sink.latencies_ms, t0, warmup_s) | {
+        "frames": stats.frames, "dropped": stats.dropped, "skipped": stats.skipped, "loops": source.loops,
+        "seconds": round(stats.seconds, 1), "stopped_by": stats.stopped_by, "clip": str(clip),
+        "clip_fps": source.fps, "engine": engine.backend,
+    }
+
+
+def summarise(samples: list[tuple[float, float]], times: list[float], latencies_ms: list[float], t0: float,
+              warmup_s: float) -> dict[str, Any]:
+    """RSS growth after warm-up, the longest output gap after warm-up, and frame-time percentiles."""
+    after = [(t, m) for t, m in samples if t >= warmup_s]
+    if len(after) < 2 or len(times) < 2:
+        raise RuntimeError(f"too few samples after warm-up ({len(after)} RSS samples, {len(times)} frames)")
+    base = after[0][1]
+    tail = [m for _, m in after[-max(1, len(after) // 10) :]]
+    growth = float(np.mean(tail)) - base
+    steady = np.asarray([t - t0 for t in times if t - t0 >= warmup_s])
+    gaps = np.diff(steady) if steady.size > 1 else np.asarray([0.0])
+    frame_ms = gaps * 1000
+    return {
+        "warmup_s": warmup_s,
+        "rss_mb": {"start": round(samples[0][1], 1), "after_warmup": round(base, 1), "end": round(after[-1][1], 1),
+                   "max": round(max(m for _, m in samples), 1), "growth_after_warmup": round(growth, 2)},
+        "rss_samples": [(round(t, 1), round(m, 2)) for t, m in samples],
+        "frame_interval_ms": {f"p{p}": round(float(np.percentile(frame_ms, p)), 1) for p in (50, 90, 99)}
+        | {"max": round(float(frame_ms.max()), 1)},
+        "latency_ms": {f"p{p}": round(float(np.percentile(latencies_ms, p)), 1) for p in (50, 99)},
+        "longest_stall_s": round(float(gaps.max()), 3),
+        "passed": bool(growth <= RSS_LIMIT_MB and gaps.max() <= STALL_LIMIT_S),
+        "limits": {"rss_growth_mb": RSS_LIMIT_MB, "stall_s": STALL_LIMIT_S},
+    }
