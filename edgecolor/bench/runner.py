@@ -110,5 +110,5 @@ def time_pipeline(engine: Engine, h: int, w: int, warmup_s: float, folder: Path)
     pipeline = Pipeline(source, {"m": engine}, Controls([Style("m", "m")], stabilize=False), [NullSink()],
                         Stabilizer(enabled=False))
     stats = pipeline.run()
-    return summarise(stats.latencies_ms, stats.seconds, stats.frames), {"dropped": stats.dropped,
+    return summarise(list(stats.latencies_ms), stats.seconds, stats.frames), {"dropped": stats.dropped,
                                                                         "skipped": stats.skipped}

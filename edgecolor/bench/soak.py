@@ -8,6 +8,7 @@ source (the clip, looped, paced like a camera) -> bounded queue -> engine -> sta
   (limit 5 MB). Warm-up is ``warmup_s``: allocator arenas, ONNX Runtime buffers and OpenCV's decoder
   reach their steady size there.
 - The longest gap between two outputs after warm-up (a stall; limit 1 s), and the frame-time percentiles.
+- The RSS trend after warm-up (least-squares slope, MB/min): a slow leak shows there before it crosses 5 MB.
 
 RSS is read from ``/proc/self/status`` (Linux), once per ``sample_every_s``.
 """
@@ -78,15 +79,35 @@ class LoopingSource(Source):
 
 
 class TimingSink(Sink):
+    """Output times and latencies in arrays allocated (and touched) up front: the instrument must not grow
+    the RSS it measures. Past ``capacity`` frames it wraps around (keeps the most recent)."""
+
     name = "timing"
 
-    def __init__(self) -> None:
-        self.times: list[float] = []
-        self.latencies_ms: list[float] = []
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._times = np.full(capacity, np.nan)
+        self._latencies = np.full(capacity, np.nan)
+        self.count = 0
 
     def write(self, out: Output) -> None:
-        self.times.append(time.monotonic())
-        self.latencies_ms.append(out.latency_s * 1000)
+        i = self.count % self.capacity
+        self._times[i], self._latencies[i] = time.monotonic(), out.latency_s * 1000
+        self.count += 1
+
+    def _ordered(self, values: np.ndarray) -> np.ndarray:
+        if self.count <= self.capacity:
+            return values[: self.count]
+        start = self.count % self.capacity
+        return np.concatenate([values[start:], values[:start]])
+
+    @property
+    def times(self) -> list[float]:
+        return self._ordered(self._times).tolist()
+
+    @property
+    def latencies_ms(self) -> list[float]:
+        return self._ordered(self._latencies).tolist()
 
 
 def soak(engine: Engine, clip: Path, duration_s: float, warmup_s: float, sample_every_s: float = 1.0,
@@ -98,28 +119,33 @@ def soak(engine: Engine, clip: Path, duration_s: float, warmup_s: float, sample_
 
     if warmup_s >= duration_s:
         raise ValueError(f"warm-up ({warmup_s} s) must be shorter than the run ({duration_s} s)")
-    source, sink = LoopingSource(clip), TimingSink()
+    source = LoopingSource(clip)
+    sink = TimingSink(int(duration_s * (source.fps or 30.0) * 1.5) + 1000)
     pipeline = Pipeline(source, {"m": engine}, Controls([Style("m", "m")], stabilize=stabilize), [sink],
                         Stabilizer(enabled=stabilize))
-    samples: list[tuple[float, float]] = []  # (seconds since start, RSS MB)
+    samples = np.full((int(duration_s / sample_every_s) + 16, 2), np.nan)  # (seconds since start, RSS MB)
+    n = 0
     done = threading.Event()
     t0 = time.monotonic()
 
     def sampler() -> None:
-        while not done.wait(sample_every_s):
-            samples.append((time.monotonic() - t0, rss_mb()))
+        nonlocal n
+        while not done.wait(sample_every_s) and n < len(samples):
+            samples[n] = (time.monotonic() - t0, rss_mb())
+            n += 1
             if time.monotonic() - t0 >= duration_s:
                 pipeline.stop("soak duration reached")
 
     thread = threading.Thread(target=sampler, name="edgecolor-soak-sampler", daemon=True)
-    samples.append((0.0, rss_mb()))
+    samples[0], n = (0.0, rss_mb()), 1
     thread.start()
     try:
         stats = pipeline.run()
     finally:
         done.set()
         thread.join(timeout=5)
-    return summarise(samples, sink.times, sink.latencies_ms, t0, warmup_s) | {
+    taken = [(float(t), float(m)) for t, m in samples[:n]]
+    return summarise(taken, sink.times, sink.latencies_ms, t0, warmup_s) | {
         "frames": stats.frames, "dropped": stats.dropped, "skipped": stats.skipped, "loops": source.loops,
         "seconds": round(stats.seconds, 1), "stopped_by": stats.stopped_by, "clip": str(clip),
         "clip_fps": source.fps, "engine": engine.backend,
@@ -146,6 +172,7 @@ def summarise(samples: list[tuple[float, float]], times: list[float], latencies_
         "frame_interval_ms": {f"p{p}": round(float(np.percentile(frame_ms, p)), 1) for p in (50, 90, 99)}
         | {"max": round(float(frame_ms.max()), 1)},
         "latency_ms": {f"p{p}": round(float(np.percentile(latencies_ms, p)), 1) for p in (50, 99)},
+        "rss_slope_mb_per_min": round(float(np.polyfit([t for t, _ in after], [m for _, m in after], 1)[0]) * 60, 3),
         "longest_stall_s": round(float(gaps.max()), 3),
         "passed": bool(growth <= RSS_LIMIT_MB and gaps.max() <= STALL_LIMIT_S),
         "limits": {"rss_growth_mb": RSS_LIMIT_MB, "stall_s": STALL_LIMIT_S},
