@@ -54,3 +54,22 @@ def evalset(
     else:
         console.print(f"evaluation set: {len(entries)} photos in {dest}")
         console.print(f"next: edgecolor eval colorizer --data {dest}")
+
+
+@app.command("styles")
+def styles(
+    dest: Annotated[Path, typer.Option(help="Where to write the paintings.")] = Path("data/styles"),
+    debs: Annotated[Path, typer.Option(help="Where to unpack the Debian packages.")] = Path("data/styles/debs"),
+    as_json: JsonOpt = False,
+) -> None:
+    """Extract the public-domain paintings of the shipped styles from Debian packages (opencv-doc,
+    gcompris-qt-data); packages already unpacked by 'data fetch' / 'data evalset' are reused."""
+    from edgecolor.data.styles import fetch_styles
+
+    entries = fetch_styles(dest, debs, unpacked=[Path("data/corpus/debs"), Path("data/eval/debs"), debs])
+    if as_json:
+        emit_json(entries)
+        return
+    for e in entries:
+        console.print(f"{e['name']}: {e['file']}  ({e['title']})")
+    console.print(f"next: edgecolor train style --style-image {entries[0]['file']} --name {entries[0]['name']}")

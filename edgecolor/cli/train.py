@@ -49,3 +49,56 @@ def colorizer(
         return
     console.print(f"exported {result['onnx']} (default colour strength {result['colour_strength']})")
     console.print(f"next: edgecolor eval colorizer --model {result['onnx']} --data data/eval")
+
+
+@app.command("style")
+def style(
+    style_image: Annotated[Path, typer.Option("--style-image", help="The painting to learn (any image file).")],
+    name: Annotated[str, typer.Option(help="Style name: the model becomes style-NAME.onnx.")],
+    corpus: Annotated[Path, typer.Option(help="Content photos ('edgecolor data fetch').")] = Path("data/corpus"),
+    out: Annotated[Path | None, typer.Option(help="Run folder (default runs/style-NAME).")] = None,
+    steps: Annotated[int, typer.Option(min=1, help="Optimizer steps (~1-2 s each on one CPU core).")] = 500,
+    batch: Annotated[int, typer.Option(min=1)] = 2,
+    crop: Annotated[int, typer.Option(min=64, help="Content crop size in pixels.")] = 160,
+    style_size: Annotated[int, typer.Option(min=64, help="Long side of the painting for its Gram matrices.")] = 256,
+    style_weight: Annotated[float, typer.Option(help="Style weight (content is 1); higher = more painterly.")] = 3.0,
+    lr: Annotated[float, typer.Option(help="Adam learning rate (constant).")] = 2e-3,
+    source: Annotated[str, typer.Option(help="Where the painting comes from (model metadata).")] = "user-supplied",
+    licence: Annotated[str, typer.Option(help="The painting's licence (model metadata).")] = "unknown",
+    resume: Annotated[bool, typer.Option(help="Continue from the run folder's checkpoint.")] = False,
+    max_minutes: Annotated[float, typer.Option(help="Stop and checkpoint after this long (0 = no limit).")] = 0.0,
+    threads: Annotated[int, typer.Option(help="PyTorch CPU threads (0 = default).")] = 0,
+    device: Annotated[str, typer.Option(help="auto | cpu | cuda")] = "auto",
+    install: Annotated[bool, typer.Option(help="Copy the exported model into the package as a shipped style.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Train a feed-forward style network for one painting on the corpus photos and export it as the
+    frame model style-NAME.onnx. Interrupt any time; --resume continues from the last checkpoint.
+
+    Example: edgecolor train style --style-image starry_night.jpg --name starry-night --install"""
+    require("torch", "train")
+    require("h5py", "train")
+    from edgecolor.models.style_export import check_style_name, export_style
+    from edgecolor.models.train_style import StyleTrainConfig, load_style_image, train_style
+    from edgecolor.registry import ASSETS
+
+    check_style_name(name)
+    load_style_image(style_image, style_size)  # a bad painting fails before the corpus is loaded
+    run = out or Path("runs") / f"style-{name}"
+    cfg = StyleTrainConfig(steps=steps, batch=batch, crop=crop, style_size=style_size, style_weight=style_weight,
+                           lr=lr, max_minutes=max_minutes, threads=threads, device=device)
+    with progress(not as_json) as bar:
+        task = bar.add_task("training", total=steps)
+
+        def on_step(step: int, total: int, loss: float) -> None:
+            bar.update(task, completed=step, description=f"training (loss {loss:.3f})")
+
+        weights = train_style(style_image, corpus, run, cfg, resume=resume, progress=on_step)
+    result = export_style(weights, run, name, source=source, licence=licence,
+                          install_to=ASSETS / f"style-{name}.onnx" if install else None)
+    if as_json:
+        emit_json(result)
+        return
+    console.print(f"exported {result['onnx']} ({result['size_mb']} MB, "
+                  f"{result['steps_done']} steps in {result['train_seconds']:.0f} s)")
+    console.print(f"next: edgecolor stylize photo.jpg --style {result['onnx'] if not install else name} -o styled.jpg")

@@ -22,7 +22,8 @@ def export_core(model: torch.nn.Module, example: torch.Tensor, in_name: str, out
     buf = io.BytesIO()
     axes = {0: "N", 2: "h", 3: "w"} if dynamic_hw else {0: "N"}
     torch.onnx.export(
-        model.eval(), (example,), buf,  # type: ignore[arg-type]  # file-like objects are accepted input_names=[in_name], output_names=[out_name], opset_version=OPSET,
+        model.eval(), (example,), buf,  # type: ignore[arg-type]  # file-like objects are accepted
+        input_names=[in_name], output_names=[out_name], opset_version=OPSET,
         dynamic_axes={in_name: axes, out_name: axes}, dynamo=False,
     )
     return onnx.load_from_string(buf.getvalue())

@@ -1,0 +1,178 @@
+"""Train a TransformerNet for one painting (``edgecolor train style``), with checkpoints and resume.
+
+Content: random square crops of the corpus photos (scale 0.5..1 of the short side, flips), resized to
+``crop`` pixels; the colorizer's validation photos (every 10th) are left out here too, so they stay
+unseen by every shipped network. Style: the painting resized so its long side is ``style_size``.
+Constant learning rate (Adam, as Johnson et al.), so a run stopped early by ``max_minutes`` is still a
+finished model rather than one cut off halfway through a schedule.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import platform
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from edgecolor.data.corpus import load_manifest
+from edgecolor.errors import DataError, InputError
+from edgecolor.imageio import read_image
+from edgecolor.models.style import LossWeights, NetConfig, PerceptualLoss, TransformerNet, VGGFeatures
+from edgecolor.models.train_colorizer import split_corpus
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class StyleTrainConfig:
+    steps: int = 500
+    batch: int = 2
+    crop: int = 160
+    style_size: int = 256
+    lr: float = 2e-3
+    content_weight: float = 1.0
+    style_weight: float = 3.0
+    tv_weight: float = 0.0
+    channels: tuple[int, int, int] = (16, 32, 64)
+    res_blocks: int = 3
+    skip: bool = True
+    ckpt_every: int = 25
+    seed: int = 0
+    max_minutes: float = 0.0  # 0 = no limit; otherwise checkpoint and stop after this long
+    threads: int = 0  # torch CPU threads (0 = torch's default)
+    device: str = "auto"
+
+
+# Options that may differ between a run and its --resume.
+_MAY_CHANGE = {"steps", "max_minutes", "threads", "ckpt_every", "device"}
+
+
+def load_style_image(path: Path, long_side: int) -> np.ndarray:
+    """The painting as BGR uint8 with its long side resized to ``long_side`` (or an InputError)."""
+    img = read_image(path)
+    h, w = img.shape[:2]
+    if min(h, w) < 32:
+        raise InputError(f"style image {path} is only {w}x{h}", "use a painting at least 256 pixels on its long side")
+    s = long_side / max(h, w)
+    interp = cv2.INTER_AREA if s < 1 else cv2.INTER_CUBIC
+    return cv2.resize(img, (max(1, round(w * s)), max(1, round(h * s))), interpolation=interp)
+
+
+class ContentSampler:
+    def __init__(self, images: list[np.ndarray], crop: int, seed: int) -> None:
+        self.images, self.crop = images, crop
+        self.rng = np.random.default_rng(seed)
+
+    def batch(self, n: int) -> np.ndarray:
+        out = []
+        for idx in self.rng.integers(0, len(self.images), size=n):
+            img = self.images[idx]
+            h, w = img.shape[:2]
+            side = int(min(h, w) * self.rng.uniform(0.5, 1.0))
+            y0, x0 = self.rng.integers(0, h - side + 1), self.rng.integers(0, w - side + 1)
+            c = cv2.resize(img[y0 : y0 + side, x0 : x0 + side], (self.crop, self.crop), interpolation=cv2.INTER_AREA)
+            out.append(c[:, ::-1] if self.rng.random() < 0.5 else c)
+        return np.stack(out).transpose(0, 3, 1, 2).astype(np.float32)
+
+
+def _bgr_tensor(img: np.ndarray, dev: torch.device) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1))).float()[None].to(dev)
+
+
+def train_style(
+    style_image: Path,
+    corpus: Path,
+    out_dir: Path,
+    cfg: StyleTrainConfig,
+    resume: bool = False,
+    progress: Callable[[int, int, float], None] | None = None,
+) -> Path:
+    """Train; returns ``out_dir/style.pt`` (weights + net config). Writes ``training.json`` beside it."""
+    style = load_style_image(style_image, cfg.style_size)
+    entries, _ = split_corpus(load_manifest(corpus))
+    if len(entries) < 10:
+        raise DataError(f"only {len(entries)} training photos in {corpus}", "add more photos (at least 20)")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ckpt_path = out_dir / "style.ckpt"
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    dev = torch.device("cuda" if cfg.device == "auto" and torch.cuda.is_available() else
+                       ("cpu" if cfg.device == "auto" else cfg.device))
+    torch.manual_seed(cfg.seed)
+    net = TransformerNet(NetConfig(cfg.channels, cfg.res_blocks, cfg.skip)).to(dev)
+    loss_fn = PerceptualLoss(VGGFeatures().to(dev), _bgr_tensor(style, dev),
+                             LossWeights(cfg.content_weight, cfg.style_weight, cfg.tv_weight)).to(dev)
+    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
+    sampler = ContentSampler([read_image(corpus / e["file"]) for e in entries], cfg.crop, cfg.seed)
+    step, elapsed = 0, 0.0
+    ema: dict[str, float] = {}
+    if resume and ckpt_path.exists():
+        state = torch.load(ckpt_path, map_location=dev, weights_only=False)
+        old = state["config"]
+        changed = sorted(k for k, v in asdict(cfg).items() if k not in _MAY_CHANGE and old.get(k) != v)
+        if changed:
+            raise InputError(f"checkpoint {ckpt_path} was trained with other {', '.join(changed)}",
+                             "resume with the same options (only --steps, --max-minutes, --threads may change) "
+                             "or a new --out")
+        net.load_state_dict(state["model"])
+        opt.load_state_dict(state["opt"])
+        step, elapsed, ema = state["step"], state["elapsed"], state.get("ema", {})
+        sampler.rng = np.random.default_rng([cfg.seed, step])
+        log.info("resumed from step %d", step)
+
+    def save() -> None:
+        tmp = ckpt_path.with_suffix(".tmp")
+        torch.save({"model": net.state_dict(), "opt": opt.state_dict(), "step": step, "elapsed": elapsed,
+                    "config": asdict(cfg), "ema": ema}, tmp)
+        tmp.replace(ckpt_path)
+
+    logf = (out_dir / "train_log.jsonl").open("a")
+    net.train()
+    t0 = time.time() - elapsed
+    while step < cfg.steps:
+        x = torch.from_numpy(sampler.batch(cfg.batch)).to(dev)
+        loss, parts = loss_fn(net(x), x)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        step += 1
+        elapsed = time.time() - t0
+        parts["total"] = float(loss.detach())
+        ema = parts if not ema else {k: 0.95 * ema[k] + 0.05 * v for k, v in parts.items()}
+        if progress:
+            progress(step, cfg.steps, ema["total"])
+        if step % cfg.ckpt_every == 0 or step == cfg.steps:
+            save()
+            record = {"step": step, "elapsed_s": round(elapsed, 1)} | {k: round(v, 4) for k, v in ema.items()}
+            logf.write(json.dumps(record) + "\n")
+            logf.flush()
+        if cfg.max_minutes and elapsed > cfg.max_minutes * 60:
+            save()
+            log.info("time limit reached at step %d; resume with --resume", step)
+            break
+    logf.close()
+    final = out_dir / "style.pt"
+    torch.save({"model": net.state_dict(), "net": asdict(NetConfig(cfg.channels, cfg.res_blocks, cfg.skip))}, final)
+    info = {
+        "steps_done": step, "train_seconds": round(elapsed, 1), "config": asdict(cfg),
+        "device": str(dev) if dev.type == "cpu" else torch.cuda.get_device_name(dev),
+        "cpu": platform.processor() or platform.machine(), "torch_threads": torch.get_num_threads(),
+        "train_photos": len(entries), "final_loss_ema": {k: round(v, 4) for k, v in ema.items()},
+        "style_image": str(style_image), "style_image_size": list(style.shape[1::-1]),
+    }
+    (out_dir / "training.json").write_text(json.dumps(info, indent=1))
+    return final
+
+
+def load_style_net(weights: Path) -> TransformerNet:
+    state = torch.load(weights, map_location="cpu", weights_only=False)
+    net = TransformerNet(NetConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in state["net"].items()}))
+    net.load_state_dict(state["model"])
+    return net.eval()

