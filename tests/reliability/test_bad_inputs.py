@@ -129,7 +129,7 @@ CASES = [
          lambda t, m: _colorize(_write(t / "h.png", _png_of(random_bgr(64, 64))[:-200]), t, m),
          "not a readable image"),
     Case("corrupt-jpeg", "JPEG marker then random bytes",
-         lambda t, m: _colorize(_write(t / "c.jpg", b"\xff\xd8\xff" + os.urandom(500)), t, m), "not a readable image"),
+         lambda t, m: _colorize(_write(t / "c.jpg", b"\xff\xd8\xff" + junk(500)), t, m), "not a readable image"),
     Case("text-as-png", "a text file named .png",
          lambda t, m: _colorize(_write(t / "x.png", b"hello, not an image\n"), t, m), "not a readable image"),
     Case("pdf-as-jpg", "a PDF named .jpg",
@@ -156,7 +156,7 @@ CASES = [
     Case("not-a-video", "text file named .mp4",
          lambda t, m: _colorize(_write(t / "v.mp4", b"not a video"), t, m, out="o.mp4"), "not a readable video"),
     Case("corrupt-onnx", "random bytes as .onnx", lambda t, m: _colorize(
-        image(t / "ok.png", random_bgr(8, 8)), t, _write(t / "r.onnx", os.urandom(400))), "cannot load"),
+        image(t / "ok.png", random_bgr(8, 8)), t, _write(t / "r.onnx", junk(400))), "cannot load"),
     Case("empty-onnx", "zero-byte .onnx",
          lambda t, m: _colorize(image(t / "ok.png", random_bgr(8, 8)), t, _touch(t / "e.onnx")), "cannot load"),
     Case("onnx-not-image", "ONNX uint8 'frame' of shape [1, 10]", lambda t, m: _colorize(
@@ -168,7 +168,7 @@ CASES = [
     Case("build-not-image", "build: ONNX uint8 [1, 10]",
          lambda t, m: _build(onnx_model(t / "v.onnx", TensorProto.UINT8, [1, 10]), t), "not a frame model"),
     Case("build-corrupt", "build: random bytes as .onnx",
-         lambda t, m: _build(_write(t / "r.onnx", os.urandom(400)), t), "not a readable ONNX model"),
+         lambda t, m: _build(_write(t / "r.onnx", junk(400)), t), "not a readable ONNX model"),
     Case("build-wrong-dtype", "build: float frame without --adapter",
          lambda t, m: _build(onnx_model(t / "f.onnx", TensorProto.FLOAT, ["N", "H", "W", 3]), t),
          "must be uint8 NHWC BGR"),
@@ -216,6 +216,11 @@ CASES = [
     Case("rtsp-refused", "--source rtsp://127.0.0.1:1/x (nothing listening)",
          lambda t, m: ["run", "--model", m, "--source", "rtsp://127.0.0.1:1/x", "--sink", "null"], "refused"),
 ]
+
+
+def junk(n: int) -> bytes:
+    """Fixed random bytes (os.urandom once formed a valid JPEG frame header: flaky)."""
+    return np.random.default_rng(n).bytes(n)
 
 
 def _touch(path: Path) -> Path:
@@ -381,7 +386,7 @@ def _edit(path: Path, **changes: object) -> None:
 ENGINE_CASES = {
     "other-trt-version": (lambda e, f: _edit(e, backend_version="8.6.1"), "built with TensorRT 8.6.1"),
     "other-gpu": (lambda e, f: _edit(e, gpu={"name": "Orin", "compute_capability": "8.7"}), "built for Orin"),
-    "corrupt-engine": (lambda e, f: (e.write_bytes(os.urandom(256)),
+    "corrupt-engine": (lambda e, f: (e.write_bytes(junk(256)),
                                      _edit(e, engine_sha256=__import__("edgecolor.build.manifest", fromlist=["x"])
                                            .sha256_file(e))), "cannot deserialize"),
     "engine-edited": (lambda e, f: e.write_bytes(e.read_bytes() + b"x"), "changed after it was built"),
