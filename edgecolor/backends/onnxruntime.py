@@ -40,7 +40,9 @@ class OrtEngine(Engine):
         frame = inputs.get("frame")
         shape = list(frame.shape) if frame is not None else []
         image = len(shape) == 4 and (shape[3] == 3 or not isinstance(shape[3], int))  # 3 or symbolic
-        if not image or frame.type != "tensor(uint8)" or len(outs) != 1 or outs[0].type != "tensor(uint8)":
+        if frame is None or not image or frame.type != "tensor(uint8)" or len(outs) != 1 or (
+            outs[0].type != "tensor(uint8)"
+        ):
             raise ModelError("the model is not a frame model (needs a uint8 [N, H, W, 3] input 'frame' and one "
                              "uint8 output)",
                              "wrap it with an adapter spec: edgecolor build MODEL --adapter SPEC")

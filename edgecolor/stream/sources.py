@@ -308,8 +308,9 @@ def _quiet(opener: Opener) -> Opener:
 def _open_camera(target: int | str, name: str, policy: Reconnect) -> CaptureSource:
     opener = _camera_opener(target)
     cap = opener()
-    if not cap.isOpened():
-        cap.release()
+    if cap is None or not cap.isOpened():
+        if cap is not None:
+            cap.release()
         raise InputError(
             f"camera {name} cannot be opened (missing, busy, or no permission)",
             "check it is connected and free: v4l2-ctl --list-devices",
