@@ -182,3 +182,21 @@ def test_parse_address(text, expect):
 def test_parse_address_refuses(text):
     with pytest.raises(InputError, match="not HOST:PORT"):
         parse_address(text)
+
+
+def test_cli_prints_the_control_url_with_the_token(tmp_path):
+    from typer.testing import CliRunner
+
+    from edgecolor.cli import app
+
+    from helpers import tiny_colorizer
+
+    img = tmp_path / "in.png"
+    import cv2
+
+    cv2.imwrite(str(img), random_bgr(16, 16))
+    model = tiny_colorizer(tmp_path / "t.onnx")
+    res = CliRunner().invoke(app, ["run", "--model", str(model), "--source", str(img), "--serve", "127.0.0.1:0",
+                                   "--token", "kiosk-42", "--sink", "null", "--max-frames", "1"])
+    assert res.exit_code == 0, res.output
+    assert "browser view: http://127.0.0.1:" in res.output and "/?token=kiosk-42" in res.output
