@@ -9,15 +9,18 @@ import socket
 import threading
 import time
 
+import cv2
 import numpy as np
 import pytest
+from typer.testing import CliRunner
 
+from edgecolor.cli import app
 from edgecolor.errors import InputError
 from edgecolor.stream import http_view
 from edgecolor.stream.controls import Controls, Style
 from edgecolor.stream.http_view import HttpView, parse_address
 
-from helpers import random_bgr
+from helpers import random_bgr, tiny_colorizer
 
 
 def _controls() -> Controls:
@@ -185,15 +188,7 @@ def test_parse_address_refuses(text):
 
 
 def test_cli_prints_the_control_url_with_the_token(tmp_path):
-    from typer.testing import CliRunner
-
-    from edgecolor.cli import app
-
-    from helpers import tiny_colorizer
-
     img = tmp_path / "in.png"
-    import cv2
-
     cv2.imwrite(str(img), random_bgr(16, 16))
     model = tiny_colorizer(tmp_path / "t.onnx")
     res = CliRunner().invoke(app, ["run", "--model", str(model), "--source", str(img), "--serve", "127.0.0.1:0",
