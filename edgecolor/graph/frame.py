@@ -76,17 +76,16 @@ class GraphBuilder:
         nchw = self.op("Concat", [self.dims(frame, 0, 1), one, self.dims(frame, 1, 3)], axis=0)
         return self.op("Reshape", [nhwc, nchw])
 
-    def resize_to(self, x: str, size: tuple[int, int]) -> str:
+    def resize_to(self, x: str, size: tuple[int, int], out: str | None = None) -> str:
         """Resize NCHW ``x`` to a fixed spatial size (dynamic N and C kept)."""
         sizes = self.op("Concat", [self.dims(x, 0, 2), self.const(list(size), "hw", dtype=np.int64)], axis=0)
-        return self.op("Resize", [x, "", "", sizes], mode="linear", coordinate_transformation_mode="half_pixel")
+        return self.op("Resize", [x, "", "", sizes], out, mode="linear", coordinate_transformation_mode="half_pixel")
 
-    def resize_down_area(self, x: str, size: int) -> str:
+    def resize_down_area(self, x: str, size: int, out: str | None = None) -> str:
         """Downscale to ``size`` x ``size`` via ``2 size`` then an exact 2x box step (bilinear at half-pixel
         centres averages 2x2 blocks): a cheap stand-in for OpenCV's INTER_AREA used in training."""
-        for k in (2, 1):
-            x = self.resize_to(x, (size * k, size * k))
-        return x
+        x = self.resize_to(x, (size * 2, size * 2))
+        return self.resize_to(x, (size, size), out)
 
     def resize_like(self, x: str, ref_nchw: str) -> str:
         """Resize NCHW ``x`` to the spatial size of ``ref_nchw`` (channels of ``x`` kept)."""
@@ -171,7 +170,9 @@ def colorizer_frame_model(core: onnx.ModelProto, net_size: int, metadata: dict[s
     (core_in,), (core_out,) = [i.name for i in core.graph.input], [o.name for o in core.graph.output]
     pre, post = GraphBuilder("pre/"), GraphBuilder("post/")
     luma = pre.frame_luma(FRAME)
-    pre.op("Identity", [pre.resize_down_area(luma, net_size)], core_in)
+    # The last resize writes the core's input name directly (an Identity would be optimised away, and
+    # the CPU fast path finds the network by its boundary tensors net/luma -> net/chroma).
+    pre.resize_down_area(luma, net_size, core_in)
     chroma = post.op("Mul", [core_out, "colour_strength"])
     # +0.5 in the bias turns the final truncating Cast into rounding, at 112x112 instead of per pixel.
     offsets = post.op("Conv", [chroma, post.const(BGR_FROM_CHROMA.reshape(3, 2, 1, 1), "bgr_from_chroma"),

@@ -41,6 +41,7 @@ class TrainConfig:
     lr: float = 1e-3
     weight_decay: float = 1e-4
     val_every: int = 250
+    val_crops: int = 64
     ckpt_every: int = 100
     seed: int = 0
     max_minutes: float = 0.0  # 0 = no time limit; otherwise stop (and checkpoint) after this long
@@ -133,7 +134,7 @@ def train_colorizer(
         sampler.rng = np.random.default_rng([cfg.seed, step])
         log.info("resumed from step %d", step)
 
-    val = CropSampler(val_images, np.full(len(val_images), 1 / len(val_images)), seed=1234).batch(64)
+    val = CropSampler(val_images, np.full(len(val_images), 1 / len(val_images)), seed=1234).batch(cfg.val_crops)
     gray_mse = float(rgb_mse(torch.zeros(len(val[1]), 2, NET_SIZE // 2, NET_SIZE // 2), torch.from_numpy(val[1])))
     log.info("validation: %d photos; gray-baseline RGB MSE %.1f", len(val_images), gray_mse)
     logf = (out_dir / "train_log.jsonl").open("a")

@@ -92,3 +92,16 @@ def test_corrupt_model_is_refused(tmp_path):
     (tmp_path / "bad.onnx").write_bytes(b"not an onnx file")
     with pytest.raises(ModelError, match="cannot load"):
         OrtEngine(tmp_path / "bad.onnx")
+
+
+def test_network_boundary_survives_onnx_runtime_optimisation(tmp_path):
+    """The CPU fast path cuts the network out at net/luma -> net/chroma, also from optimised CPU engines."""
+    import onnxruntime as ort
+
+    path = tiny_colorizer(tmp_path / "t.onnx")
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
+    opts.optimized_model_filepath = str(tmp_path / "opt.onnx")
+    ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    produced = {o for n in onnx.load(tmp_path / "opt.onnx").graph.node for o in n.output}
+    assert {"net/luma", "net/chroma"} <= produced

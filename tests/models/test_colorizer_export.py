@@ -73,10 +73,10 @@ def test_train_resume_and_export(tmp_path):
         cv2.imwrite(str(src / f"p{i}.png"), img.astype(np.uint8))
     build_corpus(tmp_path / "corpus", from_folder=src)
     run = tmp_path / "run"
-    cfg = TrainConfig(steps=2, batch=2, ckpt_every=1, val_every=1)
+    cfg = TrainConfig(steps=2, batch=2, ckpt_every=1, val_every=1, val_crops=2)
     train_colorizer(tmp_path / "corpus", run, cfg)
     assert json.loads((run / "training.json").read_text())["steps_done"] == 2
-    train_colorizer(tmp_path / "corpus", run, TrainConfig(steps=3, batch=2, ckpt_every=1, val_every=1), resume=True)
+    train_colorizer(tmp_path / "corpus", run, TrainConfig(steps=3, batch=2, ckpt_every=1, val_every=1, val_crops=2), resume=True)
     log = [json.loads(line) for line in (run / "train_log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in log] == [1, 2, 3]
 
