@@ -19,6 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import onnx
+from onnx import TensorProto, helper
 
 from edgecolor.backends.base import Engine
 from edgecolor.colour import BGR_FROM_CHROMA
@@ -27,13 +28,20 @@ from edgecolor.errors import ModelError, require
 CORE_IN, CORE_OUT = "net/luma", "net/chroma"
 
 
-def extract_core(model: onnx.ModelProto) -> onnx.ModelProto:
-    """The network between ``net/luma`` and ``net/chroma`` of a colorizer frame model (any precision)."""
+def extract_core(model: onnx.ModelProto, net_size: int) -> onnx.ModelProto:
+    """The network between ``net/luma`` and ``net/chroma`` of a colorizer frame model (any precision,
+    optimised or not)."""
     names = {o for n in model.graph.node for o in n.output}
     if CORE_IN not in names or CORE_OUT not in names:
         raise ModelError("this frame model has no net/luma -> net/chroma network to run on the CPU fast path",
                          "run it with the graph engine (--cpu-path graph)")
     inferred = onnx.shape_inference.infer_shapes(model)  # the extractor looks tensors up in value_info
+    known = {v.name for v in inferred.graph.value_info}
+    # Shape inference stops at ONNX Runtime's fused contrib ops in optimised engines; the boundary shapes
+    # are fixed by the frame-model contract anyway.
+    for name, shape in ((CORE_IN, ["N", 1, net_size, net_size]), (CORE_OUT, ["N", 2, net_size // 2, net_size // 2])):
+        if name not in known:
+            inferred.graph.value_info.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, shape))
     return onnx.utils.Extractor(inferred).extract_model([CORE_IN], [CORE_OUT])
 
 
@@ -62,7 +70,7 @@ class SplitColorizerEngine(Engine):
         if threads:
             opts.intra_op_num_threads = threads
         opts.log_severity_level = 3
-        core = extract_core(frame_model)
+        core = extract_core(frame_model, self.net_size)
         self.session = ort.InferenceSession(core.SerializeToString(), opts, providers=["CPUExecutionProvider"])
 
     def _infer_impl(self, batch: np.ndarray, extra: dict[str, float]) -> np.ndarray:

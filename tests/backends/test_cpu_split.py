@@ -50,3 +50,16 @@ def test_refuses_non_colorizer(tmp_path):
     onnx.save(m, tmp_path / "s.onnx")
     with pytest.raises(ModelError, match="not a colorizer"):
         SplitColorizerEngine(tmp_path / "s.onnx")
+
+
+def test_runs_on_a_built_and_optimised_cpu_engine(tmp_path, monkeypatch):
+    """Built CPU engines are ONNX Runtime-optimised (fused contrib ops); the network is still found."""
+    from edgecolor.build.builder import BuildConfig, build
+
+    monkeypatch.chdir(tmp_path)
+    path = tiny_colorizer(tmp_path / "tiny.onnx", net_size=32, gain=0.5)
+    cfg = BuildConfig(str(path), "fp32", "cpu", threads=1)
+    build(cfg)
+    frame = _natural(48, 64, 9)
+    ref = OrtEngine(path, threads=1)(frame).astype(int)
+    assert np.abs(SplitColorizerEngine(cfg.engine_path, threads=1)(frame).astype(int) - ref).max() <= 2
