@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -63,8 +64,10 @@ def style(
     style_size: Annotated[int, typer.Option(min=64, help="Long side of the painting for its Gram matrices.")] = 256,
     style_weight: Annotated[float, typer.Option(help="Style weight (content is 1); higher = more painterly.")] = 3.0,
     lr: Annotated[float, typer.Option(help="Adam learning rate (constant).")] = 2e-3,
-    source: Annotated[str, typer.Option(help="Where the painting comes from (model metadata).")] = "user-supplied",
-    licence: Annotated[str, typer.Option(help="The painting's licence (model metadata).")] = "unknown",
+    source: Annotated[str | None, typer.Option(help="Where the painting comes from (model metadata; default: "
+                                                    "what the run recorded, else 'user-supplied').")] = None,
+    licence: Annotated[str | None, typer.Option(help="The painting's licence (model metadata; default: what the "
+                                                     "run recorded, else 'unknown').")] = None,
     resume: Annotated[bool, typer.Option(help="Continue from the run folder's checkpoint.")] = False,
     max_minutes: Annotated[float, typer.Option(help="Stop and checkpoint after this long (0 = no limit).")] = 0.0,
     threads: Annotated[int, typer.Option(help="PyTorch CPU threads (0 = default).")] = 0,
@@ -94,6 +97,12 @@ def style(
             bar.update(task, completed=step, description=f"training (loss {loss:.3f})")
 
         weights = train_style(style_image, corpus, run, cfg, resume=resume, progress=on_step)
+    # Provenance is kept with the run, so --resume without --source/--licence does not lose it.
+    recorded_path = run / "provenance.json"
+    recorded = json.loads(recorded_path.read_text()) if recorded_path.is_file() else {}
+    source = source or recorded.get("source", "user-supplied")
+    licence = licence or recorded.get("licence", "unknown")
+    recorded_path.write_text(json.dumps({"source": source, "licence": licence}))
     result = export_style(weights, run, name, source=source, licence=licence,
                           install_to=ASSETS / f"style-{name}.onnx" if install else None)
     if as_json:
