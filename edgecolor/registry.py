@@ -24,7 +24,8 @@ def resolve_model(model: str | Path) -> Path:
     if path.is_file():
         return path
     names = ", ".join(shipped) or "none shipped"
-    raise ModelError(f"no model '{model}' (neither a shipped model nor a file)", f"use one of: {names}; or a .onnx path")
+    raise ModelError(f"no model '{model}' (neither a shipped model nor a file)",
+                     f"use one of: {names}; or a .onnx path")
 
 
 def describe(path: Path) -> dict[str, object]:

@@ -8,7 +8,6 @@ import sys
 import numpy as np
 import onnx
 import pytest
-from build_helpers import conv_colorizer, image_folder
 from onnx import TensorProto, helper
 from typer.testing import CliRunner
 
@@ -16,6 +15,8 @@ from edgecolor.build import manifest as mf
 from edgecolor.build.builder import BuildConfig, build
 from edgecolor.build.gate import GateFailed
 from edgecolor.cli import app
+
+from build_helpers import conv_colorizer, image_folder
 
 
 @pytest.fixture

@@ -1,9 +1,10 @@
 import cv2
 import numpy as np
 import pytest
-from helpers import random_bgr
 
 from edgecolor.colour import bgr_to_ycc, to_gray_bgr, ycc_to_bgr
+
+from helpers import random_bgr
 
 
 @pytest.mark.parametrize("shape", [(1, 1), (3, 5), (64, 48)])

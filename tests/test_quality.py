@@ -1,9 +1,10 @@
 import numpy as np
 import pytest
-from helpers import random_bgr
 
 from edgecolor.errors import InputError
 from edgecolor.quality import colourfulness, contact_sheet, delta_e76, psnr, ssim
+
+from helpers import random_bgr
 
 
 def test_psnr_known_value():

@@ -39,7 +39,9 @@ def extract_core(model: onnx.ModelProto, net_size: int) -> onnx.ModelProto:
     known = {v.name for v in inferred.graph.value_info}
     # Shape inference stops at ONNX Runtime's fused contrib ops in optimised engines; the boundary shapes
     # are fixed by the frame-model contract anyway.
-    for name, shape in ((CORE_IN, ["N", 1, net_size, net_size]), (CORE_OUT, ["N", 2, net_size // 2, net_size // 2])):
+    boundary: list[tuple[str, list[str | int | None]]] = [
+        (CORE_IN, ["N", 1, net_size, net_size]), (CORE_OUT, ["N", 2, net_size // 2, net_size // 2])]
+    for name, shape in boundary:
         if name not in known:
             inferred.graph.value_info.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, shape))
     return onnx.utils.Extractor(inferred).extract_model([CORE_IN], [CORE_OUT])

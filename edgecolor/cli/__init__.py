@@ -13,7 +13,7 @@ import typer
 from typer.core import TyperGroup
 
 from edgecolor import __version__
-from edgecolor.cli import colorize, data, evaluate, models, run, stylize, train
+from edgecolor.cli import bench, build, colorize, data, doctor, evaluate, models, run, stylize, train
 from edgecolor.errors import EdgecolorError
 
 
@@ -38,16 +38,17 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-app.command("colorize")(colorize.colorize)
-app.command("models")(models.models)
-app.command("stylize")(stylize.stylize)
-app.add_typer(evaluate.app, name="eval")
+# In pipeline order: data -> train -> build -> run / one-shot -> measure.
 app.add_typer(data.app, name="data")
 app.add_typer(train.app, name="train")
+app.command("build")(build.build)
 app.command("run")(run.run)
-app.command("build")(__import__("edgecolor.cli.build", fromlist=["build"]).build)
-app.command("bench")(__import__("edgecolor.cli.bench", fromlist=["bench"]).bench)
-app.command("doctor")(__import__("edgecolor.cli.doctor", fromlist=["doctor"]).doctor)
+app.command("colorize")(colorize.colorize)
+app.command("stylize")(stylize.stylize)
+app.add_typer(evaluate.app, name="eval")
+app.command("bench")(bench.bench)
+app.command("models")(models.models)
+app.command("doctor")(doctor.doctor)
 
 
 def _version(value: bool) -> None:
@@ -61,7 +62,8 @@ def _root(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress details to stderr."),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
 ) -> None:
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    level = logging.INFO if verbose else logging.WARNING
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
 
 
 def main() -> None:

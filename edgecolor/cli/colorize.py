@@ -44,7 +44,8 @@ def run_frame_model(inputs: list[Path], output: Path, model: str, extra: dict[st
 
 
 def colorize(
-    inputs: Annotated[list[Path], typer.Argument(help="Images, videos or folders (colour inputs are re-coloured from their luma).")],
+    inputs: Annotated[list[Path], typer.Argument(
+        help="Images, videos or folders (colour inputs are re-coloured from their luma).")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Output file for one input, else a folder.")],
     model: Annotated[str, typer.Option(help="Shipped model name or frame-model .onnx path.")] = "colorizer",
     colour_strength: Annotated[float | None, typer.Option(

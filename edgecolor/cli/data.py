@@ -9,7 +9,8 @@ import typer
 
 from edgecolor.cli._common import JsonOpt, console, emit_json, progress
 
-app = typer.Typer(rich_markup_mode=None, help="Build training and evaluation data from packages (no downloads from URLs).",
+app = typer.Typer(rich_markup_mode=None,
+                  help="Build training and evaluation data from packages (no downloads from URLs).",
                   no_args_is_help=True)
 
 

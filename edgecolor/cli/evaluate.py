@@ -20,7 +20,8 @@ def colorizer(
     colour_strength: Annotated[float | None, typer.Option("--colour-strength", min=0.0, max=4.0,
                                                           help="Override the model's default chroma scale.")] = None,
     sheet: Annotated[Path | None, typer.Option(help="Write a contact sheet PNG: gray input | ours | truth.")] = None,
-    classifier: Annotated[bool, typer.Option(help="ImageNet-classifier agreement test (needs edgecolor[train]).")] = True,
+    classifier: Annotated[bool, typer.Option(
+        help="ImageNet-classifier agreement test (needs edgecolor[train]).")] = True,
     as_json: JsonOpt = False,
 ) -> None:
     """Score the colorizer and the gray baseline: PSNR (RGB, 8-bit), SSIM, colourfulness (Hasler &
@@ -47,7 +48,8 @@ def colorizer(
             top1 = None
     result = evaluate_colorizer(lambda f: engine(f, **extra), photos, top1, sheet)
     result["model_file"] = str(resolve_model(model))
-    result["colour_strength"] = colour_strength if colour_strength is not None else engine.defaults.get("colour_strength")
+    default = engine.defaults.get("colour_strength")
+    result["colour_strength"] = colour_strength if colour_strength is not None else default
     if as_json:
         emit_json(result)
         return

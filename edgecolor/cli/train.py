@@ -11,7 +11,8 @@ import typer
 from edgecolor.cli._common import JsonOpt, console, emit_json, progress
 from edgecolor.errors import require
 
-app = typer.Typer(rich_markup_mode=None, help="Train networks (needs: pip install 'edgecolor[train]').", no_args_is_help=True)
+app = typer.Typer(rich_markup_mode=None, help="Train networks (needs: pip install 'edgecolor[train]').",
+                  no_args_is_help=True)
 
 
 @app.command("colorizer")
@@ -24,7 +25,8 @@ def colorizer(
     resume: Annotated[bool, typer.Option(help="Continue from the run folder's checkpoint.")] = False,
     max_minutes: Annotated[float, typer.Option(help="Stop and checkpoint after this long (0 = no limit).")] = 0.0,
     device: Annotated[str, typer.Option(help="auto | cpu | cuda")] = "auto",
-    install: Annotated[bool, typer.Option(help="Copy the exported model into the package as the shipped colorizer.")] = False,
+    install: Annotated[bool, typer.Option(
+        help="Copy the exported model into the package as the shipped colorizer.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Train the colorizer decoder on the corpus, export the frame model and pick its default colour

@@ -130,9 +130,11 @@ class _Collector:
             write_image(self.dest / rel, img)
             entries.append(Entry(rel, entry.source, entry.licence, entry.width, entry.height, entry.colourfulness))
         manifest = {
-            "entries": [asdict(e) | {"origin": orig[0].file} for e, orig in zip(entries, self.kept.values(), strict=True)],
+            "entries": [asdict(e) | {"origin": orig[0].file}
+                        for e, orig in zip(entries, self.kept.values(), strict=True)],
             "dropped": self.dropped,
-            "filters": {"min_side": MIN_SIDE, "max_side": MAX_SIDE, "min_colourfulness": MIN_COLOURFULNESS, "max_flat_fraction": MAX_FLAT_FRACTION},
+            "filters": {"min_side": MIN_SIDE, "max_side": MAX_SIDE, "min_colourfulness": MIN_COLOURFULNESS,
+                        "max_flat_fraction": MAX_FLAT_FRACTION},
         }
         (self.dest / "manifest.json").write_text(json.dumps(manifest, indent=1))
         return entries
@@ -171,8 +173,10 @@ def load_manifest(corpus: Path) -> list[dict]:
     """Entries of a corpus built by :func:`build_corpus`, or a clear error naming the fetch command."""
     path = Path(corpus) / "manifest.json"
     if not path.is_file():
-        raise DataError(f"no corpus at {corpus} (manifest.json missing)", f"build it with: edgecolor data fetch --dest {corpus}")
+        raise DataError(f"no corpus at {corpus} (manifest.json missing)",
+                        f"build it with: edgecolor data fetch --dest {corpus}")
     try:
         return list(json.loads(path.read_text())["entries"])
     except (ValueError, KeyError, TypeError) as exc:
-        raise DataError(f"{path} is not a valid corpus manifest", f"rebuild it: edgecolor data fetch --dest {corpus}") from exc
+        raise DataError(f"{path} is not a valid corpus manifest",
+                        f"rebuild it: edgecolor data fetch --dest {corpus}") from exc

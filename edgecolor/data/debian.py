@@ -60,7 +60,7 @@ def licence_lookup(root: Path, package: str):  # type: ignore[no-untyped-def]
                 rules.append((files.group(1).split(), lic.group(1).strip()))
 
     def lookup(rel: str) -> str:
-        found = "see /usr/share/doc/%s/copyright" % package
+        found = f"see /usr/share/doc/{package}/copyright"
         for patterns, lic in rules:
             if any(fnmatch.fnmatch(rel, p) or rel.endswith("/" + p.lstrip("*/")) for p in patterns):
                 found = lic

@@ -188,7 +188,8 @@ def train_colorizer(
         "steps_done": step, "config": asdict(cfg), "train_seconds": round(elapsed, 1),
         "device": str(dev) if dev.type == "cpu" else torch.cuda.get_device_name(dev),
         "cpu": platform.processor() or platform.machine(), "torch_threads": torch.get_num_threads(),
-        "train_photos": len(train_entries), "val_photos": len(val_entries), "val_rgb_mse": validate(), "val_gray_rgb_mse": gray_mse,
+        "train_photos": len(train_entries), "val_photos": len(val_entries), "val_rgb_mse": validate(),
+        "val_gray_rgb_mse": gray_mse,
     }
     (out_dir / "training.json").write_text(json.dumps(info, indent=1))
     return final

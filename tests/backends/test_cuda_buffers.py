@@ -5,9 +5,10 @@ import logging
 
 import numpy as np
 import pytest
-from fakes.cudart_fake import FakeCudart, Props, read, write
 
 from edgecolor.backends.cuda_buffers import CudaBuffers, CudaError, CudaRuntime
+
+from fakes.cudart_fake import FakeCudart, Props, read, write
 
 U8 = np.dtype(np.uint8)
 

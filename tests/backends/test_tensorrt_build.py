@@ -10,13 +10,14 @@ import json
 
 import onnx
 import pytest
-from build_helpers import conv_colorizer
-from fakes import fake_trt  # noqa: F401 - pytest fixture
 
 from edgecolor.backends import tensorrt as trt_backend
 from edgecolor.backends.tensorrt import Shapes, TrtBuildOptions, build_engine, deserialize, engine_io
 from edgecolor.errors import InputError, ModelError
 from edgecolor.graph.precision import to_fp16
+
+from build_helpers import conv_colorizer
+from fakes import fake_trt  # noqa: F401 - pytest fixture
 
 
 @pytest.fixture
@@ -67,10 +68,10 @@ def test_plan_from_another_version_is_refused(fake_trt, fp16_model, tmp_path):  
 
 
 def test_full_build_with_manifest_check(fake_trt, tmp_path, monkeypatch):  # noqa: F811
-    from build_helpers import image_folder
-
     from edgecolor.build import manifest as mf
     from edgecolor.build.builder import BuildConfig, build
+
+    from build_helpers import image_folder
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(trt_backend, "gpu_identity", lambda: {"name": "Orin", "compute_capability": "8.7"})
@@ -96,9 +97,9 @@ def test_bad_shapes():
 def test_extra_inputs_reach_tensorrt_as_inputs_not_constants(fake_trt, tmp_path, monkeypatch):  # noqa: F811
     """TensorRT's parser folds an input that has an initializer into a constant; the builder must hand it a
     graph where ``colour_strength`` is a plain input, so it stays adjustable at run time."""
-    from build_helpers import image_folder
-
     from edgecolor.build.builder import BuildConfig, build
+
+    from build_helpers import image_folder
 
     seen = {}
     real = trt_backend.build_engine

@@ -7,9 +7,6 @@ import json
 import numpy as np
 import onnx
 import pytest
-from fakes import fake_trt  # noqa: F401 - fixture
-from fakes.cudart_fake import FakeCudart, read, write
-from helpers import random_bgr, tiny_colorizer
 from typer.testing import CliRunner
 
 from edgecolor.backends.cuda_buffers import CudaRuntime
@@ -18,6 +15,10 @@ from edgecolor.backends.tensorrt_runtime import TrtEngine
 from edgecolor.build import manifest as manifest_mod
 from edgecolor.cli import app
 from edgecolor.errors import InputError, ModelError
+
+from fakes import fake_trt  # noqa: F401 - fixture
+from fakes.cudart_fake import FakeCudart, read, write
+from helpers import random_bgr, tiny_colorizer
 
 PROFILE = ((1, 8, 8, 3), (1, 32, 32, 3), (2, 64, 64, 3))
 

@@ -6,10 +6,11 @@ import os
 import cv2
 import numpy as np
 import pytest
-from helpers import random_bgr, tiny_colorizer
 from typer.testing import CliRunner
 
 from edgecolor.cli import app
+
+from helpers import random_bgr, tiny_colorizer
 
 runner = CliRunner()
 

@@ -2,9 +2,10 @@ import struct
 
 import cv2
 import numpy as np
-from helpers import random_bgr
 
 from edgecolor.data.rcc import iter_webp
+
+from helpers import random_bgr
 
 
 def _webp(seed: int) -> bytes:
@@ -20,7 +21,7 @@ def test_extracts_each_webp_by_its_size_field():
     blob = b"qres\0\0\0\x01" + b"\x00" * 13 + a + b"\x00\x00" + b + b"junkRIFFxxxx" + truncated
     found = list(iter_webp(blob))
     assert found == [a, b]
-    for data, seed in zip(found, (1, 2), strict=True):
+    for data in found:
         img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
         assert img.shape == (12, 16, 3)
 

@@ -8,12 +8,13 @@ from pathlib import Path
 import numpy as np
 import onnx
 import pytest
-from helpers import random_bgr
 from onnx import TensorProto, helper
 
 from edgecolor.backends.onnxruntime import OrtEngine
 from edgecolor.errors import InputError
 from edgecolor.graph.adapter import AdapterSpec, wrap
+
+from helpers import random_bgr
 
 
 def identity_net(layout: str, size: int | None = None, extra: bool = False) -> onnx.ModelProto:

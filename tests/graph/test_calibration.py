@@ -5,10 +5,11 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-from build_helpers import image_folder
 
 from edgecolor.errors import InputError
 from edgecolor.graph.calibration import MIN_FRAMES, cache_key, cache_paths, even_indices, load_frames
+
+from build_helpers import image_folder
 
 
 @pytest.mark.parametrize(("total", "count", "want"), [(10, 3, [0, 4, 9]), (3, 5, [0, 1, 2]), (1, 1, [0])])

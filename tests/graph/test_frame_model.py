@@ -3,11 +3,12 @@
 import numpy as np
 import onnx
 import pytest
-from helpers import random_bgr, tiny_colorizer
 
 from edgecolor.backends.onnxruntime import OrtEngine
 from edgecolor.colour import BGR_FROM_CHROMA, LUMA_BGR
 from edgecolor.errors import InputError, ModelError
+
+from helpers import random_bgr, tiny_colorizer
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +65,8 @@ def test_strength_scales_chroma(engine):
     assert np.abs(d2 - 2 * d1).max() <= 1 and np.abs(d1).max() > 5
 
 
-@pytest.mark.parametrize("bad", [np.zeros((4, 4), np.uint8), np.zeros((4, 4, 3), np.float32), np.zeros((4, 4, 4), np.uint8)])
+@pytest.mark.parametrize("bad", [np.zeros((4, 4), np.uint8), np.zeros((4, 4, 3), np.float32),
+                                 np.zeros((4, 4, 4), np.uint8)])
 def test_bad_frames_raise_input_error(engine, bad):
     with pytest.raises(InputError):
         engine(bad)

@@ -5,14 +5,15 @@ from __future__ import annotations
 import numpy as np
 import onnx
 import pytest
-from build_helpers import conv_colorizer, conv_core
-from helpers import random_bgr
 
 from edgecolor.backends.onnxruntime import OrtEngine
 from edgecolor.errors import InputError
 from edgecolor.graph.calibration import FrameReader
 from edgecolor.graph.frame import colorizer_frame_model
 from edgecolor.graph.precision import Int8Options, qdq_report, quantize_int8, to_fp16
+
+from build_helpers import conv_colorizer, conv_core
+from helpers import random_bgr
 
 FRAMES = tuple(random_bgr(24, 32, s) for s in range(6))
 

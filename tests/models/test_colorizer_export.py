@@ -9,12 +9,12 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("efficientnet_lite_pytorch")
 
-from helpers import random_bgr  # noqa: E402
-
 from edgecolor.backends.onnxruntime import OrtEngine  # noqa: E402
 from edgecolor.colour import BGR_FROM_CHROMA, LUMA_BGR  # noqa: E402
 from edgecolor.models.colorizer import NET_SIZE, Colorizer, count_macs  # noqa: E402
 from edgecolor.models.export import export_colorizer, export_core  # noqa: E402
+
+from helpers import random_bgr  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +76,8 @@ def test_train_resume_and_export(tmp_path):
     cfg = TrainConfig(steps=2, batch=2, ckpt_every=1, val_every=1, val_crops=2)
     train_colorizer(tmp_path / "corpus", run, cfg)
     assert json.loads((run / "training.json").read_text())["steps_done"] == 2
-    train_colorizer(tmp_path / "corpus", run, TrainConfig(steps=3, batch=2, ckpt_every=1, val_every=1, val_crops=2), resume=True)
+    more = TrainConfig(steps=3, batch=2, ckpt_every=1, val_every=1, val_crops=2)
+    train_colorizer(tmp_path / "corpus", run, more, resume=True)
     log = [json.loads(line) for line in (run / "train_log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in log] == [1, 2, 3]
 

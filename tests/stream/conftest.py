@@ -5,9 +5,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from helpers import tiny_colorizer
 
 from edgecolor.backends.onnxruntime import OrtEngine
+
+from helpers import tiny_colorizer
 
 
 def write_clip(path: Path, n: int, size: tuple[int, int] = (64, 48), fps: float = 10.0) -> Path:

@@ -6,7 +6,6 @@ import time
 import cv2
 import numpy as np
 import pytest
-from helpers import random_bgr
 
 from edgecolor.errors import InputError
 from edgecolor.stream.sources import (
@@ -15,6 +14,8 @@ from edgecolor.stream.sources import (
     gstreamer_available,
     open_source,
 )
+
+from helpers import random_bgr
 
 
 def test_video_file_frames_carry_index_and_increasing_capture_time(clip):
