@@ -92,10 +92,19 @@ def rgb_mse(pred_half: torch.Tensor, chroma: torch.Tensor) -> torch.Tensor:
     return diff.square().mean()
 
 
-def _device(name: str) -> torch.device:
+def resolve_device(name: str) -> torch.device:
+    """``auto`` -> CUDA when available, else CPU; otherwise the named device."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(name)
+
+
+def corpus_split(corpus: Path) -> tuple[list[dict], list[dict]]:
+    """Training and validation entries of a corpus, refusing one too small to learn from."""
+    train, val = split_corpus(load_manifest(corpus))
+    if len(train) < 10:
+        raise DataError(f"only {len(train)} training photos in {corpus}", "add more photos (at least 20)")
+    return train, val
 
 
 def train_colorizer(
@@ -108,12 +117,10 @@ def train_colorizer(
     """Train; returns the path of the final weights (``colorizer.pt``). Safe to interrupt and ``resume``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     ckpt_path = out_dir / "colorizer.ckpt"
-    train_entries, val_entries = split_corpus(load_manifest(corpus))
-    if len(train_entries) < 10:
-        raise DataError(f"only {len(train_entries)} training photos in {corpus}", "add more photos (at least 20)")
+    train_entries, val_entries = corpus_split(corpus)
     images = [read_image(Path(corpus) / e["file"]) for e in train_entries]
     val_images = [read_image(Path(corpus) / e["file"]) for e in val_entries]
-    dev = _device(cfg.device)
+    dev = resolve_device(cfg.device)
     torch.manual_seed(cfg.seed)
 
     model = Colorizer(pretrained=True).to(dev)

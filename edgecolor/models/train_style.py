@@ -21,11 +21,10 @@ import cv2
 import numpy as np
 import torch
 
-from edgecolor.data.corpus import load_manifest
-from edgecolor.errors import DataError, InputError
+from edgecolor.errors import InputError
 from edgecolor.imageio import read_image
 from edgecolor.models.style import LossWeights, NetConfig, PerceptualLoss, TransformerNet, VGGFeatures
-from edgecolor.models.train_colorizer import split_corpus
+from edgecolor.models.train_colorizer import corpus_split, resolve_device
 
 log = logging.getLogger(__name__)
 
@@ -96,15 +95,12 @@ def train_style(
 ) -> Path:
     """Train; returns ``out_dir/style.pt`` (weights + net config). Writes ``training.json`` beside it."""
     style = load_style_image(style_image, cfg.style_size)
-    entries, _ = split_corpus(load_manifest(corpus))
-    if len(entries) < 10:
-        raise DataError(f"only {len(entries)} training photos in {corpus}", "add more photos (at least 20)")
+    entries, _ = corpus_split(corpus)
     out_dir.mkdir(parents=True, exist_ok=True)
     ckpt_path = out_dir / "style.ckpt"
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
-    dev = torch.device("cuda" if cfg.device == "auto" and torch.cuda.is_available() else
-                       ("cpu" if cfg.device == "auto" else cfg.device))
+    dev = resolve_device(cfg.device)
     torch.manual_seed(cfg.seed)
     net = TransformerNet(NetConfig(cfg.channels, cfg.res_blocks, cfg.skip)).to(dev)
     loss_fn = PerceptualLoss(VGGFeatures().to(dev), _bgr_tensor(style, dev),
