@@ -62,7 +62,10 @@ def licence_lookup(root: Path, package: str):  # type: ignore[no-untyped-def]
     def lookup(rel: str) -> str:
         found = f"see /usr/share/doc/{package}/copyright"
         for patterns, lic in rules:
-            if any(fnmatch.fnmatch(rel, p) or rel.endswith("/" + p.lstrip("*/")) for p in patterns):
+            # Patterns are relative to the upstream source tree, not the install path: match the tail too
+            # (lomiri lists "16.04/NAME.jpg" for usr/share/backgrounds/NAME.jpg).
+            if any(fnmatch.fnmatch(rel, p) or fnmatch.fnmatch(rel, "*/" + p)
+                   or ("*" not in p and Path(rel).name == Path(p).name) for p in patterns):
                 found = lic
         return found
 

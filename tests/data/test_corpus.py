@@ -45,3 +45,17 @@ def test_missing_folder_and_missing_manifest(tmp_path):
         build_corpus(tmp_path / "c", from_folder=tmp_path / "nope")
     with pytest.raises(DataError, match="edgecolor data fetch"):
         load_manifest(tmp_path)
+
+
+def test_licence_lookup_matches_dep5_patterns(tmp_path):
+    from edgecolor.data.debian import licence_lookup
+
+    doc = tmp_path / "usr/share/doc/pkg"
+    doc.mkdir(parents=True)
+    (doc / "copyright").write_text(
+        "Files: *\nLicense: GPL-2+\n\nFiles: 16.04/Bridge_by_S.jpg\nLicense: CC-BY-SA-4.0\n\n"
+        "Files: abstract/*.png\nLicense: GPL-3\n")
+    lookup = licence_lookup(tmp_path, "pkg")
+    assert lookup("usr/share/backgrounds/Bridge_by_S.jpg") == "CC-BY-SA-4.0"
+    assert lookup("usr/share/backgrounds/other.jpg") == "GPL-2+"
+    assert lookup("usr/share/backgrounds/mate/abstract/Flow.png") == "GPL-3"
