@@ -12,7 +12,6 @@ linear and ``B = G = R = Y`` has zero chroma, an image with luma ``Y_s`` and the
 
 from __future__ import annotations
 
-import numpy as np
 import onnx
 
 from edgecolor.graph.frame import FRAME, FRAME_OUT, ExtraInput, FrameModelSpec, GraphBuilder, assemble
@@ -24,14 +23,11 @@ MULTIPLE = 4  # two stride-2 convolutions then two 2x upsamplings give back the 
 def _internal_size(g: GraphBuilder, x: str, max_side: str) -> str:
     """int64 sizes [N, 3, h, w]: the frame scaled down (never up) so max(h, w) <= ``max_side`` (a scalar
     graph input), with h and w rounded to a multiple of 4 and at least MIN_SIDE."""
-    shape = g.op("Shape", [x])
-    i64 = lambda v: g.const(v, dtype=np.int64)  # noqa: E731
-    hw = g.op("Cast", [g.op("Slice", [shape, i64([2]), i64([4])])], to=onnx.TensorProto.FLOAT)
+    hw = g.op("Cast", [g.dims(x, 2, 4)], to=onnx.TensorProto.FLOAT)
     scale = g.op("Min", [g.op("Div", [max_side, g.op("ReduceMax", [hw], keepdims=1)]), g.const(1.0)])
     quarter = g.op("Round", [g.op("Div", [g.op("Mul", [hw, scale]), g.const(float(MULTIPLE))])])
     hw_net = g.op("Max", [g.op("Mul", [quarter, g.const(float(MULTIPLE))]), g.const(float(MIN_SIDE))])
-    nc = g.op("Slice", [shape, i64([0]), i64([2])])
-    return g.op("Concat", [nc, g.op("Cast", [hw_net], to=onnx.TensorProto.INT64)], axis=0)
+    return g.op("Concat", [g.dims(x, 0, 2), g.op("Cast", [hw_net], to=onnx.TensorProto.INT64)], axis=0)
 
 
 def stylize_frame_model(core: onnx.ModelProto, net_size: int, metadata: dict[str, str],
@@ -39,8 +35,6 @@ def stylize_frame_model(core: onnx.ModelProto, net_size: int, metadata: dict[str
     """Wrap a core style network (``bgr [N,3,h,w]`` -> ``styled [N,3,h,w]``, both 0..255, dynamic h/w)
     into a frame model with extra inputs ``strength`` and ``preserve_colour`` (scalars, 0..1) and
     ``max_side`` (default ``net_size``)."""
-    from edgecolor.colour import LUMA_BGR
-
     core = onnx.compose.add_prefix(core, "net/")
     (core_in,), (core_out,) = [i.name for i in core.graph.input], [o.name for o in core.graph.output]
     pre, post = GraphBuilder("pre/"), GraphBuilder("post/")
@@ -48,8 +42,7 @@ def stylize_frame_model(core: onnx.ModelProto, net_size: int, metadata: dict[str
     pre.op("Resize", [x, "", "", _internal_size(pre, x, "max_side")], core_in, mode="linear",
            coordinate_transformation_mode="half_pixel")
     styled = post.resize_like(core_out, x)
-    luma_w = post.const(LUMA_BGR.reshape(1, 3, 1, 1), "luma_w")
-    luma_shift = post.op("Sub", [post.op("Conv", [styled, luma_w]), post.op("Conv", [x, luma_w])])
+    luma_shift = post.op("Sub", [post.luma(styled), post.luma(x)])
     kept_colour = post.op("Add", [x, luma_shift])  # styled luma, original chroma
     styled = post.op("Add", [styled, post.op("Mul", [post.op("Sub", [kept_colour, styled]), "preserve_colour"])])
     blended = post.op("Add", [x, post.op("Mul", [post.op("Sub", [styled, x]), "strength"])])
