@@ -49,6 +49,14 @@ def test_frame(h: int, w: int) -> np.ndarray:
     return np.random.default_rng(0).integers(0, 256, (h, w, 3), dtype=np.uint8)
 
 
+def warm_up(fn: Callable[[], object], seconds: float) -> None:
+    """Call ``fn`` untimed for ``seconds`` (at least once: first-run allocations are not steady state)."""
+    end = time.perf_counter() + seconds
+    fn()
+    while time.perf_counter() < end:
+        fn()
+
+
 def time_calls(fn: Callable[[], object], warmup_s: float, duration_s: float | None = None,
                iterations: int | None = None) -> LatencyStats:
     """Call ``fn`` for ``warmup_s`` untimed, then for ``duration_s`` seconds or ``iterations`` calls."""
@@ -56,10 +64,7 @@ def time_calls(fn: Callable[[], object], warmup_s: float, duration_s: float | No
         raise InputError("give exactly one of --duration and --iterations", "e.g. --duration 10")
     if (duration_s is not None and duration_s <= 0) or (iterations is not None and iterations <= 0):
         raise InputError("--duration/--iterations must be positive", "e.g. --duration 10 or --iterations 100")
-    end = time.perf_counter() + warmup_s
-    fn()  # at least one warm-up call: first-run allocations are not part of steady state
-    while time.perf_counter() < end:
-        fn()
+    warm_up(fn, warmup_s)
     lat: list[float] = []
     start = time.perf_counter()
     while True:
@@ -103,10 +108,7 @@ def time_pipeline(engine: Engine, h: int, w: int, warmup_s: float, folder: Path)
 
     source = VideoFileSource(make_clip(h, w, folder))
     first = test_frame(h, w)
-    end = time.perf_counter() + warmup_s
-    engine(first)
-    while time.perf_counter() < end:
-        engine(first)
+    warm_up(lambda: engine(first), warmup_s)
     pipeline = Pipeline(source, {"m": engine}, Controls([Style("m", "m")], stabilize=False), [NullSink()],
                         Stabilizer(enabled=False))
     stats = pipeline.run()
