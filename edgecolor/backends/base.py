@@ -11,13 +11,28 @@ style or strength switch takes effect on the next frame without reloading the en
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 
-from edgecolor.errors import InputError
+from edgecolor.errors import InputError, ModelError
 
 FRAME_INPUT = "frame"
+
+
+def extra_defaults(spec: str | Mapping[str, Any] | None, what: str, remedy: str,
+                   bare_values: bool = False) -> dict[str, float]:
+    """Defaults of a model's extra scalar inputs from their record: JSON text or a mapping of name to
+    ``{"default": value}`` (frame-model metadata) or, with ``bare_values``, to the value itself (manifests).
+    A malformed record raises ModelError ``"{what} malformed (...)"`` with ``remedy``."""
+    try:
+        extras = json.loads(spec) if isinstance(spec, str) else (spec or {})
+        return {str(k): float(v if bare_values and not isinstance(v, dict) else v["default"])
+                for k, v in extras.items()}
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise ModelError(f"{what} malformed ({str(exc)[:80]})", remedy) from exc
 
 
 class Engine:

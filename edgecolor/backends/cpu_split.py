@@ -13,7 +13,6 @@ Differences from the graph, all bounded by 1 LSB in the output: luma is OpenCV's
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import cv2
@@ -21,7 +20,8 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper
 
-from edgecolor.backends.base import Engine
+from edgecolor.backends.base import Engine, extra_defaults
+from edgecolor.backends.onnxruntime import METADATA_REMEDY, METADATA_WHAT
 from edgecolor.colour import BGR_FROM_CHROMA
 from edgecolor.errors import ModelError, require
 
@@ -66,8 +66,7 @@ class SplitColorizerEngine(Engine):
         if self.metadata.get("edgecolor.task") != "colorize":
             raise ModelError(f"{path.name} is not a colorizer frame model", "use the graph engine for other models")
         self.net_size = int(self.metadata["edgecolor.net_size"])
-        extras = json.loads(self.metadata.get("edgecolor.extra_inputs", "{}"))
-        self.defaults = {k: float(v["default"]) for k, v in extras.items()}
+        self.defaults = extra_defaults(self.metadata.get("edgecolor.extra_inputs"), METADATA_WHAT, METADATA_REMEDY)
         opts = ort.SessionOptions()
         if threads:
             opts.intra_op_num_threads = threads

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 
 import numpy as np
 
-from edgecolor.backends.base import Engine
+from edgecolor.backends.base import Engine, extra_defaults
 from edgecolor.errors import ModelError, require
 
 log = logging.getLogger(__name__)
+
+METADATA_WHAT = "the model's edgecolor.extra_inputs metadata is"
+METADATA_REMEDY = 're-export the frame model (its metadata maps each extra input to {"default": value})'
 
 
 class OrtEngine(Engine):
@@ -50,13 +52,8 @@ class OrtEngine(Engine):
         meta = self.session.get_modelmeta().custom_metadata_map
         self.metadata: dict[str, str] = dict(meta)
         overridable = {i.name for i in self.session.get_overridable_initializers()} | set(inputs)
-        try:
-            extras = json.loads(meta.get("edgecolor.extra_inputs", "{}"))
-            self.defaults = {k: float(v["default"]) for k, v in extras.items() if k in overridable}
-        except (ValueError, TypeError, KeyError, AttributeError) as exc:
-            raise ModelError(f"the model's edgecolor.extra_inputs metadata is malformed: {exc}",
-                             "re-export the frame model (its metadata maps each extra input to {\"default\": value})"
-                             ) from exc
+        extras = extra_defaults(meta.get("edgecolor.extra_inputs"), METADATA_WHAT, METADATA_REMEDY)
+        self.defaults = {k: v for k, v in extras.items() if k in overridable}
 
     def _infer_impl(self, batch: np.ndarray, extra: dict[str, float]) -> np.ndarray:
         feeds: dict[str, np.ndarray] = {"frame": batch}

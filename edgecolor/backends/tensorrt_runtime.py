@@ -13,7 +13,6 @@ Only calls present in all three supported API surfaces are used (``/work/shared/
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -21,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from edgecolor.backends.base import FRAME_INPUT, Engine
+from edgecolor.backends.base import FRAME_INPUT, Engine, extra_defaults
 from edgecolor.backends.cuda_buffers import CudaBuffers, CudaError, CudaRuntime
 from edgecolor.errors import InputError, ModelError, require
 
@@ -51,15 +50,7 @@ def _extra_defaults(manifest: dict[str, Any]) -> dict[str, float]:
 
         meta = {p.key: p.value for p in onnx.load(str(source), load_external_data=False).metadata_props}
         extras = meta.get("edgecolor.extra_inputs", "{}")
-    try:
-        if isinstance(extras, str):  # the ONNX metadata's JSON text
-            extras = json.loads(extras)
-        extras = extras or {}
-        return {str(k): float(v["default"] if isinstance(v, dict) else v) for k, v in extras.items()}
-    except (ValueError, TypeError, KeyError, AttributeError) as exc:
-        raise ModelError(
-            f"the engine's extra_inputs are malformed ({str(exc)[:80]})", "rebuild it with edgecolor build"
-        ) from exc
+    return extra_defaults(extras, "the engine's extra_inputs are", "rebuild it with edgecolor build", bare_values=True)
 
 
 class TrtEngine(Engine):
