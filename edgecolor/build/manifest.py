@@ -114,10 +114,22 @@ def mismatches(manifest: dict[str, Any], engine: Path) -> list[str]:
     return problems
 
 
-def check(engine: Path, rebuild_if_stale: bool = False) -> dict[str, Any]:
-    """The manifest of a usable ``engine``; refuse (or rebuild, when asked) a stale one."""
+def check(engine: Path, rebuild_if_stale: bool = False, backend: str | None = None) -> dict[str, Any]:
+    """The manifest of a usable ``engine``; refuse (or rebuild, when asked) a stale one.
+
+    With ``backend``, an engine built for another backend is refused first: that is the real reason it
+    cannot run here, whatever else (versions, hashes) differs."""
     engine = Path(engine)
     manifest = read(engine)
+    if backend is not None and manifest.get("backend") != backend:
+        from edgecolor.errors import ModelError
+
+        want = {"tensorrt": "TensorRT", "onnxruntime": "ONNX Runtime"}.get(backend, backend)
+        flag = "--backend ort" if backend == "tensorrt" else "--backend trt"
+        raise ModelError(
+            f"{engine.name} was built for {str(manifest.get('backend'))[:40]}, not {want}",
+            f"pass a {want} engine, or run it with {flag}",
+        )
     problems = mismatches(manifest, engine)
     if not problems:
         return manifest

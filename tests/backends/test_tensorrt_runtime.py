@@ -129,7 +129,7 @@ def edit_manifest(engine_path, **changes):
         ({"backend_version": "9.0.0"}, "built with TensorRT 9.0.0"),
         ({"engine_sha256": "0" * 64}, "changed after it was built"),
         ({"schema": None}, "manifest schema"),
-        ({"backend": "onnxruntime", "backend_version": "1.31.1"}, "not TensorRT"),
+        ({"backend": "onnxruntime", "backend_version": "0.0.1"}, "not TensorRT"),  # backend checked before versions
         ("delete", "has no manifest"),
     ],
 )
