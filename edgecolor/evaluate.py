@@ -19,6 +19,8 @@ from edgecolor.imageio import is_image, read_image
 from edgecolor.quality import colourfulness, contact_sheet, delta_e76, psnr, ssim
 
 Photo = tuple[str, np.ndarray]
+BAD_DB = 2.0  # a photo more than this far below the gray input is one the colorizer made worse
+WORST = 5
 Colorize = Callable[[np.ndarray], np.ndarray]
 
 
@@ -42,6 +44,26 @@ def load_photos(folder: Path) -> list[Photo]:
     return photos
 
 
+def load_validation_photos(corpus: Path) -> list[Photo]:
+    """The corpus's validation photos (held-out sources), named ``SOURCE/FILE`` for :func:`per_source`."""
+    from edgecolor.data.corpus import load_manifest
+    from edgecolor.data.split import source_of, split_corpus
+
+    _, val = split_corpus(load_manifest(corpus))
+    return [(f"{source_of(e)}/{Path(e['file']).name}", read_image(corpus / e["file"])) for e in val]
+
+
+def per_source(per_photo: list[dict]) -> dict[str, dict]:
+    """Mean PSNR of model and gray, and photos more than :data:`BAD_DB` below gray, per ``SOURCE/`` prefix."""
+    groups: dict[str, list[dict]] = {}
+    for row in per_photo:
+        groups.setdefault(row["name"].rsplit("/", 1)[0], []).append(row)
+    return {src: {"photos": len(rows), "psnr_model": float(np.mean([r["psnr_model"] for r in rows])),
+                  "psnr_gray": float(np.mean([r["psnr_gray"] for r in rows])),
+                  "below_gray_2db": sum(r["psnr_gray"] - r["psnr_model"] > BAD_DB for r in rows)}
+            for src, rows in sorted(groups.items())}
+
+
 def score(outputs: Sequence[np.ndarray], truths: Sequence[np.ndarray],
           top1: Callable[[np.ndarray], int] | None = None) -> Scores:
     truth_c = float(np.mean([colourfulness(t) for t in truths]))
@@ -59,15 +81,25 @@ def score(outputs: Sequence[np.ndarray], truths: Sequence[np.ndarray],
     )
 
 
+def below_gray(outputs: Sequence[np.ndarray], grays: Sequence[np.ndarray], truths: Sequence[np.ndarray]) -> np.ndarray:
+    """Per photo: how many dB the output is below the gray input (negative: better than gray)."""
+    return np.array([psnr(g, t) - psnr(o, t) for o, g, t in zip(outputs, grays, truths, strict=True)])
+
+
 def evaluate_colorizer(colorize: Colorize, photos: list[Photo], top1: Callable[[np.ndarray], int] | None = None,
                        sheet: Path | None = None, sheet_rows: int = 8) -> dict:
+    """Scores of the colorizer and of the gray input; ``worst`` lists the photos it hurts most. The contact
+    sheet shows the first ``sheet_rows`` photos, then the worst ones not already shown."""
     truths = [img for _, img in photos]
     grays = [to_gray_bgr(img) for img in truths]
     outputs = [colorize(g) for g in grays]
+    loss = below_gray(outputs, grays, truths)
+    order = [int(i) for i in np.argsort(-loss)[:WORST]]
     result = {
         "photos": len(photos),
-        "model": asdict(score(outputs, truths, top1)),
-        "gray": asdict(score(grays, truths, top1)),
+        "model": asdict(score(outputs, truths, top1)) | {"below_gray_2db": int((loss > BAD_DB).sum())},
+        "gray": asdict(score(grays, truths, top1)) | {"below_gray_2db": 0},
+        "worst": [{"name": photos[i][0], "db_below_gray": round(float(loss[i]), 2)} for i in order],
         "per_photo": [
             {"name": name, "psnr_model": round(psnr(o, t), 2), "psnr_gray": round(psnr(g, t), 2),
              "colourfulness_model": round(colourfulness(o), 1), "colourfulness_truth": round(colourfulness(t), 1)}
@@ -77,30 +109,40 @@ def evaluate_colorizer(colorize: Colorize, photos: list[Photo], top1: Callable[[
     if sheet is not None:
         from edgecolor.imageio import write_image
 
-        rows = [[g, o, t] for g, o, t in list(zip(grays, outputs, truths, strict=True))[:sheet_rows]]
+        shown = list(range(min(sheet_rows, len(photos)))) + [i for i in order[:4] if i >= sheet_rows]
+        rows = [[grays[i], outputs[i], truths[i]] for i in shown]
         write_image(sheet, contact_sheet(rows, ["gray input", "edgecolor", "truth"], cell=200))
     return result
 
 
 def choose_colour_strength(colorize_at: Callable[[np.ndarray, float], np.ndarray], photos: list[Photo],
-                           grid: Sequence[float] = (0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0),
-                           min_ratio: float = 0.5) -> tuple[float, list[dict]]:
-    """Pick the default chroma scale on *validation* photos (never the evaluation set).
+                           grid: Sequence[float] = (0.25, 0.5, 0.625, 0.75, 0.875, 1.0, 1.25, 1.5),
+                           min_ratio: float = 0.5, max_bad: float = 0.10) -> tuple[float, list[dict]]:
+    """Pick the default chroma scale on *validation* photos from held-out sources (never the evaluation set).
 
-    Rule: the strength with the best mean PSNR among those whose colourfulness ratio is at least
-    ``min_ratio`` (the product's floor: colour that is visible, not sepia); if none reaches it, the most
-    colourful strength. PSNR is what MSE training optimises, so this is the most faithful setting that
-    still gives visible colour.
+    Rule (:data:`STRENGTH_RULE`): the best mean PSNR among strengths that keep the colourfulness ratio at
+    least ``min_ratio`` (visible colour, not sepia), mean Delta E below the gray input's, and at most
+    ``max_bad`` of the photos more than :data:`BAD_DB` below gray; failing that, the best PSNR among those
+    that keep ``max_bad``; failing that, the best PSNR.
     """
     truths = [img for _, img in photos]
     grays = [to_gray_bgr(t) for t in truths]
     gray = score(grays, truths)
     table = []
     for s in grid:
-        sc = score([colorize_at(g, s) for g in grays], truths)
+        outputs = [colorize_at(g, s) for g in grays]
+        sc = score(outputs, truths)
         table.append({"strength": s, "psnr_db": sc.psnr_db, "gray_psnr_db": gray.psnr_db,
                       "colourfulness_ratio": sc.colourfulness_ratio, "delta_e76": sc.delta_e76,
-                      "gray_delta_e76": gray.delta_e76})
-    ok = [r for r in table if r["colourfulness_ratio"] >= min_ratio]
-    best = max(ok, key=lambda r: r["psnr_db"]) if ok else max(table, key=lambda r: r["colourfulness_ratio"])
-    return float(best["strength"]), table
+                      "gray_delta_e76": gray.delta_e76,
+                      "bad_fraction": float((below_gray(outputs, grays, truths) > BAD_DB).mean())})
+    for ok in (lambda r: r["colourfulness_ratio"] >= min_ratio and r["delta_e76"] < r["gray_delta_e76"]
+               and r["bad_fraction"] <= max_bad, lambda r: r["bad_fraction"] <= max_bad, lambda r: True):
+        candidates = [r for r in table if ok(r)]
+        if candidates:
+            return float(max(candidates, key=lambda r: r["psnr_db"])["strength"]), table
+    raise AssertionError("unreachable: the last rule accepts every strength")
+
+
+STRENGTH_RULE = ("best validation PSNR among strengths with colourfulness ratio >= 0.5, mean dE76 below gray and "
+                 "<= 10% of photos more than 2 dB below gray (validation = held-out sources)")

@@ -49,3 +49,44 @@ def test_contact_sheet_layout():
     rows = [[random_bgr(10, 20), random_bgr(10, 10)], [random_bgr(20, 20), random_bgr(5, 10)]]
     sheet = contact_sheet(rows, ["a", "b"], cell=32)
     assert sheet.dtype == np.uint8 and sheet.shape[0] == 28 + 2 * 32 and sheet.shape[1] == 64 + 64
+
+
+def test_strength_rule_refuses_strengths_that_hurt_many_photos():
+    from edgecolor.evaluate import choose_colour_strength
+
+    rng = np.random.default_rng(0)
+    truths = [np.clip(rng.normal(128, 40, (16, 16, 3)), 0, 255).astype(np.uint8) for _ in range(10)]
+    truths += [np.full((16, 16, 3), (200, 201, 199), np.uint8) + np.uint8(i) for i in range(10)]  # near-neutral
+    photos = [(str(i), t) for i, t in enumerate(truths)]
+    true_of = {t.tobytes(): t for t in truths}
+    from edgecolor.colour import to_gray_bgr
+
+    gray_to_truth = {to_gray_bgr(t).tobytes(): t for t in true_of.values()}
+
+    def colorize_at(gray, s):  # colour on the vivid photos, best at s >= 1; a pink cast above s = 0.5 on neutral ones
+        truth = gray_to_truth[gray.tobytes()]
+        if truth.std() < 2:
+            return np.clip(gray.astype(int) + np.array([0, 0, 40]) * max(s - 0.5, 0), 0, 255).astype(np.uint8)
+        return np.clip(gray + (truth.astype(float) - gray) * 0.9 * min(s, 1.0), 0, 255).astype(np.uint8)
+
+    strength, table = choose_colour_strength(colorize_at, photos, grid=(0.25, 0.5, 1.0, 1.5))
+    by = {r["strength"]: r for r in table}
+    assert by[1.5]["bad_fraction"] > 0.1  # the most faithful on vivid photos hurts the neutral half
+    assert by[1.0]["bad_fraction"] > 0.1 and by[1.0]["colourfulness_ratio"] > by[0.5]["colourfulness_ratio"]
+    assert strength == 0.5 and by[0.5]["bad_fraction"] <= 0.1
+
+
+def test_eval_lists_the_worst_photos_and_counts_those_below_gray():
+    from edgecolor.colour import to_gray_bgr
+    from edgecolor.evaluate import evaluate_colorizer
+
+    rng = np.random.default_rng(1)
+    photos = [(f"p{i}", np.clip(rng.normal(128, 30, (16, 16, 3)), 0, 255).astype(np.uint8)) for i in range(6)]
+
+    def colorize(gray):  # ruins one photo, leaves the others gray
+        return np.zeros_like(gray) if gray.tobytes() == to_gray_bgr(photos[3][1]).tobytes() else gray
+
+    result = evaluate_colorizer(colorize, photos)
+    assert result["model"]["below_gray_2db"] == 1 and result["gray"]["below_gray_2db"] == 0
+    assert result["worst"][0]["name"] == "p3" and result["worst"][0]["db_below_gray"] > 2
+    assert len(result["worst"]) == 5

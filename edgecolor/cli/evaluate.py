@@ -15,7 +15,8 @@ app = typer.Typer(rich_markup_mode=None, help="Measure quality on held-out photo
 
 @app.command("colorizer")
 def colorizer(
-    data: Annotated[Path, typer.Option(help="Folder of colour photos never trained on (see: edgecolor data evalset).")],
+    data: Annotated[Path, typer.Option(help="Folder of colour photos never trained on (see: edgecolor data evalset), "
+                                            "or a corpus folder: its held-out validation sources, scored per source.")],
     model: Annotated[str, typer.Option(help="Shipped model name or frame-model .onnx path.")] = "colorizer",
     colour_strength: Annotated[float | None, typer.Option("--colour-strength", min=0.0, max=4.0,
                                                           help="Override the model's default chroma scale.")] = None,
@@ -25,13 +26,18 @@ def colorizer(
     as_json: JsonOpt = False,
 ) -> None:
     """Score the colorizer and the gray baseline: PSNR (RGB, 8-bit), SSIM, colourfulness (Hasler &
-    Suesstrunk 2003) and its ratio to the truth, mean CIE76 Delta E, and classifier agreement."""
+    Suesstrunk 2003) and its ratio to the truth, mean CIE76 Delta E, classifier agreement, the photos more
+    than 2 dB below gray and the five worst.
+
+    Example: edgecolor eval colorizer --data data/eval --sheet docs/colorizer_sheet.png
+    Example: edgecolor eval colorizer --data data/corpus   (validation by source)"""
     from edgecolor.backends.onnxruntime import OrtEngine
     from edgecolor.errors import MissingDependency
-    from edgecolor.evaluate import evaluate_colorizer, load_photos
+    from edgecolor.evaluate import evaluate_colorizer, load_photos, load_validation_photos, per_source
     from edgecolor.registry import resolve_model
 
-    photos = load_photos(data)
+    by_source = (data / "manifest.json").is_file()
+    photos = load_validation_photos(data) if by_source else load_photos(data)
     engine = OrtEngine(resolve_model(model))
     extra = {} if colour_strength is None else {"colour_strength": colour_strength}
     top1 = None
@@ -47,6 +53,8 @@ def colorizer(
         except MissingDependency:
             top1 = None
     result = evaluate_colorizer(lambda f: engine(f, **extra), photos, top1, sheet)
+    if by_source:
+        result["per_source"] = per_source(result["per_photo"])
     result["model_file"] = str(resolve_model(model))
     default = engine.defaults.get("colour_strength")
     result["colour_strength"] = colour_strength if colour_strength is not None else default
@@ -54,13 +62,20 @@ def colorizer(
         emit_json(result)
         return
     table = Table(title=f"colorizer on {result['photos']} photos in {data}")
-    for col in ("", "PSNR dB", "SSIM", "colourfulness ratio", "mean ΔE76", "classifier agreement"):
+    for col in ("", "PSNR dB", "SSIM", "colourfulness ratio", "mean ΔE76", "classifier agreement",
+                "photos > 2 dB below gray"):
         table.add_column(col, justify="right")
     for name in ("model", "gray"):
         s = result[name]
         agree = "n/a" if s["classifier_agreement"] is None else f"{s['classifier_agreement']:.2f}"
         table.add_row("edgecolor" if name == "model" else "gray input", f"{s['psnr_db']:.2f}", f"{s['ssim']:.4f}",
-                      f"{s['colourfulness_ratio']:.2f}", f"{s['delta_e76']:.2f}", agree)
+                      f"{s['colourfulness_ratio']:.2f}", f"{s['delta_e76']:.2f}", agree,
+                      f"{s['below_gray_2db']} of {result['photos']}")
     out.print(table)
+    out.print("worst photos (dB below gray): "
+              + ", ".join(f"{w['name']} {w['db_below_gray']:+.2f}" for w in result["worst"]))
+    for src, row in result.get("per_source", {}).items():
+        out.print(f"  {src}: {row['photos']} photos, PSNR {row['psnr_model']:.2f} vs gray {row['psnr_gray']:.2f} dB, "
+                  f"{row['below_gray_2db']} more than 2 dB below gray")
     if sheet:
         out.print(f"contact sheet: {sheet}")

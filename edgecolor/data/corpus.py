@@ -26,11 +26,16 @@ from edgecolor.quality import colourfulness
 
 log = logging.getLogger(__name__)
 
-CORPUS_PACKAGES = ["gcompris-qt-data", "lomiri-wallpapers-16.04", "mate-backgrounds", "plasma-workspace-wallpapers"]
+CORPUS_PACKAGES = [
+    "gcompris-qt-data", "lomiri-wallpapers-16.04", "mate-backgrounds", "plasma-workspace-wallpapers",
+    "ukui-wallpapers", "gnome-backgrounds", "sway-backgrounds", "lomiri-wallpapers-20.04",
+]
 MIN_SIDE = 160  # smaller images are icons / thumbnails
 MAX_SIDE = 768  # training crops are 224-256 px; larger files only cost disk and decode time
 MAX_FLAT_FRACTION = 0.35  # clipart and cartoons are mostly flat fills
-MIN_COLOURFULNESS = 10.0  # below this a photo is near-grayscale or sepia and teaches "no colour"
+# Below this a photo is grayscale or sepia. Kept low on purpose: neutral rooms, snow and overcast skies are
+# what a colorizer must learn to leave neutral (a higher floor taught it to paint white walls).
+MIN_COLOURFULNESS = 4.0
 
 
 @dataclass(frozen=True)
@@ -65,7 +70,7 @@ def _package_images(name: str, root: Path) -> Iterator[tuple[str, bytes]]:
                 yield f"{rcc.relative_to(root)}#{i}", blob
         return
     for f in sorted(root.rglob("*")):
-        if f.suffix.lower() in {".jpg", ".jpeg", ".png"} and f.is_file():
+        if f.suffix.lower() in {".jpg", ".jpeg", ".png", ".webp"} and f.is_file():
             yield str(f.relative_to(root)), f.read_bytes()
 
 

@@ -93,14 +93,19 @@ class Colorizer(nn.Module):
             self.encoder.eval()  # frozen encoder keeps its ImageNet batch-norm statistics
         return self
 
-    def forward(self, luma: torch.Tensor) -> torch.Tensor:
-        x = ((luma - _MEAN) / _STD).expand(-1, 3, -1, -1)
-        feats = self.encoder(x)
+    def encode(self, luma: torch.Tensor) -> list[torch.Tensor]:
+        return self.encoder(((luma - _MEAN) / _STD).expand(-1, 3, -1, -1))
+
+    def decode(self, feats: list[torch.Tensor]) -> torch.Tensor:
+        """Chroma from encoder features: with the encoder frozen, training caches ``encode`` per crop."""
         y = feats[-1]
         for up, skip in zip(self.ups, reversed(feats[:-1]), strict=True):
             y = F.interpolate(y, size=skip.shape[-2:], mode="bilinear", align_corners=False)
             y = up(torch.cat([y, skip], dim=1))
         return self.head(y) * 64.0
+
+    def forward(self, luma: torch.Tensor) -> torch.Tensor:
+        return self.decode(self.encode(luma))
 
 
 def count_macs(model: nn.Module, size: int = NET_SIZE) -> int:

@@ -1,12 +1,15 @@
 """Train the colorizer decoder on the corpus (CPU for hours or CUDA for minutes), with checkpoints/resume.
 
 Loss: mean squared error of the reconstructed RGB pixels (true luma + predicted chroma, after the same
-bilinear chroma upsampling the frame model does). Minimising it maximises PSNR against the colour truth,
-so the model is never worse than the gray input on the training distribution; MSE alone under-saturates
-("sepia"), which the frame model's ``colour_strength`` (chosen on validation photos) compensates.
+bilinear chroma upsampling the frame model does), plus a penalty on colour predicted where the truth is
+neutral (``neutral_weight``): white walls, gray skies and snow painted pink or blue are the error users
+see first, and plain MSE lets the network gamble on them. Photos are sampled uniformly (an earlier
+colourfulness-balanced sampling pushed the model toward vivid colour).
 
-Sampling is balanced over colourfulness: the Debian corpus is dominated by vivid wallpapers, so each
-photo is drawn with probability inversely proportional to how common its colourfulness band is.
+Model selection never looks at the evaluation set: validation photos come from held-out *sources*
+(whole packages, or whole gcompris activity files: other photographers, other subjects), so validation
+predicts photos from sources the model has never seen; the best checkpoint on it is the one exported.
+The encoder is frozen, so its features are computed once per crop (:mod:`edgecolor.models.feature_cache`).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import json
 import logging
 import math
 import platform
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -27,50 +31,44 @@ import torch.nn.functional as F
 
 from edgecolor.colour import BGR_FROM_CHROMA, bgr_to_ycc
 from edgecolor.data.corpus import load_manifest
+from edgecolor.data.split import source_of, split_corpus
 from edgecolor.errors import DataError
 from edgecolor.imageio import read_image
 from edgecolor.models.colorizer import NET_SIZE, Colorizer
+from edgecolor.models.feature_cache import FeatureCache
 
 log = logging.getLogger(__name__)
 
 
+NEUTRAL_CHROMA = 8.0  # truth chroma magnitude (0..255 scale) below which a pixel counts as neutral
+
+
 @dataclass(frozen=True)
 class TrainConfig:
-    steps: int = 4000
+    steps: int = 6000
     batch: int = 16
     lr: float = 1e-3
     weight_decay: float = 1e-4
+    neutral_weight: float = 2.0  # extra weight of the error on neutral-truth pixels (0 = plain RGB MSE)
+    cache_crops: int = 6000  # distinct cached crops (0 = no cache: encoder runs every step)
     val_every: int = 250
-    val_crops: int = 64
+    val_crops: int = 96
     ckpt_every: int = 100
     seed: int = 0
     max_minutes: float = 0.0  # 0 = no time limit; otherwise stop (and checkpoint) after this long
     device: str = "auto"
 
 
-def split_corpus(entries: list[dict]) -> tuple[list[dict], list[dict]]:
-    """Deterministic split: every 10th photo (by file name) is validation, never trained on."""
-    ordered = sorted(entries, key=lambda e: e["file"])
-    return [e for i, e in enumerate(ordered) if i % 10 != 0], [e for i, e in enumerate(ordered) if i % 10 == 0]
-
-
-def balanced_weights(entries: list[dict], band: float = 20.0) -> np.ndarray:
-    bands = np.array([min(int(e["colourfulness"] // band), 5) for e in entries])
-    counts = np.bincount(bands, minlength=6).astype(np.float64)
-    w = 1.0 / counts[bands]
-    return w / w.sum()
-
-
 class CropSampler:
     """Random crops (scale 0.4..1 of the short side, flips) resized to NET_SIZE; returns luma and chroma."""
 
-    def __init__(self, images: list[np.ndarray], weights: np.ndarray, seed: int) -> None:
-        self.images, self.weights = images, weights
+    def __init__(self, images: list[np.ndarray], seed: int) -> None:
+        self.images = images
         self.rng = np.random.default_rng(seed)
 
     def batch(self, n: int) -> tuple[np.ndarray, np.ndarray]:
         ys, cs = [], []
-        for idx in self.rng.choice(len(self.images), size=n, p=self.weights):
+        for idx in self.rng.integers(0, len(self.images), size=n):
             img = self.images[idx]
             h, w = img.shape[:2]
             side = int(min(h, w) * self.rng.uniform(0.4, 1.0))
@@ -84,12 +82,21 @@ class CropSampler:
         return np.stack(ys), np.stack(cs)
 
 
-def rgb_mse(pred_half: torch.Tensor, chroma: torch.Tensor) -> torch.Tensor:
-    """MSE of BGR pixels implied by predicted half-res chroma (upsampled) vs the true full-res chroma."""
+def colour_loss(pred_half: torch.Tensor, chroma: torch.Tensor, neutral_weight: float = 0.0) -> torch.Tensor:
+    """MSE of BGR pixels implied by predicted half-res chroma (upsampled) vs the true full-res chroma;
+    errors on neutral-truth pixels count ``1 + neutral_weight`` times."""
     up = F.interpolate(pred_half, size=chroma.shape[-2:], mode="bilinear", align_corners=False)
     mix = torch.from_numpy(BGR_FROM_CHROMA).to(chroma.device)  # [3, 2]
-    diff = torch.einsum("oc,nchw->nohw", mix, up - chroma)
-    return diff.square().mean()
+    err = torch.einsum("oc,nchw->nohw", mix, up - chroma).square()
+    if neutral_weight:
+        neutral = torch.exp(-(chroma.norm(dim=1, keepdim=True) / NEUTRAL_CHROMA) ** 2)
+        err = err * (1 + neutral_weight * neutral)
+    return err.mean()
+
+
+def rgb_mse(pred_half: torch.Tensor, chroma: torch.Tensor) -> torch.Tensor:
+    """Plain RGB MSE (what PSNR measures): the validation metric."""
+    return colour_loss(pred_half, chroma, 0.0)
 
 
 def resolve_device(name: str) -> torch.device:
@@ -113,10 +120,12 @@ def train_colorizer(
     cfg: TrainConfig,
     resume: bool = False,
     progress: Callable[[int, int, float], None] | None = None,
+    cache_progress: Callable[[int, int], None] | None = None,
 ) -> Path:
-    """Train; returns the path of the final weights (``colorizer.pt``). Safe to interrupt and ``resume``."""
+    """Train; returns the path of the exported weights (``colorizer.pt``: the best checkpoint on the held-out
+    sources). Safe to interrupt and ``resume``."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    ckpt_path = out_dir / "colorizer.ckpt"
+    ckpt_path, best_path = out_dir / "colorizer.ckpt", out_dir / "best.pt"
     train_entries, val_entries = corpus_split(corpus)
     images = [read_image(Path(corpus) / e["file"]) for e in train_entries]
     val_images = [read_image(Path(corpus) / e["file"]) for e in val_entries]
@@ -130,26 +139,34 @@ def train_colorizer(
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min(1.0, (s + 1) / 100) * 0.5 * (1 + math.cos(math.pi * min(s, cfg.steps) / cfg.steps))
     )
-    step, elapsed = 0, 0.0
-    sampler = CropSampler(images, balanced_weights(train_entries), cfg.seed)
+    step, elapsed, best = 0, 0.0, math.inf
+    sampler = CropSampler(images, cfg.seed)
+    cache = None
+    if cfg.cache_crops:
+        cache = FeatureCache(out_dir / "features", sorted(e["file"] for e in train_entries) + [str(cfg.seed)],
+                             cfg.cache_crops)
+        cache.build(model.cpu(), sampler.batch, progress=cache_progress)
+        model.to(dev)
+    rng = np.random.default_rng(cfg.seed)
     if resume and ckpt_path.exists():
         state = torch.load(ckpt_path, map_location=dev, weights_only=False)
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["opt"])
         sched.load_state_dict(state["sched"])
-        step, elapsed = state["step"], state["elapsed"]
-        sampler.rng = np.random.default_rng([cfg.seed, step])
+        step, elapsed, best = state["step"], state["elapsed"], state.get("best", math.inf)
+        sampler.rng = rng = np.random.default_rng([cfg.seed, step])
         log.info("resumed from step %d", step)
 
-    val = CropSampler(val_images, np.full(len(val_images), 1 / len(val_images)), seed=1234).batch(cfg.val_crops)
+    val = CropSampler(val_images, seed=1234).batch(cfg.val_crops)
     gray_mse = float(rgb_mse(torch.zeros(len(val[1]), 2, NET_SIZE // 2, NET_SIZE // 2), torch.from_numpy(val[1])))
-    log.info("validation: %d photos; gray-baseline RGB MSE %.1f", len(val_images), gray_mse)
+    log.info("validation: %d photos from %s; gray-baseline RGB MSE %.1f", len(val_images),
+             sorted({source_of(e) for e in val_entries}), gray_mse)
     logf = (out_dir / "train_log.jsonl").open("a")
 
     def save() -> None:
         tmp = ckpt_path.with_suffix(".tmp")
         torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
-                    "step": step, "elapsed": elapsed, "config": asdict(cfg)}, tmp)
+                    "step": step, "elapsed": elapsed, "best": best, "config": asdict(cfg)}, tmp)
         tmp.replace(ckpt_path)
 
     def validate() -> float:
@@ -160,12 +177,19 @@ def train_colorizer(
         model.train()
         return loss
 
+    def next_batch() -> tuple[torch.Tensor, torch.Tensor]:
+        if cache is not None:
+            feats, c = cache.batch(rng.integers(0, cfg.cache_crops, size=cfg.batch), dev)
+            return model.decode(feats), c
+        y, c = (torch.from_numpy(a).to(dev) for a in sampler.batch(cfg.batch))
+        return model(y), c
+
     model.train()
     t0 = time.time() - elapsed
     ema = None
     while step < cfg.steps:
-        y, c = (torch.from_numpy(a).to(dev) for a in sampler.batch(cfg.batch))
-        loss = rgb_mse(model(y), c)
+        pred, c = next_batch()
+        loss = colour_loss(pred, c, cfg.neutral_weight)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -178,8 +202,11 @@ def train_colorizer(
             progress(step, cfg.steps, ema)
         record = {"step": step, "loss": round(ema, 3), "elapsed_s": round(elapsed, 1)}
         if step % cfg.val_every == 0 or step == cfg.steps:
-            record["val_rgb_mse"] = round(validate(), 3)
-            log.info("step %d/%d loss %.2f val %.2f (%.0f s)", step, cfg.steps, ema, record["val_rgb_mse"], elapsed)
+            record["val_rgb_mse"] = v = round(validate(), 3)
+            if v < best:
+                best = v
+                torch.save(model.state_dict(), best_path)
+            log.info("step %d/%d loss %.2f val %.2f (%.0f s)", step, cfg.steps, ema, v, elapsed)
         if step % cfg.ckpt_every == 0 or step == cfg.steps:
             save()
             logf.write(json.dumps(record) + "\n")
@@ -189,14 +216,21 @@ def train_colorizer(
             log.info("time limit reached at step %d; resume with --resume", step)
             break
 
+    last = validate()
+    if last < best or not best_path.exists():
+        best = last
+        torch.save(model.state_dict(), best_path)
     final = out_dir / "colorizer.pt"
-    torch.save(model.state_dict(), final)
+    shutil.copyfile(best_path, final)
     info = {
         "steps_done": step, "config": asdict(cfg), "train_seconds": round(elapsed, 1),
         "device": str(dev) if dev.type == "cpu" else torch.cuda.get_device_name(dev),
         "cpu": platform.processor() or platform.machine(), "torch_threads": torch.get_num_threads(),
-        "train_photos": len(train_entries), "val_photos": len(val_entries), "val_rgb_mse": validate(),
-        "val_gray_rgb_mse": gray_mse,
+        "train_photos": len(train_entries), "val_photos": len(val_entries),
+        "train_sources": sorted({source_of(e) for e in train_entries}),
+        "val_sources": sorted({source_of(e) for e in val_entries}),
+        "val_rgb_mse_best": best, "val_rgb_mse_last": last, "val_gray_rgb_mse": gray_mse,
+        "selection": "checkpoint with the lowest validation RGB MSE on the held-out sources",
     }
     (out_dir / "training.json").write_text(json.dumps(info, indent=1))
     return final

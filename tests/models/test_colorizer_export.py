@@ -73,10 +73,11 @@ def test_train_resume_and_export(tmp_path):
         cv2.imwrite(str(src / f"p{i}.png"), img.astype(np.uint8))
     build_corpus(tmp_path / "corpus", from_folder=src)
     run = tmp_path / "run"
-    cfg = TrainConfig(steps=2, batch=2, ckpt_every=1, val_every=1, val_crops=2)
+    cfg = TrainConfig(steps=2, batch=2, ckpt_every=1, val_every=1, val_crops=2, cache_crops=6)
     train_colorizer(tmp_path / "corpus", run, cfg)
-    assert json.loads((run / "training.json").read_text())["steps_done"] == 2
-    more = TrainConfig(steps=3, batch=2, ckpt_every=1, val_every=1, val_crops=2)
+    info = json.loads((run / "training.json").read_text())
+    assert info["steps_done"] == 2 and info["val_rgb_mse_best"] <= info["val_rgb_mse_last"]
+    more = TrainConfig(steps=3, batch=2, ckpt_every=1, val_every=1, val_crops=2, cache_crops=6)
     train_colorizer(tmp_path / "corpus", run, more, resume=True)
     log = [json.loads(line) for line in (run / "train_log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in log] == [1, 2, 3]
@@ -87,3 +88,43 @@ def test_train_resume_and_export(tmp_path):
     engine = OrtEngine(result["onnx"], threads=1)
     assert engine.defaults["colour_strength"] == result["colour_strength"]
     assert engine.metadata["edgecolor.task"] == "colorize"
+
+
+def test_cached_features_give_the_same_chroma_as_the_encoder(net, tmp_path):
+    from edgecolor.models.feature_cache import FeatureCache
+    from edgecolor.models.train_colorizer import CropSampler
+
+    imgs = [random_bgr(240, 300, seed=i) for i in range(3)]
+    sampler = CropSampler(imgs, seed=0)
+    lumas = []
+
+    def sample(k):
+        y, c = sampler.batch(k)
+        lumas.append(y)
+        return y, c
+
+    cache = FeatureCache(tmp_path / "f", ["a", "b"], n=5)
+    cache.build(net, sample, batch=2)
+    feats, chroma = cache.batch(np.arange(5), torch.device("cpu"))
+    with torch.no_grad():
+        direct = net(torch.from_numpy(np.concatenate(lumas)))
+        cached = net.decode(feats)
+    assert chroma.shape == (5, 2, NET_SIZE, NET_SIZE)
+    assert direct.abs().max() > 5 and (direct - cached).abs().max() < 0.5  # FP16 storage, chroma in 0..255 units
+    again = FeatureCache(tmp_path / "f", ["a", "b"], n=5)  # a complete cache with the same key is reused
+    again.build(net, lambda k: (_ for _ in ()).throw(AssertionError("rebuilt")), batch=2)
+    other = FeatureCache(tmp_path / "f", ["other photos"], n=5)._state()
+    assert other == {}  # a cache of other photos is never reused
+
+
+def test_neutral_truth_makes_false_colour_cost_more():
+    from edgecolor.models.train_colorizer import colour_loss
+
+    truth = torch.zeros(1, 2, 8, 8)  # a white wall
+    pink = torch.zeros(1, 2, 4, 4)
+    pink[:, 1] = 20.0
+    plain, weighted = colour_loss(pink, truth, 0.0), colour_loss(pink, truth, 2.0)
+    assert float(weighted) == pytest.approx(3 * float(plain), rel=1e-5)
+    vivid = torch.full((1, 2, 8, 8), 60.0)  # on vivid truth the same error costs the same as plain MSE
+    pred = torch.full((1, 2, 4, 4), 80.0)
+    assert float(colour_loss(pred, vivid, 2.0)) == pytest.approx(float(colour_loss(pred, vivid, 0.0)), rel=1e-3)
