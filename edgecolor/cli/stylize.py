@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from edgecolor.cli._common import JsonOpt, console, emit_json
-from edgecolor.cli.colorize import run_frame_model
+from edgecolor.cli.colorize import AddressOpt, GpusOpt, OnOpt, WorkersOpt, ray_options, run_frame_model
 from edgecolor.errors import InputError
 
 
@@ -30,11 +30,16 @@ def stylize(
     sheet: Annotated[Path | None, typer.Option(
         help="Instead of -o: write one contact sheet PNG, each image | each style.")] = None,
     threads: Annotated[int, typer.Option(help="ONNX Runtime threads (0 = all cores).")] = 0,
+    on: OnOpt = "local",
+    address: AddressOpt = None,
+    workers: WorkersOpt = 2,
+    gpus_per_worker: GpusOpt = 0.0,
     as_json: JsonOpt = False,
 ) -> None:
     """Stylise images, folders and videos with a style network on ONNX Runtime (CPU).
 
     Example: edgecolor stylize photo.jpg --style starry-night -o painted.jpg
+    Example: edgecolor stylize archive/ --style starry-night -o painted/ --on ray --workers 2
     """
     from edgecolor.stylize import resolve_style, write_style_sheet
 
@@ -54,4 +59,5 @@ def stylize(
     if output is None or not style or len(style) != 1:
         raise InputError("stylize needs one --style and an --output (or --sheet)",
                          "e.g. edgecolor stylize photo.jpg --style starry-night -o painted.jpg")
-    run_frame_model(inputs, output, str(resolve_style(style[0])), extra, threads, as_json, "stylize")
+    run_frame_model(inputs, output, str(resolve_style(style[0])), extra, threads, as_json, "stylize",
+                    ray=ray_options(on, address, workers, gpus_per_worker, threads))

@@ -1,0 +1,1 @@
+"""Archive-scale runs of ``colorize`` / ``stylize`` over many files (``--on ray``)."""

@@ -1,0 +1,159 @@
+"""``colorize`` / ``stylize --on ray``: the same jobs as on one machine, spread over a Ray cluster.
+
+Ray Data reads the job list, and ``map_batches`` runs a callable class in a pool of actors
+(``compute=ActorPoolStrategy(size=workers)``, ``num_gpus`` per actor): each actor opens one engine through
+the normal loader and writes its outputs atomically, with the names the single-machine command would
+use (:func:`edgecolor.oneshot.plan`). A video is one job (colorize and stylize keep no state between
+frames, so a video could be split without seams; that split is not done yet).
+
+Resume: ``.edgecolor-done.json`` in the output folder records, per finished output, a key of the model
+file, the settings and the input's size and mtime. A second run skips outputs whose record matches and
+whose file exists. Faults: an actor that dies is restarted by Ray and its task retried; outputs are
+renamed into place only when complete, so a retry can neither lose nor duplicate one. One bad input is
+reported as failed with its one-line reason and the rest go on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgecolor.errors import EdgecolorError, InputError, require
+from edgecolor.imageio import atomic_output
+from edgecolor.oneshot import Job, run_job
+
+log = logging.getLogger(__name__)
+
+RECORD = ".edgecolor-done.json"
+MAX_RECORD_BYTES = 64 << 20
+
+
+@dataclass(frozen=True)
+class RayOptions:
+    address: str | None = None  # None: start a local Ray on this machine
+    workers: int = 1
+    gpus_per_worker: float = 0.0
+    threads: int = 1  # ONNX Runtime threads per worker
+
+
+def settings_key(model: Path, extra: dict[str, float], cpu_path: str) -> str:
+    digest = hashlib.sha256(model.read_bytes()).hexdigest()
+    return hashlib.sha256(json.dumps([digest, sorted(extra.items()), cpu_path]).encode()).hexdigest()[:20]
+
+
+def job_key(job: Job, settings: str) -> str:
+    st = job.src.stat()
+    return f"{settings}:{st.st_size}:{st.st_mtime_ns}"
+
+
+def load_record(folder: Path) -> dict[str, str]:
+    """``output name -> key`` of finished outputs; a damaged record is ignored (everything is redone)."""
+    path = folder / RECORD
+    try:
+        if not path.is_file() or path.stat().st_size > MAX_RECORD_BYTES:
+            return {}
+        found = json.loads(path.read_text())
+    except (OSError, ValueError, RecursionError):
+        log.warning("ignoring the damaged resume record %s", path)
+        return {}
+    return {k: v for k, v in found.items() if isinstance(k, str) and isinstance(v, str)} if isinstance(found, dict) \
+        else {}
+
+
+def save_record(folder: Path, record: dict[str, str]) -> None:
+    with atomic_output(folder / RECORD) as tmp:
+        tmp.write_text(json.dumps(record, indent=0, sort_keys=True))
+
+
+class FrameModelWorker:
+    """One Ray actor: one engine, then every job of its batches through :func:`run_job`."""
+
+    def __init__(self, model: str, extra: dict[str, float], cpu_path: str, threads: int) -> None:
+        from edgecolor.backends import open_cpu_engine
+
+        self.engine = open_cpu_engine(model, cpu_path, threads)
+        self.extra = extra
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, Any]:
+        rows: dict[str, list[Any]] = {k: [] for k in ("dst", "status", "error", "frames", "seconds", "pid")}
+        for src, dst, kind in zip(batch["src"], batch["dst"], batch["kind"], strict=True):
+            try:
+                res = run_job(Job(Path(src), Path(dst), str(kind)), lambda f: self.engine(f, **self.extra))
+                status, error, frames, seconds = "written", "", res.frames, res.seconds
+            except EdgecolorError as exc:  # a bad input is reported, the job goes on
+                status, error, frames, seconds = "failed", str(exc).splitlines()[0][:300], 0, 0.0
+            for k, v in zip(rows, (str(dst), status, error, frames, seconds, os.getpid()), strict=True):
+                rows[k].append(v)
+        return {k: np.array(v) for k, v in rows.items()}
+
+
+def run_on_ray(jobs: list[Job], model: Path, extra: dict[str, float], cpu_path: str, opts: RayOptions,
+               on_done: Callable[[dict], None] | None = None,
+               worker: type[FrameModelWorker] = FrameModelWorker) -> dict[str, Any]:
+    """Run ``jobs`` on Ray; returns the summary (``written``, ``skipped``, ``failed``, frames/s, workers)."""
+    if opts.workers < 1 or opts.gpus_per_worker < 0:
+        raise InputError("--workers must be >= 1 and --gpus-per-worker >= 0", "e.g. --workers 2")
+    folders = {j.dst.parent for j in jobs}
+    settings = settings_key(model, extra, cpu_path)
+    records = {f: load_record(f) for f in folders}
+    todo: list[Job] = []
+    skipped: list[Job] = []
+    for job in jobs:
+        done = records[job.dst.parent].get(job.dst.name) == job_key(job, settings) and job.dst.is_file()
+        (skipped if done else todo).append(job)
+    summary: dict[str, Any] = {"written": 0, "skipped": len(skipped), "failed": [], "frames": 0,
+                               "seconds": 0.0, "frames_per_s": None, "workers": opts.workers, "outputs": []}
+    if not todo:
+        return summary
+    ray = require("ray", "ray")
+    require("ray.data", "ray")
+    t0 = time.perf_counter()
+    started_here = not ray.is_initialized()
+    if started_here:
+        os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "error")  # Ray's C++ warnings would reach stderr
+        kwargs: dict[str, Any] = {"address": opts.address, "include_dashboard": False, "log_to_driver": False,
+                                  "logging_level": logging.ERROR}
+        if opts.address is None:
+            kwargs["num_cpus"] = max(os.cpu_count() or 1, opts.workers)
+        ray.init(**kwargs)
+    try:
+        logging.getLogger("ray.data").setLevel(logging.ERROR)
+        ctx = ray.data.DataContext.get_current()
+        ctx.enable_progress_bars = False
+        ds = ray.data.from_items([{"src": str(j.src), "dst": str(j.dst), "kind": j.kind} for j in todo],
+                                 override_num_blocks=len(todo))
+        out = ds.map_batches(
+            worker, batch_size=1, compute=ray.data.ActorPoolStrategy(size=opts.workers),
+            num_cpus=1, num_gpus=opts.gpus_per_worker or None,
+            fn_constructor_kwargs={"model": str(model), "extra": extra, "cpu_path": cpu_path,
+                                   "threads": opts.threads},
+        )
+        by_dst = {str(j.dst): j for j in todo}
+        for row in out.iter_rows():
+            job = by_dst[str(row["dst"])]
+            if row["status"] == "written":
+                summary["written"] += 1
+                summary["frames"] += int(row["frames"])
+                records[job.dst.parent][job.dst.name] = job_key(job, settings)
+                save_record(job.dst.parent, records[job.dst.parent])
+            else:
+                summary["failed"].append({"input": str(job.src), "error": str(row["error"])})
+            summary["outputs"].append({"input": str(job.src), "output": str(job.dst), "status": str(row["status"]),
+                                       "pid": int(row["pid"])})
+            if on_done:
+                on_done(summary)
+    finally:
+        if started_here:
+            ray.shutdown()
+    summary["seconds"] = round(time.perf_counter() - t0, 3)
+    summary["frames_per_s"] = round(summary["frames"] / summary["seconds"], 2) if summary["seconds"] else None
+    return summary

@@ -1,0 +1,115 @@
+"""--on ray: the same outputs as on one machine, resume by record, a bad file does not stop the job, a killed
+worker loses and duplicates nothing. One local Ray for the module (2 CPUs)."""
+
+import json
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+ray = pytest.importorskip("ray")
+
+from edgecolor.backends import open_cpu_engine  # noqa: E402
+from edgecolor.batch.ray_jobs import RECORD, FrameModelWorker, RayOptions, run_on_ray  # noqa: E402
+from edgecolor.cli import app  # noqa: E402
+from edgecolor.errors import MissingDependency  # noqa: E402
+from edgecolor.oneshot import plan, run_job  # noqa: E402
+from edgecolor.registry import resolve_model  # noqa: E402
+
+from helpers import random_bgr  # noqa: E402
+
+MODEL = Path(resolve_model("colorizer"))
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+    yield
+    ray.shutdown()
+
+
+def photos(folder, n=12):
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        gray = cv2.cvtColor(cv2.resize(random_bgr(6, 8, seed=i), (96, 72)), cv2.COLOR_BGR2GRAY)
+        cv2.imwrite(str(folder / f"p{i:02d}.png"), gray)
+    return folder
+
+
+def test_same_files_as_one_machine_and_a_rerun_writes_nothing(local_ray, tmp_path):
+    src = photos(tmp_path / "in")
+    result = CliRunner().invoke(app, ["colorize", str(src), "-o", str(tmp_path / "out"), "--on", "ray",
+                                      "--workers", "2", "--threads", "1", "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert (summary["written"], summary["skipped"], summary["failed"], summary["workers"]) == (12, 0, [], 2)
+    engine = open_cpu_engine(MODEL, "auto", 1)
+    for job in plan([src], tmp_path / "local"):
+        run_job(job, engine)
+        ours = cv2.imread(str(tmp_path / "out" / job.dst.name))
+        assert np.abs(ours.astype(int) - cv2.imread(str(job.dst)).astype(int)).max() <= 2
+    again = CliRunner().invoke(app, ["colorize", str(src), "-o", str(tmp_path / "out"), "--on", "ray", "--json"])
+    assert again.exit_code == 0 and json.loads(again.stdout)["written"] == 0
+    assert json.loads(again.stdout)["skipped"] == 12
+    (src / "p03.png").touch()  # a changed input is redone; the others stay skipped
+    os.utime(src / "p03.png", ns=(time.time_ns(), time.time_ns() + 10**9))
+    third = run_on_ray(plan([src], tmp_path / "out"), MODEL, {}, "auto", RayOptions(workers=1))
+    assert (third["written"], third["skipped"]) == (1, 11)
+
+
+def test_a_bad_file_is_listed_and_the_job_goes_on(local_ray, tmp_path):
+    src = photos(tmp_path / "in", n=4)
+    data = (src / "p01.png").read_bytes()
+    (src / "p01.png").write_bytes(data[:40])  # header intact (plan accepts it), pixels cut off
+    result = CliRunner().invoke(app, ["colorize", str(src), "-o", str(tmp_path / "out"), "--on", "ray", "--json"])
+    assert result.exit_code == 1
+    summary = json.loads(result.stdout)
+    assert summary["written"] == 3 and [f["input"] for f in summary["failed"]] == [str(src / "p01.png")]
+    assert "\n" not in summary["failed"][0]["error"]
+    assert sorted(json.loads((tmp_path / "out" / RECORD).read_text())) == ["p00.png", "p02.png", "p03.png"]
+
+
+def test_a_killed_worker_loses_and_duplicates_nothing(local_ray, tmp_path):
+    src = photos(tmp_path / "in")
+    pids = tmp_path / "pids"
+    pids.mkdir()
+
+    class SlowWorker(FrameModelWorker):  # slow enough to be killed mid-job; says its PID
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            (pids / str(os.getpid())).touch()
+
+        def __call__(self, batch):
+            time.sleep(0.4)
+            return super().__call__(batch)
+
+    done = {}
+    runner = threading.Thread(target=lambda: done.update(run_on_ray(
+        plan([src], tmp_path / "out"), MODEL, {}, "auto", RayOptions(workers=2), worker=SlowWorker)))
+    runner.start()
+    deadline = time.time() + 60
+    while len(list(pids.iterdir())) < 2 and time.time() < deadline:
+        time.sleep(0.1)
+    while not list((tmp_path / "out").glob("*.png")) and time.time() < deadline:
+        time.sleep(0.05)
+    victim = int(sorted(pids.iterdir())[0].name)
+    os.kill(victim, signal.SIGKILL)
+    runner.join(timeout=120)
+    assert not runner.is_alive() and done["written"] == 12 and done["failed"] == []
+    expected = sorted([f"p{i:02d}.png" for i in range(12)] + [RECORD])  # no partial or duplicate files
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == expected
+    assert any(o["pid"] != victim for o in done["outputs"])
+
+
+def test_missing_ray_names_the_extra(tmp_path, monkeypatch):
+    src = photos(tmp_path / "in", n=1)
+    monkeypatch.setitem(sys.modules, "ray", None)
+    with pytest.raises(MissingDependency, match=r"edgecolor\[ray\]"):
+        run_on_ray(plan([src], tmp_path / "out"), MODEL, {}, "auto", RayOptions())
