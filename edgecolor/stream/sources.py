@@ -27,6 +27,7 @@ import numpy as np
 
 from edgecolor.errors import InputError
 from edgecolor.imageio import VideoReader, is_image, is_video, read_image
+from edgecolor.textsafe import redact_url
 
 log = logging.getLogger(__name__)
 
@@ -260,9 +261,9 @@ def parse_source(spec: str) -> SourceSpec:
             parsed = urlparse(spec)
             port = parsed.port
         except ValueError as exc:
-            raise InputError(f"source URL {spec[:200]} is malformed ({exc})", _SPEC_HELP) from exc
+            raise InputError(f"source URL {redact_url(spec)[:200]} is malformed ({exc})", _SPEC_HELP) from exc
         if not parsed.hostname or port == 0:
-            raise InputError(f"source URL {spec[:200]} has no host or a bad port", _SPEC_HELP)
+            raise InputError(f"source URL {redact_url(spec)[:200]} has no host or a bad port", _SPEC_HELP)
         return SourceSpec("rtsp" if lowered.startswith("rtsp") else "http", spec)
     if re.match(r"^(camera|csi):", spec):
         raise InputError(f"source {spec[:80]} is not camera:N or csi:N", _SPEC_HELP)
@@ -333,8 +334,8 @@ def _open_stream(url: str, timeout_s: float, policy: Reconnect) -> CaptureSource
     if cap is None or not cap.isOpened():
         if cap is not None:
             cap.release()
-        raise InputError(f"{what} stream {url} cannot be opened", remedy)
-    return CaptureSource(cap, url, _quiet(opener), policy)
+        raise InputError(f"{what} stream {redact_url(url)} cannot be opened", remedy)
+    return CaptureSource(cap, redact_url(url), _quiet(opener), policy)  # the name is printed and logged
 
 
 def open_source(spec: str, realtime: bool = False, image_fps: float = 10.0, timeout_s: float = 5.0,
