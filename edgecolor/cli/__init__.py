@@ -44,7 +44,7 @@ class _Group(TyperGroup):
             raise typer.Exit(2) from None
 
     def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
-             standalone_mode: bool = True, **kwargs: Any) -> Any:
+             standalone_mode: bool = True, **kwargs: Any) -> Any:  # type: ignore[override]
         run = super().main
         if not standalone_mode:
             return run(args, prog_name, complete_var, standalone_mode=False, **kwargs)
