@@ -22,6 +22,7 @@ from edgecolor.build.gate import GateFailed, GateLimits, evaluate, layer_sensiti
 from edgecolor.errors import InputError, ModelError
 from edgecolor.graph.frame import extras_as_plain_inputs
 from edgecolor.imageio import atomic_output
+from edgecolor.overwrite import refuse_overwrite
 
 log = logging.getLogger(__name__)
 PRECISIONS = ("fp32", "fp16", "int8")
@@ -172,9 +173,11 @@ def build(cfg: BuildConfig, on_step: Any = None) -> dict[str, Any]:
         from edgecolor.errors import require
 
         require("tensorrt", "trt")  # fail in one line before any slow work
-    model, source = load_frame_model(cfg)
-    task = next((p.value for p in model.metadata_props if p.key == "edgecolor.task"), "stylize")
     engine = cfg.engine_path
+    model, source = load_frame_model(cfg)
+    read = [source, *([Path(cfg.adapter)] if cfg.adapter and cfg.adapter.endswith(".json") else [])]
+    refuse_overwrite([engine, mf.manifest_path(engine)], read, "engine")
+    task = next((p.value for p in model.metadata_props if p.key == "edgecolor.task"), "stylize")
     with tempfile.TemporaryDirectory(prefix="edgecolor-build-") as tmp:
         work = Path(tmp)
         fp32 = work / "fp32.onnx"

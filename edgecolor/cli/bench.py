@@ -57,6 +57,10 @@ def bench(
         duration = 10.0
     res = parse_resolutions(resolutions)
     paths = [resolve_model(m) for m in (models or ["colorizer"])]
+    if plot is not None:
+        from edgecolor.overwrite import refuse_overwrite
+
+        refuse_overwrite([plot], paths, "plot")
     engines = {p: open_cpu_engine(p, cpu_path, threads) for p in paths}
     rows = []
     with tempfile.TemporaryDirectory(prefix="edgecolor-bench-") as tmp:

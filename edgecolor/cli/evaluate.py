@@ -32,6 +32,10 @@ def colorizer(
     from edgecolor.registry import resolve_model
 
     photos = load_photos(data)
+    if sheet is not None:
+        from edgecolor.overwrite import refuse_overwrite
+
+        refuse_overwrite([sheet], [*sorted(data.iterdir()), resolve_model(model)], "contact sheet")
     engine = OrtEngine(resolve_model(model))
     extra = {} if colour_strength is None else {"colour_strength": colour_strength}
     top1 = None
