@@ -10,6 +10,7 @@ import logging
 import shlex
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -138,8 +139,26 @@ def load_frame_model(cfg: BuildConfig) -> tuple[onnx.ModelProto, Path]:
     return name_nodes(model), source
 
 
+Progress = Callable[[str, int, int], None]  # (what, done, total)
+
+
+def _counting_reader(frames: tuple, on_progress: Progress | None) -> Any:
+    """The calibration reader, reporting each frame ONNX Runtime takes (calibration is the slow step)."""
+    from edgecolor.graph.calibration import FrameReader
+
+    class CountingReader(FrameReader):
+        def get_next(self) -> Any:
+            item = super().get_next()
+            if item is not None and on_progress is not None:
+                on_progress("calibrating", self._i, len(self))
+            return item
+
+    return CountingReader(frames)
+
+
 def _precision_graph(
-    cfg: BuildConfig, fp32: Path, work: Path, model_sha: str, frames: Any, keep: tuple[str, ...]
+    cfg: BuildConfig, fp32: Path, work: Path, model_sha: str, frames: Any, keep: tuple[str, ...],
+    on_progress: Progress | None = None,
 ) -> tuple[Path, dict]:
     from edgecolor.graph import precision
 
@@ -147,13 +166,13 @@ def _precision_graph(
     if cfg.precision == "fp16":
         onnx.save(precision.to_fp16(onnx.load(str(fp32)), keep_fp32=keep), out)
         return out, {}
-    from edgecolor.graph.calibration import FrameReader, cache_key, cache_paths
+    from edgecolor.graph.calibration import cache_key, cache_paths
 
     opts = precision.Int8Options(target=cfg.target, method=cfg.calib_method, keep_fp32=keep)
     described = opts.describe()
     key, meta = cache_key(model_sha, frames, {k: v for k, v in described.items()})
     scales, hit = cache_paths(key, meta)
-    precision.quantize_int8(fp32, out, FrameReader(frames.calib), opts, scales)
+    precision.quantize_int8(fp32, out, _counting_reader(frames.calib, on_progress), opts, scales)
     report = precision.qdq_report(onnx.load(str(out)))
     if report["on_output"] or report["on_colour_math"]:
         raise RuntimeError(f"Q/DQ leaked onto the output/colour math: {report}")  # a bug, not a user error
@@ -165,9 +184,15 @@ def _precision_graph(
     }
 
 
-def build(cfg: BuildConfig, on_step: Any = None) -> dict[str, Any]:
-    """Run the whole build; returns the manifest (also written beside the engine)."""
+def build(cfg: BuildConfig, on_step: Any = None, on_progress: Progress | None = None) -> dict[str, Any]:
+    """Run the whole build; returns the manifest (also written beside the engine). ``on_step(message)``
+    announces each stage; ``on_progress(what, done, total)`` counts frames in calibration and the gate."""
     step = on_step or (lambda msg: log.info(msg))
+
+    def gate_progress(done: int, total: int) -> None:
+        if on_progress is not None:
+            on_progress("accuracy gate", done, total)
+
     t0 = time.perf_counter()
     if cfg.target == "trt":
         from edgecolor.errors import require
@@ -188,16 +213,20 @@ def build(cfg: BuildConfig, on_step: Any = None) -> dict[str, Any]:
         graph = fp32
         keep = tuple(cfg.keep_fp32)
         if cfg.precision != "fp32":
-            from edgecolor.graph.calibration import MIN_FRAMES, load_frames
+            from edgecolor.graph.calibration import MIN_FRAMES, WARN_FRAMES, load_frames
 
             n = cfg.calib_frames if cfg.precision == "int8" else MIN_FRAMES
             step(f"reading {'calibration and ' if cfg.precision == 'int8' else ''}held-out frames")
             frames = load_frames(cfg.calib, n, cfg.holdout_frames)
+            if cfg.precision == "int8" and len(frames.calib) < WARN_FRAMES:
+                log.warning("only %d calibration frames (>= %d recommended): INT8 ranges may be unrepresentative",
+                            len(frames.calib), WARN_FRAMES)
             step(f"{cfg.precision} graph")
-            graph, extra = _precision_graph(cfg, fp32, work, model_sha, frames, keep)
+            graph, extra = _precision_graph(cfg, fp32, work, model_sha, frames, keep, on_progress)
             if cfg.gate:
                 step("accuracy gate vs FP32")
-                gate = evaluate(fp32, graph, frames.holdout, cfg.precision, task, GateLimits(), cfg.threads)
+                gate = evaluate(fp32, graph, frames.holdout, cfg.precision, task, GateLimits(), cfg.threads,
+                                gate_progress)
                 if not gate["passed"] and cfg.precision == "int8" and cfg.auto_sensitivity:
                     graph, extra, gate, keep = _sensitivity(
                         cfg, fp32, graph, work, model_sha, frames, task, gate, step

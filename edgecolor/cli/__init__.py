@@ -69,7 +69,7 @@ app = typer.Typer(
     name="edgecolor",
     rich_markup_mode=None,
     help="Real-time colorization and style transfer on the edge: train, build, run, benchmark.\n\n"
-    "Start with: edgecolor colorize photo.jpg -o out.jpg",
+    "\b\nExample: edgecolor colorize photo.jpg -o out.jpg",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,

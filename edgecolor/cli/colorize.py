@@ -58,6 +58,7 @@ def colorize(
 ) -> None:
     """Colorize images, folders and videos with the shipped colorizer on ONNX Runtime (CPU).
 
+    \b
     Example: edgecolor colorize old_photos/ -o coloured/
     """
     extra = {} if colour_strength is None else {"colour_strength": colour_strength}

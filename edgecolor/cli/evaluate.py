@@ -10,7 +10,8 @@ from rich.table import Table
 
 from edgecolor.cli._common import JsonOpt, emit_json, out
 
-app = typer.Typer(rich_markup_mode=None, help="Measure quality on held-out photos.", no_args_is_help=True)
+app = typer.Typer(rich_markup_mode=None, help="Measure quality on held-out photos.\n\n"
+                  "\b\nExample: edgecolor eval colorizer --data data/eval", no_args_is_help=True)
 
 
 @app.command("colorizer")
@@ -25,7 +26,10 @@ def colorizer(
     as_json: JsonOpt = False,
 ) -> None:
     """Score the colorizer and the gray baseline: PSNR (RGB, 8-bit), SSIM, colourfulness (Hasler &
-    Suesstrunk 2003) and its ratio to the truth, mean CIE76 Delta E, and classifier agreement."""
+    Suesstrunk 2003) and its ratio to the truth, mean CIE76 Delta E, and classifier agreement.
+
+    \b
+    Example: edgecolor eval colorizer --data data/eval --sheet eval-sheet.png --json"""
     from edgecolor.backends.onnxruntime import OrtEngine
     from edgecolor.errors import MissingDependency
     from edgecolor.evaluate import evaluate_colorizer, load_photos

@@ -115,11 +115,14 @@ def run(
 ) -> None:
     """Stream frames through a frame model: camera/file/RTSP in, window/file/browser out.
 
+    \b
     Example: edgecolor run --source camera:0 --serve 127.0.0.1:8080 --sink null
 
+    \b
     Kiosk demo: edgecolor run --source file://demo.mp4 --loop --realtime --sink display://0 --fullscreen
 
     jetson-utils' URIs work too: v4l2:///dev/video0, csi://0, file://PATH, display://0.
+
     Keys (window) and POST /control/ACTION (browser view): next, prev, split, stabilize, quit.
     """
     from edgecolor.registry import SAMPLE_CLIP

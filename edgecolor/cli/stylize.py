@@ -34,6 +34,7 @@ def stylize(
 ) -> None:
     """Stylise images, folders and videos with a style network on ONNX Runtime (CPU).
 
+    \b
     Example: edgecolor stylize photo.jpg --style starry-night -o painted.jpg
     """
     from edgecolor.stylize import resolve_style, write_style_sheet

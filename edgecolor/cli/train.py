@@ -11,7 +11,8 @@ import typer
 from edgecolor.cli._common import JsonOpt, console, emit_json, progress
 from edgecolor.errors import require
 
-app = typer.Typer(rich_markup_mode=None, help="Train networks (needs: pip install 'edgecolor[train]').",
+app = typer.Typer(rich_markup_mode=None, help="Train networks (needs: pip install 'edgecolor[train]').\n\n"
+                       "\b\nExample: edgecolor train colorizer --corpus data/corpus --max-minutes 60",
                   no_args_is_help=True)
 
 
@@ -30,7 +31,10 @@ def colorizer(
     as_json: JsonOpt = False,
 ) -> None:
     """Train the colorizer decoder on the corpus, export the frame model and pick its default colour
-    strength on validation photos. Interrupt any time; --resume continues from the last checkpoint."""
+    strength on validation photos. Interrupt any time; --resume continues from the last checkpoint.
+
+    \b
+    Example: edgecolor train colorizer --corpus data/corpus --max-minutes 60 --resume"""
     require("torch", "train")
     require("efficientnet_lite_pytorch", "train")
     from edgecolor.models.ship_colorizer import export_and_calibrate
@@ -80,6 +84,7 @@ def style(
     """Train a feed-forward style network for one painting on the corpus photos and export it as the
     frame model style-NAME.onnx. Interrupt any time; --resume continues from the last checkpoint.
 
+    \b
     Example: edgecolor train style --style-image starry_night.jpg --name starry-night --install"""
     require("torch", "train")
     require("h5py", "train")
