@@ -20,7 +20,7 @@ import onnx
 from edgecolor import __version__
 from edgecolor.build import manifest as mf
 from edgecolor.build.gate import GateFailed, GateLimits, evaluate, layer_sensitivity
-from edgecolor.errors import InputError, ModelError
+from edgecolor.errors import InputError, ModelError, OutputError
 from edgecolor.graph.frame import extras_as_plain_inputs
 from edgecolor.imageio import atomic_output
 from edgecolor.overwrite import refuse_overwrite
@@ -299,6 +299,26 @@ def _sensitivity(
     return graph, extra, gate, keep
 
 
+def _loads_without_writing(ort: Any, graph: Path) -> bool:
+    opts = ort.SessionOptions()
+    opts.log_severity_level = 3
+    try:
+        ort.InferenceSession(str(graph), opts, providers=["CPUExecutionProvider"])
+    except Exception:  # noqa: BLE001 - any failure means the graph itself is the problem
+        return False
+    return True
+
+
+def _free_space(path: Path) -> str:
+    import shutil
+
+    try:
+        free = shutil.disk_usage(path.parent).free
+    except OSError:
+        return ""
+    return f" (only {free // 1024} kB free on its file system)" if free < 64 << 20 else ""
+
+
 def _write_engine(cfg: BuildConfig, graph: Path, engine: Path) -> dict[str, Any]:
     if cfg.target == "trt":
         from edgecolor.backends.tensorrt import Shapes, TrtBuildOptions, build_engine, gpu_identity
@@ -333,6 +353,11 @@ def _write_engine(cfg: BuildConfig, graph: Path, engine: Path) -> dict[str, Any]
         try:
             sess = ort.InferenceSession(str(graph), opts, providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime's own exception types (Fail, InvalidGraph, ...)
+            if _loads_without_writing(ort, graph):  # the graph is fine: writing the engine failed (a full disk)
+                raise OutputError(
+                    f"cannot write {engine}: {str(exc).splitlines()[0][:200]}{_free_space(engine)}",
+                    "free disk space or choose another output location with -o",
+                ) from exc
             raise ModelError(
                 f"ONNX Runtime cannot load the {cfg.precision} graph of {cfg.model}: "
                 f"{str(exc).splitlines()[0][:200]}",
