@@ -72,6 +72,15 @@ class Inputs:
                               "the inputs", "choose another output folder")
 
 
+def refuse_overlap(out_folder: Path, in_folder: Path, what: str = "output folder") -> None:
+    """Refuse an output folder that is, holds or lies inside a folder read recursively (``data fetch
+    --from-folder``): the outputs would replace the photos being read or be read back as inputs."""
+    out, inp = _resolved(Path(out_folder)), _resolved(Path(in_folder))
+    if out.is_relative_to(inp) or inp.is_relative_to(out):
+        raise OutputError(f"{what} {out_folder} overlaps the input folder {in_folder}",
+                          "choose an output folder outside it (and not above it)")
+
+
 def refuse_overwrite(outputs: Iterable[Path | str], inputs: Iterable[Path | str], what: str = "output") -> None:
     """Shorthand: refuse any of ``outputs`` (files) that is one of ``inputs``."""
     guard = Inputs(inputs)

@@ -30,7 +30,10 @@ def fetch(
     \b
     Example: edgecolor data fetch --from-folder ~/Pictures --dest data/corpus"""
     from edgecolor.data.corpus import build_corpus
+    from edgecolor.overwrite import refuse_overlap
 
+    if from_folder is not None:
+        refuse_overlap(dest, from_folder, "--dest")
     with progress(not as_json) as bar:
         task = bar.add_task("scanning", total=None)
         entries, dropped = build_corpus(dest, from_folder=from_folder, progress=lambda _: bar.advance(task))

@@ -235,3 +235,14 @@ def test_run_and_build_accept_the_short_style_name(name, shipped, tmp_path, monk
 def test_an_unknown_model_lists_the_short_names(shipped):
     res = invoke("run", "--model", "nope", "--sink", "null")
     assert res.exit_code == 2 and "use one of: colorizer, tiny" in res.output.lower(), res.output
+
+
+@pytest.mark.parametrize("dest, source", [("photos", "photos"), ("photos/corpus", "photos"),
+                                          ("corpus", "corpus/images")])
+def test_data_fetch_refuses_a_dest_overlapping_its_from_folder(dest, source, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    photo = _png(tmp_path / source / "a.png")
+    before = photo.read_bytes()
+    res = invoke("data", "fetch", "--dest", dest, "--from-folder", source)
+    assert res.exit_code == 2 and "overlaps the input folder" in res.output, res.output
+    assert photo.read_bytes() == before and not (tmp_path / dest / "manifest.json").exists()
