@@ -15,7 +15,7 @@ from typer.core import TyperGroup
 
 from edgecolor import __version__
 from edgecolor.cli import _native, bench, build, colorize, data, doctor, evaluate, models, run, stylize, train
-from edgecolor.cli._common import SafeFormatter, print_error
+from edgecolor.cli._common import OwnRecordsOnly, SafeFormatter, print_error
 from edgecolor.errors import EdgecolorError
 
 # typer >= 0.2x vendors click as typer._click; older ones use click itself: take the classes from typer.
@@ -102,6 +102,7 @@ def _root(
     level = logging.INFO if verbose else logging.WARNING
     handler = logging.StreamHandler()
     handler.setFormatter(SafeFormatter("%(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(OwnRecordsOnly(verbose))
     logging.basicConfig(level=level, handlers=[handler])
 
 

@@ -70,6 +70,19 @@ class SafeFormatter(logging.Formatter):
         return one_line(super().format(record))
 
 
+class OwnRecordsOnly(logging.Filter):
+    """Without ``-v``, third-party loggers' warnings (ONNX Runtime's "consider pre-processing" on the root
+    logger, addressed to developers) stay out of a user's terminal; their errors, and edgecolor's own
+    records, pass. With ``-v`` everything passes."""
+
+    def __init__(self, verbose: bool) -> None:
+        super().__init__()
+        self.verbose = verbose
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return self.verbose or record.name.startswith("edgecolor") or record.levelno >= logging.ERROR
+
+
 @contextmanager
 def progress(enabled: bool = True) -> Iterator[Progress]:
     """A rich progress bar on stderr (hidden when stderr is not a terminal or ``enabled`` is false)."""

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import struct
 import subprocess
@@ -239,3 +240,17 @@ def test_third_party_python_warnings_become_one_line_log_records(caplog):
     messages = [r.getMessage() for r in caplog.records if r.name == "py.warnings"]
     assert len(messages) == 1 and "\n" not in messages[0]
     assert messages[0].startswith("UserWarning: the float32 number 1e-09 will be truncated to 1e-07 (")
+
+
+@pytest.mark.parametrize("name, level, verbose, shown", [
+    ("root", logging.WARNING, False, False),  # ONNX Runtime's "consider pre-processing"
+    ("onnxruntime", logging.WARNING, False, False),
+    ("root", logging.ERROR, False, True),
+    ("edgecolor.stream.sources", logging.WARNING, False, True),
+    ("root", logging.WARNING, True, True),
+])
+def test_third_party_log_warnings_need_verbose(name, level, verbose, shown):
+    from edgecolor.cli._common import OwnRecordsOnly
+
+    record = logging.LogRecord(name, level, __file__, 1, "msg", (), None)
+    assert OwnRecordsOnly(verbose).filter(record) is shown
