@@ -18,7 +18,15 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console, ConsoleDimensions
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.text import Text
 
 from edgecolor.textsafe import for_terminal, one_line
@@ -83,11 +91,18 @@ class OwnRecordsOnly(logging.Filter):
         return self.verbose or record.name.startswith("edgecolor") or record.levelno >= logging.ERROR
 
 
+class Description(ProgressColumn):
+    """The task's description as plain, printable text (rich's TextColumn would parse markup in a file name)."""
+
+    def render(self, task: Task) -> Text:
+        return Text(for_terminal(task.description))
+
+
 @contextmanager
 def progress(enabled: bool = True) -> Iterator[Progress]:
     """A rich progress bar on stderr (hidden when stderr is not a terminal or ``enabled`` is false)."""
     bar = Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        Description(), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         TimeRemainingColumn(), console=console, disable=not enabled or not console.is_terminal, transient=False,
     )
     with bar:

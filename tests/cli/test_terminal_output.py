@@ -254,3 +254,14 @@ def test_third_party_log_warnings_need_verbose(name, level, verbose, shown):
 
     record = logging.LogRecord(name, level, __file__, 1, "msg", (), None)
     assert OwnRecordsOnly(verbose).filter(record) is shown
+
+
+def test_progress_descriptions_are_plain_printable_text():
+    from rich.progress import Progress
+
+    from edgecolor.cli._common import Description
+
+    bar = Progress(disable=True)
+    bar.add_task("bench [/red]x\x1b[2J.onnx")
+    task = bar.tasks[0]
+    assert Description().render(task).plain == "bench [/red]x\\x1b[2J.onnx"  # no MarkupError, no escape
