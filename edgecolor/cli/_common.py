@@ -72,10 +72,17 @@ def print_error(message: object) -> None:
 
 
 class SafeFormatter(logging.Formatter):
-    """Log records as printable single lines (file names in messages may hold newlines or escapes)."""
+    """Log records as printable single lines (file names in messages may hold newlines or escapes); a
+    logged traceback (a bug) keeps its lines, each made printable."""
 
-    def format(self, record: logging.LogRecord) -> str:
-        return one_line(super().format(record))
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging's name
+        return one_line(super().formatMessage(record))
+
+    def formatException(self, ei: Any) -> str:  # noqa: N802 - logging's name
+        return for_terminal(super().formatException(ei), keep_newlines=True)
+
+    def formatStack(self, stack_info: str) -> str:  # noqa: N802 - logging's name
+        return for_terminal(super().formatStack(stack_info), keep_newlines=True)
 
 
 class OwnRecordsOnly(logging.Filter):

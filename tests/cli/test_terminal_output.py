@@ -265,3 +265,18 @@ def test_progress_descriptions_are_plain_printable_text():
     bar.add_task("bench [/red]x\x1b[2J.onnx")
     task = bar.tasks[0]
     assert Description().render(task).plain == "bench [/red]x\\x1b[2J.onnx"  # no MarkupError, no escape
+
+
+def test_a_logged_traceback_keeps_its_lines_but_not_raw_escapes():
+    import sys as _sys
+
+    from edgecolor.cli._common import SafeFormatter
+
+    try:
+        raise ValueError("bad\x1b[2J")
+    except ValueError:
+        info = _sys.exc_info()
+    record = logging.LogRecord("edgecolor.x", logging.ERROR, __file__, 1, "capture from %s failed", ("a\nb",), info)
+    text = SafeFormatter("%(message)s").format(record)
+    assert text.splitlines()[0] == "capture from a\\nb failed"
+    assert "Traceback" in text.splitlines()[1] and "\x1b" not in text and "bad\\x1b[2J" in text
