@@ -64,6 +64,22 @@ def per_source(per_photo: list[dict]) -> dict[str, dict]:
             for src, rows in sorted(groups.items())}
 
 
+# Hasler-Suesstrunk colourfulness below this is gray to the eye (JPEG noise on a gray photo stays well under it;
+# their "slightly colourful" class starts at 15).
+GRAY_COLOURFULNESS = 1.0
+
+
+def refuse_gray(photos: list[Photo]) -> None:
+    """A colorizer is scored against colour truth: a gray "truth" gives no score (the colourfulness ratio
+    divides by zero) or a meaningless one. Raises :class:`InputError` naming the gray photos."""
+    gray = [name for name, img in photos if colourfulness(img) < GRAY_COLOURFULNESS]
+    if gray:
+        shown = ", ".join(gray[:3]) + (f" and {len(gray) - 3} more" if len(gray) > 3 else "")
+        raise InputError(f"{len(gray)} of {len(photos)} evaluation photos are grayscale ({shown}); the colorizer "
+                         "is scored against colour truth", "remove them or pass a folder of colour photos "
+                         "(edgecolor data evalset --dest data/eval)")
+
+
 def score(outputs: Sequence[np.ndarray], truths: Sequence[np.ndarray],
           top1: Callable[[np.ndarray], int] | None = None) -> Scores:
     truth_c = float(np.mean([colourfulness(t) for t in truths]))
@@ -90,6 +106,7 @@ def evaluate_colorizer(colorize: Colorize, photos: list[Photo], top1: Callable[[
                        sheet: Path | None = None, sheet_rows: int = 8) -> dict:
     """Scores of the colorizer and of the gray input; ``worst`` lists the photos it hurts most. The contact
     sheet shows the first ``sheet_rows`` photos, then the worst ones not already shown."""
+    refuse_gray(photos)
     truths = [img for _, img in photos]
     grays = [to_gray_bgr(img) for img in truths]
     outputs = [colorize(g) for g in grays]

@@ -190,6 +190,25 @@ def _space_note(path: Path) -> str:
     return f" (only {free // 1024} kB free on its file system)" if free < 1 << 20 else ""
 
 
+MAX_WRITER_FPS = 65535  # FFmpeg's MPEG-4 time base is 16-bit: the mp4v writer refuses a faster frame rate
+
+
+def _writer_refused(path: Path, fps: float, w: int, h: int, fourcc: str) -> OutputError:
+    """Why OpenCV's writer did not open, as far as it can be told (it only says "not opened")."""
+    if not 0 < fps <= MAX_WRITER_FPS:
+        return OutputError(f"cannot write {path} at {fps:g} frames/s (the input's frame rate): the '{fourcc}' "
+                           f"writer takes at most {MAX_WRITER_FPS}", "re-encode the input with a real frame rate, "
+                           "e.g. ffmpeg -i IN -r 30 OUT.mp4")
+    if min(w, h) < 2:
+        return OutputError(f"cannot write {path}: {w}x{h} frames are too small for the '{fourcc}' codec",
+                           "use an image output (.png) for frames under 2x2 pixels")
+    if note := _space_note(path):
+        return OutputError(f"cannot open a video writer for {path}{note}", "free disk space or choose another "
+                           "output location")
+    return OutputError(f"cannot open a '{fourcc}' video writer for {path} ({w}x{h} at {fps:g} frames/s)",
+                       "use an .mp4 or .avi output name in a writable folder")
+
+
 class VideoWriter:
     """Write BGR frames to a video file atomically (the file appears only after :meth:`close`)."""
 
@@ -208,8 +227,7 @@ class VideoWriter:
             self._writer = cv2.VideoWriter(str(self._tmp), cv2.VideoWriter.fourcc(*self.fourcc), self.fps, (w, h))
             if not self._writer.isOpened():
                 self.abort()
-                raise OutputError(f"cannot open a video writer for {self.path}{_space_note(self.path)}",
-                                  "use an .mp4 or .avi output name in a writable folder with free space")
+                raise _writer_refused(self.path, self.fps, w, h, self.fourcc)
         self._writer.write(frame)
         self.frames += 1
 

@@ -7,6 +7,7 @@ atomically, and the whole plan is validated before the first frame is processed.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from edgecolor.imageio import (
     read_image,
     write_image,
 )
+from edgecolor.overwrite import Inputs
 
 FrameFn = Callable[[np.ndarray], np.ndarray]
 
@@ -67,10 +69,19 @@ def plan(inputs: list[Path], out: Path) -> list[Job]:
         else:
             raise InputError(f"input {inp} does not exist", "check the path")
     single = len(files) == 1 and files[0][1] is None
+    if str(out) == "-" or re.match(r"^[A-Za-z][A-Za-z0-9+.-]+:/", str(out)):  # typer made "x://" "x:/"
+        raise OutputError(f"-o {out} is not a file or a folder (outputs are never written to stdout or a URL)",
+                          "pass a file such as out.png or a folder such as out/")
     to_folder = not single or out.is_dir() or not out.suffix
     if to_folder:
         if out.exists() and not out.is_dir():
-            raise OutputError(f"{out} is a file but several outputs need a folder", "pass a folder for -o")
+            if not out.is_file():
+                raise OutputError(f"output {out} is a device or a pipe, not a file or a folder",
+                                  "pass a file such as out.png or a folder such as out/")
+            if single:
+                raise OutputError(f"output {out} is an existing file without an image or video extension",
+                                  "pass a file such as out.png or a folder such as out/")
+            raise OutputError(f"{out} is a file, but {len(files)} outputs need a folder", "pass a folder for -o")
         jobs = [Job(f, out / f.name, "video" if is_video(f) else "image") for f, _ in files]
     else:
         src = files[0][0]
@@ -79,13 +90,13 @@ def plan(inputs: list[Path], out: Path) -> list[Job]:
                               "give the output an image extension for an image, a video extension for a video")
         jobs = [Job(src, out, "video" if is_video(src) else "image")]
     seen: dict[Path, Path] = {}
+    guard = Inputs(f for f, _ in files)
     for job in jobs:
         if job.kind == "image":
             probe_image(job.src)  # header only: a bad file in a folder fails before anything is written
         if job.dst in seen:
             raise OutputError(f"{seen[job.dst]} and {job.src} would both be written to {job.dst}", "rename one input")
-        if job.dst.resolve() == job.src.resolve():
-            raise OutputError(f"output {job.dst} would overwrite its input", "choose another output location")
+        guard.check_file(job.dst)
         seen[job.dst] = job.src
     return jobs
 

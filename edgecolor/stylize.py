@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from edgecolor.errors import InputError, ModelError
+from edgecolor.overwrite import refuse_overwrite
 from edgecolor.registry import describe, shipped_models
 
 
@@ -45,6 +46,7 @@ def write_style_sheet(images: list[Path], sheet: Path, styles: list[str] | None 
     files = [f for p in images for f in (sorted(p.iterdir()) if p.is_dir() else [p]) if is_image(f)]
     if not files:
         raise InputError("no images for the contact sheet", "pass image files or a folder of images")
+    refuse_overwrite([sheet], files, "contact sheet")
     names = styles or list(shipped_styles())
     if not names:
         raise ModelError("no styles shipped or given", "train one: edgecolor train style --style-image IMG --name NAME")

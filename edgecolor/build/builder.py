@@ -10,6 +10,7 @@ import logging
 import shlex
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,9 +20,10 @@ import onnx
 from edgecolor import __version__
 from edgecolor.build import manifest as mf
 from edgecolor.build.gate import GateFailed, GateLimits, evaluate, layer_sensitivity
-from edgecolor.errors import InputError, ModelError
+from edgecolor.errors import InputError, ModelError, OutputError
 from edgecolor.graph.frame import extras_as_plain_inputs
 from edgecolor.imageio import atomic_output
+from edgecolor.overwrite import refuse_overwrite
 
 log = logging.getLogger(__name__)
 PRECISIONS = ("fp32", "fp16", "int8")
@@ -137,8 +139,26 @@ def load_frame_model(cfg: BuildConfig) -> tuple[onnx.ModelProto, Path]:
     return name_nodes(model), source
 
 
+Progress = Callable[[str, int, int], None]  # (what, done, total)
+
+
+def _counting_reader(frames: tuple, on_progress: Progress | None) -> Any:
+    """The calibration reader, reporting each frame ONNX Runtime takes (calibration is the slow step)."""
+    from edgecolor.graph.calibration import FrameReader
+
+    class CountingReader(FrameReader):
+        def get_next(self) -> Any:
+            item = super().get_next()
+            if item is not None and on_progress is not None:
+                on_progress("calibrating", self._i, len(self))
+            return item
+
+    return CountingReader(frames)
+
+
 def _precision_graph(
-    cfg: BuildConfig, fp32: Path, work: Path, model_sha: str, frames: Any, keep: tuple[str, ...]
+    cfg: BuildConfig, fp32: Path, work: Path, model_sha: str, frames: Any, keep: tuple[str, ...],
+    on_progress: Progress | None = None,
 ) -> tuple[Path, dict]:
     from edgecolor.graph import precision
 
@@ -146,13 +166,13 @@ def _precision_graph(
     if cfg.precision == "fp16":
         onnx.save(precision.to_fp16(onnx.load(str(fp32)), keep_fp32=keep), out)
         return out, {}
-    from edgecolor.graph.calibration import FrameReader, cache_key, cache_paths
+    from edgecolor.graph.calibration import cache_key, cache_paths
 
     opts = precision.Int8Options(target=cfg.target, method=cfg.calib_method, keep_fp32=keep)
     described = opts.describe()
     key, meta = cache_key(model_sha, frames, {k: v for k, v in described.items()})
     scales, hit = cache_paths(key, meta)
-    precision.quantize_int8(fp32, out, FrameReader(frames.calib), opts, scales)
+    precision.quantize_int8(fp32, out, _counting_reader(frames.calib, on_progress), opts, scales)
     report = precision.qdq_report(onnx.load(str(out)))
     if report["on_output"] or report["on_colour_math"]:
         raise RuntimeError(f"Q/DQ leaked onto the output/colour math: {report}")  # a bug, not a user error
@@ -164,17 +184,25 @@ def _precision_graph(
     }
 
 
-def build(cfg: BuildConfig, on_step: Any = None) -> dict[str, Any]:
-    """Run the whole build; returns the manifest (also written beside the engine)."""
+def build(cfg: BuildConfig, on_step: Any = None, on_progress: Progress | None = None) -> dict[str, Any]:
+    """Run the whole build; returns the manifest (also written beside the engine). ``on_step(message)``
+    announces each stage; ``on_progress(what, done, total)`` counts frames in calibration and the gate."""
     step = on_step or (lambda msg: log.info(msg))
+
+    def gate_progress(done: int, total: int) -> None:
+        if on_progress is not None:
+            on_progress("accuracy gate", done, total)
+
     t0 = time.perf_counter()
     if cfg.target == "trt":
         from edgecolor.errors import require
 
         require("tensorrt", "trt")  # fail in one line before any slow work
-    model, source = load_frame_model(cfg)
-    task = next((p.value for p in model.metadata_props if p.key == "edgecolor.task"), "stylize")
     engine = cfg.engine_path
+    model, source = load_frame_model(cfg)
+    read = [source, *([Path(cfg.adapter)] if cfg.adapter and cfg.adapter.endswith(".json") else [])]
+    refuse_overwrite([engine, mf.manifest_path(engine)], read, "engine")
+    task = next((p.value for p in model.metadata_props if p.key == "edgecolor.task"), "stylize")
     with tempfile.TemporaryDirectory(prefix="edgecolor-build-") as tmp:
         work = Path(tmp)
         fp32 = work / "fp32.onnx"
@@ -185,16 +213,20 @@ def build(cfg: BuildConfig, on_step: Any = None) -> dict[str, Any]:
         graph = fp32
         keep = tuple(cfg.keep_fp32)
         if cfg.precision != "fp32":
-            from edgecolor.graph.calibration import MIN_FRAMES, load_frames
+            from edgecolor.graph.calibration import MIN_FRAMES, WARN_FRAMES, load_frames
 
             n = cfg.calib_frames if cfg.precision == "int8" else MIN_FRAMES
             step(f"reading {'calibration and ' if cfg.precision == 'int8' else ''}held-out frames")
             frames = load_frames(cfg.calib, n, cfg.holdout_frames)
+            if cfg.precision == "int8" and len(frames.calib) < WARN_FRAMES:
+                log.warning("only %d calibration frames (>= %d recommended): INT8 ranges may be unrepresentative",
+                            len(frames.calib), WARN_FRAMES)
             step(f"{cfg.precision} graph")
-            graph, extra = _precision_graph(cfg, fp32, work, model_sha, frames, keep)
+            graph, extra = _precision_graph(cfg, fp32, work, model_sha, frames, keep, on_progress)
             if cfg.gate:
                 step("accuracy gate vs FP32")
-                gate = evaluate(fp32, graph, frames.holdout, cfg.precision, task, GateLimits(), cfg.threads)
+                gate = evaluate(fp32, graph, frames.holdout, cfg.precision, task, GateLimits(), cfg.threads,
+                                gate_progress)
                 if not gate["passed"] and cfg.precision == "int8" and cfg.auto_sensitivity:
                     graph, extra, gate, keep = _sensitivity(
                         cfg, fp32, graph, work, model_sha, frames, task, gate, step
@@ -267,6 +299,26 @@ def _sensitivity(
     return graph, extra, gate, keep
 
 
+def _loads_without_writing(ort: Any, graph: Path) -> bool:
+    opts = ort.SessionOptions()
+    opts.log_severity_level = 3
+    try:
+        ort.InferenceSession(str(graph), opts, providers=["CPUExecutionProvider"])
+    except Exception:  # noqa: BLE001 - any failure means the graph itself is the problem
+        return False
+    return True
+
+
+def _free_space(path: Path) -> str:
+    import shutil
+
+    try:
+        free = shutil.disk_usage(path.parent).free
+    except OSError:
+        return ""
+    return f" (only {free // 1024} kB free on its file system)" if free < 64 << 20 else ""
+
+
 def _write_engine(cfg: BuildConfig, graph: Path, engine: Path) -> dict[str, Any]:
     if cfg.target == "trt":
         from edgecolor.backends.tensorrt import Shapes, TrtBuildOptions, build_engine, gpu_identity
@@ -301,6 +353,11 @@ def _write_engine(cfg: BuildConfig, graph: Path, engine: Path) -> dict[str, Any]
         try:
             sess = ort.InferenceSession(str(graph), opts, providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime's own exception types (Fail, InvalidGraph, ...)
+            if _loads_without_writing(ort, graph):  # the graph is fine: writing the engine failed (a full disk)
+                raise OutputError(
+                    f"cannot write {engine}: {str(exc).splitlines()[0][:200]}{_free_space(engine)}",
+                    "free disk space or choose another output location with -o",
+                ) from exc
             raise ModelError(
                 f"ONNX Runtime cannot load the {cfg.precision} graph of {cfg.model}: "
                 f"{str(exc).splitlines()[0][:200]}",

@@ -12,6 +12,7 @@ the gate bounds the *loss*: PSNR(FP32 output, truth) - PSNR(variant output, trut
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,12 +59,18 @@ def evaluate(
     task: str,
     limits: GateLimits = GateLimits(),
     threads: int = 0,
+    on_frame: Callable[[int, int], None] | None = None,
 ) -> dict:
-    """Gate numbers for ``variant`` (a frame model) against ``fp32`` on ``frames``; ``passed`` inside."""
+    """Gate numbers for ``variant`` (a frame model) against ``fp32`` on ``frames``; ``passed`` inside.
+    ``on_frame(done, total)`` is called after each frame (a progress bar)."""
     from edgecolor.backends.onnxruntime import OrtEngine
 
     ref_engine, var_engine = OrtEngine(fp32, threads=threads), OrtEngine(variant, threads=threads)
-    outs = [(f, ref_engine(f), var_engine(f)) for f in frames]
+    outs = []
+    for f in frames:
+        outs.append((f, ref_engine(f), var_engine(f)))
+        if on_frame is not None:
+            on_frame(len(outs), len(frames))
     res: dict[str, Any] = {
         "precision": precision,
         "frames": len(frames),

@@ -7,25 +7,61 @@ prints those as one line on stderr and exits with code 2. Anything else is a bug
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Any
 
 import typer
 from typer.core import TyperGroup
 
 from edgecolor import __version__
-from edgecolor.cli import bench, build, colorize, data, doctor, evaluate, models, run, stylize, train
+from edgecolor.cli import _native, bench, build, colorize, data, doctor, evaluate, models, run, stylize, train
+from edgecolor.cli._common import OwnRecordsOnly, SafeFormatter, print_error
 from edgecolor.errors import EdgecolorError
+
+# typer >= 0.2x vendors click as typer._click; older ones use click itself: take the classes from typer.
+_CLICK = sys.modules[next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException").__module__]
+_NO_ARGS_HELP = getattr(_CLICK, "NoArgsIsHelpError", ())
+_ABORT = tuple({typer.Abort, getattr(_CLICK, "Abort", typer.Abort)})
+
+
+def _usage_line(err: Any) -> str:
+    """click's usage error (several lines: usage, hint, boxed message) as one ``PROBLEM. REMEDY.`` line."""
+    problem = " ".join(err.format_message().split()).rstrip(".")
+    ctx = getattr(err, "ctx", None)
+    command = ctx.command_path if ctx is not None else "edgecolor"
+    return f"{problem}. Run '{command} --help' for usage."
 
 
 class _Group(TyperGroup):
-    """Turns user errors from any subcommand into one line on stderr and exit code 2."""
+    """Turns user errors from any subcommand into one line on stderr and exit code 2, and click's usage
+    errors (unknown option, missing argument, bad value) into one line too."""
 
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except EdgecolorError as err:
-            typer.echo(f"error: {err}", err=True)
+            print_error(err)
             raise typer.Exit(2) from None
+
+    def main(  # type: ignore[override]
+        self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
+        standalone_mode: bool = True, **kwargs: Any,
+    ) -> Any:
+        run = super().main
+        if not standalone_mode:
+            return run(args, prog_name, complete_var, standalone_mode=False, **kwargs)
+        try:
+            code = run(args, prog_name, complete_var, standalone_mode=False, **kwargs)
+        except _NO_ARGS_HELP as err:  # a group called bare shows its help, as asked
+            err.show()
+            sys.exit(err.exit_code)
+        except _CLICK.ClickException as err:
+            print_error(_usage_line(err))
+            sys.exit(err.exit_code)
+        except _ABORT:
+            print_error("aborted")
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
 
 
 app = typer.Typer(
@@ -33,7 +69,7 @@ app = typer.Typer(
     name="edgecolor",
     rich_markup_mode=None,
     help="Real-time colorization and style transfer on the edge: train, build, run, benchmark.\n\n"
-    "Start with: edgecolor colorize photo.jpg -o out.jpg",
+    "\b\nExample: edgecolor colorize photo.jpg -o out.jpg",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -62,9 +98,17 @@ def _root(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress details to stderr."),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
 ) -> None:
+    _native.quiet_libraries()
     level = logging.INFO if verbose else logging.WARNING
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    handler = logging.StreamHandler()
+    handler.setFormatter(SafeFormatter("%(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(OwnRecordsOnly(verbose))
+    logging.basicConfig(level=level, handlers=[handler])
 
 
 def main() -> None:
+    """The ``edgecolor`` executable: native libraries' stderr is captured (see ``_native``), then the app runs."""
+    _native.quiet_libraries()
+    _native.capture_native_stderr()
+    _native.warnings_to_log()
     app()

@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from edgecolor.backends.base import Engine
-from edgecolor.cli._common import JsonOpt, console, emit_json, out
+from edgecolor.cli._common import JsonOpt, console, emit_json, out, progress
 
 
 def _accuracy(path: Path) -> dict | None:
@@ -43,6 +43,7 @@ def bench(
     """Benchmark frame models on the CPU: throughput = frames / wall time after warm-up; latency p50/p90/p95/p99,
     mean, min, max. Rows of built INT8/FP16 engines carry their accuracy versus FP32 from the manifest.
 
+    \b
     Example: edgecolor bench colorizer engines/colorizer-int8-cpu.onnx --resolutions 720p,1080p --json
     """
     from edgecolor.backends import open_cpu_engine
@@ -57,11 +58,19 @@ def bench(
         duration = 10.0
     res = parse_resolutions(resolutions)
     paths = [resolve_model(m) for m in (models or ["colorizer"])]
+    if plot is not None:  # fail before minutes of timing, not after
+        from edgecolor.errors import require
+        from edgecolor.overwrite import refuse_overwrite
+
+        require("matplotlib", "eval")
+        refuse_overwrite([plot], paths, "plot")
     engines = {p: open_cpu_engine(p, cpu_path, threads) for p in paths}
     rows = []
-    with tempfile.TemporaryDirectory(prefix="edgecolor-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="edgecolor-bench-") as tmp, progress(not as_json) as bar:
+        task = bar.add_task("bench", total=len(engines) * len(res))
         for path, engine in engines.items():
             for name, h, w in res:
+                bar.update(task, description=f"bench {path.stem} {name}")
                 extra: dict = {}
                 if mode == "engine":
                     frame = test_frame(h, w)
@@ -75,6 +84,7 @@ def bench(
                 rows.append({"model": path.stem, "path": str(path), "backend": engine.backend, "mode": mode,
                              "resolution": name, "height": h, "width": w, **stats.as_dict(), **extra,
                              "accuracy_vs_fp32": _accuracy(path)})
+                bar.advance(task)
                 if not as_json:
                     console.print(f"{path.stem} {name}: {stats.throughput_fps:.1f} frames/s, p99 {stats.p99_ms:.1f} ms")
     machine = describe_machine()

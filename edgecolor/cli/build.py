@@ -6,8 +6,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.progress import TaskID
 
-from edgecolor.cli._common import JsonOpt, console, emit_json
+from edgecolor.cli._common import JsonOpt, console, emit_json, progress
 
 
 def build(
@@ -67,6 +68,7 @@ def build(
 ) -> None:
     """Build an engine and check it against FP32 on held-out frames.
 
+    \b
     Example: edgecolor build colorizer --precision int8 --target cpu
     """
     from edgecolor.build import manifest as mf
@@ -104,7 +106,16 @@ def build(
             return
         except mf.StaleEngine as err:
             console.print(f"rebuilding: {err.problem}")
-    manifest = run_build(cfg, on_step=None if as_json else (lambda msg: console.print(f"- {msg}")))
+    with progress(not as_json) as bar:
+        tasks: dict[str, TaskID] = {}
+
+        def on_progress(what: str, done: int, total: int) -> None:
+            if what not in tasks:
+                tasks[what] = bar.add_task(what, total=total)
+            bar.update(tasks[what], completed=done, total=total)
+
+        manifest = run_build(cfg, on_step=None if as_json else (lambda msg: console.print(f"- {msg}")),
+                             on_progress=on_progress)
     if as_json:
         emit_json(manifest)
         return

@@ -109,8 +109,9 @@ def colorize(
 ) -> None:
     """Colorize images, folders and videos with the shipped colorizer on ONNX Runtime (CPU).
 
+    \b
     Example: edgecolor colorize old_photos/ -o coloured/
-    Example: edgecolor colorize archive/ -o coloured/ --on ray --workers 2 --json   (a rerun skips finished files)
+    Example: edgecolor colorize archive/ -o coloured/ --on ray --workers 2 --json
     """
     extra = {} if colour_strength is None else {"colour_strength": colour_strength}
     run_frame_model(inputs, output, model, extra, threads, as_json, "colorize", cpu_path,

@@ -10,7 +10,8 @@ import typer
 from edgecolor.cli._common import JsonOpt, console, emit_json, progress
 
 app = typer.Typer(rich_markup_mode=None,
-                  help="Build training and evaluation data from packages (no downloads from URLs).",
+                  help="Build training and evaluation data from packages (no downloads from URLs).\n\n"
+                       "\b\nExample: edgecolor data fetch --dest data/corpus",
                   no_args_is_help=True)
 
 
@@ -24,9 +25,15 @@ def fetch(
     """Build the colorization corpus from Debian packages (apt-get download + dpkg-deb -x, no install):
     gcompris-qt-data, lomiri-wallpapers-16.04, mate-backgrounds, plasma-workspace-wallpapers.
 
-    Drops tiny, near-gray, clipart and transparent images and duplicate resolutions of one picture."""
-    from edgecolor.data.corpus import build_corpus
+    Drops tiny, near-gray, clipart and transparent images and duplicate resolutions of one picture.
 
+    \b
+    Example: edgecolor data fetch --from-folder ~/Pictures --dest data/corpus"""
+    from edgecolor.data.corpus import build_corpus
+    from edgecolor.overwrite import refuse_overlap
+
+    if from_folder is not None:
+        refuse_overlap(dest, from_folder, "--dest")
     with progress(not as_json) as bar:
         task = bar.add_task("scanning", total=None)
         entries, dropped = build_corpus(dest, from_folder=from_folder, progress=lambda _: bar.advance(task))
@@ -46,7 +53,10 @@ def evalset(
     as_json: JsonOpt = False,
 ) -> None:
     """Collect the public evaluation set (never trained on): scikit-image, scikit-learn and matplotlib
-    sample photos and opencv-doc's colour photos. Needs: pip install 'edgecolor[eval]'."""
+    sample photos and opencv-doc's colour photos. Needs: pip install 'edgecolor[eval]'.
+
+    \b
+    Example: edgecolor data evalset --dest data/eval"""
     from edgecolor.data.evalset import build_eval_set
 
     entries = build_eval_set(dest, with_opencv_doc=opencv_doc)
@@ -64,7 +74,10 @@ def styles(
     as_json: JsonOpt = False,
 ) -> None:
     """Extract the public-domain paintings of the shipped styles from Debian packages (opencv-doc,
-    gcompris-qt-data); packages already unpacked by 'data fetch' / 'data evalset' are reused."""
+    gcompris-qt-data); packages already unpacked by 'data fetch' / 'data evalset' are reused.
+
+    \b
+    Example: edgecolor data styles --dest data/styles"""
     from edgecolor.data.styles import fetch_styles
 
     entries = fetch_styles(dest, debs, unpacked=[Path("data/corpus/debs"), Path("data/eval/debs"), debs])

@@ -10,6 +10,7 @@ from edgecolor.cli._common import JsonOpt, console, emit_json
 def doctor(as_json: JsonOpt = False) -> None:
     """Check what this machine offers edgecolor; print each problem with its fix (exit 1 on errors).
 
+    \b
     Example: edgecolor doctor --json
     """
     from edgecolor.doctor import report

@@ -10,7 +10,8 @@ from rich.table import Table
 
 from edgecolor.cli._common import JsonOpt, emit_json, out
 
-app = typer.Typer(rich_markup_mode=None, help="Measure quality on held-out photos.", no_args_is_help=True)
+app = typer.Typer(rich_markup_mode=None, help="Measure quality on held-out photos.\n\n"
+                  "\b\nExample: edgecolor eval colorizer --data data/eval", no_args_is_help=True)
 
 
 @app.command("colorizer")
@@ -29,8 +30,9 @@ def colorizer(
     Suesstrunk 2003) and its ratio to the truth, mean CIE76 Delta E, classifier agreement, the photos more
     than 2 dB below gray and the five worst.
 
+    \b
     Example: edgecolor eval colorizer --data data/eval --sheet docs/colorizer_sheet.png
-    Example: edgecolor eval colorizer --data data/corpus   (validation by source)"""
+    Example: edgecolor eval colorizer --data data/corpus"""
     from edgecolor.backends.onnxruntime import OrtEngine
     from edgecolor.errors import MissingDependency
     from edgecolor.evaluate import evaluate_colorizer, load_photos, load_validation_photos, per_source
@@ -38,6 +40,11 @@ def colorizer(
 
     by_source = (data / "manifest.json").is_file()
     photos = load_validation_photos(data) if by_source else load_photos(data)
+    if sheet is not None:
+        from edgecolor.overwrite import refuse_overwrite
+
+        inputs = sorted(data.rglob("*")) if by_source else sorted(data.iterdir())
+        refuse_overwrite([sheet], [*inputs, resolve_model(model)], "contact sheet")
     engine = OrtEngine(resolve_model(model))
     extra = {} if colour_strength is None else {"colour_strength": colour_strength}
     top1 = None

@@ -8,7 +8,11 @@ from edgecolor.cli._common import JsonOpt, emit_json, out
 
 
 def models(as_json: JsonOpt = False) -> None:
-    """List shipped models (colorizer and styles) with task, size and provenance."""
+    """List shipped models (colorizer and styles) with task, size and provenance. A style is named with or
+    without its style- prefix in every command (starry-night = style-starry-night).
+
+    \b
+    Example: edgecolor models --json"""
     from edgecolor.registry import describe, shipped_models
 
     rows = [describe(p) for p in shipped_models().values()]

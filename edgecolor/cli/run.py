@@ -13,6 +13,25 @@ from edgecolor.errors import InputError, require
 DEFAULT_FILE = Path("out/run.mp4")
 
 
+def _refuse_sinks_onto_the_source(sinks: list[str], source: str) -> None:
+    """A file sink may not be the source file, nor a folder sink the folder the source is read from."""
+    from edgecolor.overwrite import Inputs
+    from edgecolor.stream.sinks import sink_target
+    from edgecolor.stream.sources import parse_source
+
+    spec = parse_source(source)
+    if spec.kind != "path":
+        return
+    path = Path(str(spec.target))
+    files = [p for p in path.iterdir() if p.is_file()] if path.is_dir() else [path]
+    inputs = Inputs(files)
+    for target in map(sink_target, sinks):
+        if target.kind == "video":
+            inputs.check_file(target.path, "sink")
+        elif target.kind == "folder":
+            inputs.check_folder(target.path, "sink folder")
+
+
 def _load_engines(models: list[str], engine: Path | None, backend: str, threads: int) -> dict:
     from edgecolor.backends.base import Engine
 
@@ -87,13 +106,23 @@ def run(
     realtime: Annotated[
         bool, typer.Option(help="Pace a file at its frame rate, like a camera (drops frames).")
     ] = False,
+    loop: Annotated[
+        bool, typer.Option(help="Replay a file source from the start when it ends (a kiosk demo clip).")
+    ] = False,
     max_frames: Annotated[int | None, typer.Option(min=1, help="Stop after this many frames.")] = None,
     threads: Annotated[int, typer.Option(help="ONNX Runtime threads (0 = all cores).")] = 0,
     as_json: JsonOpt = False,
 ) -> None:
     """Stream frames through a frame model: camera/file/RTSP in, window/file/browser out.
 
+    \b
     Example: edgecolor run --source camera:0 --serve 127.0.0.1:8080 --sink null
+
+    \b
+    Kiosk demo: edgecolor run --source file://demo.mp4 --loop --realtime --sink display://0 --fullscreen
+
+    jetson-utils' URIs work too: v4l2:///dev/video0, csi://0, file://PATH, display://0.
+
     Keys (window) and POST /control/ACTION (browser view): next, prev, split, stabilize, quit.
     """
     from edgecolor.registry import SAMPLE_CLIP
@@ -112,9 +141,11 @@ def run(
     if not sinks_spec and not serve:
         sinks_spec = ["window"] if display_available() else [str(DEFAULT_FILE)]
     serve_at = parse_address(serve) if serve else None
+    source = source or str(SAMPLE_CLIP)
+    _refuse_sinks_onto_the_source(sinks_spec, source)  # also checks every sink spec before a model loads
     engines = _load_engines(model or ["colorizer"], engine, backend, threads)
     try:
-        src = open_source(source or str(SAMPLE_CLIP), realtime=realtime)
+        src = open_source(source, realtime=realtime, loop=loop)
     except BaseException:
         for eng in engines.values():
             eng.close()

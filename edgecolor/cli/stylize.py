@@ -38,6 +38,7 @@ def stylize(
 ) -> None:
     """Stylise images, folders and videos with a style network on ONNX Runtime (CPU).
 
+    \b
     Example: edgecolor stylize photo.jpg --style starry-night -o painted.jpg
     Example: edgecolor stylize archive/ --style starry-night -o painted/ --on ray --workers 2
     """

@@ -11,7 +11,8 @@ import typer
 from edgecolor.cli._common import JsonOpt, console, emit_json, progress
 from edgecolor.errors import require
 
-app = typer.Typer(rich_markup_mode=None, help="Train networks (needs: pip install 'edgecolor[train]').",
+app = typer.Typer(rich_markup_mode=None, help="Train networks (needs: pip install 'edgecolor[train]').\n\n"
+                       "\b\nExample: edgecolor train colorizer --corpus data/corpus --max-minutes 60",
                   no_args_is_help=True)
 
 
@@ -40,6 +41,7 @@ def colorizer(
     sources as a frame model and pick its default colour strength on them. Interrupt any time; --resume
     continues from the last checkpoint.
 
+    
     Example: edgecolor train colorizer --corpus data/corpus --max-minutes 60 --threads 1 --install"""
     require("torch", "train")
     require("efficientnet_lite_pytorch", "train")
@@ -99,6 +101,7 @@ def style(
     """Train a feed-forward style network for one painting on the corpus photos and export it as the
     frame model style-NAME.onnx. Interrupt any time; --resume continues from the last checkpoint.
 
+    \b
     Example: edgecolor train style --style-image starry_night.jpg --name starry-night --install"""
     require("torch", "train")
     require("h5py", "train")

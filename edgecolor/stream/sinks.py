@@ -4,14 +4,17 @@ A sink receives :class:`Output` objects (the input frame, the model output, late
 draw :func:`render` (optional before/after split and an FPS/latency overlay); file sinks store the clean
 output. Files are written atomically: a stopped run leaves complete, playable files and no partial ones.
 
-Spec strings for :func:`open_sink`: ``window``, ``null``, ``PATH.mp4`` (any video extension), or a folder
-(an existing folder or a path without extension) for numbered PNG images.
+Spec strings for :func:`open_sink` (see :func:`sink_target`): ``window`` (jetson-utils' ``display://N`` is an
+alias), ``null``, ``PATH.mp4`` (any video extension; ``file://PATH.mp4`` too), or a folder for numbered PNG
+images: an existing folder, or a new one written as a path (``frames/``, ``out/frames``). A bare word that is
+none of these (``windw``, ``-``) is refused with the list, instead of becoming a folder of that name.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -153,18 +156,43 @@ class WindowSink(Sink):
         cv2.destroyWindow(self.title)
 
 
-def open_sink(spec: str, fps: float, controls: Controls, fullscreen: bool = False) -> Sink:
-    """A sink from its spec string (see the module docstring), or :class:`OutputError`."""
-    if spec == "null":
-        return NullSink()
-    if spec == "window":
-        return WindowSink(controls, fullscreen=fullscreen)
+SINK_HELP = "use window (or display://0), null, a video file (out.mp4 or file://out.mp4) or a folder (new ones " \
+            "written with a slash: frames/)"
+
+
+@dataclass(frozen=True)
+class SinkTarget:
+    """A parsed ``--sink``: ``kind`` is window | null | video | folder; ``path`` matters for the last two."""
+
+    kind: str
+    path: Path = Path()
+
+
+def sink_target(spec: str) -> SinkTarget:
+    """Parse a sink spec (no I/O but ``is_dir``), or raise :class:`OutputError` naming the valid sinks."""
+    if spec in ("null", "window", "display") or re.fullmatch(r"display://[0-9]{1,2}", spec):
+        return SinkTarget("null" if spec == "null" else "window")
+    if "\x00" in spec or not spec.strip():
+        raise OutputError(f"sink {spec!r} is not a valid sink", SINK_HELP)
+    if spec.lower().startswith("file://"):
+        spec = spec[len("file://"):]
+    elif re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", spec):
+        raise OutputError(f"sink '{spec}' is a URL edgecolor cannot write to", SINK_HELP)
     path = Path(spec)
     if is_video(path):
-        return VideoFileSink(path, fps)
-    if path.is_dir() or not path.suffix:
-        return ImageFolderSink(path)
-    raise OutputError(
-        f"sink '{spec}' is not window, null, a video file or a folder",
-        "e.g. --sink window, --sink out.mp4, --sink frames/",
-    )
+        return SinkTarget("video", path)
+    if path.is_dir() or (not path.suffix and ("/" in spec or os.sep in spec) and spec.strip("/.")):
+        return SinkTarget("folder", path)
+    raise OutputError(f"sink '{spec}' is not window, null, a video file or a folder", SINK_HELP)
+
+
+def open_sink(spec: str, fps: float, controls: Controls, fullscreen: bool = False) -> Sink:
+    """A sink from its spec string (see the module docstring), or :class:`OutputError`."""
+    target = sink_target(spec)
+    if target.kind == "null":
+        return NullSink()
+    if target.kind == "window":
+        return WindowSink(controls, fullscreen=fullscreen)
+    if target.kind == "video":
+        return VideoFileSink(target.path, fps)
+    return ImageFolderSink(target.path)

@@ -6,8 +6,10 @@ capture-to-output latency. A *live* source (camera, RTSP, or a file paced with `
 its own rate whatever the consumer does; the pipeline drops frames for it instead of queueing them.
 
 Spec strings: ``camera:N``, ``/dev/videoN``, ``csi:N``, ``rtsp://...``, ``http(s)://...`` (e.g. an MJPEG
-camera), a video file, a folder of images, or one image file. A live source that disappears mid-run is
-reopened with backoff (:class:`Reconnect`) and resumes without restarting the process.
+camera), a video file, a folder of images, or one image file; jetson-utils' spellings are aliases
+(``v4l2:///dev/video0``, ``csi://0``, ``file://clip.mp4``). A live source that disappears mid-run is
+reopened with backoff (:class:`Reconnect`) and resumes without restarting the process. A file source can
+``loop`` (a kiosk demo plays its clip for ever); frame indices keep counting across passes.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import numpy as np
 
 from edgecolor.errors import InputError
 from edgecolor.imageio import VideoReader, is_image, is_video, read_image
+from edgecolor.textsafe import redact_url
 
 log = logging.getLogger(__name__)
 
@@ -78,21 +81,32 @@ class VideoFileSource(Source):
     """A video file (broken frames skipped and counted by :class:`VideoReader`); ``Frame.index`` is the
     index in the file."""
 
-    def __init__(self, path: Path, realtime: bool = False) -> None:
+    def __init__(self, path: Path, realtime: bool = False, loop: bool = False) -> None:
         super().__init__(str(path))
+        self._path, self.loop = path, loop
         self._reader = VideoReader(path)  # validates the file, with one-line errors
         self.fps, self.frame_count = self._reader.fps, self._reader.frame_count
         self.live = realtime
+        self._skipped_before = 0  # by earlier passes of a loop
 
     @property
     def skipped(self) -> int:
-        return self._reader.skipped
+        return self._skipped_before + self._reader.skipped
 
     def frames(self) -> Iterator[Frame]:
-        t0 = time.perf_counter()
-        for index, image in self._reader.indexed():
-            _pace(index, t0, self.fps if self.live else None)
-            yield Frame(index, time.perf_counter(), np.ascontiguousarray(image))
+        t0, offset = time.perf_counter(), 0
+        while True:
+            last = -1
+            for index, image in self._reader.indexed():
+                _pace(offset + index, t0, self.fps if self.live else None)
+                yield Frame(offset + index, time.perf_counter(), np.ascontiguousarray(image))
+                last = index
+            if not self.loop or last < 0:  # a pass without a frame would loop without end
+                return
+            offset += last + 1
+            self._skipped_before += self._reader.skipped
+            self._reader.close()  # reopen rather than seek: seeking to 0 is unreliable in some containers
+            self._reader = VideoReader(self._path)
 
     def close(self) -> None:
         self._reader.close()
@@ -101,11 +115,13 @@ class VideoFileSource(Source):
 class ImagesSource(Source):
     """A folder of images (sorted by name) or one image; unreadable images are skipped and counted."""
 
-    def __init__(self, paths: list[Path], name: str, fps: float = 10.0, realtime: bool = False) -> None:
+    def __init__(self, paths: list[Path], name: str, fps: float = 10.0, realtime: bool = False,
+                 loop: bool = False) -> None:
         super().__init__(name)
         self.paths = paths
         self.fps = fps
         self.live = realtime
+        self.loop = loop
 
     def _images(self) -> Iterator[tuple[int, np.ndarray]]:
         for index, path in enumerate(self.paths):
@@ -116,10 +132,16 @@ class ImagesSource(Source):
                 log.warning("skipped %s", err)
 
     def frames(self) -> Iterator[Frame]:
-        t0 = time.perf_counter()
-        for index, image in self._images():
-            _pace(index, t0, self.fps if self.live else None)
-            yield Frame(index, time.perf_counter(), image)
+        t0, offset = time.perf_counter(), 0
+        while True:
+            shown = False
+            for index, image in self._images():
+                _pace(offset + index, t0, self.fps if self.live else None)
+                yield Frame(offset + index, time.perf_counter(), image)
+                shown = True
+            if not self.loop or not shown:
+                return
+            offset += len(self.paths)
 
 
 @dataclass(frozen=True)
@@ -248,24 +270,28 @@ def parse_source(spec: str) -> SourceSpec:
     """Parse a source spec string (no I/O), or raise :class:`InputError`."""
     if not spec or not spec.strip() or "\x00" in spec or len(spec) > 4096:
         raise InputError(f"source {spec[:80]!r} is empty or not a valid spec", _SPEC_HELP)
-    if m := re.fullmatch(r"camera:([0-9]{1,4})", spec):
+    if m := re.fullmatch(r"(?:camera:|v4l2://)([0-9]{1,4})", spec):
         return SourceSpec("camera", int(m[1]))
-    if re.fullmatch(r"/dev/video[0-9]{1,4}", spec):
-        return SourceSpec("camera", spec)
-    if m := re.fullmatch(r"csi:([0-9]{1,2})", spec):
+    if m := re.fullmatch(r"(?:v4l2://)?(/dev/video[0-9]{1,4})", spec):
+        return SourceSpec("camera", m[1])
+    if m := re.fullmatch(r"csi(?::|://)([0-9]{1,2})", spec):
         return SourceSpec("csi", int(m[1]))
+    if spec.lower().startswith("file://") and spec[len("file://"):].strip():
+        return SourceSpec("path", spec[len("file://"):])
     lowered = spec.lower()
     if lowered.startswith(("rtsp://", "rtsps://", "http://", "https://")):
         try:
             parsed = urlparse(spec)
             port = parsed.port
         except ValueError as exc:
-            raise InputError(f"source URL {spec[:200]} is malformed ({exc})", _SPEC_HELP) from exc
+            raise InputError(f"source URL {redact_url(spec)[:200]} is malformed ({exc})", _SPEC_HELP) from exc
         if not parsed.hostname or port == 0:
-            raise InputError(f"source URL {spec[:200]} has no host or a bad port", _SPEC_HELP)
+            raise InputError(f"source URL {redact_url(spec)[:200]} has no host or a bad port", _SPEC_HELP)
         return SourceSpec("rtsp" if lowered.startswith("rtsp") else "http", spec)
-    if re.match(r"^(camera|csi):", spec):
-        raise InputError(f"source {spec[:80]} is not camera:N or csi:N", _SPEC_HELP)
+    if re.match(r"^(camera|csi|v4l2):", spec):
+        raise InputError(f"source {spec[:80]} is not camera:N, csi:N or v4l2:///dev/videoN", _SPEC_HELP)
+    if m := re.match(r"^([A-Za-z][A-Za-z0-9+.-]*)://", spec):
+        raise InputError(f"source {redact_url(spec)[:80]} uses '{m[1]}://', which edgecolor cannot read", _SPEC_HELP)
     return SourceSpec("path", spec)
 
 
@@ -333,15 +359,19 @@ def _open_stream(url: str, timeout_s: float, policy: Reconnect) -> CaptureSource
     if cap is None or not cap.isOpened():
         if cap is not None:
             cap.release()
-        raise InputError(f"{what} stream {url} cannot be opened", remedy)
-    return CaptureSource(cap, url, _quiet(opener), policy)
+        raise InputError(f"{what} stream {redact_url(url)} cannot be opened", remedy)
+    return CaptureSource(cap, redact_url(url), _quiet(opener), policy)  # the name is printed and logged
 
 
 def open_source(spec: str, realtime: bool = False, image_fps: float = 10.0, timeout_s: float = 5.0,
-                reconnect: Reconnect = Reconnect()) -> Source:
+                reconnect: Reconnect = Reconnect(), loop: bool = False) -> Source:
     """Open a source from its spec string (see the module docstring) or raise :class:`InputError`.
-    Live sources that disappear later are retried per ``reconnect``; one absent at the start is an error."""
+    Live sources that disappear later are retried per ``reconnect``; one absent at the start is an error.
+    ``loop`` replays a file source (video, image folder, image) from the start when it ends."""
     parsed = parse_source(spec)
+    if loop and parsed.kind != "path":
+        raise InputError(f"--loop replays a file, but {redact_url(spec)[:80]} is a live source",
+                         "drop --loop (live sources are reconnected when they drop out)")
     if parsed.kind == "camera":
         if isinstance(parsed.target, int):
             return _open_camera(parsed.target, f"{spec} (/dev/video{parsed.target})", reconnect)
@@ -367,19 +397,19 @@ def open_source(spec: str, realtime: bool = False, image_fps: float = 10.0, time
         return CaptureSource(cap, spec, open_csi, reconnect)
     if parsed.kind in ("rtsp", "http"):
         return _open_stream(spec, timeout_s, reconnect)
-    path = Path(spec)
+    path = Path(str(parsed.target))
     if path.is_dir():
         images = sorted(p for p in path.iterdir() if p.is_file() and is_image(p))
         if not images:
             raise InputError(f"folder {path} has no images", "pass a folder with .jpg/.png files")
-        return ImagesSource(images, str(path), image_fps, realtime)
+        return ImagesSource(images, str(path), image_fps, realtime, loop)
     if not path.exists():
-        raise InputError(f"source {spec} does not exist", _SPEC_HELP)
+        raise InputError(f"source {path} does not exist", _SPEC_HELP)
     if is_video(path):
-        return VideoFileSource(path, realtime)
+        return VideoFileSource(path, realtime, loop)
     if is_image(path):
         read_image(path)  # fail now, with a one-line error, rather than mid-run
-        return ImagesSource([path], str(path), image_fps, realtime)
+        return ImagesSource([path], str(path), image_fps, realtime, loop)
     raise InputError(
         f"{path} is neither a video nor an image by its extension", "pass .mp4/.avi/.jpg/.png/..."
     )
