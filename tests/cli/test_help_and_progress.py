@@ -54,17 +54,17 @@ def test_every_help_has_an_example_that_parses(path):
     assert res.exit_code == 0, res.output
     text = " ".join(res.output.split())
     assert "Example: edgecolor" in text, f"edgecolor {' '.join(path)} --help has no example"
-    example = text.split("Example: ", 1)[1]
-    for section in (" Options:", " Arguments:", " Kiosk demo:", " Keys (window)", " jetson-utils'"):
-        example = example.split(section)[0]
-    tokens = shlex.split(example)[1:]
-    root = typer.main.get_command(app)
-    cmd, ctx_name = root, "edgecolor"
-    while tokens and tokens[0] in getattr(cmd, "commands", {}):
-        ctx_name = tokens[0]
-        cmd = cmd.commands[tokens.pop(0)]
-    assert getattr(cmd, "commands", None) is None, f"example '{example}' names a group, not a command"
-    cmd.make_context(ctx_name, tokens)  # raises a usage error when the example uses a wrong option
+    for example in text.split("Example: ")[1:]:  # every example, each up to the next one or section
+        for section in (" Options:", " Arguments:", " Kiosk demo:", " Keys (window)", " jetson-utils'"):
+            example = example.split(section)[0]
+        tokens = shlex.split(example)[1:]
+        root = typer.main.get_command(app)
+        cmd, ctx_name = root, "edgecolor"
+        while tokens and tokens[0] in getattr(cmd, "commands", {}):
+            ctx_name = tokens[0]
+            cmd = cmd.commands[tokens.pop(0)]
+        assert getattr(cmd, "commands", None) is None, f"example '{example}' names a group, not a command"
+        cmd.make_context(ctx_name, tokens)  # raises a usage error when the example uses a wrong option
 
 
 # --- progress ------------------------------------------------------------------------------------------------
