@@ -12,6 +12,7 @@ from rich.table import Table
 
 from edgecolor.backends.base import Engine
 from edgecolor.cli._common import JsonOpt, console, emit_json, out
+from edgecolor.cli._numbers import THREADS, bounded
 
 
 def _accuracy(path: Path) -> dict | None:
@@ -32,10 +33,14 @@ def bench(
     mode: Annotated[str, typer.Option(help="engine: one inference per frame; pipeline: file source -> engine -> "
                                            "null sink, the real end-to-end path.")] = "engine",
     cpu_path: Annotated[str, typer.Option(help="auto | graph | split (colorizer colour math in OpenCV).")] = "auto",
-    warmup: Annotated[float, typer.Option(help="Untimed warm-up seconds per row.", min=0.0)] = 2.0,
-    duration: Annotated[float | None, typer.Option(help="Timed seconds per row (engine mode; default 10).")] = None,
-    iterations: Annotated[int | None, typer.Option(help="Timed frames per row, instead of --duration.")] = None,
-    threads: Annotated[int, typer.Option(help="ONNX Runtime threads (0 = all cores).")] = 0,
+    warmup: Annotated[float, typer.Option(help="Untimed warm-up seconds per row (0..3600).",
+                                          callback=bounded(0, 3600))] = 2.0,
+    duration: Annotated[float | None, typer.Option(help="Timed seconds per row (engine mode; default 10; max 86400).",
+                                                   callback=bounded(0, 86400, above=True))] = None,
+    iterations: Annotated[int | None, typer.Option(help="Timed frames per row, instead of --duration.",
+                                                   callback=bounded(1, 10**8))] = None,
+    threads: Annotated[int, typer.Option(help="ONNX Runtime threads (0 = all cores; at most 256).",
+                                         callback=THREADS)] = 0,
     plot: Annotated[Path | None, typer.Option(help="Write a PNG of throughput and p99 per resolution "
                                                     "(needs matplotlib).")] = None,
     as_json: JsonOpt = False,

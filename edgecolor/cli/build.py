@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from edgecolor.cli._common import JsonOpt, console, emit_json
+from edgecolor.cli._numbers import THREADS, bounded
 
 
 def build(
@@ -35,7 +36,8 @@ def build(
     ] = None,
     calib_method: Annotated[str, typer.Option(help="entropy | percentile (99.99) | max.")] = "entropy",
     calib_frames: Annotated[
-        int, typer.Option(help="Calibration frames, sampled evenly (8 minimum, 32+ advised).")
+        int, typer.Option(help="Calibration frames, sampled evenly (8 minimum, 32+ advised, at most 4096).",
+                          callback=bounded(1, 4096))
     ] = 64,
     shapes: Annotated[
         str, typer.Option(help="TensorRT profile for 'frame': min,opt,max as NxHxW.")
@@ -53,15 +55,17 @@ def build(
     auto_sensitivity: Annotated[
         bool, typer.Option(help="If INT8 fails the gate, keep the worst layers FP32 until it passes.")
     ] = False,
-    workspace_mib: Annotated[int, typer.Option(help="TensorRT workspace memory-pool limit (MiB).")] = 2048,
+    workspace_mib: Annotated[int, typer.Option(help="TensorRT workspace memory-pool limit (MiB).",
+                                               callback=bounded(1, 1 << 20))] = 2048,
     opt_level: Annotated[
-        int, typer.Option(min=0, max=5, help="TensorRT builder optimisation level 0..5.")
+        int, typer.Option(help="TensorRT builder optimisation level 0..5.", callback=bounded(0, 5))
     ] = 3,
     rebuild_if_stale: Annotated[
         bool, typer.Option(help="Skip when the engine exists and its manifest matches; rebuild otherwise.")
     ] = False,
     threads: Annotated[
-        int, typer.Option(help="ONNX Runtime threads for calibration and the gate (0 = all).")
+        int, typer.Option(help="ONNX Runtime threads for calibration and the gate (0 = all; at most 256).",
+                          callback=THREADS)
     ] = 0,
     as_json: JsonOpt = False,
 ) -> None:

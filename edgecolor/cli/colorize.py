@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from edgecolor.cli._common import JsonOpt, console, emit_json, progress
+from edgecolor.cli._numbers import THREADS, bounded
 from edgecolor.oneshot import count_frames, plan, run_job
 
 
@@ -49,9 +50,10 @@ def colorize(
     output: Annotated[Path, typer.Option("--output", "-o", help="Output file for one input, else a folder.")],
     model: Annotated[str, typer.Option(help="Shipped model name or frame-model .onnx path.")] = "colorizer",
     colour_strength: Annotated[float | None, typer.Option(
-        "--colour-strength", min=0.0, max=4.0,
+        "--colour-strength", callback=bounded(0, 4),
         help="Chroma scale: 0 = gray, 1 = as trained; default = the model's validated value.")] = None,
-    threads: Annotated[int, typer.Option(help="ONNX Runtime threads (0 = all cores).")] = 0,
+    threads: Annotated[int, typer.Option(help="ONNX Runtime threads (0 = all cores; at most 256).",
+                                         callback=THREADS)] = 0,
     cpu_path: Annotated[str, typer.Option(help="auto/split: colour math in OpenCV (faster on CPU); graph: the "
                                                "whole frame model in ONNX Runtime. They agree within 2 LSB.")] = "auto",
     as_json: JsonOpt = False,
