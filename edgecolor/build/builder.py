@@ -132,9 +132,28 @@ def load_frame_model(cfg: BuildConfig) -> tuple[onnx.ModelProto, Path]:
             f"{source.name} is not a frame model: 'frame' and the output must be uint8 NHWC BGR [N, H, W, 3]",
             "wrap a float network with --adapter instead of passing it as a frame model",
         )
+    out_dims = outs[0].type.tensor_type.shape.dim
+    if len(out_dims) != 4 or (out_dims[3].HasField("dim_value") and out_dims[3].dim_value != 3):
+        raise InputError(f"{source.name} is not a frame model: its output has {len(out_dims)} dimension(s), "
+                         "not [N, H, W, 3]", "wrap an image-to-image network with --adapter")
+    if len(inputs) > 1:
+        raise InputError(f"{source.name} needs input(s) {', '.join(sorted(set(inputs) - {'frame'}))[:80]} "
+                         "besides 'frame', without a default", "give each extra input an initializer (its default)")
+    _check_metadata({p.key: p.value for p in model.metadata_props}, source.name)
     from edgecolor.graph.precision import name_nodes
 
     return name_nodes(model), source
+
+
+def _check_metadata(meta: dict[str, str], name: str) -> None:
+    """Refuse absurd frame-model metadata before any slow work (the gate and the engine read it later)."""
+    from edgecolor.backends.base import extra_defaults
+    from edgecolor.backends.onnxruntime import METADATA_REMEDY, METADATA_WHAT
+    from edgecolor.graph.frame import net_size
+
+    extra_defaults(meta.get("edgecolor.extra_inputs"), METADATA_WHAT, METADATA_REMEDY)
+    if meta.get("edgecolor.task") == "colorize":
+        net_size(meta, name)
 
 
 def _precision_graph(

@@ -23,7 +23,7 @@ def _accuracy(path: Path) -> dict | None:
         man = mf.read(path)
     except mf.StaleEngine:  # no or unreadable sidecar: an unbuilt model has no recorded accuracy
         return None
-    return man.get("accuracy_vs_fp32") if man.get("precision") != "fp32" else None
+    return mf.accuracy(man) if man.get("precision") != "fp32" else None
 
 
 def bench(

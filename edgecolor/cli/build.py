@@ -112,7 +112,7 @@ def build(
     if as_json:
         emit_json(manifest)
         return
-    gate = manifest.get("accuracy_vs_fp32")
+    gate = mf.accuracy(manifest)
     if gate:
         line = (f"accuracy vs FP32 ({gate['frames']} held-out frames): PSNR {gate['psnr_vs_fp32_db']} dB, "
                 f"ΔE {gate['delta_e_vs_fp32']}")
