@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import shlex
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -22,6 +21,7 @@ from edgecolor.build.gate import GateFailed, GateLimits, evaluate, layer_sensiti
 from edgecolor.errors import InputError, ModelError
 from edgecolor.graph.frame import extras_as_plain_inputs
 from edgecolor.imageio import atomic_output
+from edgecolor.tempdirs import work_dir
 
 log = logging.getLogger(__name__)
 PRECISIONS = ("fp32", "fp16", "int8")
@@ -194,8 +194,7 @@ def build(cfg: BuildConfig, on_step: Any = None) -> dict[str, Any]:
     model, source = load_frame_model(cfg)
     task = next((p.value for p in model.metadata_props if p.key == "edgecolor.task"), "stylize")
     engine = cfg.engine_path
-    with tempfile.TemporaryDirectory(prefix="edgecolor-build-") as tmp:
-        work = Path(tmp)
+    with work_dir("build") as work:
         fp32 = work / "fp32.onnx"
         onnx.save(model, fp32)
         model_sha = mf.sha256_file(fp32)
@@ -221,27 +220,59 @@ def build(cfg: BuildConfig, on_step: Any = None) -> dict[str, Any]:
                 if not gate["passed"]:
                     raise GateFailed(gate, _remedy(cfg))
         step(f"writing the {cfg.target} engine")
-        facts = _write_engine(cfg, graph, engine)
-    manifest = {
-        "edgecolor_version": __version__,
-        "precision": cfg.precision,
-        "target": cfg.target,
-        "engine": engine.name,
-        "engine_sha256": mf.sha256_file(engine),
-        "source_onnx": str(source.resolve()),
-        "source_sha256": mf.sha256_file(source),
-        "frame_model_sha256": model_sha,
-        "task": task,
-        "accuracy_vs_fp32": gate,
-        "kept_fp32": list(keep),
-        "build_seconds": round(time.perf_counter() - t0, 2),
-        "rebuild_command": BuildConfig(**{**asdict(cfg), "keep_fp32": keep}).command(),
-        "build_config": {**asdict(cfg), "keep_fp32": list(keep)},
-        **extra,
-        **facts,
-    }
-    mf.write(engine, manifest)
+        # The engine is staged beside its final path and renamed only after its manifest is in place: a
+        # failure writing either (a full disk) leaves no engine without a manifest.
+        written: Path | None = None
+        try:
+            with atomic_output(engine) as staged:
+                facts = _write_engine(cfg, graph, staged)
+                manifest = {
+                    "edgecolor_version": __version__,
+                    "precision": cfg.precision,
+                    "target": cfg.target,
+                    "engine": engine.name,
+                    "engine_sha256": mf.sha256_file(staged),
+                    "source_onnx": str(source.resolve()),
+                    "source_sha256": mf.sha256_file(source),
+                    "frame_model_sha256": model_sha,
+                    "task": task,
+                    "accuracy_vs_fp32": gate,
+                    "kept_fp32": list(keep),
+                    "build_seconds": round(time.perf_counter() - t0, 2),
+                    "rebuild_command": BuildConfig(**{**asdict(cfg), "keep_fp32": keep}).command(),
+                    "build_config": {**asdict(cfg), "keep_fp32": list(keep)},
+                    **extra,
+                    **facts,
+                }
+                written = mf.write(engine, manifest)
+        except BaseException:
+            if written is not None:  # the engine's rename failed: its manifest must not stay alone
+                written.unlink(missing_ok=True)
+            raise
     return manifest
+
+
+def differences(cfg: BuildConfig, manifest: dict[str, Any]) -> list[str]:
+    """How an existing engine's manifest differs from what ``cfg`` asks for (another model, precision,
+    target, adapter, calibration): ``--rebuild-if-stale`` rebuilds on any of them."""
+    from edgecolor.registry import resolve_model
+
+    found = []
+    source = resolve_model(cfg.model)
+    if manifest.get("source_sha256") != mf.sha256_file(source):
+        found.append(f"it was built from another model ({str(manifest.get('source_onnx'))[:80]}), not {source}")
+    recorded = manifest.get("build_config")
+    recorded = recorded if isinstance(recorded, dict) else {}
+    keys = ["precision", "target", "adapter"]
+    keys += ["calib", "calib_method", "calib_frames"] if cfg.precision == "int8" else []
+    keys += ["shapes"] if cfg.target == "trt" else []
+    wanted = asdict(cfg)
+    for key in keys:
+        want = None if wanted[key] is None else str(wanted[key])
+        have = None if recorded.get(key) is None else str(recorded.get(key))
+        if want != have:
+            found.append(f"it was built with {key} {str(have)[:60]}, {want} was asked for")
+    return found
 
 
 def _remedy(cfg: BuildConfig) -> str:
@@ -311,24 +342,20 @@ def _write_engine(cfg: BuildConfig, graph: Path, engine: Path) -> dict[str, Any]
         }
     import onnxruntime as ort
 
-    with atomic_output(engine) as tmp:
-        opts = ort.SessionOptions()
-        # EXTENDED, not ALL: ALL adds layout transforms tied to this CPU's instruction set.
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
-        opts.optimized_model_filepath = str(tmp)
-        opts.log_severity_level = 3
-        try:
-            sess = ort.InferenceSession(str(graph), opts, providers=["CPUExecutionProvider"])
-        except Exception as exc:  # onnxruntime's own exception types (Fail, InvalidGraph, ...)
-            raise ModelError(
-                f"ONNX Runtime cannot load the {cfg.precision} graph of {cfg.model}: "
-                f"{str(exc).splitlines()[0][:200]}",
-                "check the model opens in ONNX Runtime (IR version, opset, operators) and its --adapter spec",
-            ) from exc
-        io = [
-            {"name": v.name, "shape": v.shape, "dtype": v.type}
-            for v in [*sess.get_inputs(), *sess.get_outputs()]
-        ]
+    opts = ort.SessionOptions()
+    # EXTENDED, not ALL: ALL adds layout transforms tied to this CPU's instruction set.
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
+    opts.optimized_model_filepath = str(engine)  # the staged path: build() renames it into place
+    opts.log_severity_level = 3
+    try:
+        sess = ort.InferenceSession(str(graph), opts, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime's own exception types (Fail, InvalidGraph, ...)
+        raise ModelError(
+            f"ONNX Runtime cannot load the {cfg.precision} graph of {cfg.model}: "
+            f"{str(exc).splitlines()[0][:200]}",
+            "check the model opens in ONNX Runtime (IR version, opset, operators) and its --adapter spec",
+        ) from exc
+    io = [{"name": v.name, "shape": v.shape, "dtype": v.type} for v in [*sess.get_inputs(), *sess.get_outputs()]]
     return {
         "backend": "onnxruntime",
         "backend_version": ort.__version__,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -55,6 +54,7 @@ def bench(
     from edgecolor.bench.runner import parse_resolutions, test_frame, time_calls, time_pipeline
     from edgecolor.errors import InputError
     from edgecolor.registry import resolve_model
+    from edgecolor.tempdirs import work_dir
 
     if mode not in ("engine", "pipeline"):
         raise InputError(f"unknown mode '{mode}'", "use --mode engine or --mode pipeline")
@@ -64,7 +64,7 @@ def bench(
     paths = [resolve_model(m) for m in (models or ["colorizer"])]
     engines = {p: open_cpu_engine(p, cpu_path, threads) for p in paths}
     rows = []
-    with tempfile.TemporaryDirectory(prefix="edgecolor-bench-") as tmp:
+    with work_dir("bench") as tmp:
         for path, engine in engines.items():
             for name, h, w in res:
                 extra: dict = {}

@@ -74,7 +74,7 @@ def build(
     Example: edgecolor build colorizer --precision int8 --target cpu
     """
     from edgecolor.build import manifest as mf
-    from edgecolor.build.builder import BuildConfig
+    from edgecolor.build.builder import BuildConfig, differences
     from edgecolor.build.builder import build as run_build
 
     cfg = BuildConfig(
@@ -101,6 +101,9 @@ def build(
     if rebuild_if_stale and mf.manifest_path(engine).is_file():
         try:
             manifest = mf.check(engine)
+            changed = differences(cfg, manifest)  # an up-to-date engine of another model is still stale
+            if changed:
+                raise mf.StaleEngine(f"engine {engine.name} is stale: {'; '.join(changed)}", "rebuild it")
             if as_json:
                 emit_json({**manifest, "status": "up to date"})
             else:
