@@ -24,6 +24,10 @@ def _name(param: Any) -> str:
     return max(opts, key=len)
 
 
+def _fmt(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() and abs(x) < 1e15 else f"{x:g}"
+
+
 def bounded(lo: float, hi: float, above: bool = False) -> Callable[[Any, Any, Any], Any]:
     """A typer callback accepting ``lo <= value <= hi`` (``lo < value`` with ``above``), finite, or ``None``."""
 
@@ -34,8 +38,8 @@ def bounded(lo: float, hi: float, above: bool = False) -> Callable[[Any, Any, An
         for v in value if isinstance(value, (list, tuple)) else (value,):
             ok = isinstance(v, (int, float)) and math.isfinite(v) and (v > lo if above else v >= lo) and v <= hi
             if not ok:
-                raise InputError(f"{_name(param)} {v} is out of range (a finite number, {low} {lo:g} and at most "
-                                 f"{hi:g})", f"pass {_name(param)} between {lo:g} and {hi:g}")
+                raise InputError(f"{_name(param)} {v} is out of range (a finite number, {low} {_fmt(lo)} and at "
+                                 f"most {_fmt(hi)})", f"pass {_name(param)} between {_fmt(lo)} and {_fmt(hi)}")
         return value
 
     return check
