@@ -9,24 +9,34 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import os
+import secrets
 import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from edgecolor import inputs
 from edgecolor.errors import InputError, OutputError
-from edgecolor.imageheader import FORMATS, image_size
+from edgecolor.imageheader import FORMATS, Header, image_size, jpeg_scans
 
 log = logging.getLogger(__name__)
 
 IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 VIDEO_EXTS = {".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v"}
-# Refuse decoding past this many pixels (~8k x 8k) instead of exhausting memory.
+# Refuse decoding past this many pixels (~8k x 8k) instead of exhausting memory; images, video frames
+# and stream frames alike.
 MAX_PIXELS = 8192 * 8192
+# OpenCV's own per-side limit (CV_IO_MAX_IMAGE_WIDTH/HEIGHT, 2^20): past it imdecode raises cv2.error.
+MAX_SIDE = 1 << 20
+# A progressive JPEG decodes every scan over the whole image: usual files have ~10 scans (jpegtran's
+# script), mozjpeg's up to ~30; thousands (a CPU bomb: 5,000 took ~70 s) are refused from the markers.
+MAX_JPEG_SCANS = 100
+# OpenCV applies EXIF orientation for these flags (not for IMREAD_UNCHANGED) and keeps 16-bit/float depth.
+_DECODE_FLAGS = cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR
 
 
 def is_image(path: Path) -> bool:
@@ -37,37 +47,54 @@ def is_video(path: Path) -> bool:
     return path.suffix.lower() in VIDEO_EXTS
 
 
-def check_header(data: bytes, name: str = "image") -> tuple[int, int]:
+def check_header(data: bytes | Header, name: str = "image") -> tuple[int, int]:
     """``(width, height)`` from the encoded image's header, or :class:`InputError` if it is unknown, empty or
-    larger than :data:`MAX_PIXELS`. Reads no pixels."""
+    larger than :data:`MAX_PIXELS` / :data:`MAX_SIDE`. Reads no pixels."""
     if not data:
         raise InputError(f"{name} is empty (0 bytes)", "pass a JPEG/PNG/WebP image")
     size = image_size(data)
     if size is None or 0 in size:
         raise InputError(f"{name} is not a readable image (corrupt, cut short or not {FORMATS})",
                          "pass a JPEG/PNG/WebP image")
-    if size[0] * size[1] > MAX_PIXELS:
-        raise InputError(f"{name} is {size[0]}x{size[1]}, larger than the {MAX_PIXELS // 1_000_000} MP limit",
-                         "downscale it first")
+    check_pixels(size[0], size[1], name)
     return size
 
 
+def check_pixels(width: int, height: int, name: str = "image") -> None:
+    """:class:`InputError` when a ``width x height`` image, video frame or stream frame is past the limits
+    (:data:`MAX_PIXELS`, :data:`MAX_SIDE`)."""
+    if width * height > MAX_PIXELS or max(width, height) > MAX_SIDE:
+        limit = f"the {MAX_PIXELS // 1_000_000} MP limit" if width * height > MAX_PIXELS else \
+            f"the {MAX_SIDE}-pixel side limit"
+        raise InputError(f"{name} is {width}x{height}, larger than {limit}", "downscale it first")
+
+
 def probe_image(path: str | Path) -> tuple[int, int]:
-    """Check an image file's header (first 64 kB) without decoding it; see :func:`check_header`."""
-    path = Path(path)
+    """Check an image file's header without decoding it (reads only the header's bytes); see
+    :func:`check_header`."""
+    path = inputs.require_file(path, "image")
     try:
         with open(path, "rb") as f:
-            head = f.read(65536)
+            if not f.read(1):
+                raise InputError(f"{path} is empty (0 bytes)", "pass a JPEG/PNG/WebP image")
+            return check_header(Header(f), str(path))  # type: ignore[arg-type]
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror or exc}", "check the path and its permissions") from exc
-    return check_header(head, str(path))
 
 
 def decode_image(data: bytes, name: str = "image") -> np.ndarray:
     """Decode encoded bytes to a BGR uint8 frame; gray, RGBA, 16-bit and palette images become 8-bit BGR."""
     check_header(data, name)  # refuse huge images before the decoder allocates them
+    scans = jpeg_scans(data)
+    if scans > MAX_JPEG_SCANS:
+        raise InputError(f"{name} is a progressive JPEG of {scans} scans (at most {MAX_JPEG_SCANS} are decoded)",
+                         "re-encode it as a baseline JPEG or PNG")
     buf = np.frombuffer(data, dtype=np.uint8)
-    img = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
+    try:
+        img = cv2.imdecode(buf, _DECODE_FLAGS)  # EXIF orientation applied: the frame is upright
+    except cv2.error as exc:  # a limit of OpenCV's that the header check does not know
+        raise InputError(f"{name} cannot be decoded ({str(exc).strip().splitlines()[-1][:100]})",
+                         "pass a JPEG/PNG/WebP image") from exc
     if img is None or img.size == 0:
         raise InputError(f"{name} is not a readable image (corrupt or unsupported format)",
                          "pass a JPEG/PNG/WebP image")
@@ -77,7 +104,10 @@ def decode_image(data: bytes, name: str = "image") -> np.ndarray:
             "downscale it first",
         )
     if img.dtype != np.uint8:  # 16-bit PNG/TIFF, float EXR: scale to 8 bits
-        if img.dtype.kind == "f":
+        if img.dtype.kind == "f":  # a few NaN/inf pixels must not stretch the rest to black
+            finite = np.isfinite(img)
+            lo, hi = (float(img[finite].min()), float(img[finite].max())) if finite.any() else (0.0, 0.0)
+            img = np.nan_to_num(img, nan=lo, posinf=hi, neginf=lo)
             img = cv2.normalize(img, None, 0, 255, cv2.NORM_MINMAX)  # type: ignore[call-overload]
         else:
             img = np.right_shift(img, 8)
@@ -93,32 +123,35 @@ def decode_image(data: bytes, name: str = "image") -> np.ndarray:
 
 def read_image(path: str | Path) -> np.ndarray:
     """Read an image file as a BGR uint8 ``H x W x 3`` frame, or raise :class:`InputError`."""
-    path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror or exc}", "check the path and its permissions") from exc
+    data = inputs.read_bytes(path, "image")  # regular files only: a FIFO or /dev/zero is refused, not read
     return decode_image(data, str(path))
+
+
+def _temp_name(path: Path) -> str:
+    """A hidden temporary name beside ``path`` that fits NAME_MAX even when ``path``'s name uses all of it
+    (the extension is kept where it fits: OpenCV's video writer picks the container by it)."""
+    stem = path.stem[:32]
+    suffix = path.suffix if len(path.suffix.encode()) <= 32 else ""
+    return f".{stem}.{secrets.token_hex(4)}.partial{suffix}"
 
 
 @contextlib.contextmanager
 def atomic_output(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path`` (same extension); rename it into place only on success."""
-    path = Path(path)
+    path = inputs.check_output(path)
     blocker = next((p for p in (path.parent, *path.parent.parents) if p.exists()), None)
     if blocker is not None and not blocker.is_dir():
         raise OutputError(f"cannot write {path}: {blocker} is a file, not a folder", "choose another output location")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".partial{path.suffix}", dir=path.parent)
-        os.close(fd)
+        tmp = path.parent / _temp_name(path)
+        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     except OSError as exc:
         raise OutputError(f"cannot write to {path.parent}: {exc.strerror or exc}",
                           "choose a writable output location") from exc
-    tmp = Path(tmp_name)
     try:
         yield tmp
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; outputs are ordinary files others may read
+        os.chmod(tmp, 0o644)  # created 0600; outputs are ordinary files others may read
         os.replace(tmp, path)
     except OSError as exc:
         raise OutputError(f"cannot write {path}: {exc.strerror or exc}", "check free space and permissions") from exc
@@ -137,39 +170,51 @@ def write_image(path: str | Path, frame: np.ndarray) -> None:
 
 
 class VideoReader:
-    """Iterate BGR frames of a video file. A frame that fails to decode mid-stream is skipped and counted
-    and reading resumes at the next frame (FFmpeg would otherwise end the stream there)."""
+    """Iterate BGR frames of a video file. A frame that fails to decode is skipped and counted, and reading
+    goes on with the next one; the file ends after ``MAX_CONSECUTIVE_FAILURES`` failed reads in a row.
+
+    The container's frame count is only a hint (an AVI header can claim 2^31 - 1 frames): failed reads are
+    counted as skipped only when a good frame follows them, so the end of the file is never "skipped"."""
 
     MAX_CONSECUTIVE_FAILURES = 100
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        if not self.path.is_file():
+        if inputs.kind(self.path, "video") != "file":  # a FIFO or device is refused, not opened (a hang)
             raise InputError(f"video {self.path} does not exist", "check the path")
         self._cap = cv2.VideoCapture(str(self.path))
         if not self._cap.isOpened():
             raise InputError(f"{self.path} is not a readable video",
                              "pass an MP4/AVI/MKV file OpenCV's FFmpeg can decode")
-        self.fps = float(self._cap.get(cv2.CAP_PROP_FPS)) or 25.0
-        self.frame_count = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT))
+        fps = float(self._cap.get(cv2.CAP_PROP_FPS))
+        self.fps = fps if math.isfinite(fps) and 0 < fps <= 1000 else 25.0
+        count = self._cap.get(cv2.CAP_PROP_FRAME_COUNT)
+        self.frame_count = int(count) if math.isfinite(count) and count > 0 else 0
         self.skipped = 0
+        width, height = int(self._cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(self._cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+        try:
+            check_pixels(width, height, f"video {self.path}")  # before FFmpeg allocates frames that size
+        except InputError:
+            self._cap.release()
+            raise
 
     def indexed(self) -> Iterator[tuple[int, np.ndarray]]:
         """Yield ``(index in the file, frame)``."""
         index, failures = 0, 0
         while failures < self.MAX_CONSECUTIVE_FAILURES:
+            # No seek after a failure: FFmpeg has consumed the broken packet and goes on with the next one
+            # (seeking back into broken frames lost the whole file when its first frames were broken).
             ok = self._cap.grab()
             frame = self._cap.retrieve()[1] if ok else None
             if frame is None:
-                if index >= self.frame_count - 1:
-                    return  # the end (container frame counts can be one too high)
-                self.skipped += 1
                 failures += 1
                 index += 1
-                self._cap.set(cv2.CAP_PROP_POS_FRAMES, index)
-                log.warning("%s: frame %d is unreadable, skipped", self.path, index - 1)
                 continue
-            failures = 0
+            if failures:
+                self.skipped += failures
+                log.warning("%s: %d unreadable frame(s) before frame %d skipped", self.path, failures, index)
+                failures = 0
+            check_pixels(frame.shape[1], frame.shape[0], f"a frame of video {self.path}")  # a size change
             yield index, frame
             index += 1
 
@@ -224,7 +269,17 @@ class VideoWriter:
     def write(self, frame: np.ndarray) -> None:
         if self._writer is None:
             h, w = frame.shape[:2]
-            self._writer = cv2.VideoWriter(str(self._tmp), cv2.VideoWriter.fourcc(*self.fourcc), self.fps, (w, h))
+            if w % 2 or h % 2:  # OpenCV's FFmpeg writer drops the last odd row/column without a word
+                if self.path.suffix.lower() != ".avi":
+                    self.abort()
+                    raise OutputError(f"cannot write {w}x{h} frames to {self.path}: its codec needs an even "
+                                      "width and height", "write an .avi output (MJPEG keeps odd sizes)")
+                # OpenCV's own MJPEG writer keeps every pixel
+                self._writer = cv2.VideoWriter(str(self._tmp), cv2.CAP_OPENCV_MJPEG, cv2.VideoWriter.fourcc(*"MJPG"),
+                                               self.fps, (w, h))
+            else:
+                self._writer = cv2.VideoWriter(str(self._tmp), cv2.VideoWriter.fourcc(*self.fourcc), self.fps,
+                                               (w, h))
             if not self._writer.isOpened():
                 self.abort()
                 raise _writer_refused(self.path, self.fps, w, h, self.fourcc)

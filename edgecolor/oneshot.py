@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from edgecolor import inputs as ec_inputs
 from edgecolor.errors import InputError, OutputError
 from edgecolor.imageio import (
     VideoReader,
@@ -48,7 +49,7 @@ class Result:
 
 
 def _media(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.is_file() and (is_image(p) or is_video(p)))
+    return ec_inputs.folder_files(folder, lambda p: is_image(p) or is_video(p), "input folder")
 
 
 def plan(inputs: list[Path], out: Path) -> list[Job]:
@@ -57,17 +58,19 @@ def plan(inputs: list[Path], out: Path) -> list[Job]:
         raise InputError("no input given", "pass an image, a video or a folder")
     files: list[tuple[Path, Path | None]] = []  # (file, folder it came from)
     for inp in inputs:
-        if inp.is_dir():
+        found = ec_inputs.kind(inp, "input")  # names too long, link loops, FIFOs and devices: one line
+        if found == "dir":
             media = _media(inp)
             if not media:
                 raise InputError(f"folder {inp} has no images or videos", "pass a folder with .jpg/.png/.mp4 files")
             files += [(m, inp) for m in media]
-        elif inp.is_file():
+        elif found == "file":
             if not (is_image(inp) or is_video(inp)):
                 raise InputError(f"{inp} is not an image or video file by its extension", "pass .jpg/.png/.mp4/...")
             files.append((inp, None))
         else:
             raise InputError(f"input {inp} does not exist", "check the path")
+    ec_inputs.check_output(out)  # a name too long or a link loop: one line before anything is read
     single = len(files) == 1 and files[0][1] is None
     if str(out) == "-" or re.match(r"^[A-Za-z][A-Za-z0-9+.-]+:/", str(out)):  # typer made "x://" "x:/"
         raise OutputError(f"-o {out} is not a file or a folder (outputs are never written to stdout or a URL)",
@@ -94,6 +97,7 @@ def plan(inputs: list[Path], out: Path) -> list[Job]:
     for job in jobs:
         if job.kind == "image":
             probe_image(job.src)  # header only: a bad file in a folder fails before anything is written
+        ec_inputs.check_output(job.dst)
         if job.dst in seen:
             raise OutputError(f"{seen[job.dst]} and {job.src} would both be written to {job.dst}", "rename one input")
         guard.check_file(job.dst)

@@ -11,7 +11,7 @@ style or strength switch takes effect on the next frame without reloading the en
 
 from __future__ import annotations
 
-import json
+import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -26,13 +26,24 @@ def extra_defaults(spec: str | Mapping[str, Any] | None, what: str, remedy: str,
                    bare_values: bool = False) -> dict[str, float]:
     """Defaults of a model's extra scalar inputs from their record: JSON text or a mapping of name to
     ``{"default": value}`` (frame-model metadata) or, with ``bare_values``, to the value itself (manifests).
-    A malformed record raises ModelError ``"{what} malformed (...)"`` with ``remedy``."""
+    A malformed record (not JSON, nested too deep, a default that is not a finite number) raises ModelError
+    ``"{what} malformed (...)"`` with ``remedy``."""
+    from edgecolor import jsonio
+
     try:
-        extras = json.loads(spec) if isinstance(spec, str) else (spec or {})
-        return {str(k): float(v if bare_values and not isinstance(v, dict) else v["default"])
-                for k, v in extras.items()}
-    except (ValueError, TypeError, KeyError, AttributeError) as exc:
-        raise ModelError(f"{what} malformed ({str(exc)[:80]})", remedy) from exc
+        extras = jsonio.loads(spec, "the record", ModelError) if isinstance(spec, str) else (spec or {})
+    except ModelError as err:
+        raise ModelError(f"{what} malformed ({err.problem[:80]})", remedy) from err
+    if not isinstance(extras, Mapping):
+        raise ModelError(f"{what} malformed (not a JSON object)", remedy)
+    defaults = {}
+    for name, entry in extras.items():
+        value = entry if bare_values and not isinstance(entry, dict) else (
+            entry.get("default") if isinstance(entry, dict) else None)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ModelError(f"{what} malformed ('{str(name)[:40]}' has no finite numeric 'default')", remedy)
+        defaults[str(name)] = float(value)
+    return defaults
 
 
 class Engine:

@@ -24,6 +24,7 @@ from edgecolor.backends.base import Engine, extra_defaults
 from edgecolor.backends.onnxruntime import METADATA_REMEDY, METADATA_WHAT
 from edgecolor.colour import BGR_FROM_CHROMA
 from edgecolor.errors import ModelError, require
+from edgecolor.graph.frame import net_size
 
 CORE_IN, CORE_OUT = "net/luma", "net/chroma"
 
@@ -65,7 +66,7 @@ class SplitColorizerEngine(Engine):
         self.metadata = {p.key: p.value for p in frame_model.metadata_props}
         if self.metadata.get("edgecolor.task") != "colorize":
             raise ModelError(f"{path.name} is not a colorizer frame model", "use the graph engine for other models")
-        self.net_size = int(self.metadata["edgecolor.net_size"])
+        self.net_size = net_size(self.metadata, path.name)
         self.defaults = extra_defaults(self.metadata.get("edgecolor.extra_inputs"), METADATA_WHAT, METADATA_REMEDY)
         opts = ort.SessionOptions()
         if threads:

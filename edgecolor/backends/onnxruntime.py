@@ -48,6 +48,14 @@ class OrtEngine(Engine):
             raise ModelError("the model is not a frame model (needs a uint8 [N, H, W, 3] input 'frame' and one "
                              "uint8 output)",
                              "wrap it with an adapter spec: edgecolor build MODEL --adapter SPEC")
+        out_shape = list(outs[0].shape or [])
+        if len(out_shape) != 4 or (isinstance(out_shape[3], int) and out_shape[3] != 3):
+            raise ModelError(f"the model's output {outs[0].name} is {out_shape}, not a frame [N, H, W, 3]",
+                             "wrap the network with an adapter spec: edgecolor build MODEL --adapter SPEC")
+        required = [name for name in inputs if name != "frame"]  # inputs with an initializer are not listed
+        if required:
+            raise ModelError(f"the model needs input(s) {', '.join(required)[:80]} besides 'frame', without a "
+                             "default", "give each extra input an initializer (its default) in the frame model")
         self.output_name = outs[0].name
         meta = self.session.get_modelmeta().custom_metadata_map
         self.metadata: dict[str, str] = dict(meta)

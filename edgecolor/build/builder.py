@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import shlex
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -24,6 +23,7 @@ from edgecolor.errors import InputError, ModelError, OutputError
 from edgecolor.graph.frame import extras_as_plain_inputs
 from edgecolor.imageio import atomic_output
 from edgecolor.overwrite import refuse_overwrite
+from edgecolor.tempdirs import work_dir
 
 log = logging.getLogger(__name__)
 PRECISIONS = ("fp32", "fp16", "int8")
@@ -134,6 +134,14 @@ def load_frame_model(cfg: BuildConfig) -> tuple[onnx.ModelProto, Path]:
             f"{source.name} is not a frame model: 'frame' and the output must be uint8 NHWC BGR [N, H, W, 3]",
             "wrap a float network with --adapter instead of passing it as a frame model",
         )
+    out_dims = outs[0].type.tensor_type.shape.dim
+    if len(out_dims) != 4 or (out_dims[3].HasField("dim_value") and out_dims[3].dim_value != 3):
+        raise InputError(f"{source.name} is not a frame model: its output has {len(out_dims)} dimension(s), "
+                         "not [N, H, W, 3]", "wrap an image-to-image network with --adapter")
+    if len(inputs) > 1:
+        raise InputError(f"{source.name} needs input(s) {', '.join(sorted(set(inputs) - {'frame'}))[:80]} "
+                         "besides 'frame', without a default", "give each extra input an initializer (its default)")
+    _check_metadata({p.key: p.value for p in model.metadata_props}, source.name)
     from edgecolor.graph.precision import name_nodes
 
     return name_nodes(model), source
@@ -154,6 +162,17 @@ def _counting_reader(frames: tuple, on_progress: Progress | None) -> Any:
             return item
 
     return CountingReader(frames)
+
+
+def _check_metadata(meta: dict[str, str], name: str) -> None:
+    """Refuse absurd frame-model metadata before any slow work (the gate and the engine read it later)."""
+    from edgecolor.backends.base import extra_defaults
+    from edgecolor.backends.onnxruntime import METADATA_REMEDY, METADATA_WHAT
+    from edgecolor.graph.frame import net_size
+
+    extra_defaults(meta.get("edgecolor.extra_inputs"), METADATA_WHAT, METADATA_REMEDY)
+    if meta.get("edgecolor.task") == "colorize":
+        net_size(meta, name)
 
 
 def _precision_graph(
@@ -203,8 +222,7 @@ def build(cfg: BuildConfig, on_step: Any = None, on_progress: Progress | None = 
     read = [source, *([Path(cfg.adapter)] if cfg.adapter and cfg.adapter.endswith(".json") else [])]
     refuse_overwrite([engine, mf.manifest_path(engine)], read, "engine")
     task = next((p.value for p in model.metadata_props if p.key == "edgecolor.task"), "stylize")
-    with tempfile.TemporaryDirectory(prefix="edgecolor-build-") as tmp:
-        work = Path(tmp)
+    with work_dir("build") as work:
         fp32 = work / "fp32.onnx"
         onnx.save(model, fp32)
         model_sha = mf.sha256_file(fp32)
@@ -234,27 +252,59 @@ def build(cfg: BuildConfig, on_step: Any = None, on_progress: Progress | None = 
                 if not gate["passed"]:
                     raise GateFailed(gate, _remedy(cfg))
         step(f"writing the {cfg.target} engine")
-        facts = _write_engine(cfg, graph, engine)
-    manifest = {
-        "edgecolor_version": __version__,
-        "precision": cfg.precision,
-        "target": cfg.target,
-        "engine": engine.name,
-        "engine_sha256": mf.sha256_file(engine),
-        "source_onnx": str(source.resolve()),
-        "source_sha256": mf.sha256_file(source),
-        "frame_model_sha256": model_sha,
-        "task": task,
-        "accuracy_vs_fp32": gate,
-        "kept_fp32": list(keep),
-        "build_seconds": round(time.perf_counter() - t0, 2),
-        "rebuild_command": BuildConfig(**{**asdict(cfg), "keep_fp32": keep}).command(),
-        "build_config": {**asdict(cfg), "keep_fp32": list(keep)},
-        **extra,
-        **facts,
-    }
-    mf.write(engine, manifest)
+        # The engine is staged beside its final path and renamed only after its manifest is in place: a
+        # failure writing either (a full disk) leaves no engine without a manifest.
+        written: Path | None = None
+        try:
+            with atomic_output(engine) as staged:
+                facts = _write_engine(cfg, graph, staged)
+                manifest = {
+                    "edgecolor_version": __version__,
+                    "precision": cfg.precision,
+                    "target": cfg.target,
+                    "engine": engine.name,
+                    "engine_sha256": mf.sha256_file(staged),
+                    "source_onnx": str(source.resolve()),
+                    "source_sha256": mf.sha256_file(source),
+                    "frame_model_sha256": model_sha,
+                    "task": task,
+                    "accuracy_vs_fp32": gate,
+                    "kept_fp32": list(keep),
+                    "build_seconds": round(time.perf_counter() - t0, 2),
+                    "rebuild_command": BuildConfig(**{**asdict(cfg), "keep_fp32": keep}).command(),
+                    "build_config": {**asdict(cfg), "keep_fp32": list(keep)},
+                    **extra,
+                    **facts,
+                }
+                written = mf.write(engine, manifest)
+        except BaseException:
+            if written is not None:  # the engine's rename failed: its manifest must not stay alone
+                written.unlink(missing_ok=True)
+            raise
     return manifest
+
+
+def differences(cfg: BuildConfig, manifest: dict[str, Any]) -> list[str]:
+    """How an existing engine's manifest differs from what ``cfg`` asks for (another model, precision,
+    target, adapter, calibration): ``--rebuild-if-stale`` rebuilds on any of them."""
+    from edgecolor.registry import resolve_model
+
+    found = []
+    source = resolve_model(cfg.model)
+    if manifest.get("source_sha256") != mf.sha256_file(source):
+        found.append(f"it was built from another model ({str(manifest.get('source_onnx'))[:80]}), not {source}")
+    recorded = manifest.get("build_config")
+    recorded = recorded if isinstance(recorded, dict) else {}
+    keys = ["precision", "target", "adapter"]
+    keys += ["calib", "calib_method", "calib_frames"] if cfg.precision == "int8" else []
+    keys += ["shapes"] if cfg.target == "trt" else []
+    wanted = asdict(cfg)
+    for key in keys:
+        want = None if wanted[key] is None else str(wanted[key])
+        have = None if recorded.get(key) is None else str(recorded.get(key))
+        if want != have:
+            found.append(f"it was built with {key} {str(have)[:60]}, {want} was asked for")
+    return found
 
 
 def _remedy(cfg: BuildConfig) -> str:
@@ -344,29 +394,25 @@ def _write_engine(cfg: BuildConfig, graph: Path, engine: Path) -> dict[str, Any]
         }
     import onnxruntime as ort
 
-    with atomic_output(engine) as tmp:
-        opts = ort.SessionOptions()
-        # EXTENDED, not ALL: ALL adds layout transforms tied to this CPU's instruction set.
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
-        opts.optimized_model_filepath = str(tmp)
-        opts.log_severity_level = 3
-        try:
-            sess = ort.InferenceSession(str(graph), opts, providers=["CPUExecutionProvider"])
-        except Exception as exc:  # onnxruntime's own exception types (Fail, InvalidGraph, ...)
-            if _loads_without_writing(ort, graph):  # the graph is fine: writing the engine failed (a full disk)
-                raise OutputError(
-                    f"cannot write {engine}: {str(exc).splitlines()[0][:200]}{_free_space(engine)}",
-                    "free disk space or choose another output location with -o",
-                ) from exc
-            raise ModelError(
-                f"ONNX Runtime cannot load the {cfg.precision} graph of {cfg.model}: "
-                f"{str(exc).splitlines()[0][:200]}",
-                "check the model opens in ONNX Runtime (IR version, opset, operators) and its --adapter spec",
+    opts = ort.SessionOptions()
+    # EXTENDED, not ALL: ALL adds layout transforms tied to this CPU's instruction set.
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
+    opts.optimized_model_filepath = str(engine)  # the staged path: build() renames it into place
+    opts.log_severity_level = 3
+    try:
+        sess = ort.InferenceSession(str(graph), opts, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime's own exception types (Fail, InvalidGraph, ...)
+        if _loads_without_writing(ort, graph):  # the graph is fine: writing the engine failed (a full disk)
+            raise OutputError(
+                f"cannot write {engine}: {str(exc).splitlines()[0][:200]}{_free_space(engine)}",
+                "free disk space or choose another output location with -o",
             ) from exc
-        io = [
-            {"name": v.name, "shape": v.shape, "dtype": v.type}
-            for v in [*sess.get_inputs(), *sess.get_outputs()]
-        ]
+        raise ModelError(
+            f"ONNX Runtime cannot load the {cfg.precision} graph of {cfg.model}: "
+            f"{str(exc).splitlines()[0][:200]}",
+            "check the model opens in ONNX Runtime (IR version, opset, operators) and its --adapter spec",
+        ) from exc
+    io = [{"name": v.name, "shape": v.shape, "dtype": v.type} for v in [*sess.get_inputs(), *sess.get_outputs()]]
     return {
         "backend": "onnxruntime",
         "backend_version": ort.__version__,

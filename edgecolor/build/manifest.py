@@ -14,7 +14,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from edgecolor.errors import ModelError
+from edgecolor.errors import InputError, ModelError
 from edgecolor.imageio import atomic_output
 
 log = logging.getLogger(__name__)
@@ -47,23 +47,37 @@ def write(engine: Path, manifest: dict[str, Any]) -> Path:
 
 
 def read(engine: Path) -> dict[str, Any]:
+    """The manifest of ``engine`` as a JSON object (bounded, see :mod:`edgecolor.jsonio`), or StaleEngine."""
+    from edgecolor import inputs, jsonio
+
     path = manifest_path(engine)
+    remedy = "rebuild the engine with edgecolor build"
     try:
-        found = json.loads(path.read_text())
-    except FileNotFoundError:
+        missing = inputs.kind(path, "manifest") == "missing"
+    except InputError as err:
+        raise StaleEngine(err.problem, remedy) from err
+    if missing:
         raise StaleEngine(
             f"engine {engine} has no manifest {path.name} (interrupted or foreign build)",
             "rebuild it with edgecolor build",
-        ) from None
-    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError too
-        raise StaleEngine(
-            f"manifest {path} is not valid JSON: {str(exc)[:120]}", "rebuild the engine with edgecolor build"
-        ) from exc
-    except OSError as exc:
-        raise StaleEngine(f"cannot read manifest {path}: {exc.strerror or exc}", "check its permissions") from exc
+        )
+    found = jsonio.load(path, f"manifest {path}", StaleEngine, remedy, max_bytes=4 << 20)
     if not isinstance(found, dict):
-        raise StaleEngine(f"manifest {path} is not a JSON object", "rebuild the engine with edgecolor build")
+        raise StaleEngine(f"manifest {path} is not a JSON object", remedy)
     return found
+
+
+def accuracy(manifest: dict[str, Any]) -> dict[str, Any] | None:
+    """The manifest's ``accuracy_vs_fp32`` record with numeric fields, or None when absent or malformed (it is
+    information for tables, not a reason to refuse an engine)."""
+    acc = manifest.get("accuracy_vs_fp32")
+    if not isinstance(acc, dict):
+        return None
+    numbers = ("psnr_vs_fp32_db", "delta_e_vs_fp32")
+    if not all(isinstance(acc.get(k), (int, float)) and not isinstance(acc.get(k), bool) for k in numbers):
+        log.warning("manifest accuracy_vs_fp32 has non-numeric fields: ignored")
+        return None
+    return acc
 
 
 def current_environment(backend: str) -> dict[str, Any]:

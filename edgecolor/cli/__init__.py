@@ -6,6 +6,7 @@ prints those as one line on stderr and exits with code 2. Anything else is a bug
 
 from __future__ import annotations
 
+import errno
 import logging
 import sys
 from typing import Any
@@ -41,6 +42,14 @@ class _Group(TyperGroup):
             return super().invoke(ctx)
         except EdgecolorError as err:
             print_error(err)
+            raise typer.Exit(2) from None
+        except OSError as exc:
+            # A path the user typed that no file system takes (name > 255 bytes, a link loop) can surface in
+            # any os/pathlib call; it is the user's to fix, whichever call met it first.
+            if exc.errno not in (errno.ENAMETOOLONG, errno.ELOOP):
+                raise
+            typer.echo(f"error: {exc.strerror}: {str(exc.filename)[:120]}. Use a shorter path without link loops.",
+                       err=True)
             raise typer.Exit(2) from None
 
     def main(  # type: ignore[override]

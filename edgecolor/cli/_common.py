@@ -9,8 +9,10 @@ text, so a log file or a CI page gets whole paths and whole table columns instea
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -63,7 +65,18 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print one machine-readabl
 
 
 def emit_json(obj: Any) -> None:
-    sys.stdout.write(json.dumps(obj, indent=1, default=str) + "\n")
+    """Write ``obj`` to stdout and flush, so a full or closed stdout (``> /dev/full``) is a one-line error
+    here rather than a traceback at interpreter exit."""
+    from edgecolor.errors import OutputError
+
+    try:
+        sys.stdout.write(json.dumps(obj, indent=1, default=str) + "\n")
+        sys.stdout.flush()
+    except OSError as exc:
+        with contextlib.suppress(OSError):  # leave nothing buffered for the exit-time flush to fail on
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - replaces the broken stream until exit
+        raise OutputError(f"cannot write the JSON output: {exc.strerror or exc}",
+                          "check free space on the file or pipe stdout goes to") from exc
 
 
 def print_error(message: object) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -12,6 +11,7 @@ from rich.table import Table
 
 from edgecolor.backends.base import Engine
 from edgecolor.cli._common import JsonOpt, console, emit_json, out, progress
+from edgecolor.cli._numbers import THREADS, bounded
 
 
 def _accuracy(path: Path) -> dict | None:
@@ -22,7 +22,7 @@ def _accuracy(path: Path) -> dict | None:
         man = mf.read(path)
     except mf.StaleEngine:  # no or unreadable sidecar: an unbuilt model has no recorded accuracy
         return None
-    return man.get("accuracy_vs_fp32") if man.get("precision") != "fp32" else None
+    return mf.accuracy(man) if man.get("precision") != "fp32" else None
 
 
 def bench(
@@ -32,10 +32,14 @@ def bench(
     mode: Annotated[str, typer.Option(help="engine: one inference per frame; pipeline: file source -> engine -> "
                                            "null sink, the real end-to-end path.")] = "engine",
     cpu_path: Annotated[str, typer.Option(help="auto | graph | split (colorizer colour math in OpenCV).")] = "auto",
-    warmup: Annotated[float, typer.Option(help="Untimed warm-up seconds per row.", min=0.0)] = 2.0,
-    duration: Annotated[float | None, typer.Option(help="Timed seconds per row (engine mode; default 10).")] = None,
-    iterations: Annotated[int | None, typer.Option(help="Timed frames per row, instead of --duration.")] = None,
-    threads: Annotated[int, typer.Option(help="ONNX Runtime threads (0 = all cores).")] = 0,
+    warmup: Annotated[float, typer.Option(help="Untimed warm-up seconds per row (0..3600).",
+                                          callback=bounded(0, 3600))] = 2.0,
+    duration: Annotated[float | None, typer.Option(help="Timed seconds per row (engine mode; default 10; max 86400).",
+                                                   callback=bounded(0, 86400, above=True))] = None,
+    iterations: Annotated[int | None, typer.Option(help="Timed frames per row, instead of --duration.",
+                                                   callback=bounded(1, 10**8))] = None,
+    threads: Annotated[int, typer.Option(help="ONNX Runtime threads (0 = all cores; at most 256).",
+                                         callback=THREADS)] = 0,
     plot: Annotated[Path | None, typer.Option(help="Write a PNG of throughput and p99 per resolution "
                                                     "(needs matplotlib).")] = None,
     as_json: JsonOpt = False,
@@ -51,6 +55,7 @@ def bench(
     from edgecolor.bench.runner import parse_resolutions, test_frame, time_calls, time_pipeline
     from edgecolor.errors import InputError
     from edgecolor.registry import resolve_model
+    from edgecolor.tempdirs import work_dir
 
     if mode not in ("engine", "pipeline"):
         raise InputError(f"unknown mode '{mode}'", "use --mode engine or --mode pipeline")
@@ -66,7 +71,7 @@ def bench(
         refuse_overwrite([plot], paths, "plot")
     engines = {p: open_cpu_engine(p, cpu_path, threads) for p in paths}
     rows = []
-    with tempfile.TemporaryDirectory(prefix="edgecolor-bench-") as tmp, progress(not as_json) as bar:
+    with work_dir("bench") as tmp, progress(not as_json) as bar:
         task = bar.add_task("bench", total=len(engines) * len(res))
         for path, engine in engines.items():
             for name, h, w in res:

@@ -9,6 +9,7 @@ import typer
 from rich.progress import TaskID
 
 from edgecolor.cli._common import JsonOpt, console, emit_json, progress
+from edgecolor.cli._numbers import THREADS, bounded
 
 
 def build(
@@ -36,7 +37,8 @@ def build(
     ] = None,
     calib_method: Annotated[str, typer.Option(help="entropy | percentile (99.99) | max.")] = "entropy",
     calib_frames: Annotated[
-        int, typer.Option(help="Calibration frames, sampled evenly (8 minimum, 32+ advised).")
+        int, typer.Option(help="Calibration frames, sampled evenly (8 minimum, 32+ advised, at most 4096).",
+                          callback=bounded(1, 4096))
     ] = 64,
     shapes: Annotated[
         str, typer.Option(help="TensorRT profile for 'frame': min,opt,max as NxHxW.")
@@ -54,15 +56,17 @@ def build(
     auto_sensitivity: Annotated[
         bool, typer.Option(help="If INT8 fails the gate, keep the worst layers FP32 until it passes.")
     ] = False,
-    workspace_mib: Annotated[int, typer.Option(help="TensorRT workspace memory-pool limit (MiB).")] = 2048,
+    workspace_mib: Annotated[int, typer.Option(help="TensorRT workspace memory-pool limit (MiB).",
+                                               callback=bounded(1, 1 << 20))] = 2048,
     opt_level: Annotated[
-        int, typer.Option(min=0, max=5, help="TensorRT builder optimisation level 0..5.")
+        int, typer.Option(help="TensorRT builder optimisation level 0..5.", callback=bounded(0, 5))
     ] = 3,
     rebuild_if_stale: Annotated[
         bool, typer.Option(help="Skip when the engine exists and its manifest matches; rebuild otherwise.")
     ] = False,
     threads: Annotated[
-        int, typer.Option(help="ONNX Runtime threads for calibration and the gate (0 = all).")
+        int, typer.Option(help="ONNX Runtime threads for calibration and the gate (0 = all; at most 256).",
+                          callback=THREADS)
     ] = 0,
     as_json: JsonOpt = False,
 ) -> None:
@@ -72,7 +76,7 @@ def build(
     Example: edgecolor build colorizer --precision int8 --target cpu
     """
     from edgecolor.build import manifest as mf
-    from edgecolor.build.builder import BuildConfig
+    from edgecolor.build.builder import BuildConfig, differences
     from edgecolor.build.builder import build as run_build
 
     cfg = BuildConfig(
@@ -99,6 +103,9 @@ def build(
     if rebuild_if_stale and mf.manifest_path(engine).is_file():
         try:
             manifest = mf.check(engine)
+            changed = differences(cfg, manifest)  # an up-to-date engine of another model is still stale
+            if changed:
+                raise mf.StaleEngine(f"engine {engine.name} is stale: {'; '.join(changed)}", "rebuild it")
             if as_json:
                 emit_json({**manifest, "status": "up to date"})
             else:
@@ -119,7 +126,7 @@ def build(
     if as_json:
         emit_json(manifest)
         return
-    gate = manifest.get("accuracy_vs_fp32")
+    gate = mf.accuracy(manifest)
     if gate:
         line = (f"accuracy vs FP32 ({gate['frames']} held-out frames): PSNR {gate['psnr_vs_fp32_db']} dB, "
                 f"ΔE {gate['delta_e_vs_fp32']}")

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from edgecolor.cli._common import JsonOpt, console, emit_json, progress
+from edgecolor.cli._numbers import THREADS, bounded
 from edgecolor.errors import InputError
 from edgecolor.oneshot import Job, count_frames, plan, run_job
 
@@ -19,8 +20,10 @@ OnOpt = Annotated[str, typer.Option("--on", help="local: this process; ray: Ray 
                                                  "(pip install 'edgecolor[ray]').")]
 AddressOpt = Annotated[str | None, typer.Option(help="With --on ray: the cluster to join (e.g. ray://head:10001 or "
                                                      "auto); default: start a local Ray on this machine.")]
-WorkersOpt = Annotated[int, typer.Option(min=1, max=4096, help="With --on ray: actors (one engine each).")]
-GpusOpt = Annotated[float, typer.Option(min=0, max=64, help="With --on ray: GPUs per actor (0 = CPU).")]
+WorkersOpt = Annotated[int, typer.Option(callback=bounded(1, 4096),
+                                         help="With --on ray: actors (one engine each); 1..4096.")]
+GpusOpt = Annotated[float, typer.Option(callback=bounded(0, 64),
+                                        help="With --on ray: GPUs per actor (0 = CPU); 0..64.")]
 
 
 def ray_options(on: str, address: str | None, workers: int, gpus_per_worker: float,
@@ -96,9 +99,10 @@ def colorize(
     output: Annotated[Path, typer.Option("--output", "-o", help="Output file for one input, else a folder.")],
     model: Annotated[str, typer.Option(help="Shipped model name or frame-model .onnx path.")] = "colorizer",
     colour_strength: Annotated[float | None, typer.Option(
-        "--colour-strength", min=0.0, max=4.0,
+        "--colour-strength", callback=bounded(0, 4),
         help="Chroma scale: 0 = gray, 1 = as trained; default = the model's validated value.")] = None,
-    threads: Annotated[int, typer.Option(help="ONNX Runtime threads (0 = all cores).")] = 0,
+    threads: Annotated[int, typer.Option(help="ONNX Runtime threads (0 = all cores; at most 256).",
+                                         callback=THREADS)] = 0,
     cpu_path: Annotated[str, typer.Option(help="auto/split: colour math in OpenCV (faster on CPU); graph: the "
                                                "whole frame model in ONNX Runtime. They agree within 2 LSB.")] = "auto",
     on: OnOpt = "local",

@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from edgecolor.cli._common import JsonOpt, emit_json, out
+from edgecolor.cli._numbers import bounded
 
 app = typer.Typer(rich_markup_mode=None, help="Measure quality on held-out photos.\n\n"
                   "\b\nExample: edgecolor eval colorizer --data data/eval", no_args_is_help=True)
@@ -19,7 +20,7 @@ def colorizer(
     data: Annotated[Path, typer.Option(help="Folder of colour photos never trained on (see: edgecolor data evalset), "
                                             "or a corpus folder: its held-out validation sources, scored per source.")],
     model: Annotated[str, typer.Option(help="Shipped model name or frame-model .onnx path.")] = "colorizer",
-    colour_strength: Annotated[float | None, typer.Option("--colour-strength", min=0.0, max=4.0,
+    colour_strength: Annotated[float | None, typer.Option("--colour-strength", callback=bounded(0, 4),
                                                           help="Override the model's default chroma scale.")] = None,
     sheet: Annotated[Path | None, typer.Option(help="Write a contact sheet PNG: gray input | ours | truth.")] = None,
     classifier: Annotated[bool, typer.Option(

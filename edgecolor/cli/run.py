@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from edgecolor.cli._common import JsonOpt, console, emit_json
+from edgecolor.cli._numbers import THREADS, bounded
 from edgecolor.errors import InputError, require
 
 DEFAULT_FILE = Path("out/run.mp4")
@@ -109,8 +110,10 @@ def run(
     loop: Annotated[
         bool, typer.Option(help="Replay a file source from the start when it ends (a kiosk demo clip).")
     ] = False,
-    max_frames: Annotated[int | None, typer.Option(min=1, help="Stop after this many frames.")] = None,
-    threads: Annotated[int, typer.Option(help="ONNX Runtime threads (0 = all cores).")] = 0,
+    max_frames: Annotated[int | None, typer.Option(help="Stop after this many frames.",
+                                                   callback=bounded(1, 10**12))] = None,
+    threads: Annotated[int, typer.Option(help="ONNX Runtime threads (0 = all cores; at most 256).",
+                                         callback=THREADS)] = 0,
     as_json: JsonOpt = False,
 ) -> None:
     """Stream frames through a frame model: camera/file/RTSP in, window/file/browser out.

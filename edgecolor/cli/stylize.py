@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from edgecolor.cli._common import JsonOpt, console, emit_json
+from edgecolor.cli._numbers import THREADS, bounded
 from edgecolor.cli.colorize import AddressOpt, GpusOpt, OnOpt, WorkersOpt, ray_options, run_frame_model
 from edgecolor.errors import InputError
 
@@ -20,16 +21,18 @@ def stylize(
         help="Shipped style name (see 'edgecolor models') or a style .onnx path. With --sheet: repeatable, "
              "default all shipped styles.")] = None,
     strength: Annotated[float, typer.Option(
-        min=0.0, max=1.0, help="Blend with the original: 0 = unchanged, 1 = fully stylised.")] = 1.0,
+        callback=bounded(0, 1), help="Blend with the original: 0 = unchanged, 1 = fully stylised.")] = 1.0,
     preserve_colour: Annotated[bool, typer.Option(
         "--preserve-colour", help="Keep the original colours (chroma); take the painting's light and texture.")] \
         = False,
     max_side: Annotated[int | None, typer.Option(
-        min=16, help="Longest side the network runs at (default: the model's, 512 when shipped); lower = faster.")] \
+        callback=bounded(16, 8192),
+        help="Longest side the network runs at (default: the model's, 512 when shipped); lower = faster.")] \
         = None,
     sheet: Annotated[Path | None, typer.Option(
         help="Instead of -o: write one contact sheet PNG, each image | each style.")] = None,
-    threads: Annotated[int, typer.Option(help="ONNX Runtime threads (0 = all cores).")] = 0,
+    threads: Annotated[int, typer.Option(help="ONNX Runtime threads (0 = all cores; at most 256).",
+                                         callback=THREADS)] = 0,
     on: OnOpt = "local",
     address: AddressOpt = None,
     workers: WorkersOpt = 2,

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from edgecolor.cli._common import JsonOpt, console, emit_json, progress
+from edgecolor.cli._numbers import THREADS, bounded
 from edgecolor.errors import require
 
 app = typer.Typer(rich_markup_mode=None, help="Train networks (needs: pip install 'edgecolor[train]').\n\n"
@@ -20,18 +21,22 @@ app = typer.Typer(rich_markup_mode=None, help="Train networks (needs: pip instal
 def colorizer(
     corpus: Annotated[Path, typer.Option(help="Corpus built by 'edgecolor data fetch'.")] = Path("data/corpus"),
     out: Annotated[Path, typer.Option(help="Run folder: checkpoints, logs, exported ONNX.")] = Path("runs/colorizer"),
-    steps: Annotated[int, typer.Option(min=1, help="Optimizer steps (batch 16); ~0.7 s/step on one CPU core "
-                                                   "with the feature cache.")] = 6000,
-    batch: Annotated[int, typer.Option(min=1)] = 16,
-    lr: Annotated[float, typer.Option(help="Peak learning rate (cosine decay).")] = 1e-3,
+    steps: Annotated[int, typer.Option(help="Optimizer steps (batch 16); ~0.7 s/step on one CPU core with the "
+                                            "feature cache.", callback=bounded(1, 10**7))] = 6000,
+    batch: Annotated[int, typer.Option(callback=bounded(1, 4096))] = 16,
+    lr: Annotated[float, typer.Option(help="Peak learning rate (cosine decay).",
+                                      callback=bounded(0, 10, above=True))] = 1e-3,
     neutral_weight: Annotated[float, typer.Option(
-        min=0, max=100, help="Extra weight of colour errors where the truth is neutral (0 = plain MSE).")] = 2.0,
+        help="Extra weight of colour errors where the truth is neutral (0 = plain MSE).",
+        callback=bounded(0, 100))] = 2.0,
     cache_crops: Annotated[int, typer.Option(
-        min=0, max=200_000, help="Crops whose frozen-encoder features are computed once (~0.8 MB each on "
-                                 "disk; 0 = run the encoder every step).")] = 6000,
-    threads: Annotated[int, typer.Option(min=0, max=256, help="PyTorch CPU threads (0 = default).")] = 0,
+        help="Crops whose frozen-encoder features are computed once (~0.8 MB each on disk; 0 = run the "
+             "encoder every step).", callback=bounded(0, 200_000))] = 6000,
+    threads: Annotated[int, typer.Option(help="PyTorch CPU threads (0 = default; at most 256).",
+                                         callback=THREADS)] = 0,
     resume: Annotated[bool, typer.Option(help="Continue from the run folder's checkpoint.")] = False,
-    max_minutes: Annotated[float, typer.Option(help="Stop and checkpoint after this long (0 = no limit).")] = 0.0,
+    max_minutes: Annotated[float, typer.Option(help="Stop and checkpoint after this long (0 = no limit).",
+                                           callback=bounded(0, 10**6))] = 0.0,
     device: Annotated[str, typer.Option(help="auto | cpu | cuda")] = "auto",
     install: Annotated[bool, typer.Option(
         help="Copy the exported model into the package as the shipped colorizer.")] = False,
@@ -81,19 +86,24 @@ def style(
     name: Annotated[str, typer.Option(help="Style name: the model becomes style-NAME.onnx.")],
     corpus: Annotated[Path, typer.Option(help="Content photos ('edgecolor data fetch').")] = Path("data/corpus"),
     out: Annotated[Path | None, typer.Option(help="Run folder (default runs/style-NAME).")] = None,
-    steps: Annotated[int, typer.Option(min=1, help="Optimizer steps (~1-2 s each on one CPU core).")] = 500,
-    batch: Annotated[int, typer.Option(min=1)] = 2,
-    crop: Annotated[int, typer.Option(min=64, help="Content crop size in pixels.")] = 160,
-    style_size: Annotated[int, typer.Option(min=64, help="Long side of the painting for its Gram matrices.")] = 256,
-    style_weight: Annotated[float, typer.Option(help="Style weight (content is 1); higher = more painterly.")] = 3.0,
-    lr: Annotated[float, typer.Option(help="Adam learning rate (constant).")] = 2e-3,
+    steps: Annotated[int, typer.Option(help="Optimizer steps (~1-2 s each on one CPU core).",
+                                       callback=bounded(1, 10**7))] = 500,
+    batch: Annotated[int, typer.Option(callback=bounded(1, 4096))] = 2,
+    crop: Annotated[int, typer.Option(help="Content crop size in pixels.", callback=bounded(64, 4096))] = 160,
+    style_size: Annotated[int, typer.Option(help="Long side of the painting for its Gram matrices.",
+                                            callback=bounded(64, 4096))] = 256,
+    style_weight: Annotated[float, typer.Option(help="Style weight (content is 1); higher = more painterly.",
+                                                callback=bounded(0, 1e6))] = 3.0,
+    lr: Annotated[float, typer.Option(help="Adam learning rate (constant).",
+                                      callback=bounded(0, 10, above=True))] = 2e-3,
     source: Annotated[str | None, typer.Option(help="Where the painting comes from (model metadata; default: "
                                                     "what the run recorded, else 'user-supplied').")] = None,
     licence: Annotated[str | None, typer.Option(help="The painting's licence (model metadata; default: what the "
                                                      "run recorded, else 'unknown').")] = None,
     resume: Annotated[bool, typer.Option(help="Continue from the run folder's checkpoint.")] = False,
-    max_minutes: Annotated[float, typer.Option(help="Stop and checkpoint after this long (0 = no limit).")] = 0.0,
-    threads: Annotated[int, typer.Option(help="PyTorch CPU threads (0 = default).")] = 0,
+    max_minutes: Annotated[float, typer.Option(help="Stop and checkpoint after this long (0 = no limit).",
+                                           callback=bounded(0, 10**6))] = 0.0,
+    threads: Annotated[int, typer.Option(help="PyTorch CPU threads (0 = default; at most 256).", callback=THREADS)] = 0,
     device: Annotated[str, typer.Option(help="auto | cpu | cuda")] = "auto",
     install: Annotated[bool, typer.Option(help="Copy the exported model into the package as a shipped style.")] = False,
     as_json: JsonOpt = False,

@@ -75,9 +75,10 @@ def _package_images(name: str, root: Path) -> Iterator[tuple[str, bytes]]:
 
 
 def _folder_images(folder: Path) -> Iterator[tuple[str, bytes]]:
-    files = sorted(f for f in folder.rglob("*") if f.suffix.lower() in IMAGE_EXTS and f.is_file())
-    for f in files:
-        yield str(f.relative_to(folder)), f.read_bytes()
+    from edgecolor import inputs
+
+    for f in inputs.folder_files(folder, lambda p: p.suffix.lower() in IMAGE_EXTS, "photo folder", recursive=True):
+        yield str(f.relative_to(folder)), inputs.read_bytes(f, "photo")
 
 
 class _Collector:
@@ -89,15 +90,16 @@ class _Collector:
         self.dropped = {"unreadable": 0, "cutout": 0, "tiny": 0, "clipart": 0, "near_gray": 0, "duplicate": 0}
 
     def offer(self, source: str, licence: str, name: str, data: bytes) -> None:
-        raw = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
-        if raw is not None and raw.ndim == 3 and raw.shape[2] == 4 and (raw[..., 3] < 250).mean() > 0.01:
-            self.dropped["cutout"] += 1  # transparent sprites / jigsaw pieces: not photos
-            return
         try:
-            img = decode_image(data, name)
+            img = decode_image(data, name)  # header checks (pixel limits, scans) come before any decoding
         except InputError:
             self.dropped["unreadable"] += 1
             return
+        if not data.startswith(b"\xff\xd8"):  # formats that can carry alpha: decode again, keeping it
+            raw = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+            if raw is not None and raw.ndim == 3 and raw.shape[2] == 4 and (raw[..., 3] < 250).mean() > 0.01:
+                self.dropped["cutout"] += 1  # transparent sprites / jigsaw pieces: not photos
+                return
         h, w = img.shape[:2]
         if min(h, w) < MIN_SIDE:
             self.dropped["tiny"] += 1
@@ -175,13 +177,23 @@ def build_corpus(
 
 
 def load_manifest(corpus: Path) -> list[dict]:
-    """Entries of a corpus built by :func:`build_corpus`, or a clear error naming the fetch command."""
+    """Entries of a corpus built by :func:`build_corpus`, or a clear error naming the fetch command. Each
+    entry is checked for the fields training reads (``file``: a relative path, ``colourfulness``: a number)."""
+    from edgecolor import inputs, jsonio
+
     path = Path(corpus) / "manifest.json"
-    if not path.is_file():
+    remedy = f"rebuild it: edgecolor data fetch --dest {corpus}"
+    if inputs.kind(path, "corpus manifest") != "file":
         raise DataError(f"no corpus at {corpus} (manifest.json missing)",
                         f"build it with: edgecolor data fetch --dest {corpus}")
-    try:
-        return list(json.loads(path.read_text())["entries"])
-    except (ValueError, KeyError, TypeError) as exc:
-        raise DataError(f"{path} is not a valid corpus manifest",
-                        f"rebuild it: edgecolor data fetch --dest {corpus}") from exc
+    found = jsonio.Fields(jsonio.load(path, f"corpus manifest {path}", DataError, remedy), f"corpus manifest {path}",
+                          DataError, remedy)
+    entries = found.items("entries")
+    for i, raw in enumerate(entries):
+        entry = jsonio.Fields(raw, f"corpus manifest {path} entry {i}", DataError, remedy)
+        file = entry.text("file")
+        if not file or file.startswith("/") or ".." in Path(file).parts:
+            raise DataError(f"corpus manifest {path} entry {i}: 'file' must be a path inside the corpus", remedy)
+        entry.number("colourfulness", lo=0.0)
+        entry.text("source", "")
+    return list(entries)

@@ -20,6 +20,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from edgecolor import inputs, jsonio
 from edgecolor.errors import InputError
 from edgecolor.graph.frame import FRAME, FRAME_OUT, IR_VERSION, OPSET, GraphBuilder
 
@@ -68,8 +69,8 @@ class AdapterSpec:
     def _parse(text: str) -> AdapterSpec:
         path = Path(text)
         raw: dict = {}
-        if path.suffix == ".json" and path.is_file():
-            raw = json.loads(path.read_text())
+        if path.suffix == ".json" and inputs.kind(path, "adapter spec file") == "file":
+            raw = jsonio.load(path, f"adapter spec file {path}", InputError, _SPEC_HELP, max_bytes=1 << 20)
             if not isinstance(raw, dict):
                 raise InputError(f"adapter spec file {path} must hold a JSON object", _SPEC_HELP)
         else:

@@ -199,10 +199,25 @@ def cache_paths(key: str, meta: dict, cache_dir: Path = CACHE_DIR) -> tuple[Path
             stored = json.loads(meta_path.read_text())
         except (OSError, ValueError):
             stored = None
-        if stored == meta:
+        if stored == meta and _readable_scales(scales):
             log.info("reusing calibration scales %s", scales)
             return scales, True
-        log.warning("calibration cache %s does not match this model/frames/options: recalibrating", scales)
+        if stored == meta:
+            log.warning("calibration cache %s is damaged (cut short or edited): recalibrating", scales)
+        else:
+            log.warning("calibration cache %s does not match this model/frames/options: recalibrating", scales)
         scales.unlink()
     meta_path.write_text(json.dumps(meta, indent=1, sort_keys=True))
     return scales, False
+
+
+def _readable_scales(path: Path) -> bool:
+    """Whether a cached scales file is a whole JSON object (a cache cut short by a full disk or a kill must
+    be rebuilt, not crash every later build)."""
+    from edgecolor import jsonio
+    from edgecolor.errors import EdgecolorError
+
+    try:
+        return isinstance(jsonio.load(path, f"calibration cache {path}", max_bytes=256 << 20), dict)
+    except EdgecolorError:
+        return False

@@ -13,6 +13,8 @@ are exact 2x box filters, which approximates OpenCV's INTER_AREA used in trainin
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,11 +23,25 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from edgecolor.colour import BGR_FROM_CHROMA, LUMA_BGR
+from edgecolor.errors import ModelError
 
 OPSET = 18
 IR_VERSION = 9  # ONNX Runtime >= 1.16 and TensorRT 10.x read IR 9
 FRAME = "frame"
 FRAME_OUT = "frame_out"  # ONNX names are single-assignment: the output cannot reuse the input's name
+
+
+MAX_NET_SIZE = 8192
+
+
+def net_size(metadata: Mapping[str, str], name: str) -> int:
+    """The ``edgecolor.net_size`` a frame model records (the network's square input side), checked."""
+    text = metadata.get("edgecolor.net_size")
+    if text is None or not re.fullmatch(r"[0-9]{1,5}", text) or not 2 <= int(text) <= MAX_NET_SIZE:
+        shown = "missing" if text is None else repr(text[:20])
+        raise ModelError(f"{name}'s edgecolor.net_size metadata is {shown}, not a size in 2..{MAX_NET_SIZE}",
+                         "re-export the frame model (edgecolor train ... writes it)")
+    return int(text)
 
 
 class GraphBuilder:

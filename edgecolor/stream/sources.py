@@ -27,8 +27,9 @@ from urllib.parse import urlparse
 import cv2
 import numpy as np
 
+from edgecolor import inputs
 from edgecolor.errors import InputError
-from edgecolor.imageio import VideoReader, is_image, is_video, read_image
+from edgecolor.imageio import VideoReader, check_pixels, is_image, is_video, read_image
 from edgecolor.textsafe import redact_url
 
 log = logging.getLogger(__name__)
@@ -170,6 +171,12 @@ class CaptureSource(Source):
     def __init__(self, cap: cv2.VideoCapture, name: str, reopen: Opener | None = None,
                  policy: Reconnect = Reconnect()) -> None:
         super().__init__(name)
+        width, height = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+        try:
+            check_pixels(width, height, f"source {name}")  # refused before the first frame is decoded
+        except InputError:
+            cap.release()
+            raise
         self._cap = cap
         self._reopen, self.policy = reopen, policy
         self._stopping = threading.Event()
@@ -200,6 +207,12 @@ class CaptureSource(Source):
                 time.sleep(0.01)
                 continue
             failures, last_frame = 0, captured
+            try:  # a stream may change size mid-way: one oversized frame is dropped, never queued
+                check_pixels(image.shape[1], image.shape[0], f"a frame of {self.name}")
+            except InputError as err:
+                self._skipped += 1
+                log.warning("skipped %s", err)
+                continue
             if image.ndim == 2:
                 image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
             yield np.ascontiguousarray(image), captured
@@ -398,12 +411,13 @@ def open_source(spec: str, realtime: bool = False, image_fps: float = 10.0, time
     if parsed.kind in ("rtsp", "http"):
         return _open_stream(spec, timeout_s, reconnect)
     path = Path(str(parsed.target))
-    if path.is_dir():
-        images = sorted(p for p in path.iterdir() if p.is_file() and is_image(p))
+    found = inputs.kind(path, "source")  # a FIFO or device path is refused here, not opened (a hang)
+    if found == "dir":
+        images = inputs.folder_files(path, is_image, "source folder")
         if not images:
             raise InputError(f"folder {path} has no images", "pass a folder with .jpg/.png files")
         return ImagesSource(images, str(path), image_fps, realtime, loop)
-    if not path.exists():
+    if found == "missing":
         raise InputError(f"source {path} does not exist", _SPEC_HELP)
     if is_video(path):
         return VideoFileSource(path, realtime, loop)

@@ -196,7 +196,7 @@ CASES = [
     Case("adapter-json-list", "--adapter spec.json holding a list",
          lambda t, m: _build(_nchw(t), t, "--adapter", _write(t / "s.json", b"[1, 2]")), "must hold a JSON object"),
     Case("adapter-json-bad", "--adapter spec.json that is not JSON",
-         lambda t, m: _build(_nchw(t), t, "--adapter", _write(t / "s.json", b"{bad")), "cannot read adapter spec"),
+         lambda t, m: _build(_nchw(t), t, "--adapter", _write(t / "s.json", b"{bad")), "is not valid JSON"),
     Case("calib-empty", "--calib empty folder",
          lambda t, m: ["build", m, "--precision", "int8", "-o", t / "out" / "e.onnx", "--calib", _calib(t / "c", 0)],
          "has no images"),
