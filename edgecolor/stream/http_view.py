@@ -315,7 +315,7 @@ class HttpView:
         max_clients: int = 16,
         stale_after_s: float = 5.0,
         allowed_hosts: Iterable[str] = (),
-        max_per_address: int = 4,
+        max_per_address: int = 6,  # a kiosk tab holds 1-3 (stream, status poll, a control)
         header_timeout: float = 5.0,
     ) -> None:
         self.hub = FrameHub()

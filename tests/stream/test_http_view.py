@@ -278,8 +278,7 @@ def test_kiosk_page_shows_live_status_and_reconnects_after_a_server_restart(live
 
 
 @browser
-@pytest.mark.parametrize("keys, action", [(ks, a) for ks, a, _ in PAGE_KEYS if a not in ("quit", "fullscreen")])
-def test_page_keys_do_what_the_hint_says(page, keys, action):
+def test_page_keys_do_what_the_hint_says(page):
     controls = Controls([Style("a", "a"), Style("b", "b"), Style("c", "c")])
     view = HttpView(controls=controls)
     view.publish(frame(100))
@@ -287,7 +286,9 @@ def test_page_keys_do_what_the_hint_says(page, keys, action):
         page.open(view.url)
         hint = page.wait_for("document.getElementById('keys').textContent")
         assert key_hint() in hint
-        for key in keys:
+        table = [(key, action) for keys, action, _ in PAGE_KEYS if action not in ("quit", "fullscreen") for key in keys]
+        assert len(table) >= 8
+        for key, action in table:
             before = controls.state
             page.key(key)
             deadline = time.monotonic() + 5
