@@ -236,9 +236,9 @@ def test_status_is_live_while_running(live_run):
 browser = pytest.mark.skipif(not chromium.available(), reason="needs Debian's chromium (make browser)")
 
 
-@pytest.fixture
-def page(tmp_path):
-    browser_ = chromium.Chromium(tmp_path / "profile")
+@pytest.fixture(scope="module")
+def page(tmp_path_factory):  # one browser for the module (each start takes a second); each test opens its page
+    browser_ = chromium.Chromium(tmp_path_factory.mktemp("chromium") / "profile")
     yield browser_
     browser_.close()
 
