@@ -8,12 +8,14 @@ on the kiosk itself that may open any web page).
 - :class:`DeadlineReader`: the whole request (line, headers, body) must arrive within one deadline, not one
   timeout per ``recv`` (a client sending a byte every few seconds would hold its slot forever).
 - :class:`Slots`: at most N connections at once, and at most M from one address.
+- :func:`parse_address`: ``--serve HOST:PORT`` (IPv6 in brackets).
 """
 
 from __future__ import annotations
 
 import io
 import ipaddress
+import re
 import socket
 import threading
 import time
@@ -21,7 +23,23 @@ from collections.abc import Iterable
 from email.message import Message
 from urllib.parse import urlsplit
 
+from edgecolor.errors import InputError
+
 DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def parse_address(value: str) -> tuple[str, int]:
+    """``HOST:PORT`` (``[::1]:8080`` for IPv6) -> ``(host, port)``, or :class:`InputError`."""
+    host, _, port = value.rpartition(":")
+    host = host.strip()
+    bracketed = host.startswith("[") and host.endswith("]")
+    if bracketed:
+        host = host[1:-1]
+    if not host or not re.fullmatch(r"[0-9]{1,5}", port) or int(port) > 65535 or any(c.isspace() for c in host):
+        raise InputError(f"--serve {value[:100]} is not HOST:PORT", "e.g. --serve 127.0.0.1:8080")
+    if ":" in host and not bracketed:
+        raise InputError(f"--serve {value[:100]} is ambiguous", f"write an IPv6 address in brackets: [{host}]:{port}")
+    return host, int(port)
 
 
 def is_loopback(host: str) -> bool:

@@ -52,9 +52,16 @@ from urllib.parse import parse_qs, urlsplit
 import cv2
 import numpy as np
 
-from edgecolor.errors import InputError, OutputError
+from edgecolor.errors import OutputError
 from edgecolor.stream.controls import ACTIONS, Controls
-from edgecolor.stream.http_guard import DeadlineReader, HostPolicy, Slots, is_loopback, split_host
+from edgecolor.stream.http_guard import (  # noqa: F401 - parse_address: part of this module's interface
+    DeadlineReader,
+    HostPolicy,
+    Slots,
+    is_loopback,
+    parse_address,
+    split_host,
+)
 from edgecolor.stream.http_page import render_page
 
 log = logging.getLogger(__name__)
@@ -64,20 +71,6 @@ MAX_BODY = 64 * 1024  # control requests carry no body; anything larger is refus
 CONTROL = "/control/"
 # The page runs only its own inline script and loads only from this server; no other site may frame it.
 CSP = "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; frame-ancestors 'none'"
-
-
-def parse_address(value: str) -> tuple[str, int]:
-    """``HOST:PORT`` (``[::1]:8080`` for IPv6) -> ``(host, port)``, or :class:`InputError`."""
-    host, _, port = value.rpartition(":")
-    host = host.strip()
-    bracketed = host.startswith("[") and host.endswith("]")
-    if bracketed:
-        host = host[1:-1]
-    if not host or not re.fullmatch(r"[0-9]{1,5}", port) or int(port) > 65535 or any(c.isspace() for c in host):
-        raise InputError(f"--serve {value[:100]} is not HOST:PORT", "e.g. --serve 127.0.0.1:8080")
-    if ":" in host and not bracketed:
-        raise InputError(f"--serve {value[:100]} is ambiguous", f"write an IPv6 address in brackets: [{host}]:{port}")
-    return host, int(port)
 
 
 class FrameHub:
