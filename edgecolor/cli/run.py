@@ -104,6 +104,11 @@ def run(
         typer.Option(help="Token the browser view's controls require (default: generated and printed when "
                           "--serve is not a loopback address; none on 127.0.0.1)."),
     ] = None,
+    allow_host: Annotated[
+        list[str] | None,
+        typer.Option(help="A host name the browser view also answers to and accepts control requests from "
+                          "(a reverse proxy's or the kiosk's DNS name); repeat for several."),
+    ] = None,
     realtime: Annotated[
         bool, typer.Option(help="Pace a file at its frame rate, like a camera (drops frames).")
     ] = False,
@@ -160,7 +165,7 @@ def run(
     try:
         sinks = [open_sink(s, src.fps or 25.0, controls, fullscreen) for s in sinks_spec]
         if serve_at:
-            view = HttpView(*serve_at, controls=controls, token=token)
+            view = HttpView(*serve_at, controls=controls, token=token, allowed_hosts=allow_host or ())
             sinks.append(HttpViewSink(view))
             console.print(f"browser view: {view.control_url}")
         pipeline = Pipeline(

@@ -27,8 +27,6 @@ KEYS: dict[int, str] = {
     27: "quit",  # 27: Esc
 }
 
-KEY_HELP = "n/] next style, p/[ previous, s split, t stabilise on/off, q/Esc quit"
-
 
 @dataclass(frozen=True)
 class Style:

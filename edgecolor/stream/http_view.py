@@ -1,20 +1,29 @@
 """Browser view: the live output as MJPEG over HTTP, plus the live controls as endpoints (kiosk mode).
 
-Standard library only (``http.server`` + threads). Security model (kiosk: curious visitors on the LAN):
+Standard library only (``http.server`` + threads). Security model (a kiosk: curious visitors on the LAN, and a
+browser on the kiosk that may open any web page); the request checks live in :mod:`edgecolor.stream.http_guard`:
 
-- Binds 127.0.0.1 unless told otherwise. On any non-loopback address the control endpoints need a token
-  (``--token``, or one generated and printed at start); it is sent as ``X-Edgecolor-Token``,
-  ``Authorization: Bearer``, or ``?token=`` (the page passes its own ``?token=`` on). Viewing needs none.
+- Binds 127.0.0.1 unless told otherwise (``[::1]`` for IPv6). On any non-loopback address the control
+  endpoints need a token (``--token``, or one generated and printed at start); it is sent as
+  ``X-Edgecolor-Token``, ``Authorization: Bearer``, or ``?token=`` (the page passes its own ``?token=`` on).
+- Same origin only: a ``Host`` that is not an IP literal, ``localhost``, this machine's name or on the
+  allow-list (``--allow-host``) gets 403 (DNS rebinding); so does any request whose ``Origin`` is not the
+  ``Host`` it was sent to. Controls are ``POST`` only, and a browser request for one must come from the
+  view's own page (``Origin``, else ``Referer``, else ``Sec-Fetch-Site``) even on loopback without a token:
+  any other web page's request (CSRF) is refused.
+- One request per connection, read within ``header_timeout`` seconds in all (not per byte), at most
+  ``MAX_BODY`` bytes of body, read and dropped: a body holding a second request is never executed.
+- At most ``max_clients`` connections at once and ``max_per_address`` from one address; more are refused at
+  once (503 / 429). Every socket has a send/receive timeout, and frames are handed to clients through
+  :class:`FrameHub` (latest frame only), so a slow or stuck client delays only its own thread, never the
+  pipeline. Clients hanging up are logged at debug level, never as tracebacks.
 - Exact routes only: no file is ever served from disk, so there is nothing to traverse to.
-- At most ``max_clients`` connections at once; more get 503 at once. Every socket has a send/receive
-  timeout, and frames are handed to clients through :class:`FrameHub` (latest frame only), so a slow or
-  stuck client delays only its own thread, never the pipeline.
 
 Routes:
-  ``GET /``                 page showing the stream, with buttons and keys for the controls
+  ``GET /``                 page showing the stream, a status line, buttons and keys (:mod:`.http_page`)
   ``GET /stream.mjpg``      ``multipart/x-mixed-replace`` JPEG stream (any browser, VLC, ffplay)
   ``GET /frame.jpg``        the latest frame as one JPEG
-  ``GET /status``           JSON: controls state and pipeline statistics
+  ``GET /status``           JSON: controls state and live pipeline statistics
   ``GET /healthz``          200 while frames arrive (last one < ``stale_after_s`` ago), else 503
   ``POST /control/ACTION``  ``next`` | ``prev`` | ``split`` | ``stabilize`` | ``quit`` -> JSON state
 """
@@ -23,16 +32,19 @@ from __future__ import annotations
 
 import contextlib
 import hmac
-import ipaddress
+import io
 import json
 import logging
 import re
 import secrets
 import select
 import socket
+import socketserver
+import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -40,50 +52,25 @@ from urllib.parse import parse_qs, urlsplit
 import cv2
 import numpy as np
 
-from edgecolor.errors import InputError, OutputError
-from edgecolor.stream.controls import ACTIONS, KEY_HELP, Controls
+from edgecolor.errors import OutputError
+from edgecolor.stream.controls import ACTIONS, Controls
+from edgecolor.stream.http_guard import (  # noqa: F401 - parse_address: part of this module's interface
+    DeadlineReader,
+    HostPolicy,
+    Slots,
+    is_loopback,
+    parse_address,
+    split_host,
+)
+from edgecolor.stream.http_page import render_page
 
 log = logging.getLogger(__name__)
 
 BOUNDARY = "edgecolorframe"
-
-# The first image is a plain JPEG so the page's load event fires (a browser never finishes loading an
-# MJPEG stream); the stream replaces it right after.
-PAGE = """<!doctype html>
-<html><head><meta charset="utf-8"><title>edgecolor</title>
-<style>html,body{margin:0;background:#111;color:#ddd;font:14px sans-serif;text-align:center}
-img{max-width:100vw;max-height:92vh;display:block;margin:0 auto}button{margin:4px}</style></head>
-<body><img id="view" src="/frame.jpg" alt="live output">
-<div>%BUTTONS%<span> keys: %KEYS%</span></div>
-<script>
-const view = document.getElementById("view");
-window.addEventListener("load", () => { view.src = "/stream.mjpg"; });
-const token = new URLSearchParams(location.search).get("token") || "";
-function control(action) { fetch("/control/" + action, {method: "POST", headers: {"X-Edgecolor-Token": token}}); }
-const keys = {n: "next", "]": "next", p: "prev", "[": "prev", s: "split", t: "stabilize", q: "quit"};
-document.addEventListener("keydown", (e) => { if (keys[e.key]) control(keys[e.key]); });
-</script></body></html>
-"""
-
-
-def parse_address(value: str) -> tuple[str, int]:
-    """``HOST:PORT`` (``[::1]:8080`` for IPv6) -> ``(host, port)``, or :class:`InputError`."""
-    host, _, port = value.rpartition(":")
-    host = host.strip()
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
-    if not host or not re.fullmatch(r"[0-9]{1,5}", port) or int(port) > 65535 or any(c.isspace() for c in host):
-        raise InputError(f"--serve {value[:100]} is not HOST:PORT", "e.g. --serve 127.0.0.1:8080")
-    return host, int(port)
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+MAX_BODY = 64 * 1024  # control requests carry no body; anything larger is refused
+CONTROL = "/control/"
+# The page runs only its own inline script and loads only from this server; no other site may frame it.
+CSP = "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; frame-ancestors 'none'"
 
 
 class FrameHub:
@@ -120,21 +107,65 @@ class FrameHub:
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
-    timeout = 10.0  # socket timeout: a client that stops reading is dropped after this, freeing its slot
+    timeout = 10.0  # socket timeout while answering: a client that stops reading is dropped after this
+
+    def setup(self) -> None:
+        super().setup()
+        # One deadline for the whole request: a client trickling its headers byte by byte is cut off after
+        # header_timeout, whatever the gap between bytes.
+        raw = DeadlineReader(self.connection, self.server.view.header_timeout, limit=128 * 1024)
+        self.rfile = io.BufferedReader(raw)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's signature
         log.debug("%s " + format, self.address_string(), *args)
 
-    def _send(self, code: int, body: bytes, ctype: str) -> None:
+    def parse_request(self) -> bool:
+        """The stdlib's parsing, then: one request per connection, Host and Origin checked, the body (if any)
+        read and dropped, so bytes after this request are never taken as another request."""
+        if not super().parse_request():
+            return False
+        self.close_connection = True
+        view = self.server.view
+        self._host = split_host(self.headers.get("Host"))
+        if self.headers.get("Host") is None and self.request_version == "HTTP/1.0":
+            self._host = None  # HTTP/1.0 may omit it; no browser does
+        elif not view.policy.host_ok(self._host):
+            self._json(403, {"error": "host not allowed", "hint": "open the view by its address, or --allow-host"})
+            return False
+        origin = self.headers.get("Origin")
+        if origin is not None and not view.policy.origin_ok(origin, self._host):
+            self._json(403, {"error": "cross-origin request refused"})
+            return False
+        if self.headers.get("Transfer-Encoding") is not None:
+            self._json(501, {"error": "Transfer-Encoding is not supported"})
+            return False
+        lengths = self.headers.get_all("Content-Length") or []
+        if len(lengths) > 1 or (lengths and not re.fullmatch(r"[0-9]{1,9}", lengths[0])):
+            self._json(400, {"error": "bad Content-Length"})
+            return False
+        length = int(lengths[0]) if lengths else 0
+        if length > MAX_BODY:
+            self._json(413, {"error": f"request body over {MAX_BODY} bytes"})
+            return False
+        if length and len(self.rfile.read(length)) < length:
+            return False  # the client hung up mid-body
+        self.connection.settimeout(self.timeout)  # the deadline was for the request; answering has its own
+        return True
+
+    def _send(self, code: int, body: bytes, ctype: str, headers: dict[str, str] | None = None) -> None:
         self.send_response(code)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-store")
+        self.send_header("X-Content-Type-Options", "nosniff")
+        self.send_header("Connection", "close")
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.end_headers()
         self.wfile.write(body)
 
-    def _json(self, code: int, obj: object) -> None:
-        self._send(code, json.dumps(obj).encode(), "application/json")
+    def _json(self, code: int, obj: object, headers: dict[str, str] | None = None) -> None:
+        self._send(code, json.dumps(obj).encode(), "application/json", headers)
 
     def _route(self) -> str:
         return urlsplit(self.path).path
@@ -143,9 +174,8 @@ class _Handler(BaseHTTPRequestHandler):
         view = self.server.view
         route = self._route()
         if route in ("/", "/index.html"):
-            buttons = "".join(f"<button onclick=\"control('{a}')\">{a}</button>" for a in ACTIONS)
-            page = PAGE.replace("%BUTTONS%", buttons).replace("%KEYS%", KEY_HELP)
-            self._send(200, page.encode(), "text/html; charset=utf-8")
+            self._send(200, render_page().encode(), "text/html; charset=utf-8",
+                       {"Content-Security-Policy": CSP, "X-Frame-Options": "DENY"})
         elif route == "/frame.jpg":
             _, jpeg = view.hub.wait_newer(0, view.first_frame_timeout)
             if jpeg is None:
@@ -159,20 +189,22 @@ class _Handler(BaseHTTPRequestHandler):
         elif route == "/healthz":
             health = view.health()
             self._json(200 if health["ok"] else 503, health)
+        elif route.startswith(CONTROL):
+            self._json(405, {"error": "controls are POST only"}, {"Allow": "POST"})
         else:
             self._json(404, {"error": "no such route"})
 
     def do_POST(self) -> None:  # noqa: N802
         view = self.server.view
-        route, prefix = self._route(), "/control/"
-        if not route.startswith(prefix):
+        route = self._route()
+        if not route.startswith(CONTROL):
             self._json(404, {"error": "no such route"})
             return
-        denied = view.check_token(self._token())
+        denied = view.control_denied(self._token(), self.headers, self._host)
         if denied:
-            self._json(401 if denied == "missing" else 403, {"error": f"control token {denied}"})
+            self._json(401 if denied == "control token missing" else 403, {"error": denied})
             return
-        action = route[len(prefix) :]
+        action = route[len(CONTROL) :]
         if view.controls is None:
             self._json(503, {"error": "this view has no controls"})
         elif action not in ACTIONS:
@@ -203,9 +235,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Cache-Control", "no-store")
         self.send_header("Connection", "close")
         self.end_headers()
-        self.close_connection = True
         seq = 0
-        try:
+        with view.streaming():
             while not view.hub.closed:
                 new_seq, jpeg = view.hub.wait_newer(seq, timeout=0.5)
                 if new_seq == seq or jpeg is None:
@@ -216,32 +247,50 @@ class _Handler(BaseHTTPRequestHandler):
                 head = f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(jpeg)}\r\n\r\n"
                 self.wfile.write(head.encode() + jpeg + b"\r\n")
                 self.wfile.flush()
-        except (BrokenPipeError, ConnectionResetError, TimeoutError):
-            log.debug("stream client %s left (or stopped reading)", self.address_string())
 
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True  # a stuck client must never keep the process alive
     view: HttpView
-    slots: threading.BoundedSemaphore
+    slots: Slots
+
+    def __init__(self, address: tuple[str, int], family: socket.AddressFamily) -> None:
+        self.address_family = family
+        super().__init__(address, _Handler)
+
+    def server_bind(self) -> None:
+        # HTTPServer.server_bind looks up the host's fully qualified name (a DNS query nothing here uses)
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = str(self.server_address[0]), int(self.server_address[1])
 
     def process_request(self, request: Any, client_address: Any) -> None:
-        if not self.slots.acquire(blocking=False):  # bounded clients: refuse at once, never queue
+        refused = self.slots.acquire(client_address[0])
+        if refused:  # bounded clients: refuse at once, never queue
+            status = "503 Service Unavailable" if refused == "busy" else "429 Too Many Requests"
             with contextlib.suppress(OSError):
-                request.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                request.sendall(f"HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".encode())
             self.shutdown_request(request)
             return
         try:
             super().process_request(request, client_address)
         except BaseException:
-            self.slots.release()
+            self.slots.release(client_address[0])
             raise
 
     def process_request_thread(self, request: Any, client_address: Any) -> None:
         try:
             super().process_request_thread(request, client_address)
         finally:
-            self.slots.release()
+            self.slots.release(client_address[0])
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up or stops reading is normal on a kiosk: one debug line, no traceback on
+        stderr (the stdlib prints one). Anything else is a bug: logged with its traceback."""
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (ConnectionError, TimeoutError)):
+            log.debug("client %s left: %s", client_address[0], exc)
+        else:
+            log.exception("browser view: request from %s failed", client_address[0])
 
 
 class HttpView:
@@ -256,25 +305,34 @@ class HttpView:
         quality: int = 80,
         first_frame_timeout: float = 5.0,
         token: str | None = None,
-        max_clients: int = 8,
+        max_clients: int = 16,
         stale_after_s: float = 5.0,
+        allowed_hosts: Iterable[str] = (),
+        max_per_address: int = 6,  # a kiosk tab holds 1-3 (stream, status poll, a control)
+        header_timeout: float = 5.0,
     ) -> None:
         self.hub = FrameHub()
         self.token = token or (None if is_loopback(host) else secrets.token_urlsafe(16))
+        self.policy = HostPolicy(host, allowed_hosts)
         self.stale_after_s = stale_after_s
         self.controls = controls
         self.status_fn = status
         self.quality = quality
         self.first_frame_timeout = first_frame_timeout
+        self.header_timeout = header_timeout
+        self.server_id = secrets.token_hex(4)  # the page reopens its stream when this changes (a restart)
+        self._streams = 0
+        self._streams_lock = threading.Lock()
         try:
-            self._server = _Server((host, port), _Handler)
+            family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+            self._server = _Server((host, port), family)
         except OSError as exc:
             raise OutputError(
                 f"cannot serve on {host}:{port}: {exc.strerror or exc}",
                 "choose a free port, e.g. --serve 127.0.0.1:8080",
             ) from exc
         self._server.view = self
-        self._server.slots = threading.BoundedSemaphore(max_clients)
+        self._server.slots = Slots(max_clients, max_per_address)
         if not is_loopback(host):
             log.warning("browser view on %s:%d is reachable from the network; controls need the token", host, port)
         self._thread = threading.Thread(
@@ -286,9 +344,14 @@ class HttpView:
         self._thread.start()
 
     @property
-    def url(self) -> str:
+    def address(self) -> tuple[str, int]:
         host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}/"
+        return str(host), int(port)
+
+    @property
+    def url(self) -> str:
+        host, port = self.address
+        return f"http://{f'[{host}]' if ':' in host else host}:{port}/"
 
     @property
     def control_url(self) -> str:
@@ -303,6 +366,29 @@ class HttpView:
             return "missing"
         return "" if hmac.compare_digest(given.encode(), self.token.encode()) else "wrong"
 
+    def control_denied(self, token: str | None, headers: Message, host: tuple[str, int] | None) -> str:
+        """Why a control request is refused, or ``""``: not from this view's page, or the token is off."""
+        if not self.policy.from_own_page(headers, host):
+            return "cross-origin request refused"
+        denied = self.check_token(token)
+        return f"control token {denied}" if denied else ""
+
+    @contextlib.contextmanager
+    def streaming(self) -> Iterator[None]:
+        """Counts the open streams while a handler streams."""
+        with self._streams_lock:
+            self._streams += 1
+        try:
+            yield
+        finally:
+            with self._streams_lock:
+                self._streams -= 1
+
+    @property
+    def stream_clients(self) -> int:
+        with self._streams_lock:
+            return self._streams
+
     def health(self) -> dict[str, Any]:
         at = self.hub.published_at
         age = None if at is None else round(time.monotonic() - at, 3)
@@ -316,7 +402,8 @@ class HttpView:
         self.hub.publish(buf.tobytes())
 
     def status(self) -> dict[str, Any]:
-        status: dict[str, Any] = {"controls": self.controls.describe() if self.controls else None}
+        status: dict[str, Any] = {"controls": self.controls.describe() if self.controls else None,
+                                  "server": self.server_id, "stream_clients": self.stream_clients}
         if self.status_fn is not None:
             status |= self.status_fn()
         return status

@@ -91,25 +91,33 @@ class PipelineConfig:
 
 @dataclass
 class Stats:
+    """Counters of one run. While it runs (``started`` set, ``stopped_by`` None) :meth:`summary` reports the
+    values so far, so the browser view's ``/status`` is live; after the run, the final ones."""
+
     frames: int = 0
     dropped: int = 0
     skipped: int = 0
     seconds: float = 0.0
-    stopped_by: str = "end of input"
+    stopped_by: str | None = None  # None while running
+    started: float | None = None  # perf_counter() at the start of the run
+    recent_fps: float | None = None  # over the last 30 frames, as the window's overlay shows
     # The most recent latencies only: a kiosk runs for weeks, and an unbounded list grew ~32 bytes a frame
     # (about 80 MB a month at 30 frames/s). Percentiles are over these.
     latencies_ms: collections.deque[float] = field(default_factory=lambda: collections.deque(maxlen=LATENCY_WINDOW))
 
     def summary(self) -> dict[str, Any]:
-        lat = np.asarray(list(self.latencies_ms) or [np.nan])
+        lat = np.asarray(self.latencies_ms.copy() or [np.nan])  # copy(): atomic while the pipeline appends
         pct = {f"p{p}": round(float(np.percentile(lat, p)), 2) for p in (50, 90, 99)}
+        running = self.stopped_by is None and self.started is not None
+        seconds = time.perf_counter() - (self.started or 0.0) if running else self.seconds
         return {
             "frames": self.frames,
             "dropped": self.dropped,
             "skipped": self.skipped,
-            "seconds": round(self.seconds, 3),
+            "seconds": round(seconds, 3),
             "stopped_by": self.stopped_by,
-            "frames_per_s": round(self.frames / self.seconds, 2) if self.seconds else None,
+            "frames_per_s": round(self.frames / seconds, 2) if seconds else None,
+            "recent_frames_per_s": None if self.recent_fps is None else round(self.recent_fps, 2),
             "latency_ms": pct | {"max": round(float(np.max(lat)), 2)},
         }
 
@@ -173,7 +181,7 @@ class Pipeline:
 
     def run(self) -> Stats:
         """Process until the input ends or a stop is requested; returns the statistics."""
-        t0 = time.perf_counter()
+        t0 = self.stats.started = time.perf_counter()
         capture = threading.Thread(target=self._capture, name="edgecolor-capture", daemon=True)
         capture.start()
         ok = False
@@ -193,6 +201,9 @@ class Pipeline:
                     sink.write(out)
                 self.stats.frames += 1
                 self.stats.latencies_ms.append(out.latency_s * 1000)
+                # only this thread writes the stats; /status reads them while the run goes on
+                self.stats.dropped, self.stats.skipped = self.queue.dropped, self.source.skipped
+                self.stats.recent_fps = out.fps if len(self._recent) > 1 else None
                 if self.config.max_frames and self.stats.frames >= self.config.max_frames:
                     self.stop("max frames")
             ok = True
