@@ -55,15 +55,18 @@ def test_a_refused_video_writer_says_why(fps, size, says, not_says, tmp_path):
 
 
 @pytest.mark.parametrize("command", ["colorize", "run"])
-def test_a_90000_fps_input_names_its_frame_rate(command, tmp_path):
+def test_a_90000_fps_input_is_written_at_a_playable_rate(command, tmp_path):
+    # A header rate over 1000 frames/s is junk: the reader takes 25 (VideoReader), so the output plays
+    # instead of failing with a message that blamed the container.
     src = _avi_claiming_fps(tmp_path / "f.avi", 90000)
     model = tiny_colorizer(tmp_path / "t.onnx")
     out = tmp_path / "out" / "o.mp4"
     args = ["colorize", src, "-o", out] if command == "colorize" else ["run", "--source", src, "--sink", out]
     res = invoke(*args, "--model", model)
-    errors = [ln for ln in res.output.splitlines() if ln.startswith("error:")]
-    assert res.exit_code == 2 and len(errors) == 1, res.output
-    assert "90000 frames/s" in errors[0] and ".mp4 or .avi output" not in errors[0]
+    assert res.exit_code == 0, res.output
+    cap = cv2.VideoCapture(str(out))
+    assert cap.get(cv2.CAP_PROP_FPS) == pytest.approx(25.0) and cap.get(cv2.CAP_PROP_FRAME_COUNT) == 4
+    cap.release()
 
 
 def test_a_full_disk_during_build_is_not_blamed_on_the_model(tmp_path, monkeypatch):
