@@ -18,13 +18,16 @@ app = typer.Typer(rich_markup_mode=None, help="Measure quality on held-out photo
 @app.command("colorizer")
 def colorizer(
     data: Annotated[Path, typer.Option(help="Folder of colour photos never trained on (see: edgecolor data evalset), "
-                                            "or a corpus folder: its held-out validation sources, scored per source.")],
+                                            "or with --validation a corpus folder.")],
     model: Annotated[str, typer.Option(help="Shipped model name or frame-model .onnx path.")] = "colorizer",
     colour_strength: Annotated[float | None, typer.Option("--colour-strength", callback=bounded(0, 4),
                                                           help="Override the model's default chroma scale.")] = None,
     sheet: Annotated[Path | None, typer.Option(help="Write a contact sheet PNG: gray input | ours | truth.")] = None,
     classifier: Annotated[bool, typer.Option(
         help="ImageNet-classifier agreement test (needs edgecolor[train]).")] = True,
+    validation: Annotated[bool, typer.Option(
+        "--validation", help="DATA is a corpus ('edgecolor data fetch'): score its held-out validation sources, "
+                             "per source (validation by source; what the model's defaults were chosen on).")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Score the colorizer and the gray baseline: PSNR (RGB, 8-bit), SSIM, colourfulness (Hasler &
@@ -33,13 +36,13 @@ def colorizer(
 
     \b
     Example: edgecolor eval colorizer --data data/eval --sheet docs/colorizer_sheet.png
-    Example: edgecolor eval colorizer --data data/corpus"""
+    Example: edgecolor eval colorizer --data data/corpus --validation"""
     from edgecolor.backends.onnxruntime import OrtEngine
     from edgecolor.errors import MissingDependency
     from edgecolor.evaluate import evaluate_colorizer, load_photos, load_validation_photos, per_source
     from edgecolor.registry import resolve_model
 
-    by_source = (data / "manifest.json").is_file()
+    by_source = validation
     photos = load_validation_photos(data) if by_source else load_photos(data)
     if sheet is not None:
         from edgecolor.overwrite import refuse_overwrite
