@@ -21,7 +21,7 @@ app = typer.Typer(rich_markup_mode=None, help="Train networks (needs: pip instal
 def colorizer(
     corpus: Annotated[Path, typer.Option(help="Corpus built by 'edgecolor data fetch'.")] = Path("data/corpus"),
     out: Annotated[Path, typer.Option(help="Run folder: checkpoints, logs, exported ONNX.")] = Path("runs/colorizer"),
-    steps: Annotated[int, typer.Option(help="Optimizer steps (batch 16); ~0.7 s/step on one CPU core with the "
+    steps: Annotated[int, typer.Option(help="Optimizer steps (batch 16); ~1 s/step on one CPU core with the "
                                             "feature cache.", callback=bounded(1, 10**7))] = 6000,
     batch: Annotated[int, typer.Option(callback=bounded(1, 4096))] = 16,
     lr: Annotated[float, typer.Option(help="Peak learning rate (cosine decay).",

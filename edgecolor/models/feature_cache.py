@@ -2,8 +2,8 @@
 
 The colorizer's encoder is frozen, so its output for a given crop never changes during training.
 Computing it once per crop instead of once per step leaves a step only the decoder's cost: on one
-core of the project's CPU a batch of 16 took 1.80 s with the encoder and 0.67 s without it (measured
-2026-12-01). The price is a fixed set of crops (``n``, drawn and flipped once) instead of fresh ones
+core of the project's CPU (shared) the encoder's forward pass took 1.13 s of a 1.80 s training step at
+batch 16 (measured 2026-12-01). The price is a fixed set of crops (``n``, drawn and flipped once) instead of fresh ones
 every step, so ``n`` is set well above the number of photos.
 
 Files in ``folder``: ``feat_K.npy`` (float16 ``[n, C_K, H_K, W_K]`` per encoder tap), ``chroma.npy``
