@@ -207,8 +207,9 @@ def _net_size(spec: ColorizerSpec, image: onnx.ValueInfoProto) -> tuple[int, int
                      "fixed size", "give the size it was trained at, e.g. size=256, or size=dynamic,multiple=K")
 
 
-def _pre(pre: GraphBuilder, spec: ColorizerSpec, size: tuple[int, int] | None) -> tuple[str, str, str]:
-    """(frame as float NCHW BGR, the network-size BGR, the network's image input before its name)."""
+def _pre(pre: GraphBuilder, spec: ColorizerSpec, size: tuple[int, int] | None) -> tuple[str, str, str, str | None]:
+    """(frame as float NCHW BGR, the network-size BGR, the network's image input before its name, the
+    network-size CIE L when it was computed)."""
     bgr = pre.op("Cast", [pre.op("Transpose", [FRAME], perm=[0, 3, 1, 2])], to=TensorProto.FLOAT)
     if size is not None:  # bilinear to 2x then an exact 2x box step: INTER_AREA-like downscaling
         small = pre.resize_to(pre.resize_to(bgr, (2 * size[0], 2 * size[1])), size)
@@ -220,14 +221,18 @@ def _pre(pre: GraphBuilder, spec: ColorizerSpec, size: tuple[int, int] | None) -
         small = bgr
     lo, hi = spec.range
     if spec.input == "l":
-        net_l = pre.op("Sub", [lab.lightness(pre, small), pre.const(spec.l_offset)])
-        return bgr, small, pre.op("Mul", [net_l, pre.const(spec.l_scale)])
+        small_l = lab.lightness(pre, small)
+        net_l = pre.op("Sub", [small_l, pre.const(spec.l_offset)])
+        return bgr, small, pre.op("Mul", [net_l, pre.const(spec.l_scale)]), small_l
+    small_l: str | None = None
     if spec.input == "gray-rgb":
-        gray = lab.gray_bgr_of_luminance(pre, lab.luminance(pre, small))
+        y_small = lab.luminance(pre, small)
+        small_l = lab.lightness_of_luminance(pre, y_small)
+        gray = lab.gray_bgr_of_luminance(pre, y_small)
     else:  # the BT.601 gray as three channels (DeOldify grays its input with PIL's convert('L'))
         y = pre.op("Conv", [small, pre.const(LUMA_BGR.reshape(1, 3, 1, 1), "luma_w")])
         gray = pre.op("Concat", [y, y, y], axis=1)
-    return bgr, small, pre.op("Add", [pre.op("Mul", [gray, pre.const((hi - lo) / 255)]), pre.const(lo)])
+    return bgr, small, pre.op("Add", [pre.op("Mul", [gray, pre.const((hi - lo) / 255)]), pre.const(lo)]), small_l
 
 
 def wrap_colorizer(net: onnx.ModelProto, spec: ColorizerSpec, name: str = "adapted") -> onnx.ModelProto:
@@ -241,7 +246,7 @@ def wrap_colorizer(net: onnx.ModelProto, spec: ColorizerSpec, name: str = "adapt
 
     name_nodes(net)
     pre, post = GraphBuilder("pre/"), GraphBuilder("post/")
-    bgr, small, x = _pre(pre, spec, size)
+    bgr, small, x, small_l = _pre(pre, spec, size)
     in_type = image.type.tensor_type.elem_type
     if in_type != TensorProto.FLOAT:
         x = pre.op("Cast", [x], to=in_type)
@@ -282,7 +287,7 @@ def wrap_colorizer(net: onnx.ModelProto, spec: ColorizerSpec, name: str = "adapt
             ab = post.resize_like(to_frame_size(ab), bgr)
             post.nchw_to_frame(lab.lab_to_bgr(post, lab.lightness(post, bgr), ab), FRAME_OUT)
         else:
-            small_l = lab.lightness(post, small)
+            small_l = small_l or lab.lightness(post, small)
             bgr_small = lab.lab_to_bgr(post, small_l, post.resize_like(ab, small))
             chroma = post.op("Conv", [bgr_small, post.const(CHROMA_FROM_BGR.reshape(2, 3, 1, 1), "chroma_w")])
             post.merge_chroma(to_frame_size(chroma), post.frame_luma(FRAME), FRAME_OUT)
