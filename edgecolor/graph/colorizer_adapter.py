@@ -221,9 +221,9 @@ def _pre(pre: GraphBuilder, spec: ColorizerSpec, size: tuple[int, int] | None) -
         small = bgr
     lo, hi = spec.range
     if spec.input == "l":
-        small_l = lab.lightness(pre, small)
-        net_l = pre.op("Sub", [small_l, pre.const(spec.l_offset)])
-        return bgr, small, pre.op("Mul", [net_l, pre.const(spec.l_scale)]), small_l
+        lightness = lab.lightness(pre, small)
+        net_l = pre.op("Sub", [lightness, pre.const(spec.l_offset)])
+        return bgr, small, pre.op("Mul", [net_l, pre.const(spec.l_scale)]), lightness
     small_l: str | None = None
     if spec.input == "gray-rgb":
         y_small = lab.luminance(pre, small)
