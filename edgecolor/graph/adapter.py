@@ -118,7 +118,8 @@ class AdapterSpec:
         )
 
 
-_SPEC_HELP = "e.g. --adapter layout=nchw,order=rgb,range=0:1,size=dynamic,multiple=4,extra.NAME=VALUE"
+_SPEC_HELP = ("e.g. --adapter layout=nchw,order=rgb,range=0:1,size=dynamic,multiple=4,extra.NAME=VALUE, or a "
+              "colorizer preset: zhang, zhang-caffe, ddcolor, deoldify")
 
 
 MAX_SIDE = 8192  # fixed network sizes beyond this are typos, and would allocate a lot

@@ -132,8 +132,9 @@ PRESETS: dict[str, ColorizerSpec] = {
                            extras={"user_ab": 0.0, "user_map": 0.0}, optional_extras=("user_ab", "user_map")),
     "zhang-caffe": ColorizerSpec(preset="zhang-caffe", input="l", l_offset=50.0),
     "ddcolor": ColorizerSpec(preset="ddcolor", input="gray-rgb", range=(0.0, 1.0), input_name="input"),
+    # render size 16 x render_factor (35 for images -> 560; 21 for video -> 336); size=dynamic pads to /32
     "deoldify": ColorizerSpec(preset="deoldify", input="rgb", range=(0.0, 255.0), output="rgb",
-                              fallback=(560, 560), input_name="input"),
+                              fallback=(560, 560), multiple=32, input_name="input"),
 }
 _HELP = (f"use a preset ({', '.join(PRESETS)}), optionally with keys: zhang,merge=exact; keys: input=l|gray-rgb|"
          "rgb,l_offset=,l_scale=,range=LO:HI,size=model|dynamic|HxW,multiple=,output=ab|rgb,ab_scale=,"

@@ -68,7 +68,7 @@ def test_ab_presets_keep_lightness_and_carry_the_known_ab(tmp_path, name, text):
         assert np.abs(out @ CHROMA_FROM_BGR.T - want).max() <= 3
 
 
-@pytest.mark.parametrize("text", ["deoldify", "deoldify,size=dynamic,multiple=32", "deoldify,size=96"])
+@pytest.mark.parametrize("text", ["deoldify", "deoldify,size=dynamic", "deoldify,size=96"])
 def test_deoldify_keeps_luma_and_takes_the_output_chroma(tmp_path, text):
     frame = gradient(30, 150)  # not a multiple of 32: padded and cropped back when dynamic
     out = wrapped(tmp_path, cs.deoldify(), text)(frame)[:, EDGE:-EDGE].astype(np.float32)
@@ -117,3 +117,27 @@ def test_bad_models_are_refused_in_one_line(standin, text, match):
     with pytest.raises(InputError, match=match) as err:
         adapt(standin(), text)
     assert "\n" not in str(err.value)
+
+
+def _cli(*args: object) -> tuple[int, str]:
+    from typer.testing import CliRunner
+
+    from edgecolor.cli import app
+
+    res = CliRunner().invoke(app, [str(a) for a in args])
+    return res.exit_code, res.output
+
+
+def test_cli_builds_a_preset_and_refuses_a_mismatch_in_one_line(tmp_path):
+    onnx.save(cs.zhang_caffe(), tmp_path / "caffe.onnx")
+    code, _ = _cli("build", tmp_path / "caffe.onnx", "--adapter", "zhang-caffe", "--precision", "fp32",
+                   "-o", tmp_path / "e.onnx")
+    assert code == 0
+    meta = open_cpu_engine(tmp_path / "e.onnx", "auto", 1).metadata
+    assert meta["edgecolor.task"] == "colorize" and meta["edgecolor.net_size"] == "224x224"
+    onnx.save(cs.zhang(in_channels=3), tmp_path / "rgb.onnx")
+    code, out = _cli("build", tmp_path / "rgb.onnx", "--adapter", "zhang", "--precision", "fp32",
+                     "-o", tmp_path / "bad.onnx")
+    errors = [ln for ln in out.splitlines() if ln.startswith("error:")]
+    assert code == 2 and len(errors) == 1 and "expects a float [N, 1, H, W] input" in errors[0]
+    assert not (tmp_path / "bad.onnx").exists()
