@@ -48,6 +48,7 @@ INPUTS = ("l", "gray-rgb", "rgb")
 OUTPUTS = ("ab", "rgb")
 MERGES = ("fast", "exact")
 _FLOATS = {TensorProto.FLOAT, TensorProto.FLOAT16}
+MIN_OPSET = 17
 
 
 @dataclass(frozen=True)
@@ -238,8 +239,10 @@ def _pre(pre: GraphBuilder, spec: ColorizerSpec, size: tuple[int, int] | None) -
 
 def wrap_colorizer(net: onnx.ModelProto, spec: ColorizerSpec, name: str = "adapted") -> onnx.ModelProto:
     """A colorizer frame model (``frame`` uint8 [N,H,W,3] BGR -> ``frame_out``) around ``net``."""
-    if next((o.version for o in net.opset_import if o.domain in ("", "ai.onnx")), 13) < 13:
-        net = onnx.version_converter.convert_version(net, 13)
+    # At opsets 13..16 ONNX shape inference on the INT8 calibration graph rejects the dynamic Resize sizes
+    # (seen with the Caffe model's opset-11 export); from 17 on it accepts them.
+    if next((o.version for o in net.opset_import if o.domain in ("", "ai.onnx")), MIN_OPSET) < MIN_OPSET:
+        net = onnx.version_converter.convert_version(net, MIN_OPSET)
     image, out, extra_vis = _io(net, spec)
     size = _net_size(spec, image)
     net = onnx.compose.add_prefix(net, "net/")

@@ -20,6 +20,7 @@ from edgecolor.errors import InputError
 from edgecolor.graph.adapter import adapt, is_colorizer_spec
 from edgecolor.graph.colorizer_adapter import ColorizerSpec
 
+from fakes import fake_trt  # noqa: F401 - pytest fixture
 from helpers import random_bgr
 
 EDGE = 20  # columns left out at each side (bilinear resizes blur the gradient's ends)
@@ -141,3 +142,21 @@ def test_cli_builds_a_preset_and_refuses_a_mismatch_in_one_line(tmp_path):
     errors = [ln for ln in out.splitlines() if ln.startswith("error:")]
     assert code == 2 and len(errors) == 1 and "expects a float [N, 1, H, W] input" in errors[0]
     assert not (tmp_path / "bad.onnx").exists()
+
+
+def test_adapted_colorizer_builds_int8_for_tensorrt(tmp_path, monkeypatch, fake_trt):  # noqa: F811
+    """Through the strict TensorRT fakes (10.3, 10.13, 11.1): API calls only, TensorRT itself is not run."""
+    from edgecolor.backends import tensorrt as trt_backend
+    from edgecolor.build.builder import BuildConfig, build
+
+    from build_helpers import image_folder
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(trt_backend, "gpu_identity", lambda: {"name": "Orin", "compute_capability": "8.7"})
+    onnx.save(cs.zhang_caffe(), tmp_path / "caffe.onnx")
+    cfg = BuildConfig(str(tmp_path / "caffe.onnx"), "int8", "trt", calib=image_folder(tmp_path / "f", 10),
+                      calib_frames=8, holdout_frames=2, adapter="zhang-caffe", threads=1)
+    manifest = build(cfg)
+    assert manifest["task"] == "colorize" and manifest["accuracy_vs_fp32"]["passed"]
+    assert manifest["qdq"]["on_output"] == [] and manifest["qdq"]["on_colour_math"] == []
+    assert "--adapter zhang-caffe" in manifest["rebuild_command"]
