@@ -289,8 +289,9 @@ def assemble_wrapped(net: onnx.ModelProto, pre: GraphBuilder, post: GraphBuilder
 
 def is_colorizer_spec(text: str) -> bool:
     """Whether ``--adapter`` text names a colorizer preset or colorizer keys (input=/output=)."""
-    from edgecolor.graph.colorizer_adapter import PRESETS
+    from edgecolor.graph.colorizer_adapter import PRESETS, json_spec_text
 
+    text = json_spec_text(text) or text
     first = text.split(",")[0].strip().lower()
     keys = {p.partition("=")[0].strip().lower() for p in text.split(",")}
     return first in PRESETS or bool(keys & {"input", "output", "preset"})

@@ -25,7 +25,8 @@ Two merges of a predicted ab with the full-resolution frame:
 
 Spec text: a preset, optionally followed by keys (``zhang,merge=exact``), or the keys alone:
 ``input=l|gray-rgb|rgb, l_offset, l_scale, range=LO:HI, size=model|dynamic|HxW, multiple, output=ab|rgb,
-ab_scale, merge=fast|exact, strength, extra.NAME=VALUE``.
+ab_scale, merge=fast|exact, strength, extra.NAME=VALUE``, or a ``.json`` file with the same keys
+(``{"preset": "zhang", "merge": "exact", "extras": {"user_ab": 0}}``).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
 import onnx
@@ -88,6 +90,7 @@ class ColorizerSpec:
 
     @staticmethod
     def _parse(text: str) -> ColorizerSpec:
+        text = json_spec_text(text) or text
         parts = [p.strip() for p in text.split(",") if p.strip()]
         spec = ColorizerSpec()
         if parts and "=" not in parts[0]:
@@ -140,6 +143,28 @@ PRESETS: dict[str, ColorizerSpec] = {
 _HELP = (f"use a preset ({', '.join(PRESETS)}), optionally with keys: zhang,merge=exact; keys: input=l|gray-rgb|"
          "rgb,l_offset=,l_scale=,range=LO:HI,size=model|dynamic|HxW,multiple=,output=ab|rgb,ab_scale=,"
          "merge=fast|exact,strength=,extra.NAME=VALUE")
+
+
+def json_spec_text(text: str) -> str | None:
+    """The spec text of a colorizer ``.json`` spec file (``{"preset": "zhang", "merge": "exact", "extras":
+    {"user_ab": 0}}``), or None when ``text`` is not a JSON file holding one."""
+    path = Path(text)
+    if path.suffix != ".json" or not path.is_file():
+        return None
+    try:
+        raw = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot read adapter spec file {path}: {exc}", _HELP) from exc
+    if not isinstance(raw, dict) or not {"preset", "input", "output"} & set(raw):
+        return None  # an image-to-image spec file
+    extras = raw.pop("extras", {})
+    if not isinstance(extras, dict):
+        raise InputError(f"'extras' in {path} must map input names to values", _HELP)
+    parts = [str(raw.pop("preset"))] if "preset" in raw else []
+    for key, value in raw.items():
+        parts.append(f"{key}={':'.join(map(str, value)) if isinstance(value, list) else value}")
+    parts += [f"extra.{k}={v}" for k, v in extras.items()]
+    return ",".join(parts)
 
 
 def preset(name: str) -> ColorizerSpec:

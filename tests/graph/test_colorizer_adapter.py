@@ -7,6 +7,8 @@ known ab (or chroma) within 3. Float OpenCV Lab is the independent reference.
 
 from __future__ import annotations
 
+import json
+
 import colorizer_standins as cs
 import cv2
 import numpy as np
@@ -93,12 +95,17 @@ def test_adapted_colorizer_runs_as_graph_on_auto(tmp_path):
     assert open_cpu_engine(tmp_path / "m.onnx", "auto", 1).backend == "onnxruntime"
 
 
-def test_spec_parsing():
+def test_spec_parsing(tmp_path):
     assert is_colorizer_spec("zhang") and is_colorizer_spec("input=l,output=ab")
     assert not is_colorizer_spec("layout=nchw,order=rgb")
     spec = ColorizerSpec.parse("zhang-caffe,merge=exact,size=224,strength=0.8")
     assert (spec.l_offset, spec.merge, spec.size, spec.strength) == (50.0, "exact", (224, 224), 0.8)
     assert ColorizerSpec.parse("input=gray-rgb,range=0:1,output=ab").input == "gray-rgb"
+    (tmp_path / "spec.json").write_text(json.dumps({"preset": "ddcolor", "merge": "exact", "size": "256x256",
+                                                     "range": [0, 1], "extras": {"hint": 0}}))
+    assert is_colorizer_spec(str(tmp_path / "spec.json"))
+    spec = ColorizerSpec.parse(str(tmp_path / "spec.json"))
+    assert (spec.input, spec.merge, spec.size, spec.extras) == ("gray-rgb", "exact", (256, 256), {"hint": 0.0})
     for bad in ["zhang,merge=slow", "nope", "zhang,colour=1", "zhang,range=1:0", "zhang,size=0"]:
         with pytest.raises(InputError):
             ColorizerSpec.parse(bad)
