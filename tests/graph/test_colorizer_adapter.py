@@ -18,7 +18,7 @@ import pytest
 from edgecolor.backends import open_cpu_engine
 from edgecolor.backends.onnxruntime import OrtEngine
 from edgecolor.colour import CHROMA_FROM_BGR, LUMA_BGR
-from edgecolor.errors import InputError
+from edgecolor.errors import InputError, ModelError
 from edgecolor.graph.adapter import adapt, is_colorizer_spec
 from edgecolor.graph.colorizer_adapter import ColorizerSpec
 
@@ -93,6 +93,8 @@ def test_colour_strength_zero_is_gray_and_batches_fill_extras(tmp_path):
 def test_adapted_colorizer_runs_as_graph_on_auto(tmp_path):
     onnx.save(adapt(cs.zhang(), "zhang"), tmp_path / "m.onnx")
     assert open_cpu_engine(tmp_path / "m.onnx", "auto", 1).backend == "onnxruntime"
+    with pytest.raises(ModelError, match="adapted colorizer"):
+        open_cpu_engine(tmp_path / "m.onnx", "split", 1)
 
 
 def test_spec_parsing(tmp_path):
