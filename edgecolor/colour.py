@@ -53,3 +53,16 @@ def to_gray_bgr(bgr: np.ndarray) -> np.ndarray:
     """The gray baseline: luma copied into three channels (what a user feeds a colorizer)."""
     gray = np.clip(np.rint(bgr.astype(np.float32) @ LUMA_BGR), 0, 255).astype(np.uint8)
     return np.repeat(gray[..., None], 3, axis=-1)
+
+# CIE Lab (D65, sRGB primaries; the constants OpenCV's cvtColor uses), for third-party colorizers that
+# predict Lab ab (Zhang et al., DDColor). Rows X, Y, Z from linear B, G, R (BGR column order).
+XYZ_FROM_BGR = np.array(
+    [
+        [0.180423, 0.357580, 0.412453],
+        [0.072169, 0.715160, 0.212671],
+        [0.950227, 0.119193, 0.019334],
+    ],
+    dtype=np.float32,
+)
+WHITE_D65 = np.array([0.950456, 1.0, 1.088754], dtype=np.float32)
+LAB_DELTA = 6.0 / 29.0  # the knee of CIE Lab's cube-root curve

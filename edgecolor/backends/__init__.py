@@ -2,7 +2,8 @@
 
 ``open_cpu_engine`` picks how a frame model runs on the CPU: ``graph`` runs the whole frame model in
 ONNX Runtime; ``split`` (colorizer only) runs its network in ONNX Runtime and the colour math in OpenCV,
-which is faster on small CPUs (see :mod:`edgecolor.backends.cpu_split`); ``auto`` = split where possible.
+which is faster on small CPUs (see :mod:`edgecolor.backends.cpu_split`); ``auto`` = split for edgecolor's own
+colorizer (adapted colorizers run as a graph).
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ def open_cpu_engine(model: str | Path, cpu_path: str = "auto", threads: int = 0)
     if cpu_path not in CPU_PATHS:
         raise InputError(f"unknown CPU path '{cpu_path}'", f"use one of: {', '.join(CPU_PATHS)}")
     engine = OrtEngine(model, threads=threads)
-    if cpu_path == "graph" or (cpu_path == "auto" and engine.metadata.get("edgecolor.task") != "colorize"):
+    # The split path knows edgecolor's own colorizer contract only; adapted colorizers run as a graph.
+    own = engine.metadata.get("edgecolor.task") == "colorize" and "edgecolor.adapter" not in engine.metadata
+    if cpu_path == "graph" or (cpu_path == "auto" and not own):
         return engine
     from edgecolor.backends.cpu_split import SplitColorizerEngine
 

@@ -66,6 +66,9 @@ class SplitColorizerEngine(Engine):
         self.metadata = {p.key: p.value for p in frame_model.metadata_props}
         if self.metadata.get("edgecolor.task") != "colorize":
             raise ModelError(f"{path.name} is not a colorizer frame model", "use the graph engine for other models")
+        if "edgecolor.adapter" in self.metadata:
+            raise ModelError(f"{path.name} is an adapted colorizer; the CPU fast path runs edgecolor's own only",
+                             "run it with the graph engine (--cpu-path graph or auto)")
         self.net_size = net_size(self.metadata, path.name)
         self.defaults = extra_defaults(self.metadata.get("edgecolor.extra_inputs"), METADATA_WHAT, METADATA_REMEDY)
         opts = ort.SessionOptions()

@@ -107,15 +107,14 @@ def load_frame_model(cfg: BuildConfig) -> tuple[onnx.ModelProto, Path]:
             f"{source} is not a readable ONNX model: {str(exc).splitlines()[0][:160]}", "pass a .onnx file"
         ) from exc
     if cfg.adapter:
-        from edgecolor.graph.adapter import AdapterSpec, wrap
+        from edgecolor.graph.adapter import adapt
 
-        spec = AdapterSpec.parse(cfg.adapter)
         try:
-            return wrap(model, spec, Path(cfg.model).stem), source
+            return adapt(model, cfg.adapter, Path(cfg.model).stem), source
         except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as exc:
             raise ModelError(
                 f"{source.name} cannot be wrapped with adapter '{cfg.adapter}': {str(exc).splitlines()[0][:200]}",
-                "check the network is a valid image-to-image ONNX and the adapter matches it",
+                "check the network is a valid ONNX and the adapter (or colorizer preset) matches it",
             ) from exc
     inits = {t.name for t in model.graph.initializer}
     inputs = {i.name: i for i in model.graph.input if i.name not in inits}

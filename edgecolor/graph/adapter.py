@@ -119,7 +119,8 @@ class AdapterSpec:
         )
 
 
-_SPEC_HELP = "e.g. --adapter layout=nchw,order=rgb,range=0:1,size=dynamic,multiple=4,extra.NAME=VALUE"
+_SPEC_HELP = ("e.g. --adapter layout=nchw,order=rgb,range=0:1,size=dynamic,multiple=4,extra.NAME=VALUE, or a "
+              "colorizer preset: zhang, zhang-caffe, ddcolor, deoldify")
 
 
 MAX_SIDE = 8192  # fixed network sizes beyond this are typos, and would allocate a lot
@@ -250,6 +251,22 @@ def wrap(net: onnx.ModelProto, spec: AdapterSpec, name: str = "adapted") -> onnx
         )
         inits.append(pre.initializers[-1])
         scalars[key] = {"default": float(value), "doc": "network input (adapter default)"}
+    return assemble_wrapped(
+        net, pre, post, inputs, inits, name,
+        {
+            "edgecolor.task": spec.task,
+            "edgecolor.adapter": spec.describe(),
+            "edgecolor.extra_inputs": json.dumps(scalars),
+            "edgecolor.name": name,
+            "edgecolor.source": "wrapped by edgecolor's adapter",
+        },
+    )
+
+
+def assemble_wrapped(net: onnx.ModelProto, pre: GraphBuilder, post: GraphBuilder,
+                     inputs: list[onnx.ValueInfoProto], inits: list[onnx.TensorProto], name: str,
+                     props: dict[str, str]) -> onnx.ModelProto:
+    """One checked frame model from pre/ nodes, a ``net/``-prefixed network and post/ nodes."""
     graph = helper.make_graph(
         pre.nodes + list(net.graph.node) + post.nodes,
         name,
@@ -266,15 +283,26 @@ def wrap(net: onnx.ModelProto, spec: AdapterSpec, name: str = "adapted") -> onnx
         producer_name="edgecolor-adapter",
     )
     model.ir_version = max(IR_VERSION, net.ir_version)
-    helper.set_model_props(
-        model,
-        {
-            "edgecolor.task": spec.task,
-            "edgecolor.adapter": spec.describe(),
-            "edgecolor.extra_inputs": json.dumps(scalars),
-            "edgecolor.name": name,
-            "edgecolor.source": "wrapped by edgecolor's adapter",
-        },
-    )
+    helper.set_model_props(model, props)
     onnx.checker.check_model(model)
     return model
+
+
+def is_colorizer_spec(text: str) -> bool:
+    """Whether ``--adapter`` text names a colorizer preset or colorizer keys (input=/output=)."""
+    from edgecolor.graph.colorizer_adapter import PRESETS, json_spec_text
+
+    text = json_spec_text(text) or text
+    first = text.split(",")[0].strip().lower()
+    keys = {p.partition("=")[0].strip().lower() for p in text.split(",")}
+    return first in PRESETS or bool(keys & {"input", "output", "preset"})
+
+
+def adapt(net: onnx.ModelProto, text: str, name: str = "adapted") -> onnx.ModelProto:
+    """Wrap ``net`` into a frame model per ``--adapter`` text: a colorizer preset/spec or an
+    image-to-image spec."""
+    if is_colorizer_spec(text):
+        from edgecolor.graph.colorizer_adapter import ColorizerSpec, wrap_colorizer
+
+        return wrap_colorizer(net, ColorizerSpec.parse(text), name)
+    return wrap(net, AdapterSpec.parse(text), name)

@@ -120,6 +120,16 @@ class GraphBuilder:
         return self.op("Transpose", [self.op("Cast", [clipped], to=TensorProto.UINT8)], out, perm=[0, 2, 3, 1])
 
 
+    def merge_chroma(self, chroma: str, luma: str, out: str = FRAME_OUT) -> str:
+        """The fast merge: centred YCbCr chroma ``[N,2,h,w]`` (any size) -> BGR offsets (1x1 conv at ``h x w``)
+        -> bilinear upsample to ``luma`` ``[N,1,H,W]`` -> + luma -> rounded, clamped uint8 frame ``out``."""
+        # +0.5 in the bias turns the final truncating Cast into rounding, at the chroma's size, not per pixel.
+        offsets = self.op("Conv", [chroma, self.const(BGR_FROM_CHROMA.reshape(3, 2, 1, 1), "bgr_from_chroma"),
+                                   self.const(np.full(3, 0.5), "half")])
+        bgr = self.op("Add", [self.resize_like(offsets, luma), luma])
+        return self.nchw_to_frame(bgr, out, rounded=True)
+
+
 @dataclass(frozen=True)
 class ExtraInput:
     """A scalar float input with a default (its initializer)."""
@@ -189,12 +199,7 @@ def colorizer_frame_model(core: onnx.ModelProto, net_size: int, metadata: dict[s
     # The last resize writes the core's input name directly (an Identity would be optimised away, and
     # the CPU fast path finds the network by its boundary tensors net/luma -> net/chroma).
     pre.resize_down_area(luma, net_size, core_in)
-    chroma = post.op("Mul", [core_out, "colour_strength"])
-    # +0.5 in the bias turns the final truncating Cast into rounding, at 112x112 instead of per pixel.
-    offsets = post.op("Conv", [chroma, post.const(BGR_FROM_CHROMA.reshape(3, 2, 1, 1), "bgr_from_chroma"),
-                               post.const(np.full(3, 0.5), "half")])
-    bgr = post.op("Add", [post.resize_like(offsets, luma), luma])
-    post.nchw_to_frame(bgr, FRAME_OUT, rounded=True)
+    post.merge_chroma(post.op("Mul", [core_out, "colour_strength"]), luma, FRAME_OUT)
     spec = FrameModelSpec(
         task="colorize", net_size=net_size, colour_space="YCbCr BT.601 full range",
         metadata=metadata,
