@@ -9,8 +9,10 @@ torch=$(grep -E '^torch==' requirements.lock | head -1 | cut -d';' -f1)
 "$venv/bin/pip" install -q "$torch" && "$venv/bin/pip" install -q --upgrade -e ".[$extras]" \
   && "$venv/bin/pip" install -q --no-deps "$hed" || { echo "test-latest: install of the newest releases failed"; exit 1; }
 "$venv/bin/python" scripts/lock.py diff
-"$venv/bin/python" -m pytest -q -p no:cacheprovider -x -q 2>&1 | tail -25
-rc=${PIPESTATUS[0]}
+"$venv/bin/python" -m pytest -q -p no:cacheprovider -rfE > "$venv/pytest.log" 2>&1
+rc=$?
+grep -E "^(FAILED|ERROR) " "$venv/pytest.log" | cut -c1-200
+tail -1 "$venv/pytest.log"
 [ "$rc" = 0 ] && echo "test-latest: the suite passes on the newest releases" \
   || echo "test-latest: the suite FAILS on the newest releases (above); pin or fix before running make lock UPGRADE=1"
 exit "$rc"
