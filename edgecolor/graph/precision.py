@@ -186,7 +186,8 @@ def quantize_int8(
         "WeightSymmetric": True,
         "CalibTensorRangeSymmetric": opts.signed_activations,
         "CalibPercentile": opts.percentile,
-        "CalibMaxIntermediateOutputs": 8,
+        # Not CalibMaxIntermediateOutputs: ONNX Runtime's MinMax calibrator (1.32) drops each full chunk of
+        # outputs instead of merging its ranges ("max" saw only the last len % n frames, or failed outright).
         # The network output feeds the FP32 colour math: quantising it would only add rounding error.
         "OpTypesToExcludeOutputQuantization": list(op_types),
     }

@@ -75,3 +75,19 @@ def test_keep_fp32_leaves_named_layer_unquantised(tmp_path):
 def test_bad_options(kw):
     with pytest.raises(InputError):
         Int8Options(**kw)
+
+
+def test_max_calibration_sees_every_frame(tmp_path):
+    """ONNX Runtime's MinMax calibrator dropped full chunks of CalibMaxIntermediateOutputs frames: 16 frames
+    failed with "No data is collected", 10 took their range from the last 2 only."""
+    white, dark = np.full((24, 32, 3), 255, np.uint8), np.full((24, 32, 3), 20, np.uint8)
+    src = conv_colorizer(tmp_path / "m.onnx")
+
+    def scales(frames: tuple) -> dict[str, float]:
+        out = tmp_path / f"q{len(frames)}.onnx"
+        quantize_int8(src, out, FrameReader(frames), Int8Options(method="max"), tmp_path / f"c{len(frames)}.json")
+        q = onnx.load(out)
+        inits = {t.name: onnx.numpy_helper.to_array(t) for t in q.graph.initializer}
+        return {n.input[0]: float(inits[n.input[1]]) for n in q.graph.node if n.op_type == "QuantizeLinear"}
+
+    assert scales((white, *[dark] * 15)) == pytest.approx(scales((white, dark)))
