@@ -24,12 +24,13 @@ def work(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     conv_colorizer(tmp_path / "m.onnx")
     image_folder(tmp_path / "frames", 12)
+    image_folder(tmp_path / "truth", 4, seed=7)  # colour photos for the colorizer's gate
     return tmp_path
 
 
 def cfg(work, **kw) -> BuildConfig:
     base = {"model": str(work / "m.onnx"), "precision": "int8", "target": "cpu", "calib": work / "frames",
-            "calib_frames": 10, "holdout_frames": 2, "calib_method": "max", "threads": 1}
+            "calib_frames": 10, "holdout_frames": 2, "calib_method": "max", "threads": 1, "gate_data": work / "truth"}
     return BuildConfig(**{**base, **kw})
 
 
@@ -41,7 +42,7 @@ def test_int8_cpu_build_manifest_and_cache(work):
     assert engine.is_file() and mf.manifest_path(engine).is_file()
     on_disk = json.loads(mf.manifest_path(engine).read_text())
     assert on_disk["engine_sha256"] == mf.sha256_file(engine) == manifest["engine_sha256"]
-    gate = on_disk["accuracy_vs_fp32"]
+    gate = on_disk["gate"]
     assert gate["passed"] and gate["frames"] == 2 and gate["criterion"] == "loss_db vs ground truth"
     assert on_disk["calibration_cache"] == "miss" and on_disk["calibration"]["activations"] == "uint8 asymmetric"
     out = OrtEngine(engine, threads=1)(np.zeros((20, 30, 3), np.uint8))
@@ -51,10 +52,9 @@ def test_int8_cpu_build_manifest_and_cache(work):
 
 
 def test_gate_failure_names_remedy_and_writes_nothing(work, monkeypatch):
-    from edgecolor.build import builder
+    from edgecolor.build import gate
 
-    strict = builder.GateLimits(max_loss_db={"fp16": -1.0, "int8": -1.0})  # impossible: must gain 1 dB
-    monkeypatch.setattr(builder, "GateLimits", lambda: strict)
+    monkeypatch.setitem(gate.DEFAULT_MAX_LOSS_DB, "int8", -1.0)  # impossible: must gain 1 dB
     with pytest.raises(GateFailed, match="--calib-method"):
         build(cfg(work))
     assert not (work / "engines").exists() or list((work / "engines").iterdir()) == []
@@ -69,7 +69,7 @@ def test_sensitivity_pass_keeps_layers_fp32(work, monkeypatch):
         kept = "-0." not in variant.name  # the first graph keeps nothing FP32
         calls.append(variant.name)
         return {"precision": precision, "frames": len(frames), "psnr_vs_fp32_db": 50.0, "delta_e_vs_fp32": 0.1,
-                "passed": kept, "summary": "stub"}
+                "verdict": "x", "passed": kept, "summary": "stub"}
 
     monkeypatch.setattr(builder, "evaluate", fake_evaluate)
     manifest = build(cfg(work, auto_sensitivity=True))
@@ -121,8 +121,8 @@ def _cli(*args):
 
 
 def test_cli_success_prints_gate(work):
-    code, out = _cli(work / "m.onnx", "--precision", "fp16", "--calib", work / "frames", "--threads", "1")
-    assert code == 0 and "accuracy vs FP32" in out and "-> pass" in out
+    code, out = _cli(work / "m.onnx", "--precision", "fp16", "--gate-data", work / "truth", "--threads", "1")
+    assert code == 0 and "than FP32 against the colour truth" in out and "-> pass" in out
 
 
 def _model(path, dtype, dims):

@@ -14,15 +14,15 @@ from edgecolor.backends.base import Engine
 from edgecolor.cli._common import JsonOpt, console, emit_json, out
 
 
-def _accuracy(path: Path) -> dict | None:
-    """Accuracy versus FP32 from a built engine's manifest (None for an FP32 / unbuilt model)."""
+def _gate(path: Path) -> dict | None:
+    """The accuracy gate's record from a built engine's manifest (None for an FP32 / unbuilt model)."""
     from edgecolor.build import manifest as mf
 
     try:
         man = mf.read(path)
     except mf.StaleEngine:  # no or unreadable sidecar: an unbuilt model has no recorded accuracy
         return None
-    return man.get("accuracy_vs_fp32") if man.get("precision") != "fp32" else None
+    return man.get("gate") if man.get("precision") != "fp32" else None
 
 
 def bench(
@@ -41,7 +41,7 @@ def bench(
     as_json: JsonOpt = False,
 ) -> None:
     """Benchmark frame models on the CPU: throughput = frames / wall time after warm-up; latency p50/p90/p95/p99,
-    mean, min, max. Rows of built INT8/FP16 engines carry their accuracy versus FP32 from the manifest.
+    mean, min, max. Rows of built INT8/FP16 engines carry their accuracy gate's record from the manifest.
 
     Example: edgecolor bench colorizer engines/colorizer-int8-cpu.onnx --resolutions 720p,1080p --json
     """
@@ -74,7 +74,7 @@ def bench(
                     stats, extra = time_pipeline(engine, h, w, warmup, Path(tmp))
                 rows.append({"model": path.stem, "path": str(path), "backend": engine.backend, "mode": mode,
                              "resolution": name, "height": h, "width": w, **stats.as_dict(), **extra,
-                             "accuracy_vs_fp32": _accuracy(path)})
+                             "gate": _gate(path)})
                 if not as_json:
                     console.print(f"{path.stem} {name}: {stats.throughput_fps:.1f} frames/s, p99 {stats.p99_ms:.1f} ms")
     machine = describe_machine()
@@ -90,11 +90,21 @@ def bench(
         return
     table = Table(title=f"edgecolor bench ({mode}) on {machine['cpu']} ({machine['cores']} cores)")
     for col in ("model", "backend", "resolution", "frames/s", "mean ms", "p50", "p90", "p95", "p99", "max",
-                "PSNR vs FP32"):
+                "gate"):
         table.add_column(col, justify="right")
     for r in rows:
-        acc = r["accuracy_vs_fp32"]
+        g = r["gate"]
         table.add_row(r["model"], r["backend"], r["resolution"], f"{r['throughput_fps']:.1f}", f"{r['mean_ms']:.1f}",
                       f"{r['p50_ms']:.1f}", f"{r['p90_ms']:.1f}", f"{r['p95_ms']:.1f}", f"{r['p99_ms']:.1f}",
-                      f"{r['max_ms']:.1f}", f"{acc['psnr_vs_fp32_db']:.1f} dB" if acc else "-")
+                      f"{r['max_ms']:.1f}", _gate_cell(g))
     out.print(table)
+
+
+def _gate_cell(gate: dict | None) -> str:
+    if not gate:
+        return "-"
+    if "loss_db" in gate:
+        return f"{gate['verdict']} (loss {gate['loss_db']:+.2f} dB vs colour truth)"
+    if "psnr_vs_fp32_db" in gate:
+        return f"{gate['verdict']} ({gate['psnr_vs_fp32_db']:.1f} dB vs FP32)"
+    return str(gate.get("verdict", "-"))
