@@ -165,7 +165,8 @@ def _precision_graph(
     described = opts.describe()
     key, meta = cache_key(model_sha, frames, {k: v for k, v in described.items()})
     scales, hit = cache_paths(key, meta)
-    precision.quantize_int8(fp32, out, FrameReader(frames.calib), opts, scales)
+    prepared, facts = _prepared(fp32, work)
+    precision.quantize_int8(prepared, out, FrameReader(frames.calib), opts, scales)
     report = precision.qdq_report(onnx.load(str(out)))
     if report["on_output"] or report["on_colour_math"]:
         raise RuntimeError(f"Q/DQ leaked onto the output/colour math: {report}")  # a bug, not a user error
@@ -174,7 +175,20 @@ def _precision_graph(
         "calibration_cache": "hit" if hit else "miss",
         "qdq": report,
         "calibration": {**frames.describe(), **described},
+        "graph_preprocessing": facts,
     }
+
+
+def _prepared(fp32: Path, work: Path) -> tuple[Path, dict]:
+    """The FP32 graph after quantisation pre-processing (pads folded into Conv), made once per build."""
+    import json
+
+    from edgecolor.graph.precision import prepare_for_int8
+
+    prepared, facts = work / "int8-prepared.onnx", work / "int8-prepared.json"
+    if not prepared.is_file():
+        facts.write_text(json.dumps(prepare_for_int8(fp32, prepared)))
+    return prepared, json.loads(facts.read_text())
 
 
 def build(cfg: BuildConfig, on_step: Any = None) -> dict[str, Any]:
@@ -297,8 +311,9 @@ def _sensitivity(
     from edgecolor.graph.precision import Int8Options, network_nodes
 
     ops = Int8Options(target=cfg.target).op_types
-    names = [n.name for n in network_nodes(onnx.load(str(fp32))) if n.op_type in ops]
-    ranked = layer_sensitivity(fp32, graph, gate_set.frames, names)
+    prepared, _ = _prepared(fp32, work)  # the graph Q/DQ went into: its tensor names match the INT8 graph's
+    names = [n.name for n in network_nodes(onnx.load(str(prepared))) if n.op_type in ops]
+    ranked = layer_sensitivity(prepared, graph, gate_set.frames, names)
     extra: dict = {}
     keep: tuple[str, ...] = tuple(cfg.keep_fp32)
     for count in (1, 2, 4, 8, 16):
