@@ -160,3 +160,36 @@ def test_cli_bad_input_is_one_line_exit_2(work, monkeypatch, case):
     if case == "trt":
         assert "pip install 'edgecolor[trt]'" in out
     assert not (work / "engines").exists() or list((work / "engines").iterdir()) == []
+
+
+def _padded_colorizer(path):
+    """conv_core as EfficientNet exports it: conv1's padding an explicit zero Pad node ("same" padding) and
+    its activation ReLU6 (Clip)."""
+    from build_helpers import conv_core
+    from edgecolor.graph.frame import colorizer_frame_model
+
+    core = conv_core()
+    conv1 = next(n for n in core.graph.node if n.name == "conv1")
+    del conv1.attribute[:]
+    conv1.input[0] = "luma_padded"
+    core.graph.initializer.append(onnx.numpy_helper.from_array(np.array([0, 0, 1, 1, 0, 0, 1, 1], np.int64), "pads"))
+    core.graph.node.insert(0, helper.make_node("Pad", ["luma", "pads"], ["luma_padded"], mode="constant", name="pad1"))
+    relu = next(n for n in core.graph.node if n.name == "relu1")
+    relu.op_type, relu.name = "Clip", "clip1"
+    relu.input.extend(["zero", "six"])
+    core.graph.initializer.extend([onnx.numpy_helper.from_array(np.array(v, np.float32), n)
+                                   for n, v in (("zero", 0.0), ("six", 6.0))])
+    onnx.save(colorizer_frame_model(core, 16, {"edgecolor.name": "padded"}), path)
+    return path
+
+
+def test_int8_cpu_engine_runs_convolutions_in_integer_kernels(work):
+    """The Pad is folded into the Conv and the Conv is fused DQ -> Conv -> Q into QLinearConv; only the last
+    layer (which feeds the colour math) keeps a float output."""
+    from collections import Counter
+
+    manifest = build(cfg(work, model=str(_padded_colorizer(work / "p.onnx"))))
+    assert manifest["graph_preprocessing"]["pad_before"] == 1 and manifest["graph_preprocessing"]["pad_after"] == 0
+    ops = Counter(n.op_type for n in onnx.load(work / "engines" / "p-int8-cpu.onnx").graph.node)
+    assert ops["Pad"] == 0 and ops["QLinearConv"] == 1, ops
+    assert manifest["gate"]["passed"] and manifest["qdq"]["on_colour_math"] == []
