@@ -165,8 +165,9 @@ def test_cli_bad_input_is_one_line_exit_2(work, monkeypatch, case):
 def _padded_colorizer(path):
     """conv_core as EfficientNet exports it: conv1's padding an explicit zero Pad node ("same" padding) and
     its activation ReLU6 (Clip)."""
-    from build_helpers import conv_core
     from edgecolor.graph.frame import colorizer_frame_model
+
+    from build_helpers import conv_core
 
     core = conv_core()
     conv1 = next(n for n in core.graph.node if n.name == "conv1")
