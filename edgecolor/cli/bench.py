@@ -27,11 +27,13 @@ def _gate(path: Path) -> dict | None:
 
 def bench(
     models: Annotated[list[str] | None, typer.Argument(help="Shipped model names, frame-model .onnx files or "
-                                                              "CPU engines from 'edgecolor build'.")] = None,
+                                                              "CPU engines from 'edgecolor build'; MODEL@CPU_PATH "
+                                                              "runs that one on another --cpu-path.")] = None,
     resolutions: Annotated[str, typer.Option(help="Comma list: 360p,480p,720p,1080p,4k or WxH.")] = "480p,720p,1080p",
     mode: Annotated[str, typer.Option(help="engine: one inference per frame; pipeline: file source -> engine -> "
                                            "null sink, the real end-to-end path.")] = "engine",
-    cpu_path: Annotated[str, typer.Option(help="auto | graph | split (colorizer colour math in OpenCV).")] = "auto",
+    cpu_path: Annotated[str, typer.Option(help="auto | graph | split (colorizer colour math in OpenCV) | openvino | "
+                                               "openvino-bf16 (split, network on OpenVINO).")] = "auto",
     warmup: Annotated[float, typer.Option(help="Untimed warm-up seconds per row.", min=0.0)] = 2.0,
     duration: Annotated[float | None, typer.Option(help="Timed seconds per row (engine mode; default 10).")] = None,
     iterations: Annotated[int | None, typer.Option(help="Timed frames per row, instead of --duration.")] = None,
@@ -56,11 +58,11 @@ def bench(
     if duration is None and iterations is None:
         duration = 10.0
     res = parse_resolutions(resolutions)
-    paths = [resolve_model(m) for m in (models or ["colorizer"])]
-    engines = {p: open_cpu_engine(p, cpu_path, threads) for p in paths}
+    chosen = [_with_cpu_path(m, cpu_path) for m in (models or ["colorizer"])]
+    engines = {(resolve_model(m), p): open_cpu_engine(resolve_model(m), p, threads) for m, p in chosen}
     rows = []
     with tempfile.TemporaryDirectory(prefix="edgecolor-bench-") as tmp:
-        for path, engine in engines.items():
+        for (path, row_cpu_path), engine in engines.items():
             for name, h, w in res:
                 extra: dict = {}
                 if mode == "engine":
@@ -72,7 +74,8 @@ def bench(
                     stats = time_calls(once, warmup, duration, iterations)
                 else:
                     stats, extra = time_pipeline(engine, h, w, warmup, Path(tmp))
-                rows.append({"model": path.stem, "path": str(path), "backend": engine.backend, "mode": mode,
+                rows.append({"model": path.stem, "path": str(path), "backend": engine.backend,
+                             "cpu_path": row_cpu_path, "mode": mode,
                              "resolution": name, "height": h, "width": w, **stats.as_dict(), **extra,
                              "gate": _gate(path)})
                 if not as_json:
@@ -98,6 +101,14 @@ def bench(
                       f"{r['p50_ms']:.1f}", f"{r['p90_ms']:.1f}", f"{r['p95_ms']:.1f}", f"{r['p99_ms']:.1f}",
                       f"{r['max_ms']:.1f}", _gate_cell(g))
     out.print(table)
+
+
+def _with_cpu_path(model: str, default: str) -> tuple[str, str]:
+    """``MODEL@CPU_PATH`` benches one model on several CPU paths side by side in one run."""
+    from edgecolor.backends import CPU_PATHS
+
+    name, _, suffix = model.rpartition("@")
+    return (name, suffix) if name and suffix in CPU_PATHS else (model, default)
 
 
 def _gate_cell(gate: dict | None) -> str:

@@ -105,3 +105,12 @@ def test_cpu_flags_record_the_kernel_instruction_sets(monkeypatch, line, want):
     monkeypatch.setattr(builtins, "open", lambda p, *a, **k: io.StringIO(line) if p == "/proc/cpuinfo"
                         else real_open(p, *a, **k))
     assert machine.cpu_flags() == want
+
+
+def test_model_at_cpu_path_benches_side_by_side(tmp_path):
+    model = tiny_colorizer(tmp_path / "tiny.onnx")
+    res = runner.invoke(app, ["bench", str(model), f"{model}@graph", "--resolutions", "64x48", "--iterations", "2",
+                              "--warmup", "0", "--threads", "1", "--json"])
+    assert res.exit_code == 0, res.output
+    rows = json.loads(res.stdout)["rows"]
+    assert [(r["cpu_path"], r["backend"]) for r in rows] == [("auto", "onnxruntime+opencv"), ("graph", "onnxruntime")]
