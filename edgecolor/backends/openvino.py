@@ -45,9 +45,10 @@ class OpenVinoColorizerEngine(SplitColorizerEngine):
         ov = require("openvino", "openvino")
         if any(n.domain not in ("", "ai.onnx") for n in core.graph.node):
             raise ModelError(
-                "this engine's network has ONNX Runtime-specific fused ops (an INT8 CPU engine), which OpenVINO "
-                "cannot read",
-                "give OpenVINO the FP32 model (shipped name or an FP32 engine), or use --cpu-path split",
+                "this network has ONNX Runtime-specific fused ops (a CPU engine from 'edgecolor build' is saved "
+                "ONNX Runtime-optimised), which OpenVINO cannot read",
+                "give OpenVINO the frame model itself (a shipped name or the .onnx it was built from), or use "
+                "--cpu-path split",
             )
         ov_core = ov.Core()
         config: dict[str, object] = {"INFERENCE_PRECISION_HINT": self.precision, "PERFORMANCE_HINT": "LATENCY"}
@@ -58,7 +59,8 @@ class OpenVinoColorizerEngine(SplitColorizerEngine):
         except RuntimeError as exc:  # OpenVINO reports conversion / compile failures as RuntimeError
             raise ModelError(f"OpenVINO cannot compile this network: {str(exc).splitlines()[0][:160]}",
                              "use --cpu-path split (ONNX Runtime)") from exc
-        self.inference_precision = str(compiled.get_property("INFERENCE_PRECISION_HINT"))
+        used = compiled.get_property("INFERENCE_PRECISION_HINT")  # an openvino Type: to_string() gives "bf16"
+        self.inference_precision = used.to_string() if hasattr(used, "to_string") else str(used)
         log.info("OpenVINO network compiled: asked %s, plugin uses %s", self.precision, self.inference_precision)
         request, output = compiled.create_infer_request(), compiled.outputs[0]
 
