@@ -163,23 +163,28 @@ def test_cli_bad_input_is_one_line_exit_2(work, monkeypatch, case):
 
 
 def _padded_colorizer(path):
-    """conv_core as EfficientNet exports it: conv1's padding an explicit zero Pad node ("same" padding) and
-    its activation ReLU6 (Clip)."""
-    from edgecolor.graph.frame import colorizer_frame_model
+    """luma -> Conv 1->8 -> Relu -> zero Pad -> Conv 8->8 (no pads) -> Clip (ReLU6) -> Conv 8->2 -> chroma: the
+    middle layer as EfficientNet exports it ("same" padding as an explicit Pad); 8 channels so that it is not
+    one of the narrow convolutions kept float on the CPU."""
+    from edgecolor.graph.frame import IR_VERSION, OPSET, colorizer_frame_model
 
-    from build_helpers import conv_core
-
-    core = conv_core()
-    conv1 = next(n for n in core.graph.node if n.name == "conv1")
-    del conv1.attribute[:]
-    conv1.input[0] = "luma_padded"
-    core.graph.initializer.append(onnx.numpy_helper.from_array(np.array([0, 0, 1, 1, 0, 0, 1, 1], np.int64), "pads"))
-    core.graph.node.insert(0, helper.make_node("Pad", ["luma", "pads"], ["luma_padded"], mode="constant", name="pad1"))
-    relu = next(n for n in core.graph.node if n.name == "relu1")
-    relu.op_type, relu.name = "Clip", "clip1"
-    relu.input.extend(["zero", "six"])
-    core.graph.initializer.extend([onnx.numpy_helper.from_array(np.array(v, np.float32), n)
-                                   for n, v in (("zero", 0.0), ("six", 6.0))])
+    rng = np.random.default_rng(0)
+    arrays = {"w1": rng.normal(0, 0.3, (8, 1, 3, 3)), "b1": np.zeros(8), "wm": rng.normal(0, 0.2, (8, 8, 3, 3)),
+              "bm": np.zeros(8), "w2": rng.normal(0, 0.5, (2, 8, 1, 1)), "b2": np.array([8.0, -6.0]),
+              "zero": np.array(0.0), "six": np.array(6.0)}
+    inits = [onnx.numpy_helper.from_array(v.astype(np.float32), k) for k, v in arrays.items()]
+    inits.append(onnx.numpy_helper.from_array(np.array([0, 0, 1, 1, 0, 0, 1, 1], np.int64), "pads"))
+    nodes = [helper.make_node("Conv", ["luma", "w1", "b1"], ["h1"], pads=[1, 1, 1, 1], name="conv1"),
+             helper.make_node("Relu", ["h1"], ["r1"], name="relu1"),
+             helper.make_node("Pad", ["r1", "pads"], ["p1"], mode="constant", name="pad1"),
+             helper.make_node("Conv", ["p1", "wm", "bm"], ["hm"], name="conv_mid"),
+             helper.make_node("Clip", ["hm", "zero", "six"], ["cm"], name="clip_mid"),
+             helper.make_node("Conv", ["cm", "w2", "b2"], ["chroma"], name="conv2")]
+    graph = helper.make_graph(
+        nodes, "padded", [helper.make_tensor_value_info("luma", TensorProto.FLOAT, ["N", 1, 16, 16])],
+        [helper.make_tensor_value_info("chroma", TensorProto.FLOAT, ["N", 2, 16, 16])], inits)
+    core = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
+    core.ir_version = IR_VERSION
     onnx.save(colorizer_frame_model(core, 16, {"edgecolor.name": "padded"}), path)
     return path
 
@@ -193,4 +198,5 @@ def test_int8_cpu_engine_runs_convolutions_in_integer_kernels(work):
     assert manifest["graph_preprocessing"]["pad_before"] == 1 and manifest["graph_preprocessing"]["pad_after"] == 0
     ops = Counter(n.op_type for n in onnx.load(work / "engines" / "p-int8-cpu.onnx").graph.node)
     assert ops["Pad"] == 0 and ops["QLinearConv"] == 1, ops
+    assert manifest["kept_fp32_for_speed"] == ["net/conv1", "net/conv2"]
     assert manifest["gate"]["passed"] and manifest["qdq"]["on_colour_math"] == []

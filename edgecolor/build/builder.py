@@ -166,7 +166,7 @@ def _precision_graph(
     key, meta = cache_key(model_sha, frames, {k: v for k, v in described.items()})
     scales, hit = cache_paths(key, meta)
     prepared, facts = _prepared(fp32, work)
-    precision.quantize_int8(prepared, out, FrameReader(frames.calib), opts, scales)
+    for_speed = precision.quantize_int8(prepared, out, FrameReader(frames.calib), opts, scales)
     report = precision.qdq_report(onnx.load(str(out)))
     if report["on_output"] or report["on_colour_math"]:
         raise RuntimeError(f"Q/DQ leaked onto the output/colour math: {report}")  # a bug, not a user error
@@ -176,6 +176,7 @@ def _precision_graph(
         "qdq": report,
         "calibration": {**frames.describe(), **described},
         "graph_preprocessing": facts,
+        "kept_fp32_for_speed": for_speed,
     }
 
 

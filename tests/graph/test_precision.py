@@ -44,7 +44,8 @@ def test_fp16_keeps_instance_norm_fp32(tmp_path):
 def test_qdq_placement(tmp_path, target):
     src = conv_colorizer(tmp_path / "m.onnx")
     out = tmp_path / "q.onnx"
-    quantize_int8(src, out, FrameReader(FRAMES), Int8Options(target=target, method="max"), tmp_path / "c.json")
+    opts = Int8Options(target=target, method="max", narrow_fp32=False)  # conv_core's convolutions are all narrow
+    quantize_int8(src, out, FrameReader(FRAMES), opts, tmp_path / "c.json")
     q = onnx.load(out)
     report = qdq_report(q)
     assert report["quantize"] >= 2 and report["on_output"] == [] and report["on_colour_math"] == []
@@ -91,3 +92,13 @@ def test_max_calibration_sees_every_frame(tmp_path):
         return {n.input[0]: float(inits[n.input[1]]) for n in q.graph.node if n.op_type == "QuantizeLinear"}
 
     assert scales((white, *[dark] * 15)) == pytest.approx(scales((white, dark)))
+
+
+@pytest.mark.parametrize(("target", "kept"), [("cpu", ["net/conv1", "net/conv2"]), ("trt", [])])
+def test_narrow_convolutions_stay_float_on_the_cpu_target(tmp_path, target, kept):
+    """1 -> 4 and 4 -> 2 channel convolutions: slow as QLinearConv on ONNX Runtime CPU, fine on TensorRT."""
+    src = conv_colorizer(tmp_path / "m.onnx")
+    out = tmp_path / "q.onnx"
+    assert quantize_int8(src, out, FrameReader(FRAMES), Int8Options(target=target, method="max"),
+                         tmp_path / "c.json") == kept
+    assert set(qdq_report(onnx.load(out))["conv_weight_axes"]).isdisjoint(kept)
