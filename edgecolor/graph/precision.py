@@ -285,13 +285,14 @@ NARROW_CHANNELS = 4
 
 
 def narrow_convs(model: onnx.ModelProto) -> list[str]:
-    """Network convolutions with <= 4 input or output channels (not grouped), e.g. RGB in or out.
+    """Network convolutions ONNX Runtime's CPU ``QLinearConv`` runs slower than float: not grouped, and either
+    <= 4 output channels (image / chroma out) or <= 4 input channels with a kernel of 5x5 or more.
 
-    ONNX Runtime's QLinearConv packs such shapes poorly: measured 2026-12-01 on AMD Zen 4 (AVX-512 VNNI),
-    style-starry-night's 16 -> 3 9x9 head at full resolution took 288 ms as QLinearConv vs 89 ms in float, its
-    3 -> 16 9x9 input layer 53 vs 22 ms, while its inner 16-64-channel convolutions ran 2-4 x faster in INT8.
-    They are also where INT8 costs the most accuracy (image in / image out). Depthwise convolutions (grouped,
-    one channel per group) are not narrow: ONNX Runtime has fast integer kernels for them.
+    Measured 2026-12-01 on AMD Zen 4 (AVX-512 VNNI): style-starry-night's 16 -> 3 9x9 head at full resolution
+    took 288 ms as QLinearConv vs 89 ms in float, its 3 -> 16 9x9 input layer 53 vs 22 ms, while its inner
+    16-64-channel convolutions ran 2-4 x faster in INT8; the colorizer's 3 -> 32 3x3 stem is faster in INT8
+    (network 40.4 ms with it quantised, 44.1 ms without), so a small kernel keeps a narrow input quantised.
+    Depthwise convolutions (grouped) have fast integer kernels and are never narrow.
     """
     dims = {t.name: list(t.dims) for t in model.graph.initializer}
     out = []
@@ -300,7 +301,9 @@ def narrow_convs(model: onnx.ModelProto) -> list[str]:
             continue
         group = next((a.i for a in node.attribute if a.name == "group"), 1)
         w = dims[node.input[1]]
-        if group == 1 and len(w) >= 2 and min(w[0], w[1]) <= NARROW_CHANNELS:
+        if group != 1 or len(w) != 4:
+            continue
+        if w[0] <= NARROW_CHANNELS or (w[1] <= NARROW_CHANNELS and w[2] * w[3] >= 25):
             out.append(node.name)
     return out
 

@@ -96,7 +96,7 @@ def test_max_calibration_sees_every_frame(tmp_path):
 
 @pytest.mark.parametrize(("target", "kept"), [("cpu", ["net/conv1", "net/conv2"]), ("trt", [])])
 def test_narrow_convolutions_stay_float_on_the_cpu_target(tmp_path, target, kept):
-    """1 -> 4 and 4 -> 2 channel convolutions: slow as QLinearConv on ONNX Runtime CPU, fine on TensorRT."""
+    """conv_core's 1 -> 4 and 4 -> 2 convolutions have <= 4 output channels: float on the CPU target only."""
     src = conv_colorizer(tmp_path / "m.onnx")
     out = tmp_path / "q.onnx"
     assert quantize_int8(src, out, FrameReader(FRAMES), Int8Options(target=target, method="max"),
