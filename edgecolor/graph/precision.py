@@ -15,7 +15,10 @@ Q/DQ there would quantise the frame itself.
 - INT8: ONNX Runtime ``quantize_static`` in QDQ format. ``trt``: signed INT8 activations and weights,
   symmetric, per-channel weights (what TensorRT's explicit quantization expects). ``cpu``: unsigned
   activations (ONNX Runtime's fast U8S8 kernels; the signed symmetric graph is slower than FP32 there).
-  Ranges come from :mod:`edgecolor.graph.calibration` and are cached as JSON.
+  Ranges come from :mod:`edgecolor.graph.calibration` and are cached as JSON. Before Q/DQ the graph goes
+  through :func:`prepare_for_int8` (pads folded into Conv, so ONNX Runtime fuses DQ -> Conv -> Q into
+  ``QLinearConv``); on the CPU target :func:`narrow_convs` stay float, and only the Q/DQ the colour math would
+  read is dropped (:func:`_float_into_colour_math`).
 """
 
 from __future__ import annotations
