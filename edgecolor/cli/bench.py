@@ -14,8 +14,8 @@ from edgecolor.cli._common import JsonOpt, console, emit_json, out, progress
 from edgecolor.cli._numbers import THREADS, bounded
 
 
-def _accuracy(path: Path) -> dict | None:
-    """Accuracy versus FP32 from a built engine's manifest (None for an FP32 / unbuilt model)."""
+def _gate(path: Path) -> dict | None:
+    """The accuracy gate's record from a built engine's manifest (None for an FP32 / unbuilt model)."""
     from edgecolor.build import manifest as mf
 
     try:
@@ -27,11 +27,13 @@ def _accuracy(path: Path) -> dict | None:
 
 def bench(
     models: Annotated[list[str] | None, typer.Argument(help="Shipped model names, frame-model .onnx files or "
-                                                              "CPU engines from 'edgecolor build'.")] = None,
+                                                              "CPU engines from 'edgecolor build'; MODEL@CPU_PATH "
+                                                              "runs that one on another --cpu-path.")] = None,
     resolutions: Annotated[str, typer.Option(help="Comma list: 360p,480p,720p,1080p,4k or WxH.")] = "480p,720p,1080p",
     mode: Annotated[str, typer.Option(help="engine: one inference per frame; pipeline: file source -> engine -> "
                                            "null sink, the real end-to-end path.")] = "engine",
-    cpu_path: Annotated[str, typer.Option(help="auto | graph | split (colorizer colour math in OpenCV).")] = "auto",
+    cpu_path: Annotated[str, typer.Option(help="auto | graph | split (colorizer colour math in OpenCV) | openvino | "
+                                               "openvino-bf16 (split, network on OpenVINO).")] = "auto",
     warmup: Annotated[float, typer.Option(help="Untimed warm-up seconds per row (0..3600).",
                                           callback=bounded(0, 3600))] = 2.0,
     duration: Annotated[float | None, typer.Option(help="Timed seconds per row (engine mode; default 10; max 86400).",
@@ -45,7 +47,7 @@ def bench(
     as_json: JsonOpt = False,
 ) -> None:
     """Benchmark frame models on the CPU: throughput = frames / wall time after warm-up; latency p50/p90/p95/p99,
-    mean, min, max. Rows of built INT8/FP16 engines carry their accuracy versus FP32 from the manifest.
+    mean, min, max. Rows of built INT8/FP16 engines carry their accuracy gate's record from the manifest.
 
     \b
     Example: edgecolor bench colorizer engines/colorizer-int8-cpu.onnx --resolutions 720p,1080p --json
@@ -62,18 +64,19 @@ def bench(
     if duration is None and iterations is None:
         duration = 10.0
     res = parse_resolutions(resolutions)
-    paths = [resolve_model(m) for m in (models or ["colorizer"])]
+    chosen = [_with_cpu_path(m, cpu_path) for m in (models or ["colorizer"])]
+    paths = [resolve_model(m) for m, _ in chosen]
     if plot is not None:  # fail before minutes of timing, not after
         from edgecolor.errors import require
         from edgecolor.overwrite import refuse_overwrite
 
         require("matplotlib", "eval")
         refuse_overwrite([plot], paths, "plot")
-    engines = {p: open_cpu_engine(p, cpu_path, threads) for p in paths}
+    engines = {(path, p): open_cpu_engine(path, p, threads) for path, (_, p) in zip(paths, chosen, strict=True)}
     rows = []
     with work_dir("bench") as tmp, progress(not as_json) as bar:
         task = bar.add_task("bench", total=len(engines) * len(res))
-        for path, engine in engines.items():
+        for (path, row_cpu_path), engine in engines.items():
             for name, h, w in res:
                 bar.update(task, description=f"bench {path.stem} {name}")
                 extra: dict = {}
@@ -86,9 +89,10 @@ def bench(
                     stats = time_calls(once, warmup, duration, iterations)
                 else:
                     stats, extra = time_pipeline(engine, h, w, warmup, Path(tmp))
-                rows.append({"model": path.stem, "path": str(path), "backend": engine.backend, "mode": mode,
+                rows.append({"model": path.stem, "path": str(path), "backend": engine.backend,
+                             "cpu_path": row_cpu_path, "mode": mode,
                              "resolution": name, "height": h, "width": w, **stats.as_dict(), **extra,
-                             "accuracy_vs_fp32": _accuracy(path)})
+                             "gate": _gate(path)})
                 bar.advance(task)
                 if not as_json:
                     console.print(f"{path.stem} {name}: {stats.throughput_fps:.1f} frames/s, p99 {stats.p99_ms:.1f} ms")
@@ -105,11 +109,29 @@ def bench(
         return
     table = Table(title=f"edgecolor bench ({mode}) on {machine['cpu']} ({machine['cores']} cores)")
     for col in ("model", "backend", "resolution", "frames/s", "mean ms", "p50", "p90", "p95", "p99", "max",
-                "PSNR vs FP32"):
+                "gate"):
         table.add_column(col, justify="right")
     for r in rows:
-        acc = r["accuracy_vs_fp32"]
+        g = r["gate"]
         table.add_row(r["model"], r["backend"], r["resolution"], f"{r['throughput_fps']:.1f}", f"{r['mean_ms']:.1f}",
                       f"{r['p50_ms']:.1f}", f"{r['p90_ms']:.1f}", f"{r['p95_ms']:.1f}", f"{r['p99_ms']:.1f}",
-                      f"{r['max_ms']:.1f}", f"{acc['psnr_vs_fp32_db']:.1f} dB" if acc else "-")
+                      f"{r['max_ms']:.1f}", _gate_cell(g))
     out.print(table)
+
+
+def _with_cpu_path(model: str, default: str) -> tuple[str, str]:
+    """``MODEL@CPU_PATH`` benches one model on several CPU paths side by side in one run."""
+    from edgecolor.backends import CPU_PATHS
+
+    name, _, suffix = model.rpartition("@")
+    return (name, suffix) if name and suffix in CPU_PATHS else (model, default)
+
+
+def _gate_cell(gate: dict | None) -> str:
+    if not gate:
+        return "-"
+    if "loss_db" in gate:
+        return f"{gate['verdict']} (loss {gate['loss_db']:+.2f} dB vs colour truth)"
+    if "psnr_vs_fp32_db" in gate:
+        return f"{gate['verdict']} ({gate['psnr_vs_fp32_db']:.1f} dB vs FP32)"
+    return str(gate.get("verdict", "-"))

@@ -70,6 +70,22 @@ def build(
         int, typer.Option(help="ONNX Runtime threads for calibration and the gate (0 = all; at most 256).",
                           callback=THREADS)
     ] = 0,
+    gate_data: Annotated[
+        Path | None,
+        typer.Option(
+            help="Colour photos the gate compares on: image folder, corpus or video (colorizer default: "
+            "data/corpus validation split, else data/eval; style default: the calibration hold-out)."
+        ),
+    ] = None,
+    gate_frames: Annotated[int, typer.Option(min=1, help="Frames the accuracy gate compares on.")] = 16,
+    max_loss_db: Annotated[
+        float | None,
+        typer.Option(help="Colorizer gate: most dB of PSNR vs the colour truth the variant may lose "
+                     "(default 0.1 FP16, 0.3 INT8)."),
+    ] = None,
+    gate: Annotated[
+        bool, typer.Option("--gate/--no-gate", help="Check the variant against FP32 (--no-gate: skip, explicitly).")
+    ] = True,
     as_json: JsonOpt = False,
 ) -> None:
     """Build an engine and check it against FP32 on held-out frames.
@@ -96,6 +112,10 @@ def build(
         workspace_mib=workspace_mib,
         opt_level=opt_level,
         threads=threads,
+        holdout_frames=gate_frames,
+        gate=gate,
+        gate_data=gate_data,
+        max_loss_db=max_loss_db,
     )
     if target == "trt":
         from edgecolor.errors import require
@@ -128,15 +148,21 @@ def build(
     if as_json:
         emit_json(manifest)
         return
-    gate = mf.accuracy(manifest)
-    if gate:
-        line = (f"accuracy vs FP32 ({gate['frames']} held-out frames): PSNR {gate['psnr_vs_fp32_db']} dB, "
-                f"ΔE {gate['delta_e_vs_fp32']}")
-        if "loss_db" in gate:
-            line += f", loss vs truth {gate['loss_db']} dB (limit {gate['limit_db']})"
-        console.print(line + " -> pass")
+    _print_gate(mf.accuracy(manifest))
     if manifest.get("kept_fp32"):
         console.print(f"kept in higher precision: {', '.join(manifest['kept_fp32'])}")
     console.print(f"wrote {engine} and {mf.manifest_path(engine).name} in {manifest['build_seconds']} s")
     if target == "cpu":
         console.print(f"next: edgecolor colorize photo.jpg -o out.jpg --model {engine}")
+
+
+def _print_gate(gate: dict | None) -> None:
+    if not gate:
+        return
+    if gate.get("verdict") == "skipped":
+        console.print("accuracy gate skipped (--no-gate): this engine was not checked against FP32")
+        return
+    console.print(f"gate: {gate['summary']} -> {gate['verdict']}")
+    console.print(f"  {gate['frames']} frames from {gate['frames_source']} (mean colourfulness "
+                  f"{gate['frames_colourfulness']}); vs FP32: PSNR {gate['psnr_vs_fp32_db']} dB, "
+                  f"ΔE {gate['delta_e_vs_fp32']}")

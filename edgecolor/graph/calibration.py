@@ -73,7 +73,7 @@ def even_indices(total: int, count: int) -> list[int]:
     return sorted({int(round(x)) for x in np.linspace(0, total - 1, count)})
 
 
-def _fit(frame: np.ndarray, size: int) -> np.ndarray:
+def fit_frame(frame: np.ndarray, size: int) -> np.ndarray:
     """Centre-crop to 4:3 and resize to ``size`` x ``size*3/4``: one shape for every frame, because the
     histogram calibrators (entropy, percentile) merge tensors across frames and need equal shapes."""
     h, w = frame.shape[:2]
@@ -86,11 +86,12 @@ def _fit(frame: np.ndarray, size: int) -> np.ndarray:
     return np.ascontiguousarray(cv2.resize(frame, (size, size * 3 // 4), interpolation=cv2.INTER_AREA))
 
 
-def _digest(frame: np.ndarray) -> str:
+def frame_digest(frame: np.ndarray) -> str:
     return hashlib.sha256(np.ascontiguousarray(frame).tobytes()).hexdigest()[:16]
 
 
-def _iter_source(source: Path, wanted: int) -> Iterator[tuple[str, np.ndarray]]:
+def iter_source(source: Path, wanted: int) -> Iterator[tuple[str, np.ndarray]]:
+    """``(name, BGR frame)`` for ``wanted`` images of a folder or frames of a video, spread evenly."""
     if source.is_dir():
         files = sorted(p for p in source.iterdir() if p.suffix.lower() in IMAGE_EXTS)
         for i in even_indices(len(files), wanted):
@@ -119,12 +120,20 @@ def _iter_source(source: Path, wanted: int) -> Iterator[tuple[str, np.ndarray]]:
 
 
 def load_frames(
-    source: Path | None, count: int = DEFAULT_FRAMES, holdout: int = DEFAULT_HOLDOUT, size: int = 320
+    source: Path | None,
+    count: int = DEFAULT_FRAMES,
+    holdout: int = DEFAULT_HOLDOUT,
+    size: int = 320,
+    exclude: frozenset[str] = frozenset(),
 ) -> FrameSet:
-    """Sample ``count + holdout`` frames evenly from ``source``; every k-th sampled frame is held out."""
-    if count < 1 or holdout < 1:
+    """Sample ``count + holdout`` frames evenly from ``source``; every k-th sampled frame is held out.
+
+    ``holdout=0`` when the gate takes its frames elsewhere (a colorizer's colour truth); ``exclude``: content
+    digests (:func:`frame_digest` at this ``size``) of those gate frames, never calibrated on.
+    """
+    if count < 1 or holdout < 0:
         raise InputError(
-            f"need at least 1 calibration and 1 held-out frame, got {count} and {holdout}",
+            f"need at least 1 calibration frame and no negative hold-out, got {count} and {holdout}",
             "raise --calib-frames",
         )
     src = default_source() if source is None else Path(source)
@@ -135,10 +144,17 @@ def load_frames(
             f"calibration folder {src} has no images ({', '.join(sorted(IMAGE_EXTS))})",
             "put JPEG/PNG frames in it or pass a video",
         )
-    sampled = [(name, _fit(frame, size)) for name, frame in _iter_source(src, count + holdout)]
-    spare = len(sampled) - count
-    n_hold = max(1, min(holdout, spare if spare > 0 else len(sampled) // 5))
-    hold_pos = set(even_indices(len(sampled), n_hold + 2)[1:-1][:n_hold]) if len(sampled) > 2 else {0}
+    sampled = [(name, fit_frame(frame, size)) for name, frame in iter_source(src, count + holdout)]
+    if exclude:
+        kept = [(n, f) for n, f in sampled if frame_digest(f) not in exclude]
+        if len(kept) < len(sampled):
+            log.info("calibration: left out %d frame(s) that the gate uses", len(sampled) - len(kept))
+        sampled = kept
+    hold_pos: set[int] = set()
+    if holdout:
+        spare = len(sampled) - count
+        n_hold = max(1, min(holdout, spare if spare > 0 else len(sampled) // 5))
+        hold_pos = set(even_indices(len(sampled), n_hold + 2)[1:-1][:n_hold]) if len(sampled) > 2 else {0}
     calib = [(n, f) for i, (n, f) in enumerate(sampled) if i not in hold_pos]
     held = [(n, f) for i, (n, f) in enumerate(sampled) if i in hold_pos]
     if len(calib) < MIN_FRAMES:
@@ -149,7 +165,7 @@ def load_frames(
         )
     # Too few frames for INT8 ranges (< WARN_FRAMES) is the INT8 builder's warning, not this reader's: an FP16
     # build reads frames only for its accuracy gate.
-    ids = tuple(f"{n}#{_digest(f)}" for n, f in calib + held)
+    ids = tuple(f"{n}#{frame_digest(f)}" for n, f in calib + held)
     return FrameSet(str(src), size, tuple(f for _, f in calib), tuple(f for _, f in held), ids)
 
 

@@ -77,11 +77,12 @@ def test_full_build_with_manifest_check(fake_trt, tmp_path, monkeypatch):  # noq
     monkeypatch.setattr(trt_backend, "gpu_identity", lambda: {"name": "Orin", "compute_capability": "8.7"})
     model = conv_colorizer(tmp_path / "m.onnx")
     cfg = BuildConfig(str(model), "int8", "trt", calib=image_folder(tmp_path / "f", 12), calib_frames=10,
-                      holdout_frames=2, calib_method="max", threads=1)
+                      holdout_frames=2, calib_method="max", threads=1,
+                      gate_data=image_folder(tmp_path / "truth", 3, seed=5))
     manifest = build(cfg)
     assert manifest["backend"] == "tensorrt" and manifest["backend_version"] == fake_trt.version
     assert manifest["gpu"] == {"name": "Orin", "compute_capability": "8.7"}
-    assert manifest["accuracy_vs_fp32"]["passed"] and manifest["qdq"]["on_output"] == []
+    assert manifest["gate"]["passed"] and manifest["qdq"]["on_output"] == []
     assert mf.check(cfg.engine_path)["engine_sha256"] == manifest["engine_sha256"]
     monkeypatch.setattr(trt_backend, "gpu_identity", lambda: {"name": "RTX 4090", "compute_capability": "8.9"})
     with pytest.raises(mf.StaleEngine, match="(?i)rebuild it: edgecolor build"):
@@ -115,7 +116,7 @@ def test_extra_inputs_reach_tensorrt_as_inputs_not_constants(fake_trt, tmp_path,
     monkeypatch.setattr(trt_backend, "build_engine", spy)
     model = conv_colorizer(tmp_path / "m.onnx")
     cfg = BuildConfig(str(model), "fp16", "trt", calib=image_folder(tmp_path / "f", 12), calib_frames=10,
-                      holdout_frames=2, threads=1)
+                      holdout_frames=2, threads=1, gate_data=image_folder(tmp_path / "truth", 3, seed=5))
     build(cfg)
     assert "colour_strength" in seen["inputs"] and "colour_strength" not in seen["initializers"]
     assert not list(tmp_path.glob("engines/.*trt-input.onnx"))  # the temporary graph is cleaned up

@@ -48,7 +48,7 @@ def test_bench_json_schema(tmp_path):
                               "--warmup", "0", "--threads", "1", "--json"])
     assert res.exit_code == 0, res.output
     report = json.loads(res.stdout)
-    assert {"cpu", "cores", "libraries"} <= set(report["machine"])
+    assert {"cpu", "cpu_flags", "cores", "libraries"} <= set(report["machine"])
     assert len(report["rows"]) == 2
     for row in report["rows"]:
         assert row["frames"] == 8 and row["mode"] == "engine"
@@ -88,3 +88,29 @@ def test_bench_pipeline_mode_processes_every_frame(tmp_path, cpu_path, backend):
 def test_bench_unknown_mode(tmp_path):
     res = runner.invoke(app, ["bench", str(tiny_colorizer(tmp_path / "t.onnx")), "--mode", "warp"])
     assert res.exit_code == 2 and "unknown mode" in res.stderr
+
+
+@pytest.mark.parametrize(("line", "want"), [
+    ("flags\t\t: fpu avx2 avx512f avx512_vnni avx512_bf16 sse4_2\n", ["avx2", "avx512f", "avx512_vnni", "avx512_bf16"]),
+    ("Features\t: fp asimd asimddp i8mm bf16\n", ["asimddp", "i8mm", "bf16"]),
+    ("model name\t: nothing\n", []),
+])
+def test_cpu_flags_record_the_kernel_instruction_sets(monkeypatch, line, want):
+    import builtins
+    import io
+
+    from edgecolor.bench import machine
+
+    real_open = builtins.open
+    monkeypatch.setattr(builtins, "open", lambda p, *a, **k: io.StringIO(line) if p == "/proc/cpuinfo"
+                        else real_open(p, *a, **k))
+    assert machine.cpu_flags() == want
+
+
+def test_model_at_cpu_path_benches_side_by_side(tmp_path):
+    model = tiny_colorizer(tmp_path / "tiny.onnx")
+    res = runner.invoke(app, ["bench", str(model), f"{model}@graph", "--resolutions", "64x48", "--iterations", "2",
+                              "--warmup", "0", "--threads", "1", "--json"])
+    assert res.exit_code == 0, res.output
+    rows = json.loads(res.stdout)["rows"]
+    assert [(r["cpu_path"], r["backend"]) for r in rows] == [("auto", "onnxruntime+opencv"), ("graph", "onnxruntime")]

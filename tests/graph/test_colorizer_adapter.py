@@ -166,6 +166,6 @@ def test_adapted_colorizer_builds_int8_for_tensorrt(tmp_path, monkeypatch, fake_
     cfg = BuildConfig(str(tmp_path / "caffe.onnx"), "int8", "trt", calib=image_folder(tmp_path / "f", 10),
                       calib_frames=8, holdout_frames=2, adapter="zhang-caffe", threads=1)
     manifest = build(cfg)
-    assert manifest["task"] == "colorize" and manifest["accuracy_vs_fp32"]["passed"]
+    assert manifest["task"] == "colorize" and manifest["gate"]["passed"]
     assert manifest["qdq"]["on_output"] == [] and manifest["qdq"]["on_colour_math"] == []
     assert "--adapter zhang-caffe" in manifest["rebuild_command"]

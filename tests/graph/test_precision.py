@@ -44,7 +44,8 @@ def test_fp16_keeps_instance_norm_fp32(tmp_path):
 def test_qdq_placement(tmp_path, target):
     src = conv_colorizer(tmp_path / "m.onnx")
     out = tmp_path / "q.onnx"
-    quantize_int8(src, out, FrameReader(FRAMES), Int8Options(target=target, method="max"), tmp_path / "c.json")
+    opts = Int8Options(target=target, method="max", narrow_fp32=False)  # conv_core's convolutions are all narrow
+    quantize_int8(src, out, FrameReader(FRAMES), opts, tmp_path / "c.json")
     q = onnx.load(out)
     report = qdq_report(q)
     assert report["quantize"] >= 2 and report["on_output"] == [] and report["on_colour_math"] == []
@@ -75,3 +76,29 @@ def test_keep_fp32_leaves_named_layer_unquantised(tmp_path):
 def test_bad_options(kw):
     with pytest.raises(InputError):
         Int8Options(**kw)
+
+
+def test_max_calibration_sees_every_frame(tmp_path):
+    """ONNX Runtime's MinMax calibrator dropped full chunks of CalibMaxIntermediateOutputs frames: 16 frames
+    failed with "No data is collected", 10 took their range from the last 2 only."""
+    white, dark = np.full((24, 32, 3), 255, np.uint8), np.full((24, 32, 3), 20, np.uint8)
+    src = conv_colorizer(tmp_path / "m.onnx")
+
+    def scales(frames: tuple) -> dict[str, float]:
+        out = tmp_path / f"q{len(frames)}.onnx"
+        quantize_int8(src, out, FrameReader(frames), Int8Options(method="max"), tmp_path / f"c{len(frames)}.json")
+        q = onnx.load(out)
+        inits = {t.name: onnx.numpy_helper.to_array(t) for t in q.graph.initializer}
+        return {n.input[0]: float(inits[n.input[1]]) for n in q.graph.node if n.op_type == "QuantizeLinear"}
+
+    assert scales((white, *[dark] * 15)) == pytest.approx(scales((white, dark)))
+
+
+@pytest.mark.parametrize(("target", "kept"), [("cpu", ["net/conv1", "net/conv2"]), ("trt", [])])
+def test_narrow_convolutions_stay_float_on_the_cpu_target(tmp_path, target, kept):
+    """conv_core's 1 -> 4 and 4 -> 2 convolutions have <= 4 output channels: float on the CPU target only."""
+    src = conv_colorizer(tmp_path / "m.onnx")
+    out = tmp_path / "q.onnx"
+    assert quantize_int8(src, out, FrameReader(FRAMES), Int8Options(target=target, method="max"),
+                         tmp_path / "c.json") == kept
+    assert set(qdq_report(onnx.load(out))["conv_weight_axes"]).isdisjoint(kept)

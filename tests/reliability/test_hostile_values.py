@@ -192,7 +192,7 @@ def test_non_numeric_accuracy_in_a_manifest_does_not_break_bench(tmp_path, model
 
     engine = tmp_path / "acc.onnx"
     engine.write_bytes(model.read_bytes())
-    mf.write(engine, {"precision": "int8", "accuracy_vs_fp32": {"psnr_vs_fp32_db": "abc", "delta_e_vs_fp32": []}})
+    mf.write(engine, {"precision": "int8", "gate": {"psnr_vs_fp32_db": "abc", "delta_e_vs_fp32": []}})
     code, errors, text = invoke(["bench", engine, "--iterations", "2", "--warmup", "0", "--resolutions", "32x24"])
     assert code == 0 and not errors, text
     assert mf.accuracy(mf.read(engine)) is None

@@ -1,0 +1,61 @@
+"""The colorizer's network on OpenVINO (split path): same output as ONNX Runtime's split path."""
+
+import sys
+
+import cv2
+import numpy as np
+import pytest
+
+from edgecolor.backends import open_cpu_engine
+from edgecolor.backends.cpu_split import SplitColorizerEngine
+from edgecolor.errors import InputError, MissingDependency, ModelError
+
+from helpers import random_bgr, tiny_colorizer
+from style_helpers import tiny_style
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    return tiny_colorizer(tmp_path_factory.mktemp("m") / "tiny.onnx", net_size=32, gain=0.5)
+
+
+def _frame(h, w, seed):
+    return cv2.GaussianBlur(random_bgr(h, w, seed), (0, 0), 3)
+
+
+@pytest.mark.parametrize(("path", "tolerance"), [("openvino", 1), ("openvino-bf16", 4)])
+def test_agrees_with_onnxruntime_split(model, path, tolerance):
+    pytest.importorskip("openvino")
+    ort_split = SplitColorizerEngine(model, threads=1)
+    engine = open_cpu_engine(model, path, threads=1)
+    assert engine.backend.startswith("openvino")
+    frames = np.stack([_frame(48, 64, 1), _frame(48, 64, 2)])
+    for strength in (0.0, 1.0):
+        ref = ort_split(frames, colour_strength=strength).astype(int)
+        diff = np.abs(engine(frames, colour_strength=strength).astype(int) - ref)
+        assert diff.max() <= tolerance, diff.max()
+
+
+def test_refuses_style_models_and_onnxruntime_fused_graphs(tmp_path, model):
+    pytest.importorskip("openvino")
+    with pytest.raises(InputError, match="colorizer's network only"):
+        open_cpu_engine(tiny_style(tmp_path / "s.onnx"), "openvino")
+    from edgecolor.backends.openvino import OpenVinoColorizerEngine
+
+    with pytest.raises(InputError, match="precision"):
+        OpenVinoColorizerEngine(model, precision="fp8")
+    import onnx
+
+    m = onnx.load(model)
+    conv = next(n for n in m.graph.node if n.output[0] == "net/chroma")
+    conv.domain = "com.microsoft"  # as in an ONNX Runtime-optimised INT8 engine (QLinearConv etc.)
+    m.opset_import.append(onnx.helper.make_opsetid("com.microsoft", 1))
+    onnx.save(m, tmp_path / "fused.onnx")
+    with pytest.raises(ModelError, match="ONNX Runtime-specific"):
+        OpenVinoColorizerEngine(tmp_path / "fused.onnx")
+
+
+def test_missing_openvino_names_the_extra(model, monkeypatch):
+    monkeypatch.setitem(sys.modules, "openvino", None)
+    with pytest.raises(MissingDependency, match=r"edgecolor\[openvino\]"):
+        open_cpu_engine(model, "openvino")
