@@ -148,13 +148,12 @@ _HELP = (f"use a preset ({', '.join(PRESETS)}), optionally with keys: zhang,merg
 def json_spec_text(text: str) -> str | None:
     """The spec text of a colorizer ``.json`` spec file (``{"preset": "zhang", "merge": "exact", "extras":
     {"user_ab": 0}}``), or None when ``text`` is not a JSON file holding one."""
+    from edgecolor import inputs, jsonio
+
     path = Path(text)
-    if path.suffix != ".json" or not path.is_file():
+    if path.suffix != ".json" or inputs.kind(path, "adapter spec file") != "file":
         return None
-    try:
-        raw = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise InputError(f"cannot read adapter spec file {path}: {exc}", _HELP) from exc
+    raw = jsonio.load(path, f"adapter spec file {path}", InputError, _HELP, max_bytes=1 << 20)
     if not isinstance(raw, dict) or not {"preset", "input", "output"} & set(raw):
         return None  # an image-to-image spec file
     extras = raw.pop("extras", {})

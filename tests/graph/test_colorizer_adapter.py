@@ -164,7 +164,8 @@ def test_adapted_colorizer_builds_int8_for_tensorrt(tmp_path, monkeypatch, fake_
     monkeypatch.setattr(trt_backend, "gpu_identity", lambda: {"name": "Orin", "compute_capability": "8.7"})
     onnx.save(cs.zhang_caffe(), tmp_path / "caffe.onnx")
     cfg = BuildConfig(str(tmp_path / "caffe.onnx"), "int8", "trt", calib=image_folder(tmp_path / "f", 10),
-                      calib_frames=8, holdout_frames=2, adapter="zhang-caffe", threads=1)
+                      calib_frames=8, holdout_frames=2, adapter="zhang-caffe", threads=1,
+                      gate_data=str(image_folder(tmp_path / "g", 4, seed=99)))
     manifest = build(cfg)
     assert manifest["task"] == "colorize" and manifest["gate"]["passed"]
     assert manifest["qdq"]["on_output"] == [] and manifest["qdq"]["on_colour_math"] == []
