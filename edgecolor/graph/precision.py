@@ -346,18 +346,17 @@ def qdq_report(model: onnx.ModelProto) -> dict[str, object]:
     producers = {o: n for n in model.graph.node for o in n.output}
     outputs = {o.name for o in model.graph.output}
     qdq = [n for n in model.graph.node if n.op_type in ("QuantizeLinear", "DequantizeLinear")]
-    on_colour = [
-        n.name
-        for n in qdq
-        if n.name.startswith(COLOUR_PREFIXES)
-        or any(
-            c.name.startswith(COLOUR_PREFIXES)
-            for c in model.graph.node
-            if c.op_type not in ("QuantizeLinear", "DequantizeLinear")
-            and set(n.output) & set(c.input)
-            and n.op_type == "DequantizeLinear"
-        )
+    # A DQ whose value reaches colour math means quantised colour math. Judged by what the DQ feeds, not by
+    # names: the Q/DQ on the network's input is named after the colour-math tensor it reads (an adapted
+    # colorizer's "pre/..." L - 50), yet only the network's first Conv reads it.
+    leaking = [
+        n for n in qdq
+        if n.op_type == "DequantizeLinear" and any(
+            c.name.startswith(COLOUR_PREFIXES) for c in model.graph.node
+            if c.op_type not in ("QuantizeLinear", "DequantizeLinear") and set(n.output) & set(c.input))
     ]
+    on_colour = [q.name for d in leaking for q in [producers.get(d.input[0])] if q is not None] + [
+        d.name for d in leaking]
     on_output = [n.name for n in qdq if set(n.output) & outputs]
     axes = {}
     for node in model.graph.node:
