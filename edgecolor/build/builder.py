@@ -334,7 +334,7 @@ def _frames(cfg: BuildConfig, task: str, step: Any) -> tuple[Any, GateFrames | N
     A colorizer's gate frames are colour photos from elsewhere (read first, so a missing truth fails before
     any slow work, and never calibrated on); a style model's are the calibration hold-out by default.
     """
-    from edgecolor.graph.calibration import MIN_FRAMES, load_frames
+    from edgecolor.graph.calibration import MIN_FRAMES, WARN_FRAMES, load_frames
 
     gate_set = None
     if cfg.gate and (task == "colorize" or cfg.gate_data is not None):
@@ -352,6 +352,9 @@ def _frames(cfg: BuildConfig, task: str, step: Any) -> tuple[Any, GateFrames | N
     step(f"reading {'calibration' if cfg.precision == 'int8' else 'held-out'} frames")
     exclude = gate_set.digests if gate_set is not None else frozenset()
     frames = load_frames(cfg.calib, count, cfg.holdout_frames if wants_holdout else 0, exclude=exclude)
+    if cfg.precision == "int8" and len(frames.calib) < WARN_FRAMES:
+        log.warning("only %d calibration frames (>= %d recommended): INT8 ranges may be unrepresentative",
+                    len(frames.calib), WARN_FRAMES)
     if wants_holdout:
         gate_set = load_gate_frames(task, None, frames, cfg.holdout_frames)
     return frames, gate_set

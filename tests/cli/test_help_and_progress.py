@@ -68,10 +68,10 @@ def test_every_help_has_an_example_that_parses(path):
 
 
 # --- progress ------------------------------------------------------------------------------------------------
-def _frames(folder: Path, n: int) -> Path:
+def _frames(folder: Path, n: int, seed: int = 0) -> Path:
     folder.mkdir()
     for i in range(n):
-        cv2.imwrite(str(folder / f"f{i:02d}.png"), random_bgr(24, 32, i))
+        cv2.imwrite(str(folder / f"f{i:02d}.png"), random_bgr(24, 32, seed + i))
     return folder
 
 
@@ -82,7 +82,8 @@ def test_build_reports_calibration_and_gate_progress(tmp_path, monkeypatch):
     model = tiny_colorizer(tmp_path / "tiny.onnx")
     seen: dict[str, list[tuple[int, int]]] = {}
     cfg = BuildConfig(model=str(model), precision="int8", output=tmp_path / "e.onnx",
-                      calib=_frames(tmp_path / "c", 12), calib_frames=8, holdout_frames=3, threads=1)
+                      calib=_frames(tmp_path / "c", 12), calib_frames=8, holdout_frames=3, threads=1,
+                      gate_data=str(_frames(tmp_path / "g", 3, seed=100)))
     build(cfg, on_progress=lambda what, done, total: seen.setdefault(what, []).append((done, total)))
     assert seen["calibrating"][-1] == (8, 8)
     assert seen["accuracy gate"] == [(1, 3), (2, 3), (3, 3)]
@@ -160,7 +161,7 @@ def test_only_int8_builds_warn_about_int8_ranges(precision, warns, tmp_path, cap
 
     cfg = BuildConfig(model=str(tiny_colorizer(tmp_path / "tiny.onnx")), precision=precision,
                       output=tmp_path / "e.onnx", calib=_frames(tmp_path / "c", 12), calib_frames=8,
-                      holdout_frames=3, threads=1)
+                      holdout_frames=3, threads=1, gate_data=str(_frames(tmp_path / "g", 3, seed=100)))
     with caplog.at_level(logging.WARNING):
         build(cfg)
     assert any("INT8 ranges" in r.getMessage() for r in caplog.records) == warns
