@@ -169,7 +169,9 @@ def test_json_to_a_full_stdout_is_one_line():
 # --- scratch folders and half-written engines --------------------------------------------------------------
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_scratch_folder_is_removed_when_killed(tmp_path, signum):
+    # Ctrl+C as in a terminal: a child of a background job inherits SIGINT ignored, so restore Python's default.
     code = ("import os, signal, time\nfrom edgecolor.tempdirs import work_dir\n"
+            "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
             "with work_dir('build') as d:\n    print(d, flush=True)\n"
             f"    os.kill(os.getpid(), {int(signum)})\n    time.sleep(30)\n")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
