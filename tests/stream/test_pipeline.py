@@ -125,7 +125,8 @@ def test_live_source_drops_oldest_when_the_engine_is_slower():
     idx = [o.frame.index for o in sink.outs]
     assert stats.dropped > 0 and stats.frames + stats.dropped == 40
     assert idx == sorted(idx) and idx[-1] == 39  # order kept and the newest frame is shown
-    assert max(o.latency_s for o in sink.outs) < 0.02 * 4  # bounded by the queue, not the input length
+    # bounded by the queue (a few engine calls), not the input length (unbounded: ~0.7 s); slack for a loaded CPU
+    assert max(o.latency_s for o in sink.outs) < 0.02 * 12
 
 
 def test_style_switch_takes_effect_on_the_next_frame(tiny_model, tiny_model_b):
