@@ -226,13 +226,13 @@ class VideoReader:
         self._cap.release()
 
 
-def _space_note(path: Path) -> str:
-    """``" (no space left on ...)"`` when the destination's file system is (nearly) full, else ``""``."""
+def space_note(path: Path) -> str:
+    """``" (only N kB free on its file system)"`` when the destination's file system is nearly full, else ``""``."""
     try:
         free = shutil.disk_usage(path.parent).free
     except OSError:
         return ""
-    return f" (only {free // 1024} kB free on its file system)" if free < 1 << 20 else ""
+    return f" (only {free // 1024} kB free on its file system)" if free < 64 << 20 else ""
 
 
 MAX_WRITER_FPS = 65535  # FFmpeg's MPEG-4 time base is 16-bit: the mp4v writer refuses a faster frame rate
@@ -247,7 +247,7 @@ def _writer_refused(path: Path, fps: float, w: int, h: int, fourcc: str) -> Outp
     if min(w, h) < 2:
         return OutputError(f"cannot write {path}: {w}x{h} frames are too small for the '{fourcc}' codec",
                            "use an image output (.png) for frames under 2x2 pixels")
-    if note := _space_note(path):
+    if note := space_note(path):
         return OutputError(f"cannot open a video writer for {path}{note}", "free disk space or choose another "
                            "output location")
     return OutputError(f"cannot open a '{fourcc}' video writer for {path} ({w}x{h} at {fps:g} frames/s)",
@@ -300,7 +300,7 @@ class VideoWriter:
         if written < self.frames:
             self.abort()
             raise OutputError(f"cannot write {self.path}: the video is incomplete ({written} of {self.frames} frames)"
-                              f"{_space_note(self.path)}", "free disk space or choose another output location")
+                              f"{space_note(self.path)}", "free disk space or choose another output location")
         self._ctx.__exit__(None, None, None)
 
     def abort(self) -> None:

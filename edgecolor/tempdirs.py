@@ -17,7 +17,6 @@ import re
 import shutil
 import signal
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -61,22 +60,14 @@ def sweep(kind: str, root: Path | None = None, stale_after_s: float = STALE_AFTE
     return removed
 
 
-@contextlib.contextmanager
-def _terminate_as_exit() -> Iterator[None]:
+def _terminate_as_exit() -> contextlib.AbstractContextManager[None]:
     """While open (main thread only), SIGTERM and SIGHUP raise ``SystemExit`` so ``finally`` blocks run."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
+    from edgecolor.signals import handling
 
     def leave(signum: int, frame: Any) -> None:
         raise SystemExit(128 + signum)
 
-    previous = {s: signal.signal(s, leave) for s in (signal.SIGTERM, signal.SIGHUP)}
-    try:
-        yield
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
+    return handling((signal.SIGTERM, signal.SIGHUP), leave)
 
 
 @contextlib.contextmanager

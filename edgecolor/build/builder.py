@@ -22,7 +22,7 @@ from edgecolor.build.gate import GateFailed, GateLimits, evaluate, layer_sensiti
 from edgecolor.build.gate_frames import GateFrames, load_gate_frames
 from edgecolor.errors import InputError, ModelError, OutputError
 from edgecolor.graph.frame import extras_as_plain_inputs
-from edgecolor.imageio import atomic_output
+from edgecolor.imageio import atomic_output, space_note
 from edgecolor.overwrite import refuse_overwrite
 from edgecolor.tempdirs import work_dir
 
@@ -421,15 +421,6 @@ def _loads_without_writing(ort: Any, graph: Path) -> bool:
     return True
 
 
-def _free_space(path: Path) -> str:
-    import shutil
-
-    try:
-        free = shutil.disk_usage(path.parent).free
-    except OSError:
-        return ""
-    return f" (only {free // 1024} kB free on its file system)" if free < 64 << 20 else ""
-
 
 def _write_engine(cfg: BuildConfig, graph: Path, engine: Path) -> dict[str, Any]:
     if cfg.target == "trt":
@@ -466,7 +457,7 @@ def _write_engine(cfg: BuildConfig, graph: Path, engine: Path) -> dict[str, Any]
     except Exception as exc:  # onnxruntime's own exception types (Fail, InvalidGraph, ...)
         if _loads_without_writing(ort, graph):  # the graph is fine: writing the engine failed (a full disk)
             raise OutputError(
-                f"cannot write {engine}: {str(exc).splitlines()[0][:200]}{_free_space(engine)}",
+                f"cannot write {engine}: {str(exc).splitlines()[0][:200]}{space_note(engine)}",
                 "free disk space or choose another output location with -o",
             ) from exc
         raise ModelError(

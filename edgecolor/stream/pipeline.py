@@ -17,7 +17,6 @@ import logging
 import signal
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -231,19 +230,11 @@ class Pipeline:
             raise errors[0]
 
 
-@contextlib.contextmanager
-def signals_stop(pipeline: Pipeline) -> Iterator[None]:
+def signals_stop(pipeline: Pipeline) -> contextlib.AbstractContextManager[None]:
     """While active, SIGINT and SIGTERM stop ``pipeline`` cleanly instead of killing the process."""
-    if threading.current_thread() is not threading.main_thread():
-        yield  # signal handlers can only be installed from the main thread
-        return
+    from edgecolor.signals import handling
 
     def handler(signum: int, _frame: object) -> None:
         pipeline.stop(signal.Signals(signum).name)
 
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
+    return handling((signal.SIGINT, signal.SIGTERM), handler)
