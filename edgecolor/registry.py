@@ -16,10 +16,12 @@ def shipped_models() -> dict[str, Path]:
 
 
 def resolve_model(model: str | Path) -> Path:
-    """A shipped model name or a path to a frame-model ONNX file -> existing path."""
+    """A shipped model name (a style also by its short name: ``starry-night`` for ``style-starry-night``)
+    or a path to a frame-model ONNX file -> existing path."""
     shipped = shipped_models()
-    if str(model) in shipped:
-        return shipped[str(model)]
+    for name in (str(model), f"style-{model}"):
+        if name in shipped:
+            return shipped[name]
     path = Path(model)
     if path.is_file():
         return path
