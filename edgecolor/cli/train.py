@@ -60,12 +60,14 @@ def style(
     name: Annotated[str, typer.Option(help="Style name: the model becomes style-NAME.onnx.")],
     corpus: Annotated[Path, typer.Option(help="Content photos ('edgecolor data fetch').")] = Path("data/corpus"),
     out: Annotated[Path | None, typer.Option(help="Run folder (default runs/style-NAME).")] = None,
-    steps: Annotated[int, typer.Option(min=1, help="Optimizer steps (~1-2 s each on one CPU core).")] = 500,
+    steps: Annotated[int, typer.Option(min=1, help="Optimizer steps (~1 s each on one CPU core).")] = 2000,
     batch: Annotated[int, typer.Option(min=1)] = 2,
-    crop: Annotated[int, typer.Option(min=64, help="Content crop size in pixels.")] = 160,
+    crop: Annotated[int, typer.Option(min=64, help="Content crop size in pixels.")] = 128,
     style_size: Annotated[int, typer.Option(min=64, help="Long side of the painting for its Gram matrices.")] = 256,
-    style_weight: Annotated[float, typer.Option(help="Style weight (content is 1); higher = more painterly.")] = 3.0,
+    style_weight: Annotated[float, typer.Option(help="Style weight (content is 1); higher = more painterly.")] = 10.0,
     lr: Annotated[float, typer.Option(help="Adam learning rate (constant).")] = 2e-3,
+    padding: Annotated[str, typer.Option(help="reflect | zeros (3x3 convolutions; resume with what the run used).")
+                       ] = "reflect",
     source: Annotated[str | None, typer.Option(help="Where the painting comes from (model metadata; default: "
                                                     "what the run recorded, else 'user-supplied').")] = None,
     licence: Annotated[str | None, typer.Option(help="The painting's licence (model metadata; default: what the "
@@ -91,7 +93,7 @@ def style(
     load_style_image(style_image, style_size)  # a bad painting fails before the corpus is loaded
     run = out or Path("runs") / f"style-{name}"
     cfg = StyleTrainConfig(steps=steps, batch=batch, crop=crop, style_size=style_size, style_weight=style_weight,
-                           lr=lr, max_minutes=max_minutes, threads=threads, device=device)
+                           lr=lr, max_minutes=max_minutes, threads=threads, device=device, padding=padding)
     with progress(not as_json) as bar:
         task = bar.add_task("training", total=steps)
 

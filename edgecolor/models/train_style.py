@@ -31,18 +31,19 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class StyleTrainConfig:
-    steps: int = 500
+    steps: int = 2000
     batch: int = 2
-    crop: int = 160
+    crop: int = 128
     style_size: int = 256
     lr: float = 2e-3
     content_weight: float = 1.0
-    style_weight: float = 3.0
+    style_weight: float = 10.0
     tv_weight: float = 0.0
     channels: tuple[int, int, int] = NetConfig.channels
     res_blocks: int = NetConfig.res_blocks
     skip: bool = True
     arch: StyleArch = StyleArch.FAST
+    padding: str = "reflect"  # FastStyleNet only; "zeros" for the first starry-night run (see NetConfig)
     ckpt_every: int = 25
     seed: int = 0
     max_minutes: float = 0.0  # 0 = no limit; otherwise checkpoint and stop after this long
@@ -103,7 +104,7 @@ def train_style(
         torch.set_num_threads(cfg.threads)
     dev = resolve_device(cfg.device)
     torch.manual_seed(cfg.seed)
-    net_cfg = NetConfig(tuple(cfg.channels), cfg.res_blocks, cfg.skip, StyleArch(cfg.arch))
+    net_cfg = NetConfig(tuple(cfg.channels), cfg.res_blocks, cfg.skip, StyleArch(cfg.arch), cfg.padding)
     net = build_net(net_cfg).to(dev)
     loss_fn = PerceptualLoss(VGGFeatures().to(dev), _bgr_tensor(style, dev),
                              LossWeights(cfg.content_weight, cfg.style_weight, cfg.tv_weight)).to(dev)
@@ -114,7 +115,9 @@ def train_style(
     if resume and ckpt_path.exists():
         state = torch.load(ckpt_path, map_location=dev, weights_only=False)
         old = state["config"]
-        changed = sorted(k for k, v in asdict(cfg).items() if k not in _MAY_CHANGE and old.get(k) != v)
+        # A key the checkpoint lacks was added later; such runs used its default.
+        defaults = asdict(StyleTrainConfig())
+        changed = sorted(k for k, v in asdict(cfg).items() if k not in _MAY_CHANGE and old.get(k, defaults[k]) != v)
         if changed:
             raise InputError(f"checkpoint {ckpt_path} was trained with other {', '.join(changed)}",
                              "resume with the same options (only --steps, --max-minutes, --threads may change) "

@@ -178,6 +178,13 @@ def test_train_resume_and_export(tmp_path):
     assert json.loads((run / "training.json").read_text())["final_loss_ema"] == info["final_loss_ema"] != {}
     with pytest.raises(InputError, match="crop"):
         train_style(style, corpus, run, StyleTrainConfig(**{**cfg.__dict__, "crop": 96}), resume=True)
+    # A checkpoint written before a config key existed resumes as that key's default, and only as that.
+    state = torch.load(run / "style.ckpt", weights_only=False)
+    del state["config"]["padding"]
+    torch.save(state, run / "style.ckpt")
+    train_style(style, corpus, run, StyleTrainConfig(**{**cfg.__dict__, "steps": 3}), resume=True)
+    with pytest.raises(InputError, match="padding"):
+        train_style(style, corpus, run, StyleTrainConfig(**{**cfg.__dict__, "padding": "zeros"}), resume=True)
     result = export_style(weights, run, "tiny", source="random test painting", licence="CC0")
     engine = OrtEngine(result["onnx"], threads=1)
     assert engine.metadata["edgecolor.style_licence"] == "CC0" and engine.metadata["edgecolor.task"] == "stylize"
