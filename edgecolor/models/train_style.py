@@ -23,7 +23,7 @@ import torch
 
 from edgecolor.errors import InputError
 from edgecolor.imageio import read_image
-from edgecolor.models.style import LossWeights, NetConfig, PerceptualLoss, TransformerNet, VGGFeatures
+from edgecolor.models.style import LossWeights, NetConfig, PerceptualLoss, StyleArch, VGGFeatures, build_net
 from edgecolor.models.train_colorizer import corpus_split, resolve_device
 
 log = logging.getLogger(__name__)
@@ -31,17 +31,19 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class StyleTrainConfig:
-    steps: int = 500
+    steps: int = 2000
     batch: int = 2
-    crop: int = 160
+    crop: int = 128
     style_size: int = 256
     lr: float = 2e-3
     content_weight: float = 1.0
-    style_weight: float = 3.0
+    style_weight: float = 10.0
     tv_weight: float = 0.0
-    channels: tuple[int, int, int] = (16, 32, 64)
-    res_blocks: int = 3
+    channels: tuple[int, int, int] = NetConfig.channels
+    res_blocks: int = NetConfig.res_blocks
     skip: bool = True
+    arch: StyleArch = StyleArch.FAST
+    padding: str = "reflect"  # FastStyleNet only; "zeros" for the first starry-night run (see NetConfig)
     ckpt_every: int = 25
     seed: int = 0
     max_minutes: float = 0.0  # 0 = no limit; otherwise checkpoint and stop after this long
@@ -102,7 +104,8 @@ def train_style(
         torch.set_num_threads(cfg.threads)
     dev = resolve_device(cfg.device)
     torch.manual_seed(cfg.seed)
-    net = TransformerNet(NetConfig(cfg.channels, cfg.res_blocks, cfg.skip)).to(dev)
+    net_cfg = NetConfig(tuple(cfg.channels), cfg.res_blocks, cfg.skip, StyleArch(cfg.arch), cfg.padding)
+    net = build_net(net_cfg).to(dev)
     loss_fn = PerceptualLoss(VGGFeatures().to(dev), _bgr_tensor(style, dev),
                              LossWeights(cfg.content_weight, cfg.style_weight, cfg.tv_weight)).to(dev)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
@@ -112,7 +115,9 @@ def train_style(
     if resume and ckpt_path.exists():
         state = torch.load(ckpt_path, map_location=dev, weights_only=False)
         old = state["config"]
-        changed = sorted(k for k, v in asdict(cfg).items() if k not in _MAY_CHANGE and old.get(k) != v)
+        # A key the checkpoint lacks was added later; such runs used its default.
+        defaults = asdict(StyleTrainConfig())
+        changed = sorted(k for k, v in asdict(cfg).items() if k not in _MAY_CHANGE and old.get(k, defaults[k]) != v)
         if changed:
             raise InputError(f"checkpoint {ckpt_path} was trained with other {', '.join(changed)}",
                              "resume with the same options (only --steps, --max-minutes, --threads may change) "
@@ -155,7 +160,7 @@ def train_style(
             break
     logf.close()
     final = out_dir / "style.pt"
-    torch.save({"model": net.state_dict(), "net": asdict(NetConfig(cfg.channels, cfg.res_blocks, cfg.skip))}, final)
+    torch.save({"model": net.state_dict(), "net": asdict(net_cfg) | {"arch": StyleArch(cfg.arch).value}}, final)
     info = {
         "steps_done": step, "train_seconds": round(elapsed, 1), "config": asdict(cfg),
         "device": str(dev) if dev.type == "cpu" else torch.cuda.get_device_name(dev),
@@ -167,8 +172,12 @@ def train_style(
     return final
 
 
-def load_style_net(weights: Path) -> TransformerNet:
+def load_style_net(weights: Path) -> torch.nn.Module:
+    """The trained network of ``style.pt``; weights saved before 2026-12 (no ``arch``) are TransformerNets."""
     state = torch.load(weights, map_location="cpu", weights_only=False)
-    net = TransformerNet(NetConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in state["net"].items()}))
+    net_cfg = dict(state["net"])
+    net_cfg["channels"] = tuple(net_cfg["channels"])
+    net_cfg["arch"] = StyleArch(net_cfg.get("arch", StyleArch.JOHNSON.value))
+    net = build_net(NetConfig(**net_cfg))
     net.load_state_dict(state["model"])
     return net.eval()

@@ -132,3 +132,27 @@ def test_shipped_style_frame_contract(shape):
     out = engine(frame)
     assert out.shape == frame.shape and out.dtype == np.uint8
     assert np.abs(engine(frame, strength=0.0).astype(int) - frame).max() <= 1
+
+
+@needs_shipped
+@pytest.mark.parametrize("name", SHIPPED)
+def test_every_shipped_style_by_short_name(name):
+    from edgecolor.backends.onnxruntime import OrtEngine
+    from edgecolor.registry import resolve_model
+
+    assert resolve_model(name) == resolve_model(f"style-{name}")  # `run --model starry-night` works too
+    engine = OrtEngine(resolve_model(name), threads=1)
+    frame = random_bgr(40, 52, 3) // 2 + 64  # mid-range, so keeping the chroma seldom needs clamping
+    styled = engine(frame)
+    assert styled.shape == frame.shape and np.abs(styled.astype(int) - frame).mean() > 5  # it does change the frame
+    kept = engine(frame, preserve_colour=1.0).astype(np.float32)
+    chroma = np.array([[-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]], np.float32)[:, ::-1]  # on BGR
+    assert np.abs(kept @ chroma.T - frame.astype(np.float32) @ chroma.T).mean() < 3
+
+
+def test_unknown_short_name_is_refused():
+    from edgecolor.errors import ModelError
+    from edgecolor.registry import resolve_model
+
+    with pytest.raises(ModelError, match="no model 'no-such-style'"):
+        resolve_model("no-such-style")

@@ -17,10 +17,13 @@ from edgecolor.backends.onnxruntime import OrtEngine  # noqa: E402
 from edgecolor.errors import InputError  # noqa: E402
 from edgecolor.models.export import export_core  # noqa: E402
 from edgecolor.models.style import (  # noqa: E402
+    FastStyleNet,
     NetConfig,
     PerceptualLoss,
+    StyleArch,
     TransformerNet,
     VGGFeatures,
+    build_net,
     gram,
     hed_weights_path,
 )
@@ -28,12 +31,13 @@ from edgecolor.models.style_export import check_style_name, style_frame_model  #
 
 from helpers import random_bgr  # noqa: E402
 
-TINY = NetConfig(channels=(8, 16, 16), res_blocks=1)
+TINY = NetConfig(channels=(8, 16, 16), res_blocks=1, arch=StyleArch.JOHNSON)
+TINY_FAST = NetConfig(channels=(8, 12, 16), res_blocks=1)
 
 
-def _tiny_net(seed=0):
+def _tiny_net(seed=0, cfg=TINY):
     torch.manual_seed(seed)
-    net = TransformerNet(TINY)
+    net = build_net(cfg)
     with torch.no_grad():  # random affine InstanceNorm parameters so the test is not trivially symmetric
         for m in net.modules():
             if isinstance(m, torch.nn.InstanceNorm2d):
@@ -60,16 +64,35 @@ def test_transformer_net_shapes_and_default_size():
     assert not any(isinstance(m, torch.nn.ConvTranspose2d) for m in net.modules())
 
 
+def test_fast_net_shapes_and_nothing_at_full_resolution():
+    net = build_net(NetConfig())
+    assert isinstance(net, FastStyleNet)
+    assert net(torch.rand(2, 3, 48, 64) * 255).shape == (2, 3, 48, 64)
+    seen = []
+    hook = [m.register_forward_hook(lambda m, i, o: seen.append(i[0].shape[-1]))
+            for m in net.modules() if isinstance(m, torch.nn.Conv2d)]
+    net(torch.rand(1, 3, 64, 64) * 255)
+    for h in hook:
+        h.remove()
+    assert max(seen) == 32  # every convolution runs at half resolution or less (the point of the design)
+
+
+def test_fast_net_starts_near_the_identity():
+    x = torch.rand(1, 3, 32, 32) * 255
+    assert (build_net(NetConfig())(x) - x).abs().mean() < 15  # head scaled by 0.1 at init: content from step 0
+
+
 def test_default_net_exports_under_4mb():
     model = style_frame_model(TransformerNet(), {"edgecolor.name": "style-x"})
     assert len(model.SerializeToString()) < 4_000_000
 
 
+@pytest.mark.parametrize("cfg", [TINY, TINY_FAST], ids=["johnson", "fast"])
 @pytest.mark.parametrize("hw", [(64, 64), (48, 100), (20, 8)])
-def test_core_onnx_matches_pytorch(hw):
+def test_core_onnx_matches_pytorch(hw, cfg):
     import onnxruntime as ort
 
-    net = _tiny_net()
+    net = _tiny_net(cfg=cfg)
     core = export_core(net, torch.rand(1, 3, 32, 32) * 255, "bgr", "styled", dynamic_hw=True)
     x = np.random.default_rng(1).uniform(0, 255, (2, 3, *hw)).astype(np.float32)
     with torch.no_grad():
@@ -80,8 +103,9 @@ def test_core_onnx_matches_pytorch(hw):
     assert np.abs(got - ref).max() < 0.05
 
 
-def test_frame_model_matches_pytorch_within_1_lsb(tmp_path):
-    net = _tiny_net(1)
+@pytest.mark.parametrize("cfg", [TINY, TINY_FAST], ids=["johnson", "fast"])
+def test_frame_model_matches_pytorch_within_1_lsb(tmp_path, cfg):
+    net = _tiny_net(1, cfg)
     path = tmp_path / "style.onnx"
     onnx.save(style_frame_model(net, {"edgecolor.name": "style-t"}, net_size=128), path)
     frame = random_bgr(40, 60, 2)  # multiple of 4 and below net_size: the core sees the frame as is
@@ -154,6 +178,13 @@ def test_train_resume_and_export(tmp_path):
     assert json.loads((run / "training.json").read_text())["final_loss_ema"] == info["final_loss_ema"] != {}
     with pytest.raises(InputError, match="crop"):
         train_style(style, corpus, run, StyleTrainConfig(**{**cfg.__dict__, "crop": 96}), resume=True)
+    # A checkpoint written before a config key existed resumes as that key's default, and only as that.
+    state = torch.load(run / "style.ckpt", weights_only=False)
+    del state["config"]["padding"]
+    torch.save(state, run / "style.ckpt")
+    train_style(style, corpus, run, StyleTrainConfig(**{**cfg.__dict__, "steps": 3}), resume=True)
+    with pytest.raises(InputError, match="padding"):
+        train_style(style, corpus, run, StyleTrainConfig(**{**cfg.__dict__, "padding": "zeros"}), resume=True)
     result = export_style(weights, run, "tiny", source="random test painting", licence="CC0")
     engine = OrtEngine(result["onnx"], threads=1)
     assert engine.metadata["edgecolor.style_licence"] == "CC0" and engine.metadata["edgecolor.task"] == "stylize"
@@ -185,3 +216,18 @@ def test_style_names(name, ok):
     else:
         with pytest.raises(InputError):
             check_style_name(name)
+
+
+def test_weights_saved_before_the_arch_field_load_as_transformer_net(tmp_path):
+    from dataclasses import asdict
+
+    from edgecolor.models.train_style import load_style_net
+
+    net = _tiny_net()
+    old = {k: v for k, v in asdict(TINY).items() if k != "arch"}  # what style.pt held before 2026-12
+    torch.save({"model": net.state_dict(), "net": old}, tmp_path / "style.pt")
+    loaded = load_style_net(tmp_path / "style.pt")
+    assert isinstance(loaded, TransformerNet)
+    x = torch.rand(1, 3, 16, 16) * 255
+    with torch.no_grad():
+        assert torch.equal(loaded(x), net(x))
