@@ -100,11 +100,15 @@ def styles(
                                                          "style).")] = None,
     paintings: Annotated[Path | None, typer.Option(help="Folder from 'edgecolor data styles': adds the VGG Gram "
                                                         "loss ratio (needs edgecolor[train]).")] = None,
-    size: Annotated[int, typer.Option(min=32, max=2048, help="Photos are resized to SIZE x SIZE.")] = 384,
+    size: Annotated[int, typer.Option(help="Photos are resized to SIZE x SIZE (32..2048).",
+                                      callback=bounded(32, 2048))] = 384,
     as_json: JsonOpt = False,
 ) -> None:
     """Score each style on held-out photos: mean |output - input|, edge-map correlation with the input,
-    distance to the nearest other style, and the Gram style loss ratio styled / unstyled (issue 13)."""
+    distance to the nearest other style, and the Gram style loss ratio styled / unstyled (issue 13).
+
+    \b
+    Example: edgecolor eval styles --data data/eval --paintings data/styles --json"""
     from edgecolor.backends.onnxruntime import OrtEngine
     from edgecolor.evaluate import load_photos
     from edgecolor.evaluate_styles import TARGETS, evaluate_styles, painting_for, square_photos, vgg_gram_losses
