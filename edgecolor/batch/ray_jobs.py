@@ -6,7 +6,7 @@ the normal loader and writes its outputs atomically, with the names the single-m
 use (:func:`edgecolor.oneshot.plan`). A video is one job (colorize and stylize keep no state between
 frames, so a video could be split without seams; that split is not done yet).
 
-Resume: ``.edgecolor-done.json`` in the output folder records, per finished output, a key of the model
+Resume: ``.edgecolor-done.jsonl`` in the output folder records, per finished output, a key of the model
 file, the settings and the input's size and mtime. A second run skips outputs whose record matches and
 whose file exists. Faults: an actor that dies is restarted by Ray and its task retried; outputs are
 renamed into place only when complete, so a retry can neither lose nor duplicate one. One bad input is
@@ -28,12 +28,11 @@ from typing import Any
 import numpy as np
 
 from edgecolor.errors import EdgecolorError, InputError, require
-from edgecolor.imageio import atomic_output
 from edgecolor.oneshot import Job, run_job
 
 log = logging.getLogger(__name__)
 
-RECORD = ".edgecolor-done.json"
+RECORD = ".edgecolor-done.jsonl"
 MAX_RECORD_BYTES = 64 << 20
 
 
@@ -56,22 +55,35 @@ def job_key(job: Job, settings: str) -> str:
 
 
 def load_record(folder: Path) -> dict[str, str]:
-    """``output name -> key`` of finished outputs; a damaged record is ignored (everything is redone)."""
+    """``output name -> key`` of finished outputs. The record is append-only JSON lines (one per output, so a
+    100,000-photo job never rewrites it); a torn or foreign line is skipped, a later line wins."""
     path = folder / RECORD
+    found: dict[str, str] = {}
     try:
         if not path.is_file() or path.stat().st_size > MAX_RECORD_BYTES:
-            return {}
-        found = json.loads(path.read_text())
-    except (OSError, ValueError, RecursionError):
-        log.warning("ignoring the damaged resume record %s", path)
-        return {}
-    return {k: v for k, v in found.items() if isinstance(k, str) and isinstance(v, str)} if isinstance(found, dict) \
-        else {}
+            return found
+        lines = path.read_text(errors="replace").splitlines()
+    except OSError:
+        log.warning("cannot read the resume record %s: everything is redone", path)
+        return found
+    for line in lines:
+        try:
+            entry = json.loads(line) if len(line) < 4096 else None
+        except (ValueError, RecursionError):
+            continue  # a line cut short by a killed run
+        if isinstance(entry, dict) and isinstance(entry.get("output"), str) and isinstance(entry.get("key"), str):
+            found[entry["output"]] = entry["key"]
+    return found
 
 
-def save_record(folder: Path, record: dict[str, str]) -> None:
-    with atomic_output(folder / RECORD) as tmp:
-        tmp.write_text(json.dumps(record, indent=0, sort_keys=True))
+def append_record(folder: Path, output: str, key: str) -> None:
+    """Add one finished output to the record (after its file was renamed into place)."""
+    path = folder / RECORD
+    with path.open("ab+") as f:
+        f.seek(0, os.SEEK_END)
+        torn = f.tell() > 0 and (f.seek(-1, os.SEEK_END), f.read(1))[1] != b"\n"  # a line a killed run cut short
+        f.write((b"\n" if torn else b"") + json.dumps({"output": output, "key": key}).encode() + b"\n")
+        f.flush()
 
 
 class FrameModelWorker:
@@ -143,8 +155,7 @@ def run_on_ray(jobs: list[Job], model: Path, extra: dict[str, float], cpu_path: 
             if row["status"] == "written":
                 summary["written"] += 1
                 summary["frames"] += int(row["frames"])
-                records[job.dst.parent][job.dst.name] = job_key(job, settings)
-                save_record(job.dst.parent, records[job.dst.parent])
+                append_record(job.dst.parent, job.dst.name, job_key(job, settings))
             else:
                 summary["failed"].append({"input": str(job.src), "error": str(row["error"])})
             summary["outputs"].append({"input": str(job.src), "output": str(job.dst), "status": str(row["status"]),

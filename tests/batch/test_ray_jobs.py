@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 ray = pytest.importorskip("ray")
 
 from edgecolor.backends import open_cpu_engine  # noqa: E402
-from edgecolor.batch.ray_jobs import RECORD, FrameModelWorker, RayOptions, run_on_ray  # noqa: E402
+from edgecolor.batch.ray_jobs import RECORD, FrameModelWorker, RayOptions, load_record, run_on_ray  # noqa: E402
 from edgecolor.cli import app  # noqa: E402
 from edgecolor.errors import MissingDependency  # noqa: E402
 from edgecolor.oneshot import plan, run_job  # noqa: E402
@@ -73,7 +73,7 @@ def test_a_bad_file_is_listed_and_the_job_goes_on(local_ray, tmp_path):
     summary = json.loads(result.stdout)
     assert summary["written"] == 3 and [f["input"] for f in summary["failed"]] == [str(src / "p01.png")]
     assert "\n" not in summary["failed"][0]["error"]
-    assert sorted(json.loads((tmp_path / "out" / RECORD).read_text())) == ["p00.png", "p02.png", "p03.png"]
+    assert sorted(load_record(tmp_path / "out")) == ["p00.png", "p02.png", "p03.png"]
 
 
 def test_a_killed_worker_loses_and_duplicates_nothing(local_ray, tmp_path):
@@ -113,3 +113,14 @@ def test_missing_ray_names_the_extra(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)
     with pytest.raises(MissingDependency, match=r"edgecolor\[ray\]"):
         run_on_ray(plan([src], tmp_path / "out"), MODEL, {}, "auto", RayOptions())
+
+
+def test_a_torn_record_line_is_skipped_and_the_rest_kept(tmp_path):
+    from edgecolor.batch.ray_jobs import append_record
+
+    append_record(tmp_path, "a.png", "k1")
+    with (tmp_path / RECORD).open("a") as f:
+        f.write('{"output": "b.png", "ke')  # a run killed mid-line
+    append_record(tmp_path, "c.png", "k3")
+    append_record(tmp_path, "a.png", "k4")  # a redone output: the later line wins
+    assert load_record(tmp_path) == {"a.png": "k4", "c.png": "k3"}
