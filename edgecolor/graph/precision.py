@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -173,6 +174,16 @@ def quiet_onnxruntime() -> Iterator[None]:
         ort.set_default_logger_severity(2)
 
 
+@contextlib.contextmanager
+def _working_dir(folder: Path) -> Iterator[None]:
+    previous = os.getcwd()
+    os.chdir(folder)
+    try:
+        yield
+    finally:
+        os.chdir(previous)
+
+
 def prepare_for_int8(model_path: Path, out_path: Path) -> dict[str, int]:
     """ONNX Runtime's quantisation pre-processing (``quant_pre_process``), written to ``out_path``.
 
@@ -186,9 +197,12 @@ def prepare_for_int8(model_path: Path, out_path: Path) -> dict[str, int]:
     """
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
+    model_path, out_path = Path(model_path).resolve(), Path(out_path).resolve()
     before = onnx.load(str(model_path))
     symbolic = True
-    with quiet_onnxruntime():
+    # When symbolic inference gives up, ONNX Runtime dumps sym_shape_infer_temp.onnx and a UUID.data file into
+    # the current directory: run it in the output's (scratch) folder so nothing lands in the user's.
+    with quiet_onnxruntime(), _working_dir(out_path.parent):
         try:
             quant_pre_process(str(model_path), str(out_path))
         except Exception as exc:  # noqa: BLE001 - SymbolicShapeInference raises a bare Exception

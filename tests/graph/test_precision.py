@@ -102,3 +102,18 @@ def test_narrow_convolutions_stay_float_on_the_cpu_target(tmp_path, target, kept
     assert quantize_int8(src, out, FrameReader(FRAMES), Int8Options(target=target, method="max"),
                          tmp_path / "c.json") == kept
     assert set(qdq_report(onnx.load(out))["conv_weight_axes"]).isdisjoint(kept)
+
+
+def test_int8_preprocessing_leaves_nothing_in_the_working_directory(tmp_path, monkeypatch):
+    # A style network's dynamic Resize makes ONNX Runtime's symbolic shape inference give up, and on giving up
+    # it writes sym_shape_infer_temp.onnx and a UUID.data file into the current directory.
+    from edgecolor.graph.precision import prepare_for_int8
+    from edgecolor.registry import resolve_model
+
+    cwd, work = tmp_path / "cwd", tmp_path / "work"
+    cwd.mkdir()
+    work.mkdir()
+    monkeypatch.chdir(cwd)
+    facts = prepare_for_int8(resolve_model("starry-night"), work / "prepared.onnx")
+    assert (work / "prepared.onnx").is_file() and facts
+    assert list(cwd.iterdir()) == []
