@@ -17,6 +17,7 @@ first, so it is not affected.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import sys
@@ -66,7 +67,17 @@ def capture_native_stderr() -> TextIO | None:
     sys.stderr = stream
     os.dup2(write_fd, 2)
     os.close(write_fd)
-    threading.Thread(target=_drain, args=(read_fd,), name="native-stderr", daemon=True).start()
+    drain = threading.Thread(target=_drain, args=(read_fd,), name="native-stderr", daemon=True)
+    drain.start()
+
+    def finish() -> None:  # at exit: end the pipe and log what is still in it (the last lines were racing exit)
+        try:
+            os.close(2)
+        except OSError:
+            return
+        drain.join(timeout=2)
+
+    atexit.register(finish)  # runs before logging's own shutdown (atexit is last-in, first-out)
     return stream
 
 
