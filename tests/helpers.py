@@ -38,3 +38,15 @@ def tiny_colorizer(path: Path, net_size: int = 16, strength: float = 1.0, **kw: 
 
 def random_bgr(h: int, w: int, seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, 256, (h, w, 3), dtype=np.uint8)
+
+
+def write_clip(path: Path, frames: int, size: tuple[int, int] = (32, 24), fourcc: str = "MJPG",
+               fps: float = 10) -> Path:
+    """A small video of ``frames`` random frames (frame k from seed k), ``size`` = (width, height)."""
+    import cv2
+
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), fps, size)
+    for k in range(frames):
+        writer.write(random_bgr(size[1], size[0], k))
+    writer.release()
+    return path

@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from edgecolor.cli import app
 
-from helpers import random_bgr, tiny_colorizer
+from helpers import random_bgr, tiny_colorizer, write_clip
 from style_helpers import tiny_style
 
 
@@ -40,11 +40,7 @@ def _png(path: Path, seed: int = 0) -> Path:
 
 
 def _clip(path: Path, frames: int = 6) -> Path:
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10, (32, 24))
-    for k in range(frames):
-        writer.write(random_bgr(24, 32, k))
-    writer.release()
-    return path
+    return write_clip(path, frames)
 
 
 # --- (a) an output is never an input -----------------------------------------------------------------------

@@ -26,7 +26,7 @@ from typer.testing import CliRunner
 from edgecolor.cli import app
 from edgecolor.textsafe import for_terminal, one_line, redact_url
 
-from helpers import random_bgr, tiny_colorizer
+from helpers import random_bgr, tiny_colorizer, write_clip
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -188,11 +188,7 @@ def _png_libpng_warns_about(path: Path) -> Path:
 
 def _avi_with_a_broken_frame(path: Path) -> Path:
     """FFmpeg prints '[mjpeg @ 0x...] No JPEG data found in image' for the broken frame."""
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10, (32, 24))
-    for k in range(6):
-        writer.write(random_bgr(24, 32, seed=k))
-    writer.release()
-    data = bytearray(path.read_bytes())
+    data = bytearray(write_clip(path, 6).read_bytes())
     soi = [i for i in range(len(data) - 1) if data[i] == 0xFF and data[i + 1] == 0xD8]
     data[soi[2]: soi[2] + 300] = bytes(300)
     path.write_bytes(bytes(data))

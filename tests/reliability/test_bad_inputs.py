@@ -26,7 +26,7 @@ from typer.testing import CliRunner
 
 from edgecolor.cli import app
 
-from helpers import random_bgr, tiny_colorizer
+from helpers import random_bgr, tiny_colorizer, write_clip
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -315,11 +315,7 @@ def test_accepted_formats_give_the_expected_pixels(tmp_path, model):
 
 # --- full disk ---------------------------------------------------------------------------------------------
 def _clip(path: Path, frames: int = 30) -> Path:
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10, (320, 240))
-    for k in range(frames):
-        writer.write(random_bgr(240, 320, k))
-    writer.release()
-    return path
+    return write_clip(path, frames, size=(320, 240), fourcc="mp4v")
 
 
 @pytest.mark.parametrize("kind", ["image", "video"])
