@@ -39,7 +39,8 @@ def write_style_sheet(images: list[Path], sheet: Path, styles: list[str] | None 
                       extra: dict[str, float] | None = None, threads: int = 0, cell: int = 256) -> dict:
     """One row per image: the image, then the image in each style (all shipped styles by default).
     Returns what was drawn; the PNG is written atomically."""
-    from edgecolor.backends.onnxruntime import OrtEngine
+    from edgecolor.backends import open_engine
+    from edgecolor.choices import CpuPath
     from edgecolor.imageio import is_image, read_image, write_image
     from edgecolor.quality import contact_sheet
 
@@ -50,7 +51,7 @@ def write_style_sheet(images: list[Path], sheet: Path, styles: list[str] | None 
     names = styles or list(shipped_styles())
     if not names:
         raise ModelError("no styles shipped or given", "train one: edgecolor train style --style-image IMG --name NAME")
-    engines = [OrtEngine(resolve_style(n), threads=threads) for n in names]
+    engines = [open_engine(resolve_style(n), cpu_path=CpuPath.GRAPH, threads=threads) for n in names]
     rows = []
     for f in files:
         img = read_image(f)

@@ -90,9 +90,9 @@ class FrameModelWorker:
     """One Ray actor: one engine, then every job of its batches through :func:`run_job`."""
 
     def __init__(self, model: str, extra: dict[str, float], cpu_path: str, threads: int) -> None:
-        from edgecolor.backends import open_cpu_engine
+        from edgecolor.backends import open_engine
 
-        self.engine = open_cpu_engine(model, cpu_path, threads)
+        self.engine = open_engine(model, cpu_path=cpu_path, threads=threads)
         self.extra = extra
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, Any]:

@@ -119,40 +119,21 @@ def load_frame_model(cfg: BuildConfig) -> tuple[onnx.ModelProto, Path]:
         raise ModelError(
             f"{source} is not a readable ONNX model: {str(exc).splitlines()[0][:160]}", "pass a .onnx file"
         ) from exc
+    from edgecolor.graph.frame import check_frame_model, onnx_signature
+
     if cfg.adapter:
         from edgecolor.graph.adapter import adapt
 
         try:
-            return adapt(model, cfg.adapter, Path(cfg.model).stem), source
+            adapted = adapt(model, cfg.adapter, Path(cfg.model).stem)
         except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as exc:
             raise ModelError(
                 f"{source.name} cannot be wrapped with adapter '{cfg.adapter}': {str(exc).splitlines()[0][:200]}",
                 "check the network is a valid ONNX and the adapter (or colorizer preset) matches it",
             ) from exc
-    inits = {t.name for t in model.graph.initializer}
-    inputs = {i.name: i for i in model.graph.input if i.name not in inits}
-    frame = inputs.get("frame")
-    outs = list(model.graph.output)
-    uint8 = onnx.TensorProto.UINT8
-    if frame is None or len(outs) != 1:
-        raise InputError(
-            f"{source.name} is not a frame model (inputs {list(inputs)}, {len(outs)} output(s))",
-            "for an image-to-image network pass --adapter layout=nchw,order=rgb,range=0:1",
-        )
-    dims = frame.type.tensor_type.shape.dim
-    not_image = len(dims) != 4 or (dims[3].HasField("dim_value") and dims[3].dim_value != 3)
-    if frame.type.tensor_type.elem_type != uint8 or outs[0].type.tensor_type.elem_type != uint8 or not_image:
-        raise InputError(
-            f"{source.name} is not a frame model: 'frame' and the output must be uint8 NHWC BGR [N, H, W, 3]",
-            "wrap a float network with --adapter instead of passing it as a frame model",
-        )
-    out_dims = outs[0].type.tensor_type.shape.dim
-    if len(out_dims) != 4 or (out_dims[3].HasField("dim_value") and out_dims[3].dim_value != 3):
-        raise InputError(f"{source.name} is not a frame model: its output has {len(out_dims)} dimension(s), "
-                         "not [N, H, W, 3]", "wrap an image-to-image network with --adapter")
-    if len(inputs) > 1:
-        raise InputError(f"{source.name} needs input(s) {', '.join(sorted(set(inputs) - {'frame'}))[:80]} "
-                         "besides 'frame', without a default", "give each extra input an initializer (its default)")
+        check_frame_model(*onnx_signature(adapted), f"{source.name} wrapped with '{cfg.adapter}'")
+        return adapted, source
+    check_frame_model(*onnx_signature(model), source.name)
     _check_metadata({p.key: p.value for p in model.metadata_props}, source.name)
     from edgecolor.graph.precision import name_nodes
 

@@ -70,9 +70,9 @@ def evaluate(
 ) -> dict:
     """Gate numbers for ``variant`` (a frame model) against ``fp32`` on ``frames``; ``passed`` inside.
     ``on_frame(done, total)`` is called after each frame (a progress bar)."""
-    from edgecolor.backends.onnxruntime import OrtEngine
+    from edgecolor.backends import open_engine
 
-    ref_engine, var_engine = OrtEngine(fp32, threads=threads), OrtEngine(variant, threads=threads)
+    ref_engine, var_engine = (open_engine(p, cpu_path="graph", threads=threads) for p in (fp32, variant))
     outs = []
     for f in frames:
         outs.append((f, ref_engine(f), var_engine(f)))

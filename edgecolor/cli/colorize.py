@@ -61,14 +61,14 @@ def run_frame_model(inputs: list[Path], output: Path, model: str, extra: dict[st
                     as_json: bool, verb: str, cpu_path: str = "auto", ray: RayOptions | None = None) -> None:
     """Shared body of ``colorize`` and ``stylize``: plan, load the engine, process with a progress bar
     (or hand the plan to Ray with ``ray``, a ``RayOptions``)."""
-    from edgecolor.backends import open_cpu_engine
+    from edgecolor.backends import open_engine
     from edgecolor.registry import resolve_model
 
     jobs = plan(inputs, output)
     if ray is not None:
         run_on_ray_cli(jobs, Path(resolve_model(model)), extra, cpu_path, ray, as_json, verb)
         return
-    engine = open_cpu_engine(resolve_model(model), cpu_path, threads)
+    engine = open_engine(resolve_model(model), cpu_path=cpu_path, threads=threads)
     results = []
     with progress(not as_json) as bar:
         task = bar.add_task(verb, total=sum(count_frames(j) for j in jobs))

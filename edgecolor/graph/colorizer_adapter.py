@@ -38,7 +38,7 @@ from pathlib import Path
 
 import numpy as np
 import onnx
-from onnx import TensorProto, helper, numpy_helper
+from onnx import TensorProto, numpy_helper
 
 from edgecolor.colour import CHROMA_FROM_BGR, LUMA_BGR
 from edgecolor.errors import InputError
