@@ -21,7 +21,7 @@ import numpy as np
 
 from edgecolor.backends import open_engine
 from edgecolor.batch.ray_jobs import RayOptions, run_on_ray
-from edgecolor.oneshot import plan, run_job
+from edgecolor.jobs.files import plan, run_job
 from edgecolor.registry import resolve_model
 
 

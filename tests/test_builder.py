@@ -52,9 +52,13 @@ def test_int8_cpu_build_manifest_and_cache(work):
 
 
 def test_gate_failure_names_remedy_and_writes_nothing(work, monkeypatch):
-    from edgecolor.build import gate
+    import dataclasses
 
-    monkeypatch.setitem(gate.DEFAULT_MAX_LOSS_DB, "int8", -1.0)  # impossible: must gain 1 dB
+    from edgecolor.build.precisions import RECIPES
+    from edgecolor.choices import Precision
+
+    impossible = dataclasses.replace(RECIPES[Precision.INT8], max_loss_db=-1.0)  # must gain 1 dB
+    monkeypatch.setitem(RECIPES, Precision.INT8, impossible)
     with pytest.raises(GateFailed, match="--calib-method"):
         build(cfg(work))
     assert not (work / "engines").exists() or list((work / "engines").iterdir()) == []

@@ -13,7 +13,6 @@ Q/DQ pairs), see :mod:`edgecolor.graph.precision`.
 from __future__ import annotations
 
 import logging
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -87,20 +86,10 @@ def gpu_identity() -> dict[str, str]:
             return {"name": name.strip("\x00 "), "compute_capability": f"{props.major}.{props.minor}"}
     except ImportError:
         pass
-    try:
-        out = subprocess.run(
-            ["nvidia-smi", "--query-gpu=name,compute_cap", "--format=csv,noheader"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.splitlines()
-    except (OSError, subprocess.SubprocessError):
-        return {}
-    if not out:
-        return {}
-    name, _, cc = out[0].rpartition(",")
-    return {"name": name.strip(), "compute_capability": cc.strip()}
+    from edgecolor.system import nvidia_smi_gpus
+
+    gpus, _ = nvidia_smi_gpus()
+    return {"name": gpus[0]["name"], "compute_capability": gpus[0]["compute_capability"]} if gpus else {}
 
 
 def make_logger(trt: Any) -> Any:

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.progress import TaskID
 
+from edgecolor.choices import CalibMethod, Precision, Target
 from edgecolor.cli._common import JsonOpt, console, emit_json, progress
 from edgecolor.cli._numbers import THREADS, bounded
 
@@ -20,11 +21,11 @@ def build(
         ),
     ],
     precision: Annotated[
-        str, typer.Option(help="fp32 | fp16 | int8 (precision is put into the ONNX graph).")
-    ] = "fp16",
+        Precision, typer.Option(help="Precision put into the ONNX graph.")
+    ] = Precision.FP16,
     target: Annotated[
-        str, typer.Option(help="trt (TensorRT engine) | cpu (ONNX Runtime-optimised model).")
-    ] = "cpu",
+        Target, typer.Option(help="trt: a TensorRT engine; cpu: an ONNX Runtime-optimised model.")
+    ] = Target.CPU,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Engine path (default engines/MODEL-PREC-TARGET).")
     ] = None,
@@ -35,7 +36,8 @@ def build(
             "(default data/corpus/images, else the bundled sample clip)."
         ),
     ] = None,
-    calib_method: Annotated[str, typer.Option(help="entropy | percentile (99.99) | max.")] = "entropy",
+    calib_method: Annotated[CalibMethod, typer.Option(help="INT8 calibration (percentile: 99.99).")] = \
+        CalibMethod.ENTROPY,
     calib_frames: Annotated[
         int, typer.Option(help="Calibration frames, sampled evenly (8 minimum, 32+ advised, at most 4096).",
                           callback=bounded(1, 4096))
@@ -118,7 +120,7 @@ def build(
         gate_data=gate_data,
         max_loss_db=max_loss_db,
     )
-    if target == "trt":
+    if cfg.target is Target.TRT:
         from edgecolor.errors import require
 
         require("tensorrt", "trt")
@@ -153,7 +155,7 @@ def build(
     if manifest.get("kept_fp32"):
         console.print(f"kept in higher precision: {', '.join(manifest['kept_fp32'])}")
     console.print(f"wrote {engine} and {mf.manifest_path(engine).name} in {manifest['build_seconds']} s")
-    if target == "cpu":
+    if cfg.target is Target.CPU:
         console.print(f"next: edgecolor colorize photo.jpg -o out.jpg --model {engine}")
 
 

@@ -40,7 +40,7 @@ def colorizer(
     from edgecolor.backends import open_engine
     from edgecolor.choices import CpuPath
     from edgecolor.errors import MissingDependency
-    from edgecolor.evaluate import evaluate_colorizer, load_photos, load_validation_photos, per_source
+    from edgecolor.jobs.eval_colorizer import evaluate_colorizer, load_photos, load_validation_photos, per_source
     from edgecolor.registry import resolve_model
 
     by_source = validation
@@ -112,9 +112,9 @@ def styles(
     Example: edgecolor eval styles --data data/eval --paintings data/styles --json"""
     from edgecolor.backends import open_engine
     from edgecolor.choices import CpuPath
-    from edgecolor.evaluate import load_photos
-    from edgecolor.evaluate_styles import TARGETS, evaluate_styles, painting_for, square_photos, vgg_gram_losses
-    from edgecolor.stylize import resolve_style, shipped_styles
+    from edgecolor.jobs.eval_colorizer import load_photos
+    from edgecolor.jobs.eval_styles import TARGETS, evaluate_styles, painting_for, square_photos, vgg_gram_losses
+    from edgecolor.jobs.styles import resolve_style, shipped_styles
 
     names = style or list(shipped_styles())
     engines = {str(n).removeprefix("style-"): open_engine(resolve_style(n), cpu_path=CpuPath.GRAPH) for n in names}

@@ -13,8 +13,8 @@ from edgecolor import __version__
 from edgecolor.backends import open_engine
 from edgecolor.data.corpus import load_manifest
 from edgecolor.data.split import source_of, split_corpus
-from edgecolor.evaluate import STRENGTH_RULE, choose_colour_strength
 from edgecolor.imageio import read_image
+from edgecolor.jobs.eval_colorizer import STRENGTH_RULE, choose_colour_strength
 from edgecolor.models.export import export_colorizer, load_colorizer
 
 

@@ -20,7 +20,7 @@ from edgecolor.backends import open_engine  # noqa: E402
 from edgecolor.batch.ray_jobs import RECORD, FrameModelWorker, RayOptions, load_record, run_on_ray  # noqa: E402
 from edgecolor.cli import app  # noqa: E402
 from edgecolor.errors import MissingDependency  # noqa: E402
-from edgecolor.oneshot import plan, run_job  # noqa: E402
+from edgecolor.jobs.files import plan, run_job  # noqa: E402
 from edgecolor.registry import resolve_model  # noqa: E402
 
 from helpers import random_bgr  # noqa: E402
