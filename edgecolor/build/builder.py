@@ -235,6 +235,20 @@ def build(cfg: BuildConfig, on_step: Any = None, on_progress: Progress | None = 
     return manifest
 
 
+def up_to_date(cfg: BuildConfig) -> dict[str, Any] | None:
+    """The manifest of ``cfg``'s engine when it exists, fits this machine and is what ``cfg`` asks for (the same
+    model, precision, target, adapter, calibration); None when there is no engine yet. A stale one raises
+    :class:`~edgecolor.build.manifest.StaleEngine` saying why (``build --rebuild-if-stale`` then rebuilds)."""
+    engine = cfg.engine_path
+    if not mf.manifest_path(engine).is_file():
+        return None
+    manifest = mf.check(engine)
+    changed = differences(cfg, manifest)  # an up-to-date engine of another model is still stale
+    if changed:
+        raise mf.StaleEngine(f"engine {engine.name} is stale: {'; '.join(changed)}", "rebuild it")
+    return manifest
+
+
 def differences(cfg: BuildConfig, manifest: dict[str, Any]) -> list[str]:
     """How an existing engine's manifest differs from what ``cfg`` asks for (another model, precision,
     target, adapter, calibration): ``--rebuild-if-stale`` rebuilds on any of them."""

@@ -97,47 +97,32 @@ def build(
     Example: edgecolor build colorizer --precision int8 --target cpu
     """
     from edgecolor.build import manifest as mf
-    from edgecolor.build.builder import BuildConfig, differences
+    from edgecolor.build.builder import BuildConfig, up_to_date
     from edgecolor.build.builder import build as run_build
 
     cfg = BuildConfig(
-        model=model,
-        precision=precision,
-        target=target,
-        output=output,
-        calib=calib,
-        calib_method=calib_method,
-        calib_frames=calib_frames,
-        shapes=shapes,
-        adapter=adapter,
-        keep_fp32=tuple(keep_fp32 or ()),
-        auto_sensitivity=auto_sensitivity,
-        workspace_mib=workspace_mib,
-        opt_level=opt_level,
-        threads=threads,
-        holdout_frames=gate_frames,
-        gate=gate,
-        gate_data=gate_data,
-        max_loss_db=max_loss_db,
+        model=model, precision=precision, target=target, output=output, calib=calib, calib_method=calib_method,
+        calib_frames=calib_frames, shapes=shapes, adapter=adapter, keep_fp32=tuple(keep_fp32 or ()),
+        auto_sensitivity=auto_sensitivity, workspace_mib=workspace_mib, opt_level=opt_level, threads=threads,
+        holdout_frames=gate_frames, gate=gate, gate_data=gate_data, max_loss_db=max_loss_db,
     )
     if cfg.target is Target.TRT:
         from edgecolor.errors import require
 
         require("tensorrt", "trt")
     engine = cfg.engine_path
-    if rebuild_if_stale and mf.manifest_path(engine).is_file():
+    if rebuild_if_stale:
         try:
-            manifest = mf.check(engine)
-            changed = differences(cfg, manifest)  # an up-to-date engine of another model is still stale
-            if changed:
-                raise mf.StaleEngine(f"engine {engine.name} is stale: {'; '.join(changed)}", "rebuild it")
+            current = up_to_date(cfg)
+        except mf.StaleEngine as err:
+            console.print(f"rebuilding: {err.problem}")
+            current = None
+        if current is not None:
             if as_json:
-                emit_json({**manifest, "status": "up to date"})
+                emit_json({**current, "status": "up to date"})
             else:
                 console.print(f"{engine} is up to date (manifest matches); nothing to do")
             return
-        except mf.StaleEngine as err:
-            console.print(f"rebuilding: {err.problem}")
     with progress(not as_json) as bar:
         tasks: dict[str, TaskID] = {}
 
