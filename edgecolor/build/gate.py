@@ -24,6 +24,7 @@ import onnx
 
 from edgecolor.build.precisions import recipe
 from edgecolor.errors import EdgecolorError
+from edgecolor.graph.frame import FRAME
 from edgecolor.quality import delta_e76, psnr
 
 log = logging.getLogger(__name__)
@@ -143,7 +144,7 @@ def layer_sensitivity(
         wanted = [o.name for o in sess.get_outputs()]
         acc: dict[str, list[np.ndarray]] = {}
         for f in frames[:2]:
-            for name, value in zip(wanted, sess.run(wanted, {"frame": f[None]}), strict=True):
+            for name, value in zip(wanted, sess.run(wanted, {FRAME: f[None]}), strict=True):
                 acc.setdefault(name, []).append(np.asarray(value, np.float32))
         return {k: np.concatenate([v.ravel() for v in vs]) for k, vs in acc.items()}
 

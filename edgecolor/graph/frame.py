@@ -71,8 +71,8 @@ def check_frame_model(inputs: Sequence[TensorSig], outputs: Sequence[TensorSig],
         raise ModelError(f"{name} is not a frame model: '{FRAME}' is {_shown(frame)}, must be uint8 NHWC BGR "
                          "[N, H, W, 3]", remedy or ADAPTER_REMEDY)
     if len(outputs) != 1:
-        raise ModelError(f"{name} is not a frame model: {len(outputs)} outputs, must be one uint8 [N, H, W, 3] "
-                         "frame", remedy or ADAPTER_REMEDY)
+        raise ModelError(f"{name} is not a frame model: {len(outputs)} outputs, must be one uint8 frame "
+                         "[N, H, W, 3]", remedy or ADAPTER_REMEDY)
     if not _is_frame(outputs[0]):
         raise ModelError(f"{name} is not a frame model: its output {outputs[0].name[:40]} is {_shown(outputs[0])}, "
                          "must be uint8 [N, H, W, 3]", remedy or ADAPTER_REMEDY)
