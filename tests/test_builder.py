@@ -94,6 +94,13 @@ def test_manifest_mismatch_and_rebuild(work):
     mf.manifest_path(c.engine_path).write_text(json.dumps(data))
     with pytest.raises(mf.StaleEngine, match="onnxruntime 0.1.0"):
         mf.check(c.engine_path)
+    from edgecolor.backends import open_engine
+
+    with pytest.raises(mf.StaleEngine, match="onnxruntime 0.1.0"):
+        open_engine(c.engine_path, cpu_path="graph", threads=1)  # the one loader checks CPU engines' manifests too
+    engine = open_engine(c.engine_path, cpu_path="graph", threads=1, rebuild_if_stale=True)  # rebuilt, then opened
+    assert engine(np.zeros((8, 8, 3), np.uint8)).shape == (8, 8, 3)
+    assert json.loads(mf.manifest_path(c.engine_path).read_text())["backend_version"] != "0.1.0"
     mf.manifest_path(c.engine_path).unlink()
     with pytest.raises(mf.StaleEngine, match="no manifest"):
         mf.check(c.engine_path)
