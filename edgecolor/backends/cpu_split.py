@@ -23,6 +23,7 @@ from onnx import TensorProto, helper
 
 from edgecolor.backends.base import Engine, extra_defaults
 from edgecolor.backends.onnxruntime import METADATA_REMEDY, METADATA_WHAT
+from edgecolor.choices import Task
 from edgecolor.colour import BGR_FROM_CHROMA
 from edgecolor.errors import ModelError, require
 from edgecolor.graph.frame import check_frame_model, net_size, onnx_signature
@@ -72,7 +73,7 @@ class SplitColorizerEngine(Engine):
             label = name or path.name
         check_frame_model(*onnx_signature(frame_model), label)
         self.metadata = {p.key: p.value for p in frame_model.metadata_props}
-        if self.metadata.get("edgecolor.task") != "colorize":
+        if self.metadata.get("edgecolor.task") != Task.COLORIZE:
             raise ModelError(f"{label} is not a colorizer frame model", "use the graph engine for other models")
         if "edgecolor.adapter" in self.metadata:
             raise ModelError(f"{label} is an adapted colorizer; the CPU fast path runs edgecolor's own only",

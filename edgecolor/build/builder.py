@@ -20,7 +20,7 @@ from edgecolor.build import manifest as mf
 from edgecolor.build.gate import GateFailed, GateLimits, evaluate, layer_sensitivity
 from edgecolor.build.gate_frames import GateFrames, load_gate_frames
 from edgecolor.build.precisions import Progress, prepared_for_int8, recipe
-from edgecolor.choices import CalibMethod, Precision, Target
+from edgecolor.choices import CalibMethod, Precision, Target, Task
 from edgecolor.errors import InputError, ModelError, OutputError
 from edgecolor.graph.frame import extras_as_plain_inputs
 from edgecolor.imageio import atomic_output, space_note
@@ -156,7 +156,7 @@ def _check_metadata(meta: dict[str, str], name: str) -> None:
     from edgecolor.graph.frame import net_size
 
     extra_defaults(meta.get("edgecolor.extra_inputs"), METADATA_WHAT, METADATA_REMEDY)
-    if meta.get("edgecolor.task") == "colorize":
+    if meta.get("edgecolor.task") == Task.COLORIZE:
         net_size(meta, name)
 
 
@@ -178,7 +178,7 @@ def build(cfg: BuildConfig, on_step: Any = None, on_progress: Progress | None = 
     model, source = load_frame_model(cfg)
     read = [source, *([Path(cfg.adapter)] if cfg.adapter and cfg.adapter.endswith(".json") else [])]
     refuse_overwrite([engine, mf.manifest_path(engine)], read, "engine")
-    task = next((p.value for p in model.metadata_props if p.key == "edgecolor.task"), "stylize")
+    task = next((p.value for p in model.metadata_props if p.key == "edgecolor.task"), Task.STYLIZE)
     with work_dir("build") as work:
         fp32 = work / "fp32.onnx"
         onnx.save(model, fp32)
@@ -281,10 +281,10 @@ def _frames(cfg: BuildConfig, task: str, step: Any) -> tuple[Any, GateFrames | N
     from edgecolor.graph.calibration import MIN_FRAMES, WARN_FRAMES, load_frames
 
     gate_set = None
-    if cfg.gate and (task == "colorize" or cfg.gate_data is not None):
+    if cfg.gate and (task == Task.COLORIZE or cfg.gate_data is not None):
         step("reading the gate's frames")
         gate_set = load_gate_frames(task, cfg.gate_data, None, cfg.holdout_frames)
-    elif cfg.max_loss_db is not None and task != "colorize":
+    elif cfg.max_loss_db is not None and task != Task.COLORIZE:
         raise InputError(
             f"--max-loss-db bounds a colorizer's loss against the colour truth; {cfg.model} is a {task} model",
             "gate a style model on its PSNR vs FP32 (the default) and drop --max-loss-db",

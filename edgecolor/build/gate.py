@@ -23,6 +23,7 @@ import numpy as np
 import onnx
 
 from edgecolor.build.precisions import recipe
+from edgecolor.choices import Task
 from edgecolor.errors import EdgecolorError
 from edgecolor.graph.frame import FRAME
 from edgecolor.quality import delta_e76, psnr
@@ -91,7 +92,7 @@ def evaluate(
         "psnr_vs_fp32_db": round(_mean([psnr(a, b) for _, a, b in outs]), 3),
         "delta_e_vs_fp32": round(float(np.mean([delta_e76(a, b) for _, a, b in outs])), 4),
     }
-    if task == "colorize":
+    if task == Task.COLORIZE:
         fp32_db = _mean([psnr(a, f) for f, a, _ in outs])
         var_db = _mean([psnr(b, f) for f, _, b in outs])
         loss, limit = fp32_db - var_db, limits.loss_limit(precision)

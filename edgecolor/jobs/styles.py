@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from edgecolor.choices import CpuPath, Task
 from edgecolor.errors import InputError, ModelError
 from edgecolor.overwrite import refuse_overwrite
 from edgecolor.registry import describe, shipped_models
@@ -30,7 +31,7 @@ def resolve_style(style: str | Path) -> Path:
         raise ModelError(f"no style '{style}' (neither a shipped style nor a file)",
                          f"use one of: {names}; or a style .onnx from 'edgecolor train style'")
     task = describe(path)["task"]
-    if task != "stylize":
+    if task != Task.STYLIZE:
         raise ModelError(f"{path} is a '{task}' model, not a style", "pass a model made by 'edgecolor train style'")
     return path
 
@@ -40,7 +41,6 @@ def write_style_sheet(images: list[Path], sheet: Path, styles: list[str] | None 
     """One row per image: the image, then the image in each style (all shipped styles by default).
     Returns what was drawn; the PNG is written atomically."""
     from edgecolor.backends import open_engine
-    from edgecolor.choices import CpuPath
     from edgecolor.imageio import is_image, read_image, write_image
     from edgecolor.quality import contact_sheet
 
