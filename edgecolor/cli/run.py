@@ -54,8 +54,7 @@ def _load_engines(models: list[str], engine: Path | None, backend: Backend, thre
             "--backend trt needs a built engine", "build one with edgecolor build, then pass --engine PATH"
         )
     for name in models:  # onnxruntime-gpu's CUDA provider when present; else the CPU path (colour math in OpenCV)
-        engines[Path(name).stem] = open_engine(resolve_model(name), backend=Backend.ORT if backend is Backend.ORT
-                                               else Backend.AUTO, threads=threads, ort_gpu=True)
+        engines[Path(name).stem] = open_engine(resolve_model(name), backend=backend, threads=threads, ort_gpu=True)
     return engines
 
 
@@ -82,7 +81,7 @@ def run(
             help="window, null, OUT.mp4 or a folder; repeat for several (default: window if a display)."
         ),
     ] = None,
-    backend: Annotated[Backend, typer.Option(help="auto: a TensorRT --engine, else ONNX Runtime; trt; ort.")] = \
+    backend: Annotated[Backend, typer.Option(help="auto: as the file says (a built engine by its manifest).")] = \
         Backend.AUTO,
     stabilize: Annotated[
         bool, typer.Option("--stabilize/--no-stabilize", help="Smooth chroma over time.")
