@@ -23,7 +23,7 @@ import numpy as np
 from edgecolor.backends.base import Engine, extra_defaults
 from edgecolor.backends.cuda_buffers import CudaBuffers, CudaError, CudaRuntime
 from edgecolor.errors import InputError, ModelError, require
-from edgecolor.graph.frame import FRAME
+from edgecolor.graph.frame import FRAME, TensorSig, check_frame_model
 
 log = logging.getLogger(__name__)
 
@@ -113,8 +113,6 @@ class TrtEngine(Engine):
         return inputs, outputs
 
     def _check_io(self, trt: Any, path: Path) -> None:
-        from edgecolor.graph.frame import TensorSig, check_frame_model
-
         def sig(name: str) -> TensorSig:
             kind = str(getattr(self._engine.get_tensor_dtype(name), "name", "?"))
             np_name = _NUMPY_NAMES.get(kind, kind.lower())
@@ -127,7 +125,7 @@ class TrtEngine(Engine):
         check_frame_model([sig(n) for n in self._inputs], [sig(n) for n in self._outputs], path.name,
                           defaults=self.defaults, remedy=f"rebuild it from a frame model: edgecolor build MODEL "
                                                          f"(engine: {path})")
-        self.defaults = {n: self.defaults[n] for n in self._inputs if n != FRAME}
+        self.defaults = {n: self.defaults[n] for n in sorted(set(self._inputs) - {FRAME})}
 
     def _submit_impl(self, batch: np.ndarray, extra: dict[str, float]) -> Callable[[], np.ndarray]:
         lo, _, hi = self.profile
