@@ -90,7 +90,7 @@ class TrtEngine(Engine):
         self._inputs, self._outputs = self._io(trt)
         self.defaults = _extra_defaults(manifest)
         self.metadata = {k: str(v) for k, v in manifest.items() if isinstance(v, str | int | float)}
-        self._check_io(trt, path)
+        self._check_io(path)
         self.output_name = self._outputs[0]
         self.profile = [tuple(d) for d in self._engine.get_tensor_profile_shape(FRAME, 0)]
         self._contexts = [self._engine.create_execution_context() for _ in range(slots)]
@@ -112,7 +112,7 @@ class TrtEngine(Engine):
             (inputs if mode == trt.TensorIOMode.INPUT else outputs).append(name)
         return inputs, outputs
 
-    def _check_io(self, trt: Any, path: Path) -> None:
+    def _check_io(self, path: Path) -> None:
         def sig(name: str) -> TensorSig:
             kind = str(getattr(self._engine.get_tensor_dtype(name), "name", "?"))
             np_name = _NUMPY_NAMES.get(kind, kind.lower())
