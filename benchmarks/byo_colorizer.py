@@ -26,7 +26,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from edgecolor.backends import open_cpu_engine
+from edgecolor.backends import open_engine
 from edgecolor.bench.machine import describe_machine
 from edgecolor.bench.runner import test_frame, time_calls
 from edgecolor.build.builder import BuildConfig, build
@@ -71,10 +71,10 @@ def main() -> None:
                               calib=args.calib, calib_frames=16, adapter="zhang")
             gates[prec] = build(cfg).get("accuracy_vs_fp32")
             if prec != "fp16":
-                engines[f"ECCV16 via edgecolor {prec.upper()}"] = open_cpu_engine(cfg.engine_path, "auto", 0)
+                engines[f"ECCV16 via edgecolor {prec.upper()}"] = open_engine(cfg.engine_path)
         calls = {
-            "edgecolor colorizer (default CPU path)": open_cpu_engine(resolve_model("colorizer"), "auto", 0),
-            "edgecolor colorizer (graph)": open_cpu_engine(resolve_model("colorizer"), "graph", 0),
+            "edgecolor colorizer (default CPU path)": open_engine(resolve_model("colorizer")),
+            "edgecolor colorizer (graph)": open_engine(resolve_model("colorizer"), cpu_path="graph"),
             **engines,
             "ECCV16 as OpenCV's sample (cv2.dnn, float Lab)": opencv_sample(eccv),
         }

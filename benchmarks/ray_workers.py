@@ -19,9 +19,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from edgecolor.backends import open_cpu_engine
+from edgecolor.backends import open_engine
 from edgecolor.batch.ray_jobs import RayOptions, run_on_ray
-from edgecolor.oneshot import plan, run_job
+from edgecolor.jobs.files import plan, run_job
 from edgecolor.registry import resolve_model
 
 
@@ -47,7 +47,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         src = photos(Path(tmp) / "in", args.photos)
         t0 = time.perf_counter()
-        engine = open_cpu_engine(model, "auto", 1)
+        engine = open_engine(model, cpu_path="auto", threads=1)
         for job in plan([src], Path(tmp) / "local"):
             run_job(job, engine)
         local = time.perf_counter() - t0

@@ -16,7 +16,7 @@ import json
 import sys
 from pathlib import Path
 
-from edgecolor.backends import open_cpu_engine
+from edgecolor.backends import open_engine
 from edgecolor.bench.machine import describe_machine
 from edgecolor.bench.soak import soak
 from edgecolor.registry import SAMPLE_CLIP, resolve_model
@@ -31,7 +31,7 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--json", type=Path, help="write the full result (with every RSS sample) here")
     args = ap.parse_args()
-    engine = open_cpu_engine(resolve_model(args.model), "auto", args.threads)
+    engine = open_engine(resolve_model(args.model), cpu_path="auto", threads=args.threads)
     result = soak(engine, args.clip, args.minutes * 60, args.warmup)
     result |= {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                "model": args.model, "machine": describe_machine()}

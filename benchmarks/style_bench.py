@@ -27,7 +27,7 @@ from edgecolor.bench.machine import describe_machine
 from edgecolor.bench.report import markdown_table
 from edgecolor.bench.runner import test_frame, warm_up
 from edgecolor.bench.stats import summarise
-from edgecolor.stylize import shipped_styles
+from edgecolor.jobs.styles import shipped_styles
 
 HERE = Path(__file__).parent
 

@@ -52,9 +52,13 @@ def test_int8_cpu_build_manifest_and_cache(work):
 
 
 def test_gate_failure_names_remedy_and_writes_nothing(work, monkeypatch):
-    from edgecolor.build import gate
+    import dataclasses
 
-    monkeypatch.setitem(gate.DEFAULT_MAX_LOSS_DB, "int8", -1.0)  # impossible: must gain 1 dB
+    from edgecolor.build.precisions import RECIPES
+    from edgecolor.choices import Precision
+
+    impossible = dataclasses.replace(RECIPES[Precision.INT8], max_loss_db=-1.0)  # must gain 1 dB
+    monkeypatch.setitem(RECIPES, Precision.INT8, impossible)
     with pytest.raises(GateFailed, match="--calib-method"):
         build(cfg(work))
     assert not (work / "engines").exists() or list((work / "engines").iterdir()) == []
@@ -90,6 +94,13 @@ def test_manifest_mismatch_and_rebuild(work):
     mf.manifest_path(c.engine_path).write_text(json.dumps(data))
     with pytest.raises(mf.StaleEngine, match="onnxruntime 0.1.0"):
         mf.check(c.engine_path)
+    from edgecolor.backends import open_engine
+
+    with pytest.raises(mf.StaleEngine, match="onnxruntime 0.1.0"):
+        open_engine(c.engine_path, cpu_path="graph", threads=1)  # the one loader checks CPU engines' manifests too
+    engine = open_engine(c.engine_path, cpu_path="graph", threads=1, rebuild_if_stale=True)  # rebuilt, then opened
+    assert engine(np.zeros((8, 8, 3), np.uint8)).shape == (8, 8, 3)
+    assert json.loads(mf.manifest_path(c.engine_path).read_text())["backend_version"] != "0.1.0"
     mf.manifest_path(c.engine_path).unlink()
     with pytest.raises(mf.StaleEngine, match="no manifest"):
         mf.check(c.engine_path)

@@ -52,7 +52,7 @@ def test_contact_sheet_layout():
 
 
 def test_strength_rule_refuses_strengths_that_hurt_many_photos():
-    from edgecolor.evaluate import choose_colour_strength
+    from edgecolor.jobs.eval_colorizer import choose_colour_strength
 
     rng = np.random.default_rng(0)
     truths = [np.clip(rng.normal(128, 40, (16, 16, 3)), 0, 255).astype(np.uint8) for _ in range(10)]
@@ -78,7 +78,7 @@ def test_strength_rule_refuses_strengths_that_hurt_many_photos():
 
 def test_eval_lists_the_worst_photos_and_counts_those_below_gray():
     from edgecolor.colour import to_gray_bgr
-    from edgecolor.evaluate import evaluate_colorizer
+    from edgecolor.jobs.eval_colorizer import evaluate_colorizer
 
     rng = np.random.default_rng(1)
     photos = [(f"p{i}", np.clip(rng.normal(128, 30, (16, 16, 3)), 0, 255).astype(np.uint8)) for i in range(6)]

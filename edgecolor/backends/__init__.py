@@ -1,41 +1,113 @@
-"""Inference backends behind one small Engine protocol (:mod:`edgecolor.backends.base`).
+"""Inference backends behind one small Engine protocol (:mod:`edgecolor.backends.base`), opened by one loader.
 
-``open_cpu_engine`` picks how a frame model runs on the CPU: ``graph`` runs the whole frame model in
-ONNX Runtime; ``split`` (colorizer only) runs its network in ONNX Runtime and the colour math in OpenCV,
-which is faster on small CPUs (see :mod:`edgecolor.backends.cpu_split`); ``auto`` = split for edgecolor's own
-colorizer (adapted colorizers run as a graph); ``openvino`` / ``openvino-bf16`` (colorizer only) run that
-network on OpenVINO (:mod:`edgecolor.backends.openvino`).
+:func:`open_engine` is the only place that decides which engine runs a file. It reads a built engine's
+manifest once (checked: the backend first, then staleness) and a frame model's metadata once, and returns:
+
+- a TensorRT engine (:class:`~edgecolor.backends.tensorrt_runtime.TrtEngine`) for a manifest that says
+  ``tensorrt``;
+- for an ONNX frame model (shipped, exported or a CPU engine from ``edgecolor build``), by ``cpu_path``:
+  ``graph`` runs the whole frame model in ONNX Runtime; ``split`` (colorizer only) runs its network in ONNX
+  Runtime and the colour math in OpenCV, faster on small CPUs (:mod:`edgecolor.backends.cpu_split`);
+  ``auto`` = split for edgecolor's own colorizer, the graph for anything else (adapted colorizers too);
+  ``openvino`` / ``openvino-bf16`` (colorizer only) run that network on OpenVINO
+  (:mod:`edgecolor.backends.openvino`). With ``ort_gpu`` and onnxruntime-gpu's CUDA provider present, the
+  whole graph runs there instead.
 """
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from edgecolor.backends.base import Engine
-from edgecolor.errors import InputError
+from edgecolor.choices import Backend, CpuPath, EngineBackend, Task
+from edgecolor.errors import InputError, ModelError
 
-CPU_PATHS = ("auto", "graph", "split", "openvino", "openvino-bf16")
+if TYPE_CHECKING:
+    import onnx
+
+log = logging.getLogger(__name__)
+
+CPU_PATHS = CpuPath.values()
+_WANTS = {Backend.TRT: EngineBackend.TENSORRT, Backend.ORT: EngineBackend.ONNXRUNTIME, Backend.AUTO: None}
 
 
-def open_cpu_engine(model: str | Path, cpu_path: str = "auto", threads: int = 0) -> Engine:
+def open_engine(model: str | Path, *, backend: Backend | str = Backend.AUTO, cpu_path: CpuPath | str = CpuPath.AUTO,
+                threads: int = 0, ort_gpu: bool = False, rebuild_if_stale: bool = False,
+                **trt_options: Any) -> Engine:
+    """The engine for ``model`` (a shipped model name or a path): see the module docstring.
+
+    ``backend``: ``trt`` or ``ort`` refuse an engine built for the other (the manifest's backend is checked
+    before anything else); ``auto`` follows the manifest, and a file without one is a frame model for ONNX
+    Runtime. ``rebuild_if_stale`` rebuilds a stale engine with the command its manifest records instead of
+    refusing it. ``trt_options`` go to :class:`~edgecolor.backends.tensorrt_runtime.TrtEngine` (``slots``,
+    ``cuda_graphs``, ``mapped``, ``cuda``).
+    """
+    from edgecolor.build import manifest as mf
+
+    backend = Backend.parse(backend, "backend")
+    cpu_path = CpuPath.parse(cpu_path, "CPU path")
+    path = _path(model)
+    wanted = _WANTS[backend]
+    manifest = None
+    if wanted is EngineBackend.TENSORRT or mf.manifest_path(path).is_file():
+        manifest = mf.check(path, rebuild_if_stale=rebuild_if_stale, backend=wanted)
+    if manifest is not None and manifest.get("backend") == EngineBackend.TENSORRT:
+        from edgecolor.backends.tensorrt_runtime import TrtEngine
+
+        return TrtEngine(path, manifest=manifest, **trt_options)
+    if trt_options:
+        raise TypeError(f"TensorRT options {sorted(trt_options)} given for an ONNX Runtime model {path}")
+    return _open_onnx(path, cpu_path, threads, ort_gpu)
+
+
+def _path(model: str | Path) -> Path:
+    from edgecolor.registry import shipped_models, shipped_name
+
+    name = shipped_name(model)
+    return shipped_models()[name] if name is not None else Path(model)
+
+
+def _open_onnx(path: Path, cpu_path: CpuPath, threads: int, ort_gpu: bool) -> Engine:
     from edgecolor.backends.onnxruntime import OrtEngine
 
-    if cpu_path not in CPU_PATHS:
-        raise InputError(f"unknown CPU path '{cpu_path}'", f"use one of: {', '.join(CPU_PATHS)}")
-    engine = OrtEngine(model, threads=threads)
+    if ort_gpu:
+        from edgecolor.errors import require
+
+        if "CUDAExecutionProvider" in require("onnxruntime", "core").get_available_providers():
+            return OrtEngine(path, threads=threads, providers=["CUDAExecutionProvider", "CPUExecutionProvider"])
+    if cpu_path is CpuPath.GRAPH:
+        return OrtEngine(path, threads=threads)  # ONNX Runtime reads the metadata itself
+    proto = _load(path)
+    meta = {p.key: p.value for p in proto.metadata_props}
+    task = meta.get("edgecolor.task")
     # The split path knows edgecolor's own colorizer contract only; adapted colorizers run as a graph.
-    own = engine.metadata.get("edgecolor.task") == "colorize" and "edgecolor.adapter" not in engine.metadata
-    if cpu_path == "graph" or (cpu_path == "auto" and not own):
-        return engine
-    task = engine.metadata.get("edgecolor.task")
-    engine.close()
-    if cpu_path.startswith("openvino"):
-        if task != "colorize":
+    if cpu_path is CpuPath.AUTO and (task != Task.COLORIZE or "edgecolor.adapter" in meta):
+        return OrtEngine(proto.SerializeToString(), threads=threads, name=path.name)
+    if cpu_path in (CpuPath.OPENVINO, CpuPath.OPENVINO_BF16):
+        if task != Task.COLORIZE:
             raise InputError(f"--cpu-path {cpu_path} runs a colorizer's network only (this is a {task} model)",
                              "use --cpu-path graph for style models")
         from edgecolor.backends.openvino import OpenVinoColorizerEngine
 
-        return OpenVinoColorizerEngine(model, threads=threads, precision="bf16" if cpu_path.endswith("bf16") else "f32")
+        precision = "bf16" if cpu_path is CpuPath.OPENVINO_BF16 else "f32"
+        return OpenVinoColorizerEngine(proto, threads=threads, precision=precision, name=path.name)
     from edgecolor.backends.cpu_split import SplitColorizerEngine
 
-    return SplitColorizerEngine(model, threads=threads)
+    return SplitColorizerEngine(proto, threads=threads, name=path.name)
+
+
+def _load(path: Path) -> onnx.ModelProto:
+    """The frame model, parsed once (its metadata decides the path, and the split path cuts it)."""
+    import onnx
+
+    if not path.is_file():
+        raise ModelError(f"model {path} does not exist", "pass a frame-model .onnx file or a shipped model name")
+    try:
+        return onnx.load(str(path))
+    except Exception:  # noqa: BLE001 - protobuf's DecodeError and friends: let ONNX Runtime say what is wrong
+        from edgecolor.backends.onnxruntime import OrtEngine
+
+        OrtEngine(path).close()  # raises its one-line "cannot load" ModelError for a corrupt file
+        raise ModelError(f"{path} is not a readable ONNX file", "check the file") from None

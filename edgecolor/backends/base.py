@@ -19,8 +19,6 @@ import numpy as np
 
 from edgecolor.errors import InputError, ModelError
 
-FRAME_INPUT = "frame"
-
 
 def extra_defaults(spec: str | Mapping[str, Any] | None, what: str, remedy: str,
                    bare_values: bool = False) -> dict[str, float]:
@@ -60,12 +58,9 @@ class Engine:
     @property
     def input_names(self) -> list[str]:
         """``frame`` followed by the extra scalar inputs."""
-        return [FRAME_INPUT, *self.defaults]
+        from edgecolor.graph.frame import FRAME  # lazily: graph.frame imports onnx
 
-    @property
-    def extras(self) -> dict[str, float]:
-        """Extra scalar inputs and their defaults."""
-        return dict(self.defaults)
+        return [FRAME, *self.defaults]
 
     def infer(self, frame: np.ndarray, **extra: float | None) -> np.ndarray:
         """Run the frame model on one frame (``H x W x 3``) or a batch (``N x H x W x 3``), uint8 BGR."""

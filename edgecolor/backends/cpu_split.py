@@ -23,9 +23,10 @@ from onnx import TensorProto, helper
 
 from edgecolor.backends.base import Engine, extra_defaults
 from edgecolor.backends.onnxruntime import METADATA_REMEDY, METADATA_WHAT
+from edgecolor.choices import Task
 from edgecolor.colour import BGR_FROM_CHROMA
 from edgecolor.errors import ModelError, require
-from edgecolor.graph.frame import net_size
+from edgecolor.graph.frame import check_frame_model, net_size, onnx_signature
 
 CORE_IN, CORE_OUT = "net/luma", "net/chroma"
 
@@ -54,22 +55,30 @@ class SplitColorizerEngine(Engine):
 
     backend = "onnxruntime+opencv"
 
-    def __init__(self, model: str | Path, threads: int = 0) -> None:
+    def __init__(self, model: str | Path | onnx.ModelProto, threads: int = 0, name: str | None = None) -> None:
+        """``model``: a colorizer frame-model file or the model itself, loaded once by
+        :func:`edgecolor.backends.open_engine` (``name`` then says which file it came from)."""
         super().__init__()
-        path = Path(model)
-        if not path.is_file():
-            raise ModelError(f"model {path} does not exist", "pass a frame-model .onnx file or a shipped model name")
-        try:
-            frame_model = onnx.load(str(path))
-        except Exception as exc:  # protobuf raises its own DecodeError types
-            raise ModelError(f"{path} is not a readable ONNX file", "check the file") from exc
+        if isinstance(model, onnx.ModelProto):
+            frame_model, label = model, name or "the model"
+        else:
+            path = Path(model)
+            if not path.is_file():
+                raise ModelError(f"model {path} does not exist",
+                                 "pass a frame-model .onnx file or a shipped model name")
+            try:
+                frame_model = onnx.load(str(path))
+            except Exception as exc:  # protobuf raises its own DecodeError types
+                raise ModelError(f"{path} is not a readable ONNX file", "check the file") from exc
+            label = name or path.name
+        check_frame_model(*onnx_signature(frame_model), label)
         self.metadata = {p.key: p.value for p in frame_model.metadata_props}
-        if self.metadata.get("edgecolor.task") != "colorize":
-            raise ModelError(f"{path.name} is not a colorizer frame model", "use the graph engine for other models")
+        if self.metadata.get("edgecolor.task") != Task.COLORIZE:
+            raise ModelError(f"{label} is not a colorizer frame model", "use the graph engine for other models")
         if "edgecolor.adapter" in self.metadata:
-            raise ModelError(f"{path.name} is an adapted colorizer; the CPU fast path runs edgecolor's own only",
+            raise ModelError(f"{label} is an adapted colorizer; the CPU fast path runs edgecolor's own only",
                              "run it with the graph engine (--cpu-path graph or auto)")
-        self.net_size = net_size(self.metadata, path.name)
+        self.net_size = net_size(self.metadata, label)
         self.defaults = extra_defaults(self.metadata.get("edgecolor.extra_inputs"), METADATA_WHAT, METADATA_REMEDY)
         self._run_core = self._core_runner(extract_core(frame_model, self.net_size), threads)
 

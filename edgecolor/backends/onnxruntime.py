@@ -9,6 +9,7 @@ import numpy as np
 
 from edgecolor.backends.base import Engine, extra_defaults
 from edgecolor.errors import ModelError, require
+from edgecolor.graph.frame import FRAME, TensorSig, check_frame_model
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +22,9 @@ class OrtEngine(Engine):
 
     backend = "onnxruntime"
 
-    def __init__(self, model: str | Path | bytes, threads: int = 0, providers: list[str] | None = None) -> None:
+    def __init__(self, model: str | Path | bytes, threads: int = 0, providers: list[str] | None = None,
+                 name: str | None = None) -> None:
+        """``model``: a frame-model file, or its bytes (``name`` then says which file they came from)."""
         super().__init__()
         ort = require("onnxruntime", "core")
         opts = ort.SessionOptions()
@@ -32,30 +35,24 @@ class OrtEngine(Engine):
         src = model if isinstance(model, bytes) else str(model)
         if not isinstance(model, bytes) and not Path(model).is_file():
             raise ModelError(f"model {model} does not exist", "pass a frame-model .onnx file or a shipped model name")
+        shown = name or ("model" if isinstance(model, bytes) else str(model))
         try:
             self.session = ort.InferenceSession(src, opts, providers=providers or ["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own exception types for corrupt/invalid graphs
-            raise ModelError(f"ONNX Runtime cannot load {'model' if isinstance(model, bytes) else model}: "
+            raise ModelError(f"ONNX Runtime cannot load {shown}: "
                              f"{str(exc).splitlines()[0][:200]}", "check that the file is a valid ONNX model") from exc
-        inputs = {i.name: i for i in self.session.get_inputs()}
-        outs = self.session.get_outputs()
-        frame = inputs.get("frame")
-        shape = list(frame.shape) if frame is not None else []
-        image = len(shape) == 4 and (shape[3] == 3 or not isinstance(shape[3], int))  # 3 or symbolic
-        if frame is None or not image or frame.type != "tensor(uint8)" or len(outs) != 1 or (
-            outs[0].type != "tensor(uint8)"
-        ):
-            raise ModelError("the model is not a frame model (needs a uint8 [N, H, W, 3] input 'frame' and one "
-                             "uint8 output)",
-                             "wrap it with an adapter spec: edgecolor build MODEL --adapter SPEC")
-        out_shape = list(outs[0].shape or [])
-        if len(out_shape) != 4 or (isinstance(out_shape[3], int) and out_shape[3] != 3):
-            raise ModelError(f"the model's output {outs[0].name} is {out_shape}, not a frame [N, H, W, 3]",
-                             "wrap the network with an adapter spec: edgecolor build MODEL --adapter SPEC")
-        required = [name for name in inputs if name != "frame"]  # inputs with an initializer are not listed
-        if required:
-            raise ModelError(f"the model needs input(s) {', '.join(required)[:80]} besides 'frame', without a "
-                             "default", "give each extra input an initializer (its default) in the frame model")
+        ins, outs = self.session.get_inputs(), self.session.get_outputs()
+
+        def sig(arg: object) -> TensorSig:  # onnxruntime's NodeArg: type "tensor(uint8)", shape ints/symbols
+            kind = str(getattr(arg, "type", ""))
+            dtype = {"tensor(float)": "float32", "tensor(double)": "float64"}.get(kind, kind[7:-1] or kind)
+            shape = getattr(arg, "shape", None)
+            return TensorSig(str(getattr(arg, "name", "")), dtype, None if shape is None else tuple(shape))
+
+        # inputs with an initializer (the extra inputs' defaults) are not listed among the session's inputs
+        label = name or ("the model" if isinstance(model, bytes) else Path(model).name)
+        check_frame_model([sig(i) for i in ins], [sig(o) for o in outs], label)
+        inputs = {i.name: i for i in ins}
         self.output_name = outs[0].name
         meta = self.session.get_modelmeta().custom_metadata_map
         self.metadata: dict[str, str] = dict(meta)
@@ -64,7 +61,7 @@ class OrtEngine(Engine):
         self.defaults = {k: v for k, v in extras.items() if k in overridable}
 
     def _infer_impl(self, batch: np.ndarray, extra: dict[str, float]) -> np.ndarray:
-        feeds: dict[str, np.ndarray] = {"frame": batch}
+        feeds: dict[str, np.ndarray] = {FRAME: batch}
         for name, value in extra.items():
             if value != self.defaults[name]:  # a default is the initializer already in the graph
                 feeds[name] = np.asarray(value, np.float32)

@@ -22,11 +22,11 @@ import numpy as np
 import onnx
 
 from edgecolor.backends.cpu_split import SplitColorizerEngine
-from edgecolor.errors import InputError, ModelError, require
+from edgecolor.choices import OpenVinoPrecision
+from edgecolor.errors import ModelError, require
 
 log = logging.getLogger(__name__)
 
-PRECISIONS = ("f32", "bf16")
 
 
 class OpenVinoColorizerEngine(SplitColorizerEngine):
@@ -34,12 +34,11 @@ class OpenVinoColorizerEngine(SplitColorizerEngine):
 
     backend = "openvino+opencv"
 
-    def __init__(self, model: str | Path, threads: int = 0, precision: str = "f32") -> None:
-        if precision not in PRECISIONS:
-            raise InputError(f"unknown OpenVINO precision '{precision}'", f"use one of: {', '.join(PRECISIONS)}")
-        self.precision = precision
-        super().__init__(model, threads)
-        self.backend = f"openvino-{precision}+opencv"
+    def __init__(self, model: str | Path | onnx.ModelProto, threads: int = 0, precision: str = "f32",
+                 name: str | None = None) -> None:
+        self.precision = OpenVinoPrecision.parse(precision, "OpenVINO precision")
+        super().__init__(model, threads, name)
+        self.backend = f"openvino-{self.precision}+opencv"
 
     def _core_runner(self, core: onnx.ModelProto, threads: int) -> Callable[[np.ndarray], np.ndarray]:
         ov = require("openvino", "openvino")
@@ -51,7 +50,7 @@ class OpenVinoColorizerEngine(SplitColorizerEngine):
                 "--cpu-path split",
             )
         ov_core = ov.Core()
-        config: dict[str, object] = {"INFERENCE_PRECISION_HINT": self.precision, "PERFORMANCE_HINT": "LATENCY"}
+        config: dict[str, object] = {"INFERENCE_PRECISION_HINT": str(self.precision), "PERFORMANCE_HINT": "LATENCY"}
         if threads:
             config["INFERENCE_NUM_THREADS"] = threads
         try:

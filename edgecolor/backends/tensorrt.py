@@ -13,18 +13,16 @@ Q/DQ pairs), see :mod:`edgecolor.graph.precision`.
 from __future__ import annotations
 
 import logging
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from edgecolor.errors import InputError, ModelError, require
+from edgecolor.graph.frame import FRAME
 from edgecolor.imageio import atomic_output
 
 log = logging.getLogger(__name__)
 
-FRAME = "frame"
 
 
 @dataclass(frozen=True)
@@ -88,20 +86,10 @@ def gpu_identity() -> dict[str, str]:
             return {"name": name.strip("\x00 "), "compute_capability": f"{props.major}.{props.minor}"}
     except ImportError:
         pass
-    try:
-        out = subprocess.run(
-            ["nvidia-smi", "--query-gpu=name,compute_cap", "--format=csv,noheader"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.splitlines()
-    except (OSError, subprocess.SubprocessError):
-        return {}
-    if not out:
-        return {}
-    name, _, cc = out[0].rpartition(",")
-    return {"name": name.strip(), "compute_capability": cc.strip()}
+    from edgecolor.system import nvidia_smi_gpus
+
+    gpus, _ = nvidia_smi_gpus()
+    return {"name": gpus[0]["name"], "compute_capability": gpus[0]["compute_capability"]} if gpus else {}
 
 
 def make_logger(trt: Any) -> Any:
@@ -149,9 +137,7 @@ def build_engine(onnx_path: Path, engine_path: Path, opts: TrtBuildOptions) -> d
             f"TensorRT {trt.__version__} cannot parse {onnx_path.name}: {_parser_errors(parser)}",
             "replace the unsupported node(s) in the network or use --target cpu",
         )
-    inputs = [network.get_input(i) for i in range(network.num_inputs)]
-    if FRAME not in [t.name for t in inputs]:
-        raise ModelError(f"{onnx_path.name} has no input '{FRAME}'", "build a frame model (see --adapter)")
+    inputs = [network.get_input(i) for i in range(network.num_inputs)]  # checked: builder.load_frame_model
     config = builder.create_builder_config()
     config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, opts.workspace_mib << 20)
     config.builder_optimization_level = opts.optimization_level
@@ -237,9 +223,3 @@ def engine_io(engine: Any) -> list[dict[str, Any]]:
             }
         )
     return out
-
-
-def have_tensorrt() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("tensorrt") is not None or "tensorrt" in sys.modules

@@ -20,9 +20,10 @@ from typing import Any
 
 import numpy as np
 
-from edgecolor.backends.base import FRAME_INPUT, Engine, extra_defaults
+from edgecolor.backends.base import Engine, extra_defaults
 from edgecolor.backends.cuda_buffers import CudaBuffers, CudaError, CudaRuntime
 from edgecolor.errors import InputError, ModelError, require
+from edgecolor.graph.frame import FRAME, TensorSig, check_frame_model
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,10 @@ def _extra_defaults(manifest: dict[str, Any]) -> dict[str, float]:
     return extra_defaults(extras, "the engine's extra_inputs are", "rebuild it with edgecolor build", bare_values=True)
 
 
+_NUMPY_NAMES = {"UINT8": "uint8", "FLOAT": "float32", "HALF": "float16", "INT8": "int8", "INT32": "int32",
+                "INT64": "int64", "BOOL": "bool"}
+
+
 class TrtEngine(Engine):
     """A TensorRT frame-model engine with ``slots`` in-flight runs on CUDA streams.
 
@@ -64,13 +69,16 @@ class TrtEngine(Engine):
         cuda_graphs: bool = True,
         mapped: bool | None = None,
         cuda: CudaRuntime | None = None,
+        manifest: dict[str, Any] | None = None,
     ) -> None:
+        """``manifest``: the engine's sidecar as :func:`edgecolor.backends.open_engine` already checked it
+        (read and checked here when not given)."""
         super().__init__()
         trt = require("tensorrt", "trt")
         path = Path(engine_path)
         if not path.is_file():
             raise ModelError(f"engine {path} does not exist", "build one: edgecolor build MODEL --precision fp16")
-        manifest = read_manifest(path)
+        manifest = read_manifest(path) if manifest is None else manifest
         self._logger = trt.Logger()  # default severity: WARNING
         self._runtime = trt.Runtime(self._logger)
         self._engine = self._runtime.deserialize_cuda_engine(path.read_bytes())
@@ -82,9 +90,9 @@ class TrtEngine(Engine):
         self._inputs, self._outputs = self._io(trt)
         self.defaults = _extra_defaults(manifest)
         self.metadata = {k: str(v) for k, v in manifest.items() if isinstance(v, str | int | float)}
-        self._check_io(trt, path, manifest)
+        self._check_io(path)
         self.output_name = self._outputs[0]
-        self.profile = [tuple(d) for d in self._engine.get_tensor_profile_shape(FRAME_INPUT, 0)]
+        self.profile = [tuple(d) for d in self._engine.get_tensor_profile_shape(FRAME, 0)]
         self._contexts = [self._engine.create_execution_context() for _ in range(slots)]
         if any(c is None for c in self._contexts):
             raise ModelError(
@@ -104,24 +112,20 @@ class TrtEngine(Engine):
             (inputs if mode == trt.TensorIOMode.INPUT else outputs).append(name)
         return inputs, outputs
 
-    def _check_io(self, trt: Any, path: Path, manifest: dict[str, Any]) -> None:
-        rebuild = f"rebuild it from a frame model: edgecolor build MODEL (engine: {path})"
-        dtype = self._engine.get_tensor_dtype
-        if FRAME_INPUT not in self._inputs or dtype(FRAME_INPUT) != trt.DataType.UINT8:
-            raise ModelError(f"engine inputs {self._inputs} lack a uint8 'frame'", rebuild)
-        if len(self._outputs) != 1 or dtype(self._outputs[0]) != trt.DataType.UINT8:
-            raise ModelError(f"engine outputs {self._outputs} are not one uint8 frame", rebuild)
-        scalars = sorted(set(self._inputs) - {FRAME_INPUT})
-        undocumented = [n for n in scalars if n not in self.defaults]
-        if undocumented:
-            raise ModelError(f"engine extra inputs {undocumented} have no default in its manifest", rebuild)
-        baked = sorted(set(self.defaults) - set(scalars))
+    def _check_io(self, path: Path) -> None:
+        def sig(name: str) -> TensorSig:
+            kind = str(getattr(self._engine.get_tensor_dtype(name), "name", "?"))
+            np_name = _NUMPY_NAMES.get(kind, kind.lower())
+            shape = tuple(None if int(d) < 0 else int(d) for d in self._engine.get_tensor_shape(name))
+            return TensorSig(name, np_name, shape)
+
+        baked = sorted(set(self.defaults) - set(self._inputs))
         if baked:  # the ONNX parser turns inputs that have initializers into constants
             log.info("extra inputs %s are constants in engine %s", baked, path.name)
-        self.defaults = {n: self.defaults[n] for n in scalars}
-        bad = [n for n in scalars if dtype(n) != trt.DataType.FLOAT]
-        if bad:
-            raise ModelError(f"engine extra inputs {bad} are not float32 scalars", rebuild)
+        check_frame_model([sig(n) for n in self._inputs], [sig(n) for n in self._outputs], path.name,
+                          defaults=self.defaults, remedy=f"rebuild it from a frame model: edgecolor build MODEL "
+                                                         f"(engine: {path})")
+        self.defaults = {n: self.defaults[n] for n in sorted(set(self._inputs) - {FRAME})}
 
     def _submit_impl(self, batch: np.ndarray, extra: dict[str, float]) -> Callable[[], np.ndarray]:
         lo, _, hi = self.profile
@@ -133,7 +137,7 @@ class TrtEngine(Engine):
         slot = self._next
         self._next = (slot + 1) % len(self._contexts)
         ctx = self._contexts[slot]
-        if not ctx.set_input_shape(FRAME_INPUT, batch.shape):
+        if not ctx.set_input_shape(FRAME, batch.shape):
             raise InputError(f"TensorRT refused input shape {batch.shape}", "rebuild the engine for this size")
         out_shape = tuple(ctx.get_tensor_shape(self.output_name))
         if out_shape != batch.shape:
@@ -143,7 +147,7 @@ class TrtEngine(Engine):
             )
         key = tuple(batch.shape)
         specs: dict[str, tuple[tuple[int, ...], np.dtype]] = {
-            FRAME_INPUT: (key, np.dtype(np.uint8)), self.output_name: (key, np.dtype(np.uint8))}
+            FRAME: (key, np.dtype(np.uint8)), self.output_name: (key, np.dtype(np.uint8))}
         specs |= {name: ((), np.dtype(np.float32)) for name in self.defaults}
         bufs = self.buffers.buffers(slot, key, specs)
         for name, buf in bufs.items():
@@ -153,7 +157,7 @@ class TrtEngine(Engine):
             if not ctx.execute_async_v3(stream_handle):
                 raise CudaError("TensorRT execute_async_v3 failed (see the TensorRT log above)")
 
-        inputs = {FRAME_INPUT: batch} | {k: np.asarray(v, np.float32) for k, v in extra.items()}
+        inputs = {FRAME: batch} | {k: np.asarray(v, np.float32) for k, v in extra.items()}
         pending = self.buffers.run(slot, key, inputs, [self.output_name], enqueue)
         return lambda: pending.wait()[self.output_name]
 

@@ -3,7 +3,7 @@
 Ray Data reads the job list, and ``map_batches`` runs a callable class in a pool of actors
 (``compute=ActorPoolStrategy(size=workers)``, ``num_gpus`` per actor): each actor opens one engine through
 the normal loader and writes its outputs atomically, with the names the single-machine command would
-use (:func:`edgecolor.oneshot.plan`). A video is one job (colorize and stylize keep no state between
+use (:func:`edgecolor.jobs.files.plan`). A video is one job (colorize and stylize keep no state between
 frames, so a video could be split without seams; that split is not done yet).
 
 Resume: ``.edgecolor-done.jsonl`` in the output folder records, per finished output, a key of the model
@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from edgecolor.errors import EdgecolorError, InputError, require
-from edgecolor.oneshot import Job, run_job
+from edgecolor.jobs.files import Job, run_job
 
 log = logging.getLogger(__name__)
 
@@ -90,9 +90,9 @@ class FrameModelWorker:
     """One Ray actor: one engine, then every job of its batches through :func:`run_job`."""
 
     def __init__(self, model: str, extra: dict[str, float], cpu_path: str, threads: int) -> None:
-        from edgecolor.backends import open_cpu_engine
+        from edgecolor.backends import open_engine
 
-        self.engine = open_cpu_engine(model, cpu_path, threads)
+        self.engine = open_engine(model, cpu_path=cpu_path, threads=threads)
         self.extra = extra
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, Any]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import shlex
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,8 @@ from edgecolor import __version__
 from edgecolor.build import manifest as mf
 from edgecolor.build.gate import GateFailed, GateLimits, evaluate, layer_sensitivity
 from edgecolor.build.gate_frames import GateFrames, load_gate_frames
+from edgecolor.build.precisions import Progress, prepared_for_int8, recipe
+from edgecolor.choices import CalibMethod, Precision, Target, Task
 from edgecolor.errors import InputError, ModelError, OutputError
 from edgecolor.graph.frame import extras_as_plain_inputs
 from edgecolor.imageio import atomic_output, space_note
@@ -27,17 +28,16 @@ from edgecolor.overwrite import refuse_overwrite
 from edgecolor.tempdirs import work_dir
 
 log = logging.getLogger(__name__)
-PRECISIONS = ("fp32", "fp16", "int8")
 
 
 @dataclass(frozen=True)
 class BuildConfig:
     model: str
-    precision: str = "fp16"
-    target: str = "cpu"
+    precision: Precision = Precision.FP16
+    target: Target = Target.CPU
     output: Path | None = None
     calib: Path | None = None
-    calib_method: str = "entropy"
+    calib_method: CalibMethod = CalibMethod.ENTROPY
     calib_frames: int = 64
     holdout_frames: int = 16  # the gate's frames (--gate-frames)
     shapes: str = "1x240x320,1x720x1280,1x1080x1920"
@@ -51,11 +51,10 @@ class BuildConfig:
     gate_data: Path | None = None
     max_loss_db: float | None = None
 
-    def __post_init__(self) -> None:
-        if self.precision not in PRECISIONS:
-            raise InputError(f"unknown precision '{self.precision}'", f"use one of: {', '.join(PRECISIONS)}")
-        if self.target not in ("trt", "cpu"):
-            raise InputError(f"unknown target '{self.target}'", "use --target trt or --target cpu")
+    def __post_init__(self) -> None:  # choices become Enums here, once (a manifest's build_config holds strings)
+        object.__setattr__(self, "precision", Precision.parse(self.precision, "precision"))
+        object.__setattr__(self, "target", Target.parse(self.target, "target"))
+        object.__setattr__(self, "calib_method", CalibMethod.parse(self.calib_method, "calibration method"))
         if self.max_loss_db is not None and not 0 <= self.max_loss_db <= 3:
             raise InputError(f"--max-loss-db must be in [0, 3] dB, got {self.max_loss_db}", "use e.g. 0.3")
         if not self.gate and (self.gate_data is not None or self.max_loss_db is not None):
@@ -63,7 +62,7 @@ class BuildConfig:
 
     @property
     def engine_path(self) -> Path:
-        suffix = ".engine" if self.target == "trt" else ".onnx"
+        suffix = ".engine" if self.target is Target.TRT else ".onnx"
         if self.output is not None:
             out = Path(self.output)
             return out if out.suffix else out.with_name(out.name + suffix)
@@ -75,17 +74,17 @@ class BuildConfig:
             "build",
             self.model,
             "--precision",
-            self.precision,
+            str(self.precision),
             "--target",
-            self.target,
+            str(self.target),
             "-o",
             str(self.engine_path),
         ]
         if self.calib is not None:
             args += ["--calib", str(self.calib)]
-        if self.precision == "int8":
-            args += ["--calib-method", self.calib_method, "--calib-frames", str(self.calib_frames)]
-        if self.target == "trt":
+        if recipe(self.precision).calibrates:
+            args += ["--calib-method", str(self.calib_method), "--calib-frames", str(self.calib_frames)]
+        if self.target is Target.TRT:
             args += ["--shapes", self.shapes]
         if self.adapter:
             args += ["--adapter", self.adapter]
@@ -119,61 +118,35 @@ def load_frame_model(cfg: BuildConfig) -> tuple[onnx.ModelProto, Path]:
         raise ModelError(
             f"{source} is not a readable ONNX model: {str(exc).splitlines()[0][:160]}", "pass a .onnx file"
         ) from exc
+    from edgecolor.graph.frame import check_frame_model, onnx_signature
+
     if cfg.adapter:
         from edgecolor.graph.adapter import adapt
 
         try:
-            return adapt(model, cfg.adapter, Path(cfg.model).stem), source
+            adapted = adapt(model, cfg.adapter, Path(cfg.model).stem)
         except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as exc:
             raise ModelError(
                 f"{source.name} cannot be wrapped with adapter '{cfg.adapter}': {str(exc).splitlines()[0][:200]}",
                 "check the network is a valid ONNX and the adapter (or colorizer preset) matches it",
             ) from exc
-    inits = {t.name for t in model.graph.initializer}
-    inputs = {i.name: i for i in model.graph.input if i.name not in inits}
-    frame = inputs.get("frame")
-    outs = list(model.graph.output)
-    uint8 = onnx.TensorProto.UINT8
-    if frame is None or len(outs) != 1:
-        raise InputError(
-            f"{source.name} is not a frame model (inputs {list(inputs)}, {len(outs)} output(s))",
-            "for an image-to-image network pass --adapter layout=nchw,order=rgb,range=0:1",
-        )
-    dims = frame.type.tensor_type.shape.dim
-    not_image = len(dims) != 4 or (dims[3].HasField("dim_value") and dims[3].dim_value != 3)
-    if frame.type.tensor_type.elem_type != uint8 or outs[0].type.tensor_type.elem_type != uint8 or not_image:
-        raise InputError(
-            f"{source.name} is not a frame model: 'frame' and the output must be uint8 NHWC BGR [N, H, W, 3]",
-            "wrap a float network with --adapter instead of passing it as a frame model",
-        )
-    out_dims = outs[0].type.tensor_type.shape.dim
-    if len(out_dims) != 4 or (out_dims[3].HasField("dim_value") and out_dims[3].dim_value != 3):
-        raise InputError(f"{source.name} is not a frame model: its output has {len(out_dims)} dimension(s), "
-                         "not [N, H, W, 3]", "wrap an image-to-image network with --adapter")
-    if len(inputs) > 1:
-        raise InputError(f"{source.name} needs input(s) {', '.join(sorted(set(inputs) - {'frame'}))[:80]} "
-                         "besides 'frame', without a default", "give each extra input an initializer (its default)")
+        check_frame_model(*onnx_signature(adapted), f"{source.name} wrapped with '{cfg.adapter}'")
+        return adapted, source
+    check_frame_model(*onnx_signature(model), source.name)
     _check_metadata({p.key: p.value for p in model.metadata_props}, source.name)
     from edgecolor.graph.precision import name_nodes
 
     return name_nodes(model), source
 
 
-Progress = Callable[[str, int, int], None]  # (what, done, total)
-
-
-def _counting_reader(frames: tuple, on_progress: Progress | None) -> Any:
-    """The calibration reader, reporting each frame ONNX Runtime takes (calibration is the slow step)."""
-    from edgecolor.graph.calibration import FrameReader
-
-    class CountingReader(FrameReader):
-        def get_next(self) -> Any:
-            item = super().get_next()
-            if item is not None and on_progress is not None:
-                on_progress("calibrating", self._i, len(self))
-            return item
-
-    return CountingReader(frames)
+def _precision_graph(cfg: BuildConfig, fp32: Path, work: Path, model_sha: str, frames: Any, keep: tuple[str, ...],
+                     on_progress: Progress | None = None) -> tuple[Path, dict]:
+    """The precision variant of ``fp32`` (its recipe's graph maker) and the facts it adds to the manifest."""
+    out = work / f"{cfg.precision}-{len(keep)}.onnx"
+    maker = recipe(cfg.precision).graph
+    if maker is None:
+        raise RuntimeError("FP32 has no precision graph")  # a bug: build() runs no maker for FP32
+    return out, maker(cfg, fp32, out, work, model_sha, frames, keep, on_progress)
 
 
 def _check_metadata(meta: dict[str, str], name: str) -> None:
@@ -183,51 +156,8 @@ def _check_metadata(meta: dict[str, str], name: str) -> None:
     from edgecolor.graph.frame import net_size
 
     extra_defaults(meta.get("edgecolor.extra_inputs"), METADATA_WHAT, METADATA_REMEDY)
-    if meta.get("edgecolor.task") == "colorize":
+    if meta.get("edgecolor.task") == Task.COLORIZE:
         net_size(meta, name)
-
-
-def _precision_graph(
-    cfg: BuildConfig, fp32: Path, work: Path, model_sha: str, frames: Any, keep: tuple[str, ...],
-    on_progress: Progress | None = None,
-) -> tuple[Path, dict]:
-    from edgecolor.graph import precision
-
-    out = work / f"{cfg.precision}-{len(keep)}.onnx"
-    if cfg.precision == "fp16":
-        onnx.save(precision.to_fp16(onnx.load(str(fp32)), keep_fp32=keep), out)
-        return out, {}
-    from edgecolor.graph.calibration import cache_key, cache_paths
-
-    opts = precision.Int8Options(target=cfg.target, method=cfg.calib_method, keep_fp32=keep)
-    described = opts.describe()
-    key, meta = cache_key(model_sha, frames, {k: v for k, v in described.items()})
-    scales, hit = cache_paths(key, meta)
-    prepared, facts = _prepared(fp32, work)
-    for_speed = precision.quantize_int8(prepared, out, _counting_reader(frames.calib, on_progress), opts, scales)
-    report = precision.qdq_report(onnx.load(str(out)))
-    if report["on_output"] or report["on_colour_math"]:
-        raise RuntimeError(f"Q/DQ leaked onto the output/colour math: {report}")  # a bug, not a user error
-    return out, {
-        "calibration_hash": key,
-        "calibration_cache": "hit" if hit else "miss",
-        "qdq": report,
-        "calibration": {**frames.describe(), **described},
-        "graph_preprocessing": facts,
-        "kept_fp32_for_speed": for_speed,
-    }
-
-
-def _prepared(fp32: Path, work: Path) -> tuple[Path, dict]:
-    """The FP32 graph after quantisation pre-processing (pads folded into Conv), made once per build."""
-    import json
-
-    from edgecolor.graph.precision import prepare_for_int8
-
-    prepared, facts = work / "int8-prepared.onnx", work / "int8-prepared.json"
-    if not prepared.is_file():
-        facts.write_text(json.dumps(prepare_for_int8(fp32, prepared)))
-    return prepared, json.loads(facts.read_text())
 
 
 def build(cfg: BuildConfig, on_step: Any = None, on_progress: Progress | None = None) -> dict[str, Any]:
@@ -240,7 +170,7 @@ def build(cfg: BuildConfig, on_step: Any = None, on_progress: Progress | None = 
             on_progress("accuracy gate", done, total)
 
     t0 = time.perf_counter()
-    if cfg.target == "trt":
+    if cfg.target is Target.TRT:
         from edgecolor.errors import require
 
         require("tensorrt", "trt")  # fail in one line before any slow work
@@ -248,7 +178,7 @@ def build(cfg: BuildConfig, on_step: Any = None, on_progress: Progress | None = 
     model, source = load_frame_model(cfg)
     read = [source, *([Path(cfg.adapter)] if cfg.adapter and cfg.adapter.endswith(".json") else [])]
     refuse_overwrite([engine, mf.manifest_path(engine)], read, "engine")
-    task = next((p.value for p in model.metadata_props if p.key == "edgecolor.task"), "stylize")
+    task = next((p.value for p in model.metadata_props if p.key == "edgecolor.task"), Task.STYLIZE)
     with work_dir("build") as work:
         fp32 = work / "fp32.onnx"
         onnx.save(model, fp32)
@@ -257,7 +187,7 @@ def build(cfg: BuildConfig, on_step: Any = None, on_progress: Progress | None = 
         gate: dict[str, Any] | None = None
         graph = fp32
         keep = tuple(cfg.keep_fp32)
-        if cfg.precision != "fp32":
+        if recipe(cfg.precision).graph is not None:
             frames, gate_set = _frames(cfg, task, step)
             step(f"{cfg.precision} graph")
             graph, extra = _precision_graph(cfg, fp32, work, model_sha, frames, keep, on_progress)
@@ -266,12 +196,12 @@ def build(cfg: BuildConfig, on_step: Any = None, on_progress: Progress | None = 
             else:
                 step(f"accuracy gate vs FP32 on {len(gate_set.frames)} frames from {gate_set.source}")
                 gate = _evaluate(cfg, fp32, graph, gate_set, task, gate_progress)
-                if not gate["passed"] and cfg.precision == "int8" and cfg.auto_sensitivity:
+                if not gate["passed"] and recipe(cfg.precision).calibrates and cfg.auto_sensitivity:
                     graph, extra, gate, keep = _sensitivity(
                         cfg, fp32, graph, work, model_sha, frames, gate_set, task, gate, step
                     )
                 if not gate["passed"]:
-                    raise GateFailed(gate, _remedy(cfg))
+                    raise GateFailed(gate, recipe(cfg.precision).remedy(cfg))
         step(f"writing the {cfg.target} engine")
         # The engine is staged beside its final path and renamed only after its manifest is in place: a
         # failure writing either (a full disk) leaves no engine without a manifest.
@@ -305,6 +235,20 @@ def build(cfg: BuildConfig, on_step: Any = None, on_progress: Progress | None = 
     return manifest
 
 
+def up_to_date(cfg: BuildConfig) -> dict[str, Any] | None:
+    """The manifest of ``cfg``'s engine when it exists, fits this machine and is what ``cfg`` asks for (the same
+    model, precision, target, adapter, calibration); None when there is no engine yet. A stale one raises
+    :class:`~edgecolor.build.manifest.StaleEngine` saying why (``build --rebuild-if-stale`` then rebuilds)."""
+    engine = cfg.engine_path
+    if not mf.manifest_path(engine).is_file():
+        return None
+    manifest = mf.check(engine)
+    changed = differences(cfg, manifest)  # an up-to-date engine of another model is still stale
+    if changed:
+        raise mf.StaleEngine(f"engine {engine.name} is stale: {'; '.join(changed)}", "rebuild it")
+    return manifest
+
+
 def differences(cfg: BuildConfig, manifest: dict[str, Any]) -> list[str]:
     """How an existing engine's manifest differs from what ``cfg`` asks for (another model, precision,
     target, adapter, calibration): ``--rebuild-if-stale`` rebuilds on any of them."""
@@ -317,8 +261,8 @@ def differences(cfg: BuildConfig, manifest: dict[str, Any]) -> list[str]:
     recorded = manifest.get("build_config")
     recorded = recorded if isinstance(recorded, dict) else {}
     keys = ["precision", "target", "adapter"]
-    keys += ["calib", "calib_method", "calib_frames"] if cfg.precision == "int8" else []
-    keys += ["shapes"] if cfg.target == "trt" else []
+    keys += ["calib", "calib_method", "calib_frames"] if recipe(cfg.precision).calibrates else []
+    keys += ["shapes"] if cfg.target is Target.TRT else []
     wanted = asdict(cfg)
     for key in keys:
         want = None if wanted[key] is None else str(wanted[key])
@@ -337,22 +281,23 @@ def _frames(cfg: BuildConfig, task: str, step: Any) -> tuple[Any, GateFrames | N
     from edgecolor.graph.calibration import MIN_FRAMES, WARN_FRAMES, load_frames
 
     gate_set = None
-    if cfg.gate and (task == "colorize" or cfg.gate_data is not None):
+    if cfg.gate and (task == Task.COLORIZE or cfg.gate_data is not None):
         step("reading the gate's frames")
         gate_set = load_gate_frames(task, cfg.gate_data, None, cfg.holdout_frames)
-    elif cfg.max_loss_db is not None and task != "colorize":
+    elif cfg.max_loss_db is not None and task != Task.COLORIZE:
         raise InputError(
             f"--max-loss-db bounds a colorizer's loss against the colour truth; {cfg.model} is a {task} model",
             "gate a style model on its PSNR vs FP32 (the default) and drop --max-loss-db",
         )
     wants_holdout = cfg.gate and gate_set is None
-    if cfg.precision != "int8" and not wants_holdout:
+    calibrates = recipe(cfg.precision).calibrates
+    if not calibrates and not wants_holdout:
         return None, gate_set
-    count = cfg.calib_frames if cfg.precision == "int8" else MIN_FRAMES
-    step(f"reading {'calibration' if cfg.precision == 'int8' else 'held-out'} frames")
+    count = cfg.calib_frames if calibrates else MIN_FRAMES
+    step(f"reading {'calibration' if calibrates else 'held-out'} frames")
     exclude = gate_set.digests if gate_set is not None else frozenset()
     frames = load_frames(cfg.calib, count, cfg.holdout_frames if wants_holdout else 0, exclude=exclude)
-    if cfg.precision == "int8" and len(frames.calib) < WARN_FRAMES:
+    if calibrates and len(frames.calib) < WARN_FRAMES:
         log.warning("only %d calibration frames (>= %d recommended): INT8 ranges may be unrepresentative",
                     len(frames.calib), WARN_FRAMES)
     if wants_holdout:
@@ -365,16 +310,6 @@ def _evaluate(cfg: BuildConfig, fp32: Path, graph: Path, gate_set: GateFrames, t
     limits = GateLimits(max_loss_db=cfg.max_loss_db)
     result = evaluate(fp32, graph, gate_set.frames, cfg.precision, task, limits, cfg.threads, on_frame)
     return {**result, **gate_set.describe()}
-
-
-def _remedy(cfg: BuildConfig) -> str:
-    if cfg.precision == "fp16":
-        return "keep the named layers in FP32 with --keep-fp32 NODE, or build --precision fp32"
-    others = [m for m in ("entropy", "percentile", "max") if m != cfg.calib_method]
-    return (
-        f"use more/representative frames (--calib, --calib-frames {cfg.calib_frames * 2}), another method "
-        f"(--calib-method {' or '.join(others)}), --keep-fp32 NODE, or --auto-sensitivity"
-    )
 
 
 def _sensitivity(
@@ -393,7 +328,7 @@ def _sensitivity(
     from edgecolor.graph.precision import Int8Options, network_nodes
 
     ops = Int8Options(target=cfg.target).op_types
-    prepared, _ = _prepared(fp32, work)  # the graph Q/DQ went into: its tensor names match the INT8 graph's
+    prepared, _ = prepared_for_int8(fp32, work)  # the graph Q/DQ went into: its tensor names match the INT8 graph's
     names = [n.name for n in network_nodes(onnx.load(str(prepared))) if n.op_type in ops]
     ranked = layer_sensitivity(prepared, graph, gate_set.frames, names)
     extra: dict = {}
@@ -423,7 +358,7 @@ def _loads_without_writing(ort: Any, graph: Path) -> bool:
 
 
 def _write_engine(cfg: BuildConfig, graph: Path, engine: Path) -> dict[str, Any]:
-    if cfg.target == "trt":
+    if cfg.target is Target.TRT:
         from edgecolor.backends.tensorrt import Shapes, TrtBuildOptions, build_engine, gpu_identity
 
         opts = TrtBuildOptions(

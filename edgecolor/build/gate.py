@@ -5,7 +5,8 @@ builds from, not TensorRT's own kernels (those can only be checked on a GPU).
 
 Criterion. For a colorizer the held-out colour frame is a ground truth (the model only sees its luma), so
 the gate bounds the *loss*: PSNR(FP32 output, truth) - PSNR(variant output, truth) <= 0.1 dB (FP16) or
-0.3 dB (INT8), or ``--max-loss-db``; the frames must be colour photos (:mod:`edgecolor.build.gate_frames`).
+0.3 dB (INT8) (the table :data:`edgecolor.build.precisions.RECIPES`), or ``--max-loss-db``; the frames must
+be colour photos (:mod:`edgecolor.build.gate_frames`).
 Other tasks (style transfer) have no ground truth: the gate asks PSNR(variant, FP32) >= 40 dB
 (FP16) or 30 dB (INT8). PSNR and mean CIE76 Delta E against FP32 are always reported.
 """
@@ -21,28 +22,35 @@ from typing import Any
 import numpy as np
 import onnx
 
+from edgecolor.build.precisions import recipe
+from edgecolor.choices import Task
 from edgecolor.errors import EdgecolorError
+from edgecolor.graph.frame import FRAME
 from edgecolor.quality import delta_e76, psnr
 
 log = logging.getLogger(__name__)
 
 
-DEFAULT_MAX_LOSS_DB = {"fp16": 0.1, "int8": 0.3}
-DEFAULT_MIN_PSNR_VS_FP32 = {"fp16": 40.0, "int8": 30.0}
-
-
 @dataclass(frozen=True)
 class GateLimits:
-    """``None``: the precision's default (:data:`DEFAULT_MAX_LOSS_DB`, :data:`DEFAULT_MIN_PSNR_VS_FP32`)."""
+    """``None``: the precision's default (its row in :data:`edgecolor.build.precisions.RECIPES`)."""
 
     max_loss_db: float | None = None
     min_psnr_vs_fp32: float | None = None
 
     def loss_limit(self, precision: str) -> float:
-        return DEFAULT_MAX_LOSS_DB[precision] if self.max_loss_db is None else self.max_loss_db
+        return _limit(self.max_loss_db, recipe(precision).max_loss_db, precision)
 
     def psnr_floor(self, precision: str) -> float:
-        return DEFAULT_MIN_PSNR_VS_FP32[precision] if self.min_psnr_vs_fp32 is None else self.min_psnr_vs_fp32
+        return _limit(self.min_psnr_vs_fp32, recipe(precision).min_psnr_vs_fp32, precision)
+
+
+def _limit(asked: float | None, default: float | None, precision: str) -> float:
+    if asked is not None:
+        return asked
+    if default is None:
+        raise RuntimeError(f"{precision} has no accuracy gate")  # a bug: FP32 is never gated
+    return default
 
 
 class GateFailed(EdgecolorError):
@@ -70,9 +78,9 @@ def evaluate(
 ) -> dict:
     """Gate numbers for ``variant`` (a frame model) against ``fp32`` on ``frames``; ``passed`` inside.
     ``on_frame(done, total)`` is called after each frame (a progress bar)."""
-    from edgecolor.backends.onnxruntime import OrtEngine
+    from edgecolor.backends import open_engine
 
-    ref_engine, var_engine = OrtEngine(fp32, threads=threads), OrtEngine(variant, threads=threads)
+    ref_engine, var_engine = (open_engine(p, cpu_path="graph", threads=threads) for p in (fp32, variant))
     outs = []
     for f in frames:
         outs.append((f, ref_engine(f), var_engine(f)))
@@ -84,7 +92,7 @@ def evaluate(
         "psnr_vs_fp32_db": round(_mean([psnr(a, b) for _, a, b in outs]), 3),
         "delta_e_vs_fp32": round(float(np.mean([delta_e76(a, b) for _, a, b in outs])), 4),
     }
-    if task == "colorize":
+    if task == Task.COLORIZE:
         fp32_db = _mean([psnr(a, f) for f, a, _ in outs])
         var_db = _mean([psnr(b, f) for f, _, b in outs])
         loss, limit = fp32_db - var_db, limits.loss_limit(precision)
@@ -137,7 +145,7 @@ def layer_sensitivity(
         wanted = [o.name for o in sess.get_outputs()]
         acc: dict[str, list[np.ndarray]] = {}
         for f in frames[:2]:
-            for name, value in zip(wanted, sess.run(wanted, {"frame": f[None]}), strict=True):
+            for name, value in zip(wanted, sess.run(wanted, {FRAME: f[None]}), strict=True):
                 acc.setdefault(name, []).append(np.asarray(value, np.float32))
         return {k: np.concatenate([v.ravel() for v in vs]) for k, vs in acc.items()}
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from edgecolor.choices import Task
 from edgecolor.errors import InputError
 from edgecolor.graph.calibration import FrameSet, even_indices, fit_frame, frame_digest, iter_source
 from edgecolor.imageio import IMAGE_EXTS, is_video, read_image
@@ -98,7 +99,7 @@ def load_gate_frames(
         source = Path(gate_data)
         if not source.exists():
             raise InputError(f"gate data {source} does not exist", "pass --gate-data DIR with colour photos")
-    elif task == "colorize":
+    elif task == Task.COLORIZE:
         found = next((p for p in (CORPUS, EVAL_SET) if _is_corpus(p) or _has_images(p)), None)
         if found is None:
             raise InputError(
@@ -114,7 +115,7 @@ def load_gate_frames(
         raise InputError("no frames for the accuracy gate", "pass --gate-data DIR or --calib with more frames")
     read, described = _read(source, count, size)
     gate = GateFrames(tuple(read), described, _mean_colourfulness(read))
-    if task == "colorize" and gate.colourfulness < MIN_COLOURFULNESS:
+    if task == Task.COLORIZE and gate.colourfulness < MIN_COLOURFULNESS:
         raise InputError(
             f"the gate frames from {source} are not colour photos (mean colourfulness {gate.colourfulness:.1f}, "
             f"need >= {MIN_COLOURFULNESS}): a gray truth would reward a gray colorizer",

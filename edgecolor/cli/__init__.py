@@ -96,7 +96,7 @@ app.command("models")(models.models)
 app.command("doctor")(doctor.doctor)
 
 
-def _version(value: bool) -> None:
+def _show_version(value: bool) -> None:
     if value:
         typer.echo(f"edgecolor {__version__}")
         raise typer.Exit()
@@ -105,7 +105,7 @@ def _version(value: bool) -> None:
 @app.callback()
 def _root(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress details to stderr."),
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
+    version: bool = typer.Option(False, "--version", callback=_show_version, is_eager=True, help="Show the version."),
 ) -> None:
     _native.quiet_libraries()
     level = logging.INFO if verbose else logging.WARNING

@@ -52,7 +52,7 @@ def bench(
     \b
     Example: edgecolor bench colorizer engines/colorizer-int8-cpu.onnx --resolutions 720p,1080p --json
     """
-    from edgecolor.backends import open_cpu_engine
+    from edgecolor.backends import open_engine
     from edgecolor.bench.machine import describe_machine
     from edgecolor.bench.runner import parse_resolutions, test_frame, time_calls, time_pipeline
     from edgecolor.errors import InputError
@@ -72,7 +72,8 @@ def bench(
 
         require("matplotlib", "eval")
         refuse_overwrite([plot], paths, "plot")
-    engines = {(path, p): open_cpu_engine(path, p, threads) for path, (_, p) in zip(paths, chosen, strict=True)}
+    engines = {(path, p): open_engine(path, cpu_path=p, threads=threads)
+               for path, (_, p) in zip(paths, chosen, strict=True)}
     rows = []
     with work_dir("bench") as tmp, progress(not as_json) as bar:
         task = bar.add_task("bench", total=len(engines) * len(res))

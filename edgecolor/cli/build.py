@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.progress import TaskID
 
+from edgecolor.choices import CalibMethod, Precision, Target
 from edgecolor.cli._common import JsonOpt, console, emit_json, progress
 from edgecolor.cli._numbers import THREADS, bounded
 
@@ -20,11 +21,11 @@ def build(
         ),
     ],
     precision: Annotated[
-        str, typer.Option(help="fp32 | fp16 | int8 (precision is put into the ONNX graph).")
-    ] = "fp16",
+        Precision, typer.Option(help="Precision put into the ONNX graph.")
+    ] = Precision.FP16,
     target: Annotated[
-        str, typer.Option(help="trt (TensorRT engine) | cpu (ONNX Runtime-optimised model).")
-    ] = "cpu",
+        Target, typer.Option(help="trt: a TensorRT engine; cpu: an ONNX Runtime-optimised model.")
+    ] = Target.CPU,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Engine path (default engines/MODEL-PREC-TARGET).")
     ] = None,
@@ -35,7 +36,8 @@ def build(
             "(default data/corpus/images, else the bundled sample clip)."
         ),
     ] = None,
-    calib_method: Annotated[str, typer.Option(help="entropy | percentile (99.99) | max.")] = "entropy",
+    calib_method: Annotated[CalibMethod, typer.Option(help="INT8 calibration (percentile: 99.99).")] = \
+        CalibMethod.ENTROPY,
     calib_frames: Annotated[
         int, typer.Option(help="Calibration frames, sampled evenly (8 minimum, 32+ advised, at most 4096).",
                           callback=bounded(1, 4096))
@@ -95,47 +97,32 @@ def build(
     Example: edgecolor build colorizer --precision int8 --target cpu
     """
     from edgecolor.build import manifest as mf
-    from edgecolor.build.builder import BuildConfig, differences
+    from edgecolor.build.builder import BuildConfig, up_to_date
     from edgecolor.build.builder import build as run_build
 
     cfg = BuildConfig(
-        model=model,
-        precision=precision,
-        target=target,
-        output=output,
-        calib=calib,
-        calib_method=calib_method,
-        calib_frames=calib_frames,
-        shapes=shapes,
-        adapter=adapter,
-        keep_fp32=tuple(keep_fp32 or ()),
-        auto_sensitivity=auto_sensitivity,
-        workspace_mib=workspace_mib,
-        opt_level=opt_level,
-        threads=threads,
-        holdout_frames=gate_frames,
-        gate=gate,
-        gate_data=gate_data,
-        max_loss_db=max_loss_db,
+        model=model, precision=precision, target=target, output=output, calib=calib, calib_method=calib_method,
+        calib_frames=calib_frames, shapes=shapes, adapter=adapter, keep_fp32=tuple(keep_fp32 or ()),
+        auto_sensitivity=auto_sensitivity, workspace_mib=workspace_mib, opt_level=opt_level, threads=threads,
+        holdout_frames=gate_frames, gate=gate, gate_data=gate_data, max_loss_db=max_loss_db,
     )
-    if target == "trt":
+    if cfg.target is Target.TRT:
         from edgecolor.errors import require
 
         require("tensorrt", "trt")
     engine = cfg.engine_path
-    if rebuild_if_stale and mf.manifest_path(engine).is_file():
+    if rebuild_if_stale:
         try:
-            manifest = mf.check(engine)
-            changed = differences(cfg, manifest)  # an up-to-date engine of another model is still stale
-            if changed:
-                raise mf.StaleEngine(f"engine {engine.name} is stale: {'; '.join(changed)}", "rebuild it")
+            current = up_to_date(cfg)
+        except mf.StaleEngine as err:
+            console.print(f"rebuilding: {err.problem}")
+            current = None
+        if current is not None:
             if as_json:
-                emit_json({**manifest, "status": "up to date"})
+                emit_json({**current, "status": "up to date"})
             else:
                 console.print(f"{engine} is up to date (manifest matches); nothing to do")
             return
-        except mf.StaleEngine as err:
-            console.print(f"rebuilding: {err.problem}")
     with progress(not as_json) as bar:
         tasks: dict[str, TaskID] = {}
 
@@ -153,7 +140,7 @@ def build(
     if manifest.get("kept_fp32"):
         console.print(f"kept in higher precision: {', '.join(manifest['kept_fp32'])}")
     console.print(f"wrote {engine} and {mf.manifest_path(engine).name} in {manifest['build_seconds']} s")
-    if target == "cpu":
+    if cfg.target is Target.CPU:
         console.print(f"next: edgecolor colorize photo.jpg -o out.jpg --model {engine}")
 
 

@@ -37,9 +37,10 @@ def colorizer(
     \b
     Example: edgecolor eval colorizer --data data/eval --sheet docs/colorizer_sheet.png
     Example: edgecolor eval colorizer --data data/corpus --validation"""
-    from edgecolor.backends.onnxruntime import OrtEngine
+    from edgecolor.backends import open_engine
+    from edgecolor.choices import CpuPath
     from edgecolor.errors import MissingDependency
-    from edgecolor.evaluate import evaluate_colorizer, load_photos, load_validation_photos, per_source
+    from edgecolor.jobs.eval_colorizer import evaluate_colorizer, load_photos, load_validation_photos, per_source
     from edgecolor.registry import resolve_model
 
     by_source = validation
@@ -49,7 +50,7 @@ def colorizer(
 
         inputs = sorted(data.rglob("*")) if by_source else sorted(data.iterdir())
         refuse_overwrite([sheet], [*inputs, resolve_model(model)], "contact sheet")
-    engine = OrtEngine(resolve_model(model))
+    engine = open_engine(resolve_model(model), cpu_path=CpuPath.GRAPH)
     extra = {} if colour_strength is None else {"colour_strength": colour_strength}
     top1 = None
     if classifier:
@@ -109,13 +110,14 @@ def styles(
 
     \b
     Example: edgecolor eval styles --data data/eval --paintings data/styles --json"""
-    from edgecolor.backends.onnxruntime import OrtEngine
-    from edgecolor.evaluate import load_photos
-    from edgecolor.evaluate_styles import TARGETS, evaluate_styles, painting_for, square_photos, vgg_gram_losses
-    from edgecolor.stylize import resolve_style, shipped_styles
+    from edgecolor.backends import open_engine
+    from edgecolor.choices import CpuPath
+    from edgecolor.jobs.eval_colorizer import load_photos
+    from edgecolor.jobs.eval_styles import TARGETS, evaluate_styles, painting_for, square_photos, vgg_gram_losses
+    from edgecolor.jobs.styles import resolve_style, shipped_styles
 
     names = style or list(shipped_styles())
-    engines = {str(n).removeprefix("style-"): OrtEngine(resolve_style(n)) for n in names}
+    engines = {str(n).removeprefix("style-"): open_engine(resolve_style(n), cpu_path=CpuPath.GRAPH) for n in names}
     photos = square_photos([img for _, img in load_photos(data)], size)
     gram = None
     if paintings is not None:

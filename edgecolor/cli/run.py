@@ -7,9 +7,10 @@ from typing import Annotated
 
 import typer
 
+from edgecolor.choices import Backend
 from edgecolor.cli._common import JsonOpt, console, emit_json
 from edgecolor.cli._numbers import THREADS, bounded
-from edgecolor.errors import InputError, require
+from edgecolor.errors import InputError
 
 DEFAULT_FILE = Path("out/run.mp4")
 
@@ -33,36 +34,27 @@ def _refuse_sinks_onto_the_source(sinks: list[str], source: str) -> None:
             inputs.check_folder(target.path, "sink folder")
 
 
-def _load_engines(models: list[str], engine: Path | None, backend: str, threads: int) -> dict:
+def _load_engines(models: list[str], engine: Path | None, backend: Backend, threads: int) -> dict:
+    """The engines ``run`` streams through (one per ``--model``, or the ``--engine``), from the one loader."""
+    from edgecolor.backends import open_engine
     from edgecolor.backends.base import Engine
+    from edgecolor.registry import resolve_model
 
     engines: dict[str, Engine] = {}
     if engine is not None:
-        if backend == "ort":
+        if backend is Backend.ORT:
             raise InputError(
                 "--engine is a TensorRT engine but --backend ort was asked for",
                 "pass --model NAME for ONNX Runtime, or drop --backend",
             )
-        from edgecolor.backends.tensorrt_runtime import TrtEngine
-
-        engines[engine.stem] = TrtEngine(engine)
+        engines[engine.stem] = open_engine(engine, backend=Backend.TRT)
         return engines
-    if backend == "trt":
+    if backend is Backend.TRT:
         raise InputError(
             "--backend trt needs a built engine", "build one with edgecolor build, then pass --engine PATH"
         )
-    ort = require("onnxruntime", "core")
-    from edgecolor.backends import open_cpu_engine
-    from edgecolor.backends.onnxruntime import OrtEngine
-    from edgecolor.registry import resolve_model
-
-    gpu = "CUDAExecutionProvider" in ort.get_available_providers()
-    for name in models:
-        if gpu:
-            providers = ["CUDAExecutionProvider", "CPUExecutionProvider"]
-            engines[Path(name).stem] = OrtEngine(resolve_model(name), threads=threads, providers=providers)
-        else:  # CPU: the colorizer's colour math runs in OpenCV (faster there; agrees within 2 LSB)
-            engines[Path(name).stem] = open_cpu_engine(resolve_model(name), "auto", threads)
+    for name in models:  # onnxruntime-gpu's CUDA provider when present; else the CPU path (colour math in OpenCV)
+        engines[Path(name).stem] = open_engine(resolve_model(name), backend=backend, threads=threads, ort_gpu=True)
     return engines
 
 
@@ -89,7 +81,8 @@ def run(
             help="window, null, OUT.mp4 or a folder; repeat for several (default: window if a display)."
         ),
     ] = None,
-    backend: Annotated[str, typer.Option(help="auto | trt | ort")] = "auto",
+    backend: Annotated[Backend, typer.Option(help="auto: as the file says (a built engine by its manifest).")] = \
+        Backend.AUTO,
     stabilize: Annotated[
         bool, typer.Option("--stabilize/--no-stabilize", help="Smooth chroma over time.")
     ] = True,
@@ -141,8 +134,6 @@ def run(
     from edgecolor.stream.sources import open_source
     from edgecolor.stream.stabilize import Stabilizer
 
-    if backend not in ("auto", "trt", "ort"):
-        raise InputError(f"--backend {backend} is unknown", "use auto, trt or ort")
     if engine is not None and model:
         raise InputError("--model and --engine both given", "pass one of them")
     sinks_spec = list(sink or [])
@@ -151,7 +142,7 @@ def run(
     serve_at = parse_address(serve) if serve else None
     source = source or str(SAMPLE_CLIP)
     _refuse_sinks_onto_the_source(sinks_spec, source)  # also checks every sink spec before a model loads
-    engines = _load_engines(model or ["colorizer"], engine, backend, threads)
+    engines = _load_engines(model or ["colorizer"], engine, Backend(backend), threads)
     try:
         src = open_source(source, realtime=realtime, loop=loop)
     except BaseException:

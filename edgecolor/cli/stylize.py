@@ -7,9 +7,10 @@ from typing import Annotated
 
 import typer
 
+from edgecolor.choices import On
 from edgecolor.cli._common import JsonOpt, console, emit_json
 from edgecolor.cli._numbers import THREADS, bounded
-from edgecolor.cli.colorize import AddressOpt, GpusOpt, OnOpt, WorkersOpt, ray_options, run_frame_model
+from edgecolor.cli._oneshot import AddressOpt, GpusOpt, OnOpt, WorkersOpt, ray_options, run_frame_model
 from edgecolor.errors import InputError
 
 
@@ -33,7 +34,7 @@ def stylize(
         help="Instead of -o: write one contact sheet PNG, each image | each style.")] = None,
     threads: Annotated[int, typer.Option(help="ONNX Runtime threads (0 = all cores; at most 256).",
                                          callback=THREADS)] = 0,
-    on: OnOpt = "local",
+    on: OnOpt = On.LOCAL,
     address: AddressOpt = None,
     workers: WorkersOpt = 2,
     gpus_per_worker: GpusOpt = 0.0,
@@ -45,7 +46,7 @@ def stylize(
     Example: edgecolor stylize photo.jpg --style starry-night -o painted.jpg
     Example: edgecolor stylize archive/ --style starry-night -o painted/ --on ray --workers 2
     """
-    from edgecolor.stylize import resolve_style, write_style_sheet
+    from edgecolor.jobs.styles import resolve_style, write_style_sheet
 
     extra = {"strength": strength, "preserve_colour": 1.0 if preserve_colour else 0.0}
     if max_side is not None:

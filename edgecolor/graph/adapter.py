@@ -22,7 +22,16 @@ from onnx import TensorProto, helper, numpy_helper
 
 from edgecolor import inputs, jsonio
 from edgecolor.errors import InputError
-from edgecolor.graph.frame import FRAME, FRAME_OUT, IR_VERSION, OPSET, GraphBuilder
+from edgecolor.graph.frame import (
+    FRAME,
+    FRAME_OUT,
+    IR_VERSION,
+    OPSET,
+    ExtraInput,
+    FrameModelSpec,
+    GraphBuilder,
+    assemble,
+)
 
 _FLOATS = {TensorProto.FLOAT, TensorProto.FLOAT16}
 
@@ -223,9 +232,8 @@ def wrap(net: onnx.ModelProto, spec: AdapterSpec, name: str = "adapted") -> onnx
     y = post.resize_like(y, bgr) if spec.size is not None else _crop_like(post, y, bgr)
     post.nchw_to_frame(y, FRAME_OUT)
 
-    inputs = [helper.make_tensor_value_info(FRAME, TensorProto.UINT8, ["N", "H", "W", 3])]
-    inits = list(net.graph.initializer) + pre.initializers + post.initializers
-    scalars = {}
+    frozen: list[onnx.TensorProto] = []
+    scalars: list[ExtraInput] = []
     net_inputs = {i.name[4:]: i for i in net.graph.input}
     for key, value in spec.extras.items():
         if key not in net_inputs:
@@ -237,10 +245,8 @@ def wrap(net: onnx.ModelProto, spec: AdapterSpec, name: str = "adapted") -> onnx
             dims if np.prod(dims or [1]) == np.size(value) else np.shape(value)
         )
         if isinstance(value, tuple):  # vector extras are frozen constants
-            inits.append(numpy_helper.from_array(arr, "net/" + key))
+            frozen.append(numpy_helper.from_array(arr, "net/" + key))
             continue
-        inputs.append(helper.make_tensor_value_info(key, TensorProto.FLOAT, []))
-        inits.append(numpy_helper.from_array(np.asarray(value, np.float32), key))
         pre.nodes.append(
             helper.make_node(
                 "Reshape",
@@ -249,43 +255,21 @@ def wrap(net: onnx.ModelProto, spec: AdapterSpec, name: str = "adapted") -> onnx
                 name=f"pre/extra_{key}",
             )
         )
-        inits.append(pre.initializers[-1])
-        scalars[key] = {"default": float(value), "doc": "network input (adapter default)"}
-    return assemble_wrapped(
-        net, pre, post, inputs, inits, name,
-        {
-            "edgecolor.task": spec.task,
-            "edgecolor.adapter": spec.describe(),
-            "edgecolor.extra_inputs": json.dumps(scalars),
-            "edgecolor.name": name,
-            "edgecolor.source": "wrapped by edgecolor's adapter",
-        },
-    )
+        scalars.append(ExtraInput(key, float(value), "network input (adapter default)"))
+    meta = {"edgecolor.adapter": spec.describe(), "edgecolor.name": name,
+            "edgecolor.source": "wrapped by edgecolor's adapter"}
+    return assemble_wrapped(net, [pre, post], FrameModelSpec(spec.task, None, None, meta, scalars), name, frozen)
 
 
-def assemble_wrapped(net: onnx.ModelProto, pre: GraphBuilder, post: GraphBuilder,
-                     inputs: list[onnx.ValueInfoProto], inits: list[onnx.TensorProto], name: str,
-                     props: dict[str, str]) -> onnx.ModelProto:
-    """One checked frame model from pre/ nodes, a ``net/``-prefixed network and post/ nodes."""
-    graph = helper.make_graph(
-        pre.nodes + list(net.graph.node) + post.nodes,
-        name,
-        inputs,
-        [helper.make_tensor_value_info(FRAME_OUT, TensorProto.UINT8, ["N", "H", "W", 3])],
-        inits,
-        value_info=list(net.graph.value_info),
-    )
+def assemble_wrapped(net: onnx.ModelProto, pieces: list[GraphBuilder], spec: FrameModelSpec, name: str,
+                     constants: list[onnx.TensorProto] | None = None) -> onnx.ModelProto:
+    """:func:`edgecolor.graph.frame.assemble` for a foreign ``net/``-prefixed network between the ``pre/`` and
+    ``post/`` pieces: the network's opsets and IR version are kept (the pieces are valid from opset 13 on)."""
     opsets = {o.domain: o.version for o in net.opset_import}
-    opsets[""] = opsets.get("", OPSET)  # the pre/post pieces are valid from opset 13 on; keep the network's
-    model = helper.make_model(
-        graph,
-        opset_imports=[helper.make_opsetid(d, v) for d, v in opsets.items()],
-        producer_name="edgecolor-adapter",
-    )
-    model.ir_version = max(IR_VERSION, net.ir_version)
-    helper.set_model_props(model, props)
-    onnx.checker.check_model(model)
-    return model
+    opsets[""] = opsets.get("", OPSET)
+    pre, post = pieces
+    return assemble(spec, [pre, net, post], name, constants=constants, opsets=opsets,
+                    ir_version=max(IR_VERSION, net.ir_version), producer="edgecolor-adapter", full_check=False)
 
 
 def is_colorizer_spec(text: str) -> bool:

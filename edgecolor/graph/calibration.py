@@ -24,6 +24,7 @@ import cv2
 import numpy as np
 
 from edgecolor.errors import InputError
+from edgecolor.graph.frame import FRAME
 from edgecolor.imageio import IMAGE_EXTS, VideoReader, is_video, read_image
 
 log = logging.getLogger(__name__)
@@ -172,7 +173,7 @@ def load_frames(
 class FrameReader:
     """ONNX Runtime ``CalibrationDataReader`` over the calibration frames (one frame per batch)."""
 
-    def __init__(self, frames: tuple[np.ndarray, ...], input_name: str = "frame") -> None:
+    def __init__(self, frames: tuple[np.ndarray, ...], input_name: str = FRAME) -> None:
         self._frames, self._input, self._i = frames, input_name, 0
 
     def get_next(self) -> dict[str, np.ndarray] | None:

@@ -38,13 +38,13 @@ from pathlib import Path
 
 import numpy as np
 import onnx
-from onnx import TensorProto, helper, numpy_helper
+from onnx import TensorProto, numpy_helper
 
 from edgecolor.colour import CHROMA_FROM_BGR, LUMA_BGR
 from edgecolor.errors import InputError
 from edgecolor.graph import lab
 from edgecolor.graph.adapter import MAX_MULTIPLE, MAX_SIDE, assemble_wrapped
-from edgecolor.graph.frame import FRAME, FRAME_OUT, GraphBuilder
+from edgecolor.graph.frame import FRAME, FRAME_OUT, ExtraInput, FrameModelSpec, GraphBuilder
 
 INPUTS = ("l", "gray-rgb", "rgb")
 OUTPUTS = ("ab", "rgb")
@@ -320,19 +320,11 @@ def wrap_colorizer(net: onnx.ModelProto, spec: ColorizerSpec, name: str = "adapt
             chroma = post.op("Conv", [bgr_small, post.const(CHROMA_FROM_BGR.reshape(2, 3, 1, 1), "chroma_w")])
             post.merge_chroma(to_frame_size(chroma), post.frame_luma(FRAME), FRAME_OUT)
 
-    inputs = [helper.make_tensor_value_info(FRAME, TensorProto.UINT8, ["N", "H", "W", 3]),
-              helper.make_tensor_value_info("colour_strength", TensorProto.FLOAT, [])]
-    inits = [*net.graph.initializer, *pre.initializers, *post.initializers,
-             numpy_helper.from_array(np.asarray(spec.strength, np.float32), "colour_strength")]
-    extras = {"colour_strength": {"default": spec.strength, "doc": "chroma scale: 0 = gray, 1 = as predicted"}}
     space = "CIE Lab (network), " + ("Lab merge" if spec.merge == "exact" and spec.output == "ab"
                                      else "YCbCr BT.601 merge")
-    return assemble_wrapped(net, pre, post, inputs, inits, name, {
-        "edgecolor.task": "colorize",
-        "edgecolor.adapter": spec.describe(),
-        "edgecolor.net_size": "dynamic" if size is None else f"{size[0]}x{size[1]}",
-        "edgecolor.colour_space": space,
-        "edgecolor.extra_inputs": json.dumps(extras),
-        "edgecolor.name": name,
-        "edgecolor.source": f"wrapped by edgecolor's colorizer adapter ({spec.preset or 'custom spec'})",
-    })
+    strength = ExtraInput("colour_strength", spec.strength, "chroma scale: 0 = gray, 1 = as predicted")
+    meta = {"edgecolor.adapter": spec.describe(), "edgecolor.name": name,
+            "edgecolor.source": f"wrapped by edgecolor's colorizer adapter ({spec.preset or 'custom spec'})"}
+    frame_spec = FrameModelSpec("colorize", "dynamic" if size is None else f"{size[0]}x{size[1]}", space, meta,
+                                [strength])
+    return assemble_wrapped(net, [pre, post], frame_spec, name)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +32,73 @@ FRAME_OUT = "frame_out"  # ONNX names are single-assignment: the output cannot r
 
 
 MAX_NET_SIZE = 8192
+ADAPTER_REMEDY = "wrap the network with an adapter spec: edgecolor build MODEL --adapter SPEC"
+DEFAULTS_REMEDY = "give each extra input an initializer (its default) in the frame model"
+
+
+@dataclass(frozen=True)
+class TensorSig:
+    """One graph or engine input/output as the contract sees it: numpy dtype name and shape (an int, or a
+    symbol / None for a dynamic dimension; ``shape=None``: rank unknown)."""
+
+    name: str
+    dtype: str
+    shape: tuple[int | str | None, ...] | None
+
+
+def _is_frame(sig: TensorSig) -> bool:
+    shape = sig.shape or ()
+    return sig.dtype == "uint8" and len(shape) == 4 and (shape[3] == 3 or not isinstance(shape[3], int))
+
+
+def _shown(sig: TensorSig) -> str:
+    dims = "?" if sig.shape is None else ", ".join("?" if d is None else str(d) for d in sig.shape)
+    return f"{sig.dtype} [{dims}]"
+
+
+def check_frame_model(inputs: Sequence[TensorSig], outputs: Sequence[TensorSig], name: str,
+                      defaults: Collection[str] = (), remedy: str | None = None) -> None:
+    """The frame-model contract, checked once for every loader (ONNX graph, ONNX Runtime session, TensorRT
+    engine): input :data:`FRAME` ``uint8 [N, H, W, 3]``, one output ``uint8 [N, H, W, 3]``, and any other
+    input either has a default (listed in ``defaults``; initializer-backed ONNX inputs are not passed at all)
+    and is a float32 scalar. ``name`` (a file name or "the model") starts each one-line ModelError."""
+    by_name = {s.name: s for s in inputs}
+    frame = by_name.get(FRAME)
+    if frame is None:
+        raise ModelError(f"{name} is not a frame model: it has no uint8 input '{FRAME}' "
+                         f"(inputs: {', '.join(by_name)[:80] or 'none'})", remedy or ADAPTER_REMEDY)
+    if not _is_frame(frame):
+        raise ModelError(f"{name} is not a frame model: '{FRAME}' is {_shown(frame)}, must be uint8 NHWC BGR "
+                         "[N, H, W, 3]", remedy or ADAPTER_REMEDY)
+    if len(outputs) != 1:
+        raise ModelError(f"{name} is not a frame model: {len(outputs)} outputs, must be one uint8 frame "
+                         "[N, H, W, 3]", remedy or ADAPTER_REMEDY)
+    if not _is_frame(outputs[0]):
+        raise ModelError(f"{name} is not a frame model: its output {outputs[0].name[:40]} is {_shown(outputs[0])}, "
+                         "must be uint8 [N, H, W, 3]", remedy or ADAPTER_REMEDY)
+    extras = [s for s in inputs if s.name != FRAME]
+    undocumented = [s.name for s in extras if s.name not in defaults]
+    if undocumented:
+        raise ModelError(f"{name} needs input(s) {', '.join(undocumented)[:80]} besides '{FRAME}', without a "
+                         "default", remedy or DEFAULTS_REMEDY)
+    bad = [s.name for s in extras if s.dtype != "float32" or (s.shape is not None and len(s.shape) != 0)]
+    if bad:
+        raise ModelError(f"{name}'s extra input(s) {', '.join(bad)[:80]} are not float32 scalars",
+                         remedy or DEFAULTS_REMEDY)
+
+
+def onnx_signature(model: onnx.ModelProto) -> tuple[list[TensorSig], list[TensorSig]]:
+    """The inputs a caller must feed (graph inputs without an initializer) and the outputs of ``model``."""
+    inits = {t.name for t in model.graph.initializer}
+
+    def sig(vi: onnx.ValueInfoProto) -> TensorSig:
+        tt = vi.type.tensor_type
+        dtype = helper.tensor_dtype_to_np_dtype(tt.elem_type).name if tt.elem_type else "undefined"
+        shape = tuple(d.dim_value if d.HasField("dim_value") else (d.dim_param or None) for d in tt.shape.dim) \
+            if tt.HasField("shape") else None
+        return TensorSig(vi.name, dtype, shape)
+
+    return [sig(i) for i in model.graph.input if i.name not in inits], [sig(o) for o in model.graph.output]
 
 
 def net_size(metadata: Mapping[str, str], name: str) -> int:
@@ -142,19 +209,25 @@ class ExtraInput:
 @dataclass
 class FrameModelSpec:
     task: str  # "colorize" | "stylize"
-    net_size: int
-    colour_space: str
+    net_size: int | str | None  # the network's side, "HxW", "dynamic"; None: not recorded (image-to-image adapters)
+    colour_space: str | None
     metadata: dict[str, str] = field(default_factory=dict)
     extra_inputs: list[ExtraInput] = field(default_factory=list)
 
 
-def _frame_value_info(name: str) -> onnx.ValueInfoProto:
+def frame_value_info(name: str) -> onnx.ValueInfoProto:
+    """``uint8 [N, H, W, 3]``: the type of :data:`FRAME` and :data:`FRAME_OUT`."""
     return helper.make_tensor_value_info(name, TensorProto.UINT8, ["N", "H", "W", 3])
 
 
-def assemble(spec: FrameModelSpec, parts: list[GraphBuilder | onnx.ModelProto], name: str) -> onnx.ModelProto:
+def assemble(spec: FrameModelSpec, parts: list[GraphBuilder | onnx.ModelProto], name: str, *,
+             constants: list[onnx.TensorProto] | None = None, opsets: Mapping[str, int] | None = None,
+             ir_version: int = IR_VERSION, producer: str = "edgecolor", full_check: bool = True) -> onnx.ModelProto:
     """Concatenate graph pieces (builders and prefixed core networks, in execution order) into one
-    checked frame model with input ``frame`` and output ``frame_out``."""
+    checked frame model with input ``frame``, the spec's scalar extra inputs (each with its default as
+    initializer) and output ``frame_out``. ``constants``: more initializers (frozen vector extras);
+    ``opsets``: the opset imports (default: the standard domain at :data:`OPSET`); ``full_check=False``
+    skips ONNX shape inference in the checker (foreign networks it cannot follow)."""
     nodes: list[onnx.NodeProto] = []
     inits: list[onnx.TensorProto] = []
     value_info: list[onnx.ValueInfoProto] = []
@@ -166,21 +239,24 @@ def assemble(spec: FrameModelSpec, parts: list[GraphBuilder | onnx.ModelProto], 
             nodes += part.graph.node
             inits += part.graph.initializer
             value_info += part.graph.value_info
-    inputs = [_frame_value_info(FRAME)]
+    inits += constants or []
+    inputs = [frame_value_info(FRAME)]
     for extra in spec.extra_inputs:
         inputs.append(helper.make_tensor_value_info(extra.name, TensorProto.FLOAT, []))
         inits.append(numpy_helper.from_array(np.asarray(extra.default, np.float32), extra.name))
-    graph = helper.make_graph(nodes, name, inputs, [_frame_value_info(FRAME_OUT)], inits, value_info=value_info)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="edgecolor")
-    model.ir_version = IR_VERSION
-    meta = {
-        "edgecolor.task": spec.task,
-        "edgecolor.net_size": str(spec.net_size),
-        "edgecolor.colour_space": spec.colour_space,
-        "edgecolor.extra_inputs": json.dumps({e.name: {"default": e.default, "doc": e.doc} for e in spec.extra_inputs}),
-    } | spec.metadata
-    helper.set_model_props(model, meta)
-    onnx.checker.check_model(model, full_check=True)
+    graph = helper.make_graph(nodes, name, inputs, [frame_value_info(FRAME_OUT)], inits, value_info=value_info)
+    imports = [helper.make_opsetid(d, v) for d, v in (opsets or {"": OPSET}).items()]
+    model = helper.make_model(graph, opset_imports=imports, producer_name=producer)
+    model.ir_version = ir_version
+    meta = {"edgecolor.task": spec.task}
+    if spec.net_size is not None:
+        meta["edgecolor.net_size"] = str(spec.net_size)
+    if spec.colour_space is not None:
+        meta["edgecolor.colour_space"] = spec.colour_space
+    meta["edgecolor.extra_inputs"] = json.dumps(
+        {e.name: {"default": e.default, "doc": e.doc} for e in spec.extra_inputs})
+    helper.set_model_props(model, meta | spec.metadata)
+    onnx.checker.check_model(model, full_check=full_check)
     return model
 
 

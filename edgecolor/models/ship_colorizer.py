@@ -10,11 +10,11 @@ from pathlib import Path
 import onnx
 
 from edgecolor import __version__
-from edgecolor.backends.onnxruntime import OrtEngine
+from edgecolor.backends import open_engine
 from edgecolor.data.corpus import load_manifest
 from edgecolor.data.split import source_of, split_corpus
-from edgecolor.evaluate import STRENGTH_RULE, choose_colour_strength
 from edgecolor.imageio import read_image
+from edgecolor.jobs.eval_colorizer import STRENGTH_RULE, choose_colour_strength
 from edgecolor.models.export import export_colorizer, load_colorizer
 
 
@@ -36,7 +36,7 @@ def export_and_calibrate(run_dir: Path, corpus: Path, install_to: Path | None = 
         "edgecolor.source": "trained by edgecolor train colorizer",
     }
     export_colorizer(model, onnx_path, meta, colour_strength=1.0)
-    engine = OrtEngine(onnx_path)
+    engine = open_engine(onnx_path, cpu_path="graph")
     photos = [(e["file"], read_image(corpus / e["file"])) for e in val]
     strength, table = choose_colour_strength(lambda f, s: engine(f, colour_strength=s), photos)
     meta["edgecolor.colour_strength_validation"] = json.dumps(

@@ -19,7 +19,6 @@ import logging
 import math
 import platform
 import shutil
-import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -36,6 +35,7 @@ from edgecolor.errors import DataError
 from edgecolor.imageio import read_image
 from edgecolor.models.colorizer import NET_SIZE, Colorizer
 from edgecolor.models.feature_cache import FeatureCache
+from edgecolor.models.train_loop import Progress, load_checkpoint, run_steps, save_checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +139,6 @@ def train_colorizer(
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min(1.0, (s + 1) / 100) * 0.5 * (1 + math.cos(math.pi * min(s, cfg.steps) / cfg.steps))
     )
-    step, elapsed, best = 0, 0.0, math.inf
     sampler = CropSampler(images, cfg.seed)
     cache = None
     if cfg.cache_crops:
@@ -148,26 +147,24 @@ def train_colorizer(
         cache.build(model.cpu(), sampler.batch, progress=cache_progress)
         model.to(dev)
     rng = np.random.default_rng(cfg.seed)
-    if resume and ckpt_path.exists():
-        state = torch.load(ckpt_path, map_location=dev, weights_only=False)
+    at, best = Progress(), math.inf
+    state = load_checkpoint(ckpt_path, dev, resume)
+    if state is not None:
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["opt"])
         sched.load_state_dict(state["sched"])
-        step, elapsed, best = state["step"], state["elapsed"], state.get("best", math.inf)
-        sampler.rng = rng = np.random.default_rng([cfg.seed, step])
-        log.info("resumed from step %d", step)
+        at, best = Progress(state["step"], state["elapsed"]), state.get("best", math.inf)
+        sampler.rng = rng = np.random.default_rng([cfg.seed, at.step])
+        log.info("resumed from step %d", at.step)
 
     val = CropSampler(val_images, seed=1234).batch(cfg.val_crops)
     gray_mse = float(rgb_mse(torch.zeros(len(val[1]), 2, NET_SIZE // 2, NET_SIZE // 2), torch.from_numpy(val[1])))
     log.info("validation: %d photos from %s; gray-baseline RGB MSE %.1f", len(val_images),
              sorted({source_of(e) for e in val_entries}), gray_mse)
-    logf = (out_dir / "train_log.jsonl").open("a")
 
     def save() -> None:
-        tmp = ckpt_path.with_suffix(".tmp")
-        torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
-                    "step": step, "elapsed": elapsed, "best": best, "config": asdict(cfg)}, tmp)
-        tmp.replace(ckpt_path)
+        save_checkpoint(ckpt_path, {"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
+                                    "step": at.step, "elapsed": at.elapsed, "best": best, "config": asdict(cfg)})
 
     def validate() -> float:
         model.eval()
@@ -184,37 +181,36 @@ def train_colorizer(
         y, c = (torch.from_numpy(a).to(dev) for a in sampler.batch(cfg.batch))
         return model(y), c
 
-    model.train()
-    t0 = time.time() - elapsed
-    ema = None
-    while step < cfg.steps:
+    ema = math.nan  # the loss's moving average, from the first step on
+
+    def train_step() -> None:
+        nonlocal ema
         pred, c = next_batch()
         loss = colour_loss(pred, c, cfg.neutral_weight)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
         sched.step()
-        step += 1
-        elapsed = time.time() - t0
         lv = loss.item()
-        ema = lv if ema is None else 0.98 * ema + 0.02 * lv
+        ema = lv if math.isnan(ema) else 0.98 * ema + 0.02 * lv
+
+    def record(now: Progress) -> dict:
+        nonlocal best
         if progress:
-            progress(step, cfg.steps, ema)
-        record = {"step": step, "loss": round(ema, 3), "elapsed_s": round(elapsed, 1)}
-        if step % cfg.val_every == 0 or step == cfg.steps:
-            record["val_rgb_mse"] = v = round(validate(), 3)
+            progress(now.step, cfg.steps, ema)
+        line: dict = {"step": now.step, "loss": round(ema, 3), "elapsed_s": round(now.elapsed, 1)}
+        if now.step % cfg.val_every == 0 or now.step == cfg.steps:
+            line["val_rgb_mse"] = v = round(validate(), 3)
             if v < best:
                 best = v
                 torch.save(model.state_dict(), best_path)
-            log.info("step %d/%d loss %.2f val %.2f (%.0f s)", step, cfg.steps, ema, v, elapsed)
-        if step % cfg.ckpt_every == 0 or step == cfg.steps:
-            save()
-            logf.write(json.dumps(record) + "\n")
-            logf.flush()
-        if cfg.max_minutes and elapsed > cfg.max_minutes * 60:
-            save()
-            log.info("time limit reached at step %d; resume with --resume", step)
-            break
+            log.info("step %d/%d loss %.2f val %.2f (%.0f s)", now.step, cfg.steps, ema, v, now.elapsed)
+        return line
+
+    model.train()
+    run_steps(at, cfg.steps, train_step=train_step, record=record, save=save, log_path=out_dir / "train_log.jsonl",
+              ckpt_every=cfg.ckpt_every, max_minutes=cfg.max_minutes)
+    step, elapsed = at.step, at.elapsed
 
     last = validate()
     if last < best or not best_path.exists():

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import logging
 import platform
-import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -25,6 +24,7 @@ from edgecolor.errors import InputError
 from edgecolor.imageio import read_image
 from edgecolor.models.style import LossWeights, NetConfig, PerceptualLoss, StyleArch, VGGFeatures, build_net
 from edgecolor.models.train_colorizer import corpus_split, resolve_device
+from edgecolor.models.train_loop import Progress, load_checkpoint, run_steps, save_checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -110,10 +110,10 @@ def train_style(
                              LossWeights(cfg.content_weight, cfg.style_weight, cfg.tv_weight)).to(dev)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     sampler = ContentSampler([read_image(corpus / e["file"]) for e in entries], cfg.crop, cfg.seed)
-    step, elapsed = 0, 0.0
+    at = Progress()
     ema: dict[str, float] = {}
-    if resume and ckpt_path.exists():
-        state = torch.load(ckpt_path, map_location=dev, weights_only=False)
+    state = load_checkpoint(ckpt_path, dev, resume)
+    if state is not None:
         old = state["config"]
         # A key the checkpoint lacks was added later; such runs used its default.
         defaults = asdict(StyleTrainConfig())
@@ -124,41 +124,33 @@ def train_style(
                              "or a new --out")
         net.load_state_dict(state["model"])
         opt.load_state_dict(state["opt"])
-        step, elapsed, ema = state["step"], state["elapsed"], state.get("ema", {})
-        sampler.rng = np.random.default_rng([cfg.seed, step])
-        log.info("resumed from step %d", step)
+        at, ema = Progress(state["step"], state["elapsed"]), state.get("ema", {})
+        sampler.rng = np.random.default_rng([cfg.seed, at.step])
+        log.info("resumed from step %d", at.step)
 
     def save() -> None:
-        tmp = ckpt_path.with_suffix(".tmp")
-        torch.save({"model": net.state_dict(), "opt": opt.state_dict(), "step": step, "elapsed": elapsed,
-                    "config": asdict(cfg), "ema": ema}, tmp)
-        tmp.replace(ckpt_path)
+        save_checkpoint(ckpt_path, {"model": net.state_dict(), "opt": opt.state_dict(), "step": at.step,
+                                    "elapsed": at.elapsed, "config": asdict(cfg), "ema": ema})
 
-    logf = (out_dir / "train_log.jsonl").open("a")
-    net.train()
-    t0 = time.time() - elapsed
-    while step < cfg.steps:
+    def train_step() -> None:
+        nonlocal ema
         x = torch.from_numpy(sampler.batch(cfg.batch)).to(dev)
         loss, parts = loss_fn(net(x), x)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        step += 1
-        elapsed = time.time() - t0
         parts["total"] = float(loss.detach())
         ema = parts if not ema else {k: 0.95 * ema[k] + 0.05 * v for k, v in parts.items()}
+
+    def record(now: Progress) -> dict:
         if progress:
-            progress(step, cfg.steps, ema["total"])
-        if step % cfg.ckpt_every == 0 or step == cfg.steps:
-            save()
-            record = {"step": step, "elapsed_s": round(elapsed, 1)} | {k: round(v, 4) for k, v in ema.items()}
-            logf.write(json.dumps(record) + "\n")
-            logf.flush()
-        if cfg.max_minutes and elapsed > cfg.max_minutes * 60:
-            save()
-            log.info("time limit reached at step %d; resume with --resume", step)
-            break
-    logf.close()
+            progress(now.step, cfg.steps, ema["total"])
+        return {"step": now.step, "elapsed_s": round(now.elapsed, 1)} | {k: round(v, 4) for k, v in ema.items()}
+
+    net.train()
+    run_steps(at, cfg.steps, train_step=train_step, record=record, save=save, log_path=out_dir / "train_log.jsonl",
+              ckpt_every=cfg.ckpt_every, max_minutes=cfg.max_minutes)
+    step, elapsed = at.step, at.elapsed
     final = out_dir / "style.pt"
     torch.save({"model": net.state_dict(), "net": asdict(net_cfg) | {"arch": StyleArch(cfg.arch).value}}, final)
     info = {

@@ -64,10 +64,6 @@ class Controls:
         with self._lock:
             return self._state
 
-    @property
-    def style(self) -> Style:
-        return self.styles[self.state.style]
-
     def apply(self, action: str) -> ControlState:
         """Apply one of :data:`ACTIONS`; unknown actions raise ``ValueError``."""
         if action not in ACTIONS:

@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from edgecolor.backends import open_cpu_engine
+from edgecolor.backends import open_engine
 from edgecolor.backends.cpu_split import SplitColorizerEngine
 from edgecolor.errors import InputError, MissingDependency, ModelError
 
@@ -27,7 +27,7 @@ def _frame(h, w, seed):
 def test_agrees_with_onnxruntime_split(model, path, tolerance):
     pytest.importorskip("openvino")
     ort_split = SplitColorizerEngine(model, threads=1)
-    engine = open_cpu_engine(model, path, threads=1)
+    engine = open_engine(model, cpu_path=path, threads=1)
     assert engine.backend.startswith("openvino")
     frames = np.stack([_frame(48, 64, 1), _frame(48, 64, 2)])
     for strength in (0.0, 1.0):
@@ -39,7 +39,7 @@ def test_agrees_with_onnxruntime_split(model, path, tolerance):
 def test_refuses_style_models_and_onnxruntime_fused_graphs(tmp_path, model):
     pytest.importorskip("openvino")
     with pytest.raises(InputError, match="colorizer's network only"):
-        open_cpu_engine(tiny_style(tmp_path / "s.onnx"), "openvino")
+        open_engine(tiny_style(tmp_path / "s.onnx"), cpu_path="openvino")
     from edgecolor.backends.openvino import OpenVinoColorizerEngine
 
     with pytest.raises(InputError, match="precision"):
@@ -58,4 +58,4 @@ def test_refuses_style_models_and_onnxruntime_fused_graphs(tmp_path, model):
 def test_missing_openvino_names_the_extra(model, monkeypatch):
     monkeypatch.setitem(sys.modules, "openvino", None)
     with pytest.raises(MissingDependency, match=r"edgecolor\[openvino\]"):
-        open_cpu_engine(model, "openvino")
+        open_engine(model, cpu_path="openvino")

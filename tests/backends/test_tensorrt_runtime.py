@@ -147,7 +147,7 @@ def test_manifest_mismatch_is_refused_with_the_rebuild_command(setup, changes, m
 def test_engine_extra_inputs_need_manifest_defaults(setup):
     fake, rt, _, engine_path = setup
     edit_manifest(engine_path, extra_inputs=None)
-    with pytest.raises(ModelError, match=r"extra inputs \['colour_strength'\] have no default"):
+    with pytest.raises(ModelError, match=r"needs input\(s\) colour_strength besides 'frame', without a default"):
         TrtEngine(engine_path, cuda=CudaRuntime(rt))
 
 

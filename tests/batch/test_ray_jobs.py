@@ -16,11 +16,11 @@ from typer.testing import CliRunner
 
 ray = pytest.importorskip("ray")
 
-from edgecolor.backends import open_cpu_engine  # noqa: E402
+from edgecolor.backends import open_engine  # noqa: E402
 from edgecolor.batch.ray_jobs import RECORD, FrameModelWorker, RayOptions, load_record, run_on_ray  # noqa: E402
 from edgecolor.cli import app  # noqa: E402
 from edgecolor.errors import MissingDependency  # noqa: E402
-from edgecolor.oneshot import plan, run_job  # noqa: E402
+from edgecolor.jobs.files import plan, run_job  # noqa: E402
 from edgecolor.registry import resolve_model  # noqa: E402
 
 from helpers import random_bgr  # noqa: E402
@@ -50,7 +50,7 @@ def test_same_files_as_one_machine_and_a_rerun_writes_nothing(local_ray, tmp_pat
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert (summary["written"], summary["skipped"], summary["failed"], summary["workers"]) == (12, 0, [], 2)
-    engine = open_cpu_engine(MODEL, "auto", 1)
+    engine = open_engine(MODEL, cpu_path="auto", threads=1)
     for job in plan([src], tmp_path / "local"):
         run_job(job, engine)
         ours = cv2.imread(str(tmp_path / "out" / job.dst.name))

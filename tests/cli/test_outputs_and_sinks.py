@@ -208,8 +208,8 @@ def shipped(tmp_path, models, monkeypatch) -> Path:
 
 
 def test_a_style_has_one_name_in_every_resolver(shipped):
+    from edgecolor.jobs.styles import resolve_style
     from edgecolor.registry import resolve_model
-    from edgecolor.stylize import resolve_style
 
     want = shipped / "style-tiny.onnx"
     assert resolve_model("tiny") == resolve_model("style-tiny") == resolve_style("tiny") == resolve_style(

@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from edgecolor.cli import app
-from edgecolor.stylize import shipped_styles
+from edgecolor.jobs.styles import shipped_styles
 
 from helpers import random_bgr
 from style_helpers import tiny_style
@@ -125,7 +125,7 @@ def test_models_lists_the_shipped_styles():
 @pytest.mark.parametrize("shape", [(1, 1), (7, 13), (2160, 3840)])
 def test_shipped_style_frame_contract(shape):
     from edgecolor.backends.onnxruntime import OrtEngine
-    from edgecolor.stylize import resolve_style
+    from edgecolor.jobs.styles import resolve_style
 
     engine = OrtEngine(resolve_style(SHIPPED[0]), threads=1)
     frame = random_bgr(*shape)

@@ -15,7 +15,7 @@ import numpy as np
 import onnx
 import pytest
 
-from edgecolor.backends import open_cpu_engine
+from edgecolor.backends import open_engine
 from edgecolor.backends.onnxruntime import OrtEngine
 from edgecolor.colour import CHROMA_FROM_BGR, LUMA_BGR
 from edgecolor.errors import InputError, ModelError
@@ -92,9 +92,9 @@ def test_colour_strength_zero_is_gray_and_batches_fill_extras(tmp_path):
 
 def test_adapted_colorizer_runs_as_graph_on_auto(tmp_path):
     onnx.save(adapt(cs.zhang(), "zhang"), tmp_path / "m.onnx")
-    assert open_cpu_engine(tmp_path / "m.onnx", "auto", 1).backend == "onnxruntime"
+    assert open_engine(tmp_path / "m.onnx", cpu_path="auto", threads=1).backend == "onnxruntime"
     with pytest.raises(ModelError, match="adapted colorizer"):
-        open_cpu_engine(tmp_path / "m.onnx", "split", 1)
+        open_engine(tmp_path / "m.onnx", cpu_path="split", threads=1)
 
 
 def test_spec_parsing(tmp_path):
@@ -143,7 +143,7 @@ def test_cli_builds_a_preset_and_refuses_a_mismatch_in_one_line(tmp_path):
     code, _ = _cli("build", tmp_path / "caffe.onnx", "--adapter", "zhang-caffe", "--precision", "fp32",
                    "-o", tmp_path / "e.onnx")
     assert code == 0
-    meta = open_cpu_engine(tmp_path / "e.onnx", "auto", 1).metadata
+    meta = open_engine(tmp_path / "e.onnx", cpu_path="auto", threads=1).metadata
     assert meta["edgecolor.task"] == "colorize" and meta["edgecolor.net_size"] == "224x224"
     onnx.save(cs.zhang(in_channels=3), tmp_path / "rgb.onnx")
     code, out = _cli("build", tmp_path / "rgb.onnx", "--adapter", "zhang", "--precision", "fp32",

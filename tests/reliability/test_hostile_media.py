@@ -95,7 +95,7 @@ def test_valid_files_are_read_by_their_format_rules(make, shape, tmp_path):
 
 def test_exif_rotation_reaches_the_output(tmp_path):
     """A phone photo shown 120x160 is written 120x160 (upright), whatever the output format."""
-    from edgecolor.oneshot import plan, run_job
+    from edgecolor.jobs.files import plan, run_job
 
     src = tmp_path / "phone.jpg"
     src.write_bytes(exif_jpeg(6))

@@ -192,7 +192,11 @@ def test_non_numeric_accuracy_in_a_manifest_does_not_break_bench(tmp_path, model
 
     engine = tmp_path / "acc.onnx"
     engine.write_bytes(model.read_bytes())
-    mf.write(engine, {"precision": "int8", "gate": {"psnr_vs_fp32_db": "abc", "delta_e_vs_fp32": []}})
+    import onnxruntime
+
+    fresh = {"backend": "onnxruntime", "backend_version": onnxruntime.__version__,  # bench checks the manifest
+             "engine_sha256": mf.sha256_file(engine)}
+    mf.write(engine, {**fresh, "precision": "int8", "gate": {"psnr_vs_fp32_db": "abc", "delta_e_vs_fp32": []}})
     code, errors, text = invoke(["bench", engine, "--iterations", "2", "--warmup", "0", "--resolutions", "32x24"])
     assert code == 0 and not errors, text
     assert mf.accuracy(mf.read(engine)) is None

@@ -131,7 +131,7 @@ def test_keys(key, action):
 
 def test_prev_wraps_around():
     controls = Controls([Style("a", "a"), Style("b", "b"), Style("c", "c")])
-    assert controls.apply("prev").style == 2 and controls.style.name == "c"
+    assert controls.apply("prev").style == 2 and controls.styles[controls.state.style].name == "c"
 
 
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="needs Debian's chromium (apt-get install chromium)")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from edgecolor.choices import CpuPath, Task
 from edgecolor.errors import InputError, ModelError
 from edgecolor.overwrite import refuse_overwrite
 from edgecolor.registry import describe, shipped_models
@@ -30,7 +31,7 @@ def resolve_style(style: str | Path) -> Path:
         raise ModelError(f"no style '{style}' (neither a shipped style nor a file)",
                          f"use one of: {names}; or a style .onnx from 'edgecolor train style'")
     task = describe(path)["task"]
-    if task != "stylize":
+    if task != Task.STYLIZE:
         raise ModelError(f"{path} is a '{task}' model, not a style", "pass a model made by 'edgecolor train style'")
     return path
 
@@ -39,7 +40,7 @@ def write_style_sheet(images: list[Path], sheet: Path, styles: list[str] | None 
                       extra: dict[str, float] | None = None, threads: int = 0, cell: int = 256) -> dict:
     """One row per image: the image, then the image in each style (all shipped styles by default).
     Returns what was drawn; the PNG is written atomically."""
-    from edgecolor.backends.onnxruntime import OrtEngine
+    from edgecolor.backends import open_engine
     from edgecolor.imageio import is_image, read_image, write_image
     from edgecolor.quality import contact_sheet
 
@@ -50,7 +51,7 @@ def write_style_sheet(images: list[Path], sheet: Path, styles: list[str] | None 
     names = styles or list(shipped_styles())
     if not names:
         raise ModelError("no styles shipped or given", "train one: edgecolor train style --style-image IMG --name NAME")
-    engines = [OrtEngine(resolve_style(n), threads=threads) for n in names]
+    engines = [open_engine(resolve_style(n), cpu_path=CpuPath.GRAPH, threads=threads) for n in names]
     rows = []
     for f in files:
         img = read_image(f)

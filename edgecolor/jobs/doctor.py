@@ -9,7 +9,6 @@ TensorRT), ``info`` (worth knowing). Nothing here changes the machine.
 from __future__ import annotations
 
 import glob
-import importlib.metadata
 import importlib.util
 import logging
 import os
@@ -22,6 +21,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from edgecolor.system import dist_version, nvidia_smi_gpus
+
 log = logging.getLogger(__name__)
 
 
@@ -30,15 +31,6 @@ class Finding:
     severity: str  # error | warning | info
     problem: str
     fix: str
-
-
-def _version(*dists: str) -> str | None:
-    for dist in dists:
-        try:
-            return importlib.metadata.version(dist)
-        except importlib.metadata.PackageNotFoundError:
-            continue
-    return None
 
 
 def opencv_facts() -> dict[str, Any]:
@@ -72,27 +64,19 @@ def gpu_facts(timeout_s: float = 5.0) -> dict[str, Any]:
     tegra = Path("/etc/nv_tegra_release")
     if tegra.is_file():
         found["jetson"] = tegra.read_text(errors="replace").splitlines()[0][:120]
+    gpus, error = nvidia_smi_gpus(timeout_s)
+    found["gpus"] = [{"name": g["name"], "compute_capability": g["compute_capability"]} for g in gpus]
+    found["driver"] = gpus[-1]["driver"] if gpus else None
+    if error is not None:
+        found["error"] = error
     smi = shutil.which("nvidia-smi")
-    if smi is None:
-        return found
-    try:
-        query = subprocess.run([smi, "--query-gpu=name,driver_version,compute_cap", "--format=csv,noheader"],
-                               capture_output=True, text=True, timeout=timeout_s)
-        header = subprocess.run([smi], capture_output=True, text=True, timeout=timeout_s)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        log.warning("nvidia-smi failed: %s", exc)
-        found["error"] = str(exc)
-        return found
-    for line in query.stdout.strip().splitlines():
-        parts = [p.strip() for p in line.split(",")]
-        if len(parts) == 3:
-            found["gpus"].append({"name": parts[0], "compute_capability": parts[2]})
-            found["driver"] = parts[1]
-    if m := re.search(r"CUDA Version:\s*([0-9.]+)", header.stdout):
-        found["cuda"] = m.group(1)
-    if query.returncode != 0:
-        said = (query.stderr or query.stdout).strip().splitlines()
-        found["error"] = said[0][:200] if said else f"nvidia-smi exit code {query.returncode}"
+    if smi is not None and not (error and not gpus):  # the CUDA version is only in the plain header
+        try:
+            header = subprocess.run([smi], capture_output=True, text=True, timeout=timeout_s).stdout
+        except (OSError, subprocess.SubprocessError):
+            header = ""
+        if m := re.search(r"CUDA Version:\s*([0-9.]+)", header):
+            found["cuda"] = m.group(1)
     return found
 
 
@@ -108,6 +92,7 @@ def camera_facts() -> list[dict[str, Any]]:
 
 def facts() -> dict[str, Any]:
     from edgecolor import __version__
+    from edgecolor.stream.sinks import display_available
 
     disk = shutil.disk_usage(Path.cwd())
     return {
@@ -117,11 +102,11 @@ def facts() -> dict[str, Any]:
         "opencv": opencv_facts(),
         "onnxruntime": onnxruntime_facts(),
         "gpu": gpu_facts(),
-        "tensorrt": _version("tensorrt", "tensorrt-cu12", "tensorrt-cu13", "tensorrt_lean"),
-        "cuda_python": _version("cuda-python", "cuda-bindings"),
-        "pycuda": _version("pycuda"),
+        "tensorrt": dist_version("tensorrt", "tensorrt-cu12", "tensorrt-cu13", "tensorrt_lean"),
+        "cuda_python": dist_version("cuda-python", "cuda-bindings"),
+        "pycuda": dist_version("pycuda"),
         "cameras": camera_facts(),
-        "display": bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")),
+        "display": display_available(),
         "disk_free_gb": round(disk.free / 1e9, 1),
     }
 

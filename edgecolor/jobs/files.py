@@ -134,3 +134,14 @@ def count_frames(job: Job) -> int:
     reader = VideoReader(job.src)
     reader.close()
     return max(reader.frame_count, 1)
+
+
+def summarise(model: str, results: list[Result]) -> dict:
+    """What ``colorize`` / ``stylize`` report (``--json``): every output, frames, seconds, frames/s, skips."""
+    frames = sum(r.frames for r in results)
+    seconds = sum(r.seconds for r in results)
+    return {
+        "model": model, "outputs": [r.__dict__ for r in results], "frames": frames,
+        "seconds": round(seconds, 3), "frames_per_s": round(frames / seconds, 2) if seconds else None,
+        "skipped_frames": sum(r.skipped_frames for r in results),
+    }

@@ -1,0 +1,115 @@
+"""Every closed set of choices edgecolor offers, as ``str`` Enums (one list each, defined here only).
+
+A member *is* its string (``Precision.INT8 == "int8"``), so manifests, JSON and cache keys keep the plain
+values; typer lists the members in ``--help`` and refuses any other value with exit code 2. Library code
+converts a string once, at its boundary, with :meth:`Choice.parse` (one-line :class:`InputError`).
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import TypeVar
+
+from edgecolor.errors import InputError
+
+C = TypeVar("C", bound="Choice")
+
+
+class Choice(str, Enum):
+    """A ``str`` Enum printed as its value (``f"{Precision.FP16}"`` is ``fp16``, on every Python)."""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self.value), spec)
+
+    @classmethod
+    def values(cls) -> tuple[str, ...]:
+        return tuple(str(m.value) for m in cls)
+
+    @classmethod
+    def parse(cls: type[C], value: str | C, what: str) -> C:
+        """``value`` as a member, or :class:`InputError` ``unknown WHAT 'x'`` listing the choices."""
+        try:
+            return cls(value)
+        except ValueError:
+            raise InputError(f"unknown {what} '{str(value)[:40]}'", f"use one of: {', '.join(cls.values())}") from None
+
+
+class Precision(Choice):
+    """What the ONNX graph carries (see :mod:`edgecolor.build.precisions` for what each one means)."""
+
+    FP32 = "fp32"
+    FP16 = "fp16"
+    INT8 = "int8"
+
+
+class Target(Choice):
+    """What ``edgecolor build`` writes: a TensorRT plan or an ONNX Runtime-optimised model."""
+
+    TRT = "trt"
+    CPU = "cpu"
+
+
+class Backend(Choice):
+    """Which runtime ``run`` uses: ``auto`` follows the file (a TensorRT engine or an ONNX model)."""
+
+    AUTO = "auto"
+    TRT = "trt"
+    ORT = "ort"
+
+
+class EngineBackend(Choice):
+    """The ``backend`` a built engine's manifest records."""
+
+    TENSORRT = "tensorrt"
+    ONNXRUNTIME = "onnxruntime"
+
+    @property
+    def label(self) -> str:
+        return {"tensorrt": "TensorRT", "onnxruntime": "ONNX Runtime"}[self.value]
+
+    @property
+    def flag(self) -> str:
+        """The ``--backend`` value that runs this kind of engine."""
+        return "--backend trt" if self is EngineBackend.TENSORRT else "--backend ort"
+
+
+class CpuPath(Choice):
+    """How a frame model runs on the CPU (:func:`edgecolor.backends.open_engine`)."""
+
+    AUTO = "auto"
+    GRAPH = "graph"
+    SPLIT = "split"
+    OPENVINO = "openvino"
+    OPENVINO_BF16 = "openvino-bf16"
+
+
+class CalibMethod(Choice):
+    """How INT8 calibration turns activation histograms into ranges."""
+
+    ENTROPY = "entropy"
+    PERCENTILE = "percentile"
+    MAX = "max"
+
+
+class OpenVinoPrecision(Choice):
+    """OpenVINO's ``INFERENCE_PRECISION_HINT`` for the colorizer's network."""
+
+    F32 = "f32"
+    BF16 = "bf16"
+
+
+class On(Choice):
+    """Where ``colorize`` / ``stylize`` run: this process or Ray Data actors."""
+
+    LOCAL = "local"
+    RAY = "ray"
+
+
+class Task(Choice):
+    """A frame model's ``edgecolor.task`` metadata."""
+
+    COLORIZE = "colorize"
+    STYLIZE = "stylize"

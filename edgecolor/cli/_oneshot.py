@@ -1,0 +1,87 @@
+"""What ``colorize`` and ``stylize`` share: the ``--on ray`` options and the body that plans the outputs, opens
+the engine and processes the files with a progress bar (the library halves are in :mod:`edgecolor.jobs`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from edgecolor.choices import CpuPath, On
+from edgecolor.cli._common import console, emit_json, progress
+from edgecolor.cli._numbers import bounded
+from edgecolor.jobs.files import Job, count_frames, plan, run_job, summarise
+
+if TYPE_CHECKING:
+    from edgecolor.batch.ray_jobs import RayOptions
+
+# --on ray: the same command over a Ray cluster (edgecolor.batch.ray_jobs); shared by colorize and stylize.
+OnOpt = Annotated[On, typer.Option("--on", help="local: this process; ray: Ray Data actors, one engine each "
+                                                 "(pip install 'edgecolor[ray]').")]
+AddressOpt = Annotated[str | None, typer.Option(help="With --on ray: the cluster to join (e.g. ray://head:10001 or "
+                                                     "auto); default: start a local Ray on this machine.")]
+WorkersOpt = Annotated[int, typer.Option(callback=bounded(1, 4096),
+                                         help="With --on ray: actors (one engine each); 1..4096.")]
+GpusOpt = Annotated[float, typer.Option(callback=bounded(0, 64),
+                                        help="With --on ray: GPUs per actor (0 = CPU); 0..64.")]
+
+
+def ray_options(on: On | str, address: str | None, workers: int, gpus_per_worker: float,
+                threads: int) -> RayOptions | None:
+    """``RayOptions`` for ``--on ray``, None for ``--on local``; refuses anything else."""
+    if On.parse(on, "--on") is On.LOCAL:
+        return None
+    from edgecolor.batch.ray_jobs import RayOptions
+
+    return RayOptions(address=address, workers=workers, gpus_per_worker=gpus_per_worker, threads=threads or 1)
+
+
+def run_on_ray_cli(jobs: list[Job], model: Path, extra: dict[str, float], cpu_path: CpuPath | str, opts: RayOptions,
+                   as_json: bool, verb: str) -> None:
+    from edgecolor.batch.ray_jobs import run_on_ray
+
+    with progress(not as_json) as bar:
+        task = bar.add_task(f"{verb} on ray", total=len(jobs))
+        summary = run_on_ray(jobs, model, extra, cpu_path, opts,
+                             on_done=lambda s: bar.update(task, completed=s["skipped"] + len(s["outputs"])))
+    if as_json:
+        emit_json(summary)
+    else:
+        console.print(f"{verb} on ray ({summary['workers']} workers): written {summary['written']}, skipped "
+                      f"{summary['skipped']}, failed {len(summary['failed'])} ({summary['frames_per_s']} frames/s)")
+        for f in summary["failed"]:
+            console.print(f"failed: {f['input']}: {f['error']}", markup=False)
+    if summary["failed"]:
+        raise typer.Exit(1)
+
+
+def run_frame_model(inputs: list[Path], output: Path, model: str, extra: dict[str, float], threads: int,
+                    as_json: bool, verb: str, cpu_path: CpuPath | str = CpuPath.AUTO,
+                    ray: RayOptions | None = None) -> None:
+    """Shared body of ``colorize`` and ``stylize``: plan, load the engine, process with a progress bar
+    (or hand the plan to Ray with ``ray``, a ``RayOptions``)."""
+    from edgecolor.backends import open_engine
+    from edgecolor.registry import resolve_model
+
+    jobs = plan(inputs, output)
+    if ray is not None:
+        run_on_ray_cli(jobs, Path(resolve_model(model)), extra, cpu_path, ray, as_json, verb)
+        return
+    engine = open_engine(resolve_model(model), cpu_path=cpu_path, threads=threads)
+    with progress(not as_json) as bar:
+        task = bar.add_task(verb, total=sum(count_frames(j) for j in jobs))
+        results = []
+        for job in jobs:
+            results.append(run_job(job, lambda f: engine(f, **extra), on_frame=lambda: bar.advance(task)))
+            if job.kind == "image":
+                bar.advance(task)
+    summary = summarise(model, results)
+    frames, seconds = summary["frames"], sum(r.seconds for r in results)
+    if as_json:
+        emit_json(summary)
+        return
+    where = results[0].output if len(results) == 1 else str(output)
+    console.print(f"{verb}: {frames} frame(s) in {seconds:.1f} s ({summary['frames_per_s']} frames/s) -> {where}")
+    if summary["skipped_frames"]:
+        console.print(f"skipped {summary['skipped_frames']} undecodable frame(s)")
