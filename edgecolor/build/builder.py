@@ -17,10 +17,10 @@ import onnx
 
 from edgecolor import __version__
 from edgecolor.build import manifest as mf
+from edgecolor.build.engine_writer import write_engine
 from edgecolor.build.gate import GateFailed, GateLimits, evaluate, layer_sensitivity
 from edgecolor.build.gate_frames import GateFrames, load_gate_frames
 from edgecolor.build.precisions import Progress, prepared_for_int8, recipe
-from edgecolor.build.engine_writer import write_engine
 from edgecolor.choices import CalibMethod, CpuBackend, EngineBackend, Precision, Target, Task
 from edgecolor.errors import InputError, ModelError
 from edgecolor.imageio import atomic_output

@@ -112,7 +112,8 @@ def _write_openvino(cfg: BuildConfig, graph: Path, engine: Path) -> dict[str, An
                 f"engine runs in {used} (no faster than FP32 on OpenVINO)")
         log.warning(note)
     else:
-        note = f"OpenVINO's CPU plugin reports {used} for a {hint} hint (CPU bfloat16 flags: {', '.join(flags) or 'none'})"
+        note = (f"OpenVINO's CPU plugin reports {used} for a {hint} hint "
+                f"(CPU bfloat16 flags: {', '.join(flags) or 'none'})")
     return {
         "backend": str(EngineBackend.OPENVINO),
         "backend_version": ov.__version__,
