@@ -25,6 +25,16 @@ def _gate(path: Path) -> dict | None:
     return mf.accuracy(man) if man.get("precision") != "fp32" else None
 
 
+def _auto(path: Path) -> dict | None:
+    """What ``build --precision auto`` chose for this CPU and why (a built engine's manifest), else None."""
+    from edgecolor.build import manifest as mf
+
+    try:
+        return mf.read(path).get("auto")
+    except mf.StaleEngine:
+        return None
+
+
 def bench(
     models: Annotated[list[str] | None, typer.Argument(help="Shipped model names, frame-model .onnx files or "
                                                               "CPU engines from 'edgecolor build'; MODEL@CPU_PATH "
@@ -93,7 +103,7 @@ def bench(
                 rows.append({"model": path.stem, "path": str(path), "backend": engine.backend,
                              "cpu_path": row_cpu_path, "mode": mode,
                              "resolution": name, "height": h, "width": w, **stats.as_dict(), **extra,
-                             "gate": _gate(path)})
+                             "gate": _gate(path), "auto": _auto(path)})
                 bar.advance(task)
                 if not as_json:
                     console.print(f"{path.stem} {name}: {stats.throughput_fps:.1f} frames/s, p99 {stats.p99_ms:.1f} ms")
