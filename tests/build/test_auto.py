@@ -38,3 +38,28 @@ def test_build_config_resolves_auto_from_this_machine(monkeypatch, tmp_path):
     assert cfg.engine_path.name == "colorizer-int8-cpu.onnx" and "--precision int8" in cfg.command()
     again = BuildConfig.from_manifest({"build_config": {**cfg.__dict__}})  # a rebuild keeps the choice
     assert again.precision is Precision.INT8 and again.auto == cfg.auto
+
+
+def test_auto_choice_reaches_the_manifest_and_the_bench_json(monkeypatch, tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from edgecolor.bench import machine
+    from edgecolor.cli import app
+
+    from build_helpers import conv_colorizer
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(machine, "cpu_flags", lambda: ["avx2"])
+    monkeypatch.setattr(auto, "openvino_installed", lambda: False)
+    conv_colorizer(tmp_path / "m.onnx")
+    runner = CliRunner()
+    res = runner.invoke(app, ["build", "m.onnx", "--precision", "auto", "--target", "cpu"])
+    assert res.exit_code == 0 and "auto: fp32 on onnxruntime: no integer" in res.output
+    engine = tmp_path / "engines" / "m-fp32-cpu.onnx"
+    assert json.loads((tmp_path / "engines" / "m-fp32-cpu.onnx.json").read_text())["auto"]["precision"] == "fp32"
+    res = runner.invoke(app, ["bench", str(engine), "--resolutions", "32x24", "--iterations", "2", "--warmup", "0",
+                              "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)["rows"][0]["auto"]["reason"].startswith("no integer")
