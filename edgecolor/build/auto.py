@@ -2,11 +2,14 @@
 
 Decided from the CPU's flags (``/proc/cpuinfo``, :func:`edgecolor.bench.machine.cpu_flags`) and whether the
 ``openvino`` extra is installed; nothing is timed, so the choice is deterministic and cheap. The order comes
-from one measurement (``benchmarks/results/2026-12-01-cpu-backends.md``, AMD Zen 4 with AVX-512 VNNI and
-BF16): OpenVINO BF16 and OpenVINO INT8 were both ~3 x ONNX Runtime FP32 on the colorizer, ONNX Runtime INT8
-~2 x. BF16 is preferred where the CPU has bfloat16 kernels because it needs no calibration and stays closer
-to FP32 (max 5-6 LSB against 13 for INT8). The chosen precision still goes through its accuracy gate;
-the choice and its reason are recorded in the engine's manifest (``auto``) and printed by ``build``.
+from one ``edgecolor bench`` run (``benchmarks/results/2026-12-01-cpu-backends.md``, AMD Zen 4: AVX-512 VNNI
+and BF16, no AMX; 720p, ratios to ONNX Runtime FP32): OpenVINO INT8 (the Q/DQ graph; u8 convolutions)
+3.85 x on the colorizer and 1.38 x on a style, OpenVINO BF16 3.34 x / 1.06 x, ONNX Runtime INT8
+2.07 x / 1.01 x. So: integer dot-product flags and OpenVINO -> OpenVINO INT8; bfloat16 flags and OpenVINO
+(without integer dot products) -> BF16; integer dot products without OpenVINO -> ONNX Runtime INT8; else
+FP32 on ONNX Runtime (INT8/BF16 would be emulated; not measured). The chosen precision still goes through
+its accuracy gate; the choice and its reason are recorded in the engine's manifest (``auto``), printed by
+``build`` and copied into ``bench``'s JSON rows.
 """
 
 from __future__ import annotations
@@ -47,23 +50,18 @@ def choose(flags: Iterable[str] | None = None, openvino: bool | None = None) -> 
     ov = openvino_installed() if openvino is None else openvino
     bf16 = [f for f in BF16_FLAGS if f in have]
     int8 = [f for f in INT8_FLAGS if f in have]
+    if int8 and ov:
+        return CpuChoice(Precision.INT8, EngineBackend.OPENVINO,
+                         f"the CPU has {', '.join(int8)} (integer dot products) and OpenVINO is installed: "
+                         "OpenVINO INT8 (u8 convolutions from the Q/DQ graph)", have)
     if bf16 and ov:
         return CpuChoice(Precision.BF16, EngineBackend.OPENVINO,
-                         f"the CPU has {', '.join(bf16)} and OpenVINO is installed: bfloat16 kernels, no calibration",
-                         have)
-    if bf16:
-        why = f"the CPU has {', '.join(bf16)}, but OpenVINO is not installed (pip install 'edgecolor[openvino]')"
-        if int8:
-            return CpuChoice(Precision.INT8, EngineBackend.ONNXRUNTIME,
-                             f"{why}; {', '.join(int8)}: ONNX Runtime's integer kernels", have)
-        return CpuChoice(Precision.FP32, EngineBackend.ONNXRUNTIME, f"{why}: ONNX Runtime FP32", have)
+                         f"the CPU has {', '.join(bf16)} (no integer dot products) and OpenVINO is installed: "
+                         "bfloat16 kernels", have)
+    missing = " (OpenVINO is not installed: pip install 'edgecolor[openvino]')" if bf16 else ""
     if int8:
-        backend = EngineBackend.OPENVINO if ov else EngineBackend.ONNXRUNTIME
-        return CpuChoice(Precision.INT8, backend,
-                         f"the CPU has {', '.join(int8)} (integer dot products), no bfloat16 kernels: "
-                         f"{backend.label} INT8", have)
-    if ov:
-        return CpuChoice(Precision.FP32, EngineBackend.OPENVINO,
-                         "no integer dot-product or bfloat16 flags: INT8/BF16 would be emulated; OpenVINO FP32", have)
+        return CpuChoice(Precision.INT8, EngineBackend.ONNXRUNTIME,
+                         f"the CPU has {', '.join(int8)} (integer dot products){missing}: ONNX Runtime INT8", have)
     return CpuChoice(Precision.FP32, EngineBackend.ONNXRUNTIME,
-                     "no integer dot-product or bfloat16 flags and no OpenVINO: ONNX Runtime FP32", have)
+                     f"no integer dot-product flags{missing or ' and no OpenVINO'}: "
+                     "ONNX Runtime FP32 (INT8/BF16 would be emulated)", have)
