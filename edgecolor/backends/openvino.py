@@ -151,6 +151,8 @@ class OpenVinoStyleEngine(Engine):
         if threads:
             opts.intra_op_num_threads = threads
         opts.log_severity_level = 3
+        # ONNX Runtime's idle threads spin for a while after each run, on the cores OpenVINO's network needs next
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         return ort.InferenceSession(piece.SerializeToString(), opts, providers=["CPUExecutionProvider"])
 
     @staticmethod
