@@ -2,11 +2,12 @@
 
 Decided from the CPU's flags (``/proc/cpuinfo``, :func:`edgecolor.bench.machine.cpu_flags`) and whether the
 ``openvino`` extra is installed; nothing is timed, so the choice is deterministic and cheap. The order comes
-from one ``edgecolor bench`` run (``benchmarks/results/2026-12-01-cpu-backends.md``, AMD Zen 4: AVX-512 VNNI
-and BF16, no AMX; 720p, ratios to ONNX Runtime FP32): OpenVINO INT8 (the Q/DQ graph; u8 convolutions)
-3.85 x on the colorizer and 1.38 x on a style, OpenVINO BF16 3.34 x / 1.06 x, ONNX Runtime INT8
-2.07 x / 1.01 x. So: integer dot-product flags and OpenVINO -> OpenVINO INT8; bfloat16 flags and OpenVINO
-(without integer dot products) -> BF16; integer dot products without OpenVINO -> ONNX Runtime INT8; else
+from one ``edgecolor bench`` run (``benchmarks/results/2026-12-01-cpu-backends.md`` run 3, AMD Zen 4: AVX-512
+VNNI and BF16, no AMX; 720p, ratios to ONNX Runtime FP32 in the same run): colorizer OpenVINO INT8 (the Q/DQ
+graph; u8 convolutions) 3.30 x engine / 3.56 x pipeline, OpenVINO BF16 3.27 x / 2.78 x, ONNX Runtime INT8
+1.89 x / 1.58 x; style OpenVINO INT8 2.68 x, BF16 2.80 x (a tie), ONNX Runtime INT8 1.11 x. So: integer
+dot-product flags and OpenVINO -> OpenVINO INT8; bfloat16 flags and OpenVINO (without integer dot products)
+-> BF16; integer dot products without OpenVINO -> ONNX Runtime INT8; else
 FP32 on ONNX Runtime (INT8/BF16 would be emulated; not measured). The chosen precision still goes through
 its accuracy gate; the choice and its reason are recorded in the engine's manifest (``auto``), printed by
 ``build`` and copied into ``bench``'s JSON rows.
