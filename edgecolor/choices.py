@@ -48,7 +48,7 @@ class Precision(Choice):
 
 
 class Target(Choice):
-    """What ``edgecolor build`` writes: a TensorRT plan or an ONNX Runtime-optimised model."""
+    """What ``edgecolor build`` writes: a TensorRT plan, or a CPU engine (ONNX Runtime-optimised, or for OpenVINO)."""
 
     TRT = "trt"
     CPU = "cpu"

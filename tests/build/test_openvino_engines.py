@@ -132,3 +132,16 @@ def test_missing_openvino_is_one_line_exit_2(work, monkeypatch):
                                    "-o", str(work / "x.onnx"), "--gate-data", str(work / "truth")])
     assert res.exit_code == 2 and "pip install 'edgecolor[openvino]'" in res.output
     assert len([line for line in res.output.splitlines() if line.strip()]) == 1
+
+
+def test_rebuild_if_stale_sees_another_cpu_backend_and_old_manifests_default_to_onnxruntime(work, bf16):
+    from edgecolor.build.builder import differences
+
+    c, manifest = bf16
+    assert differences(c, manifest) == []
+    fp32 = cfg(work, precision="fp32", name="m-fp32")
+    old = {**manifest, "build_config": {k: v for k, v in manifest["build_config"].items() if k != "cpu_backend"}}
+    old["build_config"]["precision"] = "fp32"
+    assert differences(fp32, old) == []  # a manifest from before OpenVINO engines: ONNX Runtime
+    moved = cfg(work, precision="fp32", cpu_backend="openvino", name="m-fp32")
+    assert any("cpu_backend onnxruntime, openvino was asked for" in d for d in differences(moved, old))
