@@ -2,7 +2,7 @@
 
 File source (decode thread) -> bounded blocking queue -> engine (frame k+1 submitted before k is collected)
 -> sink writer thread. The sink is ``null`` or ``http``: the browser view with one client watching (a thread
-here that reads the MJPEG stream as a browser tab would), so the JPEG encoding and the socket writes are
+process that reads the MJPEG stream as a browser tab would), so the JPEG encoding and the socket writes are
 measured too. The clip (the bundled one, resized) loops until ``duration_s`` or ``iterations`` outputs.
 
 Throughput is outputs / wall time of the run; latency is capture-to-output per frame (queue wait included);
@@ -13,9 +13,10 @@ H2D / compute / D2H.
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 import threading
 import time
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -31,29 +32,51 @@ SINKS = ("null", "http")
 CLIENT_WAIT_S = 5.0
 
 
+# The watching client, run as its own process like a browser tab (in this process its socket reads would
+# compete for the GIL with the pipeline's threads, which no real viewer does): reads the MJPEG stream until
+# the view closes it, then prints the parts and bytes it received.
+_CLIENT = """
+import sys, urllib.request
+parts = size = 0
+try:
+    with urllib.request.urlopen(sys.argv[1], timeout=30) as stream:
+        while chunk := stream.read1(1 << 16):
+            size += len(chunk)
+            parts += chunk.count(b"Content-Type: image/jpeg")
+except OSError:
+    pass
+print(parts, size)
+"""
+
+
 class Watcher:
-    """One client reading the browser view's MJPEG stream until the view stops; counts bytes and parts."""
+    """One client process reading the browser view's MJPEG stream until the view stops."""
 
-    def __init__(self, url: str) -> None:
-        self.url, self.bytes, self.parts = url + "stream.mjpg", 0, 0
-        self.connected = threading.Event()
-        self._thread = threading.Thread(target=self._read, name="edgecolor-bench-watcher", daemon=True)
-        self._thread.start()
+    def __init__(self, view: Any) -> None:
+        self.view = view
+        self.frames_received = self.bytes = 0
+        self._proc = subprocess.Popen([sys.executable, "-c", _CLIENT, view.url + "stream.mjpg"],
+                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
 
-    def _read(self) -> None:
+    def wait_connected(self, timeout_s: float = CLIENT_WAIT_S) -> None:
+        deadline = time.perf_counter() + timeout_s
+        while self.view.stream_clients < 1:
+            if time.perf_counter() > deadline or self._proc.poll() is not None:
+                self.stop()
+                raise RuntimeError("the bench's browser-view client did not connect")
+            time.sleep(0.01)
+
+    def stop(self) -> None:
+        """After the view stopped (its stream ends): the client's counts."""
+        if self._proc.returncode is not None:
+            return
         try:
-            with urllib.request.urlopen(self.url, timeout=10) as stream:  # noqa: S310 - our own loopback view
-                self.connected.set()
-                while chunk := stream.read1(1 << 16):
-                    self.bytes += len(chunk)
-                    self.parts += chunk.count(b"Content-Type: image/jpeg")
-        except OSError as exc:  # the view closing mid-read ends the stream too
-            log.debug("watcher stopped: %s", exc)
-        finally:
-            self.connected.set()
-
-    def join(self) -> None:
-        self._thread.join(timeout=5)
+            text, _ = self._proc.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            text, _ = self._proc.communicate()
+        parts, _, size = (text or "0 0").strip().partition(" ")
+        self.frames_received, self.bytes = int(parts or 0), int(size or 0)
 
 
 def time_pipeline(engine: Engine, h: int, w: int, warmup_s: float, folder: Path, duration_s: float | None = None,
@@ -83,9 +106,8 @@ def time_pipeline(engine: Engine, h: int, w: int, warmup_s: float, folder: Path,
         sinks: list[Sink] = [NullSink()]
         if view is not None:
             sinks = [HttpViewSink(view)]
-            watcher = Watcher(view.url)
-            if not watcher.connected.wait(CLIENT_WAIT_S) or view.stream_clients != 1:
-                raise RuntimeError("the bench's browser-view client did not connect")
+            watcher = Watcher(view)
+            watcher.wait_connected()
         pipeline = Pipeline(source, {"m": engine}, Controls([Style("m", "m")], stabilize=False), sinks,
                             Stabilizer(enabled=False), PipelineConfig(max_frames=iterations))
         timer = _stopper(pipeline, duration_s, iterations, tick)
@@ -97,12 +119,12 @@ def time_pipeline(engine: Engine, h: int, w: int, warmup_s: float, folder: Path,
         if view is not None:
             view.stop()
         if watcher is not None:
-            watcher.join()
+            watcher.stop()
     lat = list(stats.latencies_ms)
     extra: dict[str, Any] = {"sink": sink, "dropped": stats.dropped, "skipped": stats.skipped,
                              "sink_dropped": stats.sink_dropped, "stages_ms": stats.stage_summary()}
     if watcher is not None:
-        extra["client"] = {"frames_received": watcher.parts, "bytes": watcher.bytes}
+        extra["client"] = {"frames_received": watcher.frames_received, "bytes": watcher.bytes}
     if record is not None:
         record["latency_ms"] = [round(x, 3) for x in lat]
         record["stages_ms"] = {k: [round(x, 3) for x in v] for k, v in stats.stages_ms.items()}
