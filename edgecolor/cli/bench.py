@@ -76,6 +76,9 @@ def bench(
                                                  callback=_seconds(0, 86400, above=True))] = None,
     iterations: Annotated[int | None, typer.Option(help="Timed frames per row, instead of --duration.",
                                                    callback=bounded(1, 10**8))] = None,
+    rounds: Annotated[int, typer.Option(help="Time the rows round-robin this many times, each a share of "
+                                             "--duration/--iterations, so other jobs' load spreads over all rows "
+                                             "(1..100).", callback=bounded(1, 100))] = 1,
     percentile: Annotated[str, typer.Option(help="Latency percentiles to report, comma list in 0..100 (e.g. "
                                                  "50,90,99,99.9); a warning says when one rests on too few samples.",
                                             callback=_percentiles)] = "50,90,95,99",
@@ -120,7 +123,7 @@ def bench(
             require("matplotlib", "eval")
         refuse_overwrite([p for p in (plot, export_times) if p is not None], paths, "output")
     plan = BenchPlan(modes, sinks, res, float(warmup), seconds, iterations,  # type: ignore[arg-type]
-                     list(percentile), export_times is not None)  # type: ignore[arg-type]
+                     list(percentile), export_times is not None, rounds)  # type: ignore[arg-type]
     started, load_before = utc_now(), load_average()
     engines = open_engines([(p, c) for p, (_, c) in zip(paths, chosen, strict=True)], threads)
     with work_dir("bench") as tmp, progress(not as_json) as bar:
@@ -145,7 +148,7 @@ def bench(
                                     "threads": threads or machine_threads()}
     report = {"timestamp": started, "finished": utc_now(), "machine": machine,
               "settings": {"mode": modes, "sink": sinks, "cpu_path": cpu_path, "warmup_s": plan.warmup_s,
-                           "duration_s": seconds, "iterations": iterations, "threads": threads,
+                           "duration_s": seconds, "iterations": iterations, "rounds": rounds, "threads": threads,
                            "percentiles": plan.percentiles},
               "rows": rows, "ratios": pipeline_ratios(rows)}
     if export_times is not None:

@@ -47,7 +47,7 @@ from edgecolor.stream.sources import Frame, Source
 from edgecolor.stream.stabilize import Stabilizer
 from edgecolor.stream.writers import SinkWriter
 
-__all__ = ["FrameQueue", "Pipeline", "PipelineConfig", "Stats", "signals_stop", "STAGES"]
+__all__ = ["FrameQueue", "Pipeline", "PipelineConfig", "Stats", "signals_stop", "stage_summary", "STAGES"]
 
 log = logging.getLogger(__name__)
 
@@ -89,13 +89,7 @@ class Stats:
 
     def stage_summary(self) -> dict[str, dict[str, float]]:
         """Mean, p50 and p99 milliseconds of each stage that has samples (see the module docstring)."""
-        out = {}
-        for name, values in self.stages_ms.items():
-            ms = np.asarray(values.copy())  # copy(): atomic while the threads append
-            if ms.size:
-                out[name] = {"mean": round(float(ms.mean()), 3), "p50": round(float(np.percentile(ms, 50)), 3),
-                             "p99": round(float(np.percentile(ms, 99)), 3), "samples": int(ms.size)}
-        return out
+        return stage_summary({k: v.copy() for k, v in self.stages_ms.items()})  # copy(): atomic while appending
 
     def summary(self) -> dict[str, Any]:
         lat = np.asarray(self.latencies_ms.copy() or [np.nan])  # copy(): atomic while the pipeline appends
@@ -114,6 +108,17 @@ class Stats:
             "latency_ms": pct | {"max": round(float(np.max(lat)), 2)},
             "stages_ms": self.stage_summary(),
         }
+
+
+def stage_summary(stages: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """``{stage: milliseconds}`` -> mean, p50, p99 and the sample count of each stage that has samples."""
+    out = {}
+    for name, values in stages.items():
+        ms = np.asarray(list(values), dtype=float)
+        if ms.size:
+            out[name] = {"mean": round(float(ms.mean()), 3), "p50": round(float(np.percentile(ms, 50)), 3),
+                         "p99": round(float(np.percentile(ms, 99)), 3), "samples": int(ms.size)}
+    return out
 
 
 @dataclass

@@ -75,9 +75,9 @@ def test_engine_mode_json_has_the_asked_percentiles_times_machine_and_load(model
     assert machine["threads"] == 1 and len(machine["load_average_before"]) == 3
     exported = json.loads(times.read_text())
     (entry,) = exported["rows"]
-    assert entry["mode"] == "engine" and len(entry["iterations"]) == 20
-    starts = [it["start_ms"] for it in entry["iterations"]]
-    assert starts == sorted(starts) and all(it["latency_ms"] >= 0 for it in entry["iterations"])
+    assert entry["mode"] == "engine" and len(entry["times"]) == 20
+    starts = [it["start_ms"] for it in entry["times"]]
+    assert starts == sorted(starts) and all(it["latency_ms"] >= 0 for it in entry["times"])
 
 
 def test_both_modes_null_and_watched_browser_view_with_stage_split_and_ratio(model, tmp_path):
@@ -94,8 +94,8 @@ def test_both_modes_null_and_watched_browser_view_with_stage_split_and_ratio(mod
     assert {"sink", "sink_queue"} <= set(http["stages_ms"])  # the browser view is written on its own thread
     assert http["client"]["frames_received"] >= 1 and http["client"]["bytes"] > 0
     assert [(x["sink"], x["pipeline_vs_engine"] > 0) for x in report["ratios"]] == [("null", True), ("http", True)]
-    exported = json.loads(times.read_text())["rows"]
-    assert len(exported[1]["latency_ms"]) == 40 and len(exported[1]["stages_ms"]["infer"]) == 40
+    (piece,) = json.loads(times.read_text())["rows"][1]["times"]
+    assert len(piece["latency_ms"]) == 40 and len(piece["stages_ms"]["infer"]) == 40
 
 
 def test_the_text_report_shows_the_stage_split_and_the_ratio(model):
@@ -129,3 +129,20 @@ def test_an_engine_from_build_is_bench_input(model, tmp_path):
     assert res.exit_code == 0, res.output
     (row,) = report["rows"]
     assert row["model"] == "tiny-int8-cpu" and row["gate"]["psnr_vs_fp32_db"] == 41.5
+
+
+def test_rounds_interleave_the_rows_and_add_up_their_shares(model, monkeypatch):
+    import edgecolor.bench.pipeline_mode as pm
+    import edgecolor.bench.runner as rn
+
+    order = []
+    real_calls, real_pipeline = rn.time_calls, pm.time_pipeline
+    monkeypatch.setattr(rn, "time_calls", lambda *a, **k: (order.append(("engine", a[3])), real_calls(*a, **k))[1])
+    monkeypatch.setattr(pm, "time_pipeline", lambda *a, **k: (order.append(("pipeline", a[6])),
+                                                              real_pipeline(*a, **k))[1])
+    res, report = bench(model, "--resolutions", "32x24", "--mode", "engine,pipeline", "--iterations", 7,
+                        "--rounds", 3, "--warmup", 0, "--threads", 1, "--json")
+    assert res.exit_code == 0, res.output
+    assert order == [("engine", 3), ("pipeline", 3), ("engine", 2), ("pipeline", 2), ("engine", 2), ("pipeline", 2)]
+    assert [(r["mode"], r["frames"], r["rounds"]) for r in report["rows"]] == [("engine", 7, 3), ("pipeline", 7, 3)]
+    assert report["rows"][1]["stages_ms"]["infer"]["samples"] == 7
