@@ -97,6 +97,9 @@ class Engine:
         self._closed = False
         self._worker: ThreadPoolExecutor | None = None
         self._worker_lock = threading.Lock()
+        # One run at a time per engine, whichever thread asks (infer() beside a submitted run): an OpenVINO
+        # infer request is not safe to run from two threads at once (ONNX Runtime's session would be).
+        self._run_lock = threading.Lock()
 
     # --- public API (checks live here, once) ----------------------------------------------------------
     @property
@@ -113,7 +116,8 @@ class Engine:
         """Run the frame model on one frame (``H x W x 3``) or a batch (``N x H x W x 3``), uint8 BGR."""
         batch, single = self._check_frame(frame)
         values = self._check_extra(extra)
-        out = self._infer_impl(batch, values)
+        with self._run_lock:
+            out = self._infer_impl(batch, values)
         if out.shape != batch.shape or out.dtype != np.uint8:
             raise RuntimeError(f"{self.backend} returned {out.dtype}{out.shape} for input {batch.shape}")
         return out[0] if single else out
@@ -164,9 +168,10 @@ class Engine:
             return self._worker.submit(self._timed_infer, batch, extra)
 
     def _timed_infer(self, batch: np.ndarray, extra: dict[str, float]) -> tuple[np.ndarray, float]:
-        t = time.perf_counter()
-        out = self._infer_impl(batch, extra)
-        return out, (time.perf_counter() - t) * 1000
+        with self._run_lock:
+            t = time.perf_counter()
+            out = self._infer_impl(batch, extra)
+            return out, (time.perf_counter() - t) * 1000
 
     def _close_impl(self) -> None:
         """Release backend resources (sessions, contexts, CUDA memory)."""

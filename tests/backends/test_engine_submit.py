@@ -47,3 +47,27 @@ def test_close_waits_for_a_submitted_run_and_a_bad_output_is_a_bug():
         pending()
     with pytest.raises(RuntimeError, match="after close"):
         engine.submit(np.zeros((4, 6, 3), np.uint8))
+
+
+def test_a_synchronous_call_waits_for_a_submitted_run_of_the_same_engine():
+    class Exclusive(Engine):
+        backend = "exclusive"
+
+        def __init__(self):
+            super().__init__()
+            self.running, self.overlapped, self.go = 0, False, threading.Event()
+
+        def _infer_impl(self, batch, extra):
+            self.running += 1
+            self.overlapped |= self.running > 1
+            self.go.wait(0.2)
+            self.running -= 1
+            return batch
+
+    engine = Exclusive()
+    frame = np.zeros((4, 6, 3), np.uint8)
+    pending = engine.submit(frame)
+    engine(frame)  # from this thread while the worker may be running: the two runs must not overlap
+    pending()
+    assert not engine.overlapped
+    engine.close()
