@@ -1,4 +1,6 @@
-"""What a benchmark ran on: CPU, cores, GPU/driver where present, library versions."""
+"""What a benchmark ran on: CPU, its INT8/BF16 kernel flags, cores, GPU/driver where present, library versions,
+and how busy the machine was (load average): numbers measured beside other jobs are only valid as ratios
+within one run, and the record says so."""
 
 from __future__ import annotations
 
@@ -57,6 +59,20 @@ def _version(dist: str) -> str | None:
         return metadata.version(dist)
     except metadata.PackageNotFoundError:
         return None
+
+
+def load_average() -> list[float] | None:
+    """The 1, 5 and 15-minute load averages (``None`` where the OS has none)."""
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except (AttributeError, OSError):
+        return None
+
+
+def utc_now() -> str:
+    import datetime as dt
+
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def describe_machine() -> dict[str, object]:
