@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import os
 import platform
-import shutil
-import subprocess
-from importlib import metadata
+
+from edgecolor.system import dist_version
 
 
 def _cpu_model() -> str:
@@ -41,24 +40,11 @@ def cpu_flags() -> list[str]:
 
 
 def _gpu() -> dict[str, str] | None:
-    if shutil.which("nvidia-smi") is None:
-        return None
-    try:
-        out = subprocess.run(["nvidia-smi", "--query-gpu=name,driver_version,compute_cap", "--format=csv,noheader"],
-                             capture_output=True, text=True, timeout=10).stdout.strip().splitlines()
-    except (OSError, subprocess.SubprocessError):
-        return None
-    if not out:
-        return None
-    name, driver, cc = (x.strip() for x in (out[0].split(",") + ["", "", ""])[:3])
-    return {"name": name, "driver": driver, "compute_capability": cc}
+    """The first GPU ``nvidia-smi`` reports (:func:`edgecolor.system.nvidia_smi_gpus`), or None."""
+    from edgecolor.system import nvidia_smi_gpus
 
-
-def _version(dist: str) -> str | None:
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return None
+    gpus, _error = nvidia_smi_gpus()
+    return gpus[0] if gpus else None
 
 
 def load_average() -> list[float] | None:
@@ -76,8 +62,8 @@ def utc_now() -> str:
 
 
 def describe_machine() -> dict[str, object]:
-    libs = {d: _version(d) for d in ("edgecolor", "onnxruntime", "onnxruntime-gpu", "onnx", "numpy", "opencv-python",
-                                     "torch", "tensorrt", "cuda-python")}
+    libs = {d: dist_version(d) for d in ("edgecolor", "onnxruntime", "onnxruntime-gpu", "onnx", "numpy",
+                                         "opencv-python", "openvino", "torch", "tensorrt", "cuda-python")}
     return {
         "cpu": _cpu_model(),
         "cpu_flags": cpu_flags(),

@@ -113,7 +113,8 @@ def test_a_tensorrt_engine_file_goes_to_tensorrt(tmp_path, monkeypatch):
     plan.write_bytes(b"plan")
     monkeypatch.setitem(sys.modules, "tensorrt", None)
     res, _ = bench(plan, "--iterations", 1)
-    assert res.exit_code == 2 and "edgecolor[trt]" in res.stderr and "ONNX Runtime" not in res.stderr
+    # the loader takes a .engine file as TensorRT's (its manifest is checked first), never as a broken ONNX file
+    assert res.exit_code == 2 and "no manifest" in res.stderr and "ONNX Runtime" not in res.stderr
 
 
 def test_an_engine_from_build_is_bench_input(model, tmp_path):
@@ -122,8 +123,11 @@ def test_an_engine_from_build_is_bench_input(model, tmp_path):
     engine = tmp_path / "engines" / "tiny-int8-cpu.onnx"
     engine.parent.mkdir()
     engine.write_bytes(model.read_bytes())
+    import onnxruntime
+
     gate = {"verdict": "pass", "psnr_vs_fp32_db": 41.5, "delta_e_vs_fp32": 0.8}
-    mf.write(engine, {"precision": "int8", "gate": gate})
+    mf.write(engine, {"backend": "onnxruntime", "backend_version": onnxruntime.__version__,  # bench checks it
+                      "engine_sha256": mf.sha256_file(engine), "precision": "int8", "gate": gate})
     res, report = bench(engine, "--resolutions", "32x24", "--iterations", 3, "--warmup", 0, "--threads", 1,
                         "--json")
     assert res.exit_code == 0, res.output
