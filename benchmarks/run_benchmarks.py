@@ -31,8 +31,9 @@ import numpy as np
 from edgecolor.backends.cpu_split import SplitColorizerEngine
 from edgecolor.backends.onnxruntime import OrtEngine
 from edgecolor.bench.machine import describe_machine
+from edgecolor.bench.pipeline_mode import time_pipeline
 from edgecolor.bench.report import markdown_table, plot_rows
-from edgecolor.bench.runner import parse_resolutions, test_frame, time_calls, time_pipeline
+from edgecolor.bench.runner import parse_resolutions, test_frame, time_calls
 from edgecolor.build import manifest as mf
 from edgecolor.build.builder import BuildConfig, build
 from edgecolor.colour import BGR_FROM_CHROMA
@@ -123,7 +124,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for res in res_list:
             for name, engine in colour.items():
-                st, extra = time_pipeline(engine, res[1], res[2], w, Path(tmp))
+                st, extra = time_pipeline(engine, res[1], res[2], w, Path(tmp), duration_s=d)
                 rows.append(row(name, "colorize", res, "pipeline", st.as_dict(), **extra))
                 print(f"{name:24s} {res[0]:6s} pipeline {st.throughput_fps:7.1f} fps p99 {st.p99_ms:.1f} ms",
                       file=sys.stderr)

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CPU_PATHS = CpuPath.values()
+TRT_SUFFIXES = (".engine", ".plan")  # what ``edgecolor build --target trt`` writes (trtexec's names too)
 _WANTS = {Backend.TRT: EngineBackend.TENSORRT, Backend.ORT: EngineBackend.ONNXRUNTIME, Backend.AUTO: None}
 
 
@@ -41,10 +42,10 @@ def open_engine(model: str | Path, *, backend: Backend | str = Backend.AUTO, cpu
     """The engine for ``model`` (a shipped model name or a path): see the module docstring.
 
     ``backend``: ``trt`` or ``ort`` refuse an engine built for the other (the manifest's backend is checked
-    before anything else); ``auto`` follows the manifest, and a file without one is a frame model for ONNX
-    Runtime. ``rebuild_if_stale`` rebuilds a stale engine with the command its manifest records instead of
-    refusing it. ``trt_options`` go to :class:`~edgecolor.backends.tensorrt_runtime.TrtEngine` (``slots``,
-    ``cuda_graphs``, ``mapped``, ``cuda``).
+    before anything else); ``auto`` follows the manifest (a ``.engine``/``.plan`` file is TensorRT's), and a
+    file without one is a frame model for ONNX Runtime. ``rebuild_if_stale`` rebuilds a stale engine with the
+    command its manifest records instead of refusing it. ``trt_options`` go to
+    :class:`~edgecolor.backends.tensorrt_runtime.TrtEngine` (``slots``, ``cuda_graphs``, ``mapped``, ``cuda``).
     """
     from edgecolor.build import manifest as mf
 
@@ -52,6 +53,8 @@ def open_engine(model: str | Path, *, backend: Backend | str = Backend.AUTO, cpu
     cpu_path = CpuPath.parse(cpu_path, "CPU path")
     path = _path(model)
     wanted = _WANTS[backend]
+    if wanted is None and path.suffix.lower() in TRT_SUFFIXES:
+        wanted = EngineBackend.TENSORRT  # a serialized plan: ONNX Runtime could only fail to parse it
     manifest = None
     if wanted is EngineBackend.TENSORRT or mf.manifest_path(path).is_file():
         manifest = mf.check(path, rebuild_if_stale=rebuild_if_stale, backend=wanted)

@@ -7,12 +7,21 @@ small ``*_impl`` methods. Frames at the boundary are ``numpy.uint8`` BGR, ``H x 
 Extra inputs are the frame model's scalar inputs with defaults (e.g. ``colour_strength``), recorded in the
 model's ``edgecolor.extra_inputs`` metadata. A value can change on every call, so a control such as a
 style or strength switch takes effect on the next frame without reloading the engine.
+
+Overlap: :meth:`Engine.submit` starts a frame and returns a :class:`Pending` to collect it later, so a caller
+(the streaming pipeline) submits frame k+1 before it collects frame k. TensorRT overrides
+:meth:`Engine._submit_impl` with its two CUDA-stream slots; every other backend (ONNX Runtime, the CPU split
+path, OpenVINO) inherits the default: one worker thread per engine runs :meth:`Engine._infer_impl`, one
+frame at a time in submission order (two runs at once would only fight over the same cores).
 """
 
 from __future__ import annotations
 
 import math
+import threading
+import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -44,6 +53,37 @@ def extra_defaults(spec: str | Mapping[str, Any] | None, what: str, remedy: str,
     return defaults
 
 
+class Pending:
+    """A submitted frame: call it to wait for the output (once or many times; it is kept).
+
+    ``compute_ms`` is the engine's own time for it once collected: the worker thread's run for CPU
+    backends; from submission to the result for backends that override :meth:`Engine._submit_impl`
+    (an upper bound: TensorRT's copy-in, compute and copy-out, plus any time before it was collected).
+    """
+
+    def __init__(self, wait: Callable[[], tuple[np.ndarray, float | None]], single: bool, shape: tuple[int, ...],
+                 backend: str, done: Callable[[], bool] | None = None) -> None:
+        """``wait`` returns the output and the compute milliseconds when the backend measured them."""
+        self._wait, self._single, self._shape, self._backend, self._done = wait, single, shape, backend, done
+        self._out: np.ndarray | None = None
+        self.submitted = time.perf_counter()
+        self.compute_ms: float | None = None
+
+    def done(self) -> bool:
+        """Whether collecting would not wait (``True`` when the backend cannot tell: collect at once)."""
+        return self._out is not None or self._done is None or self._done()
+
+    def __call__(self) -> np.ndarray:
+        if self._out is None:
+            out, self.compute_ms = self._wait()
+            if out.shape != self._shape or out.dtype != np.uint8:
+                raise RuntimeError(f"{self._backend} returned {out.dtype}{out.shape} for input {self._shape}")
+            if self.compute_ms is None:
+                self.compute_ms = (time.perf_counter() - self.submitted) * 1000
+            self._out = out[0] if self._single else out
+        return self._out
+
+
 class Engine:
     """Base class: ``engine(frame, **extra) -> frame``; subclasses set ``defaults`` and ``metadata``."""
 
@@ -53,6 +93,11 @@ class Engine:
         self.defaults: dict[str, float] = {}
         self.metadata: dict[str, str] = {}
         self._closed = False
+        self._worker: ThreadPoolExecutor | None = None
+        self._worker_lock = threading.Lock()
+        # One run at a time per engine, whichever thread asks (infer() beside a submitted run): an OpenVINO
+        # infer request is not safe to run from two threads at once (ONNX Runtime's session would be).
+        self._run_lock = threading.Lock()
 
     # --- public API (checks live here, once) ----------------------------------------------------------
     @property
@@ -66,32 +111,32 @@ class Engine:
         """Run the frame model on one frame (``H x W x 3``) or a batch (``N x H x W x 3``), uint8 BGR."""
         batch, single = self._check_frame(frame)
         values = self._check_extra(extra)
-        out = self._infer_impl(batch, values)
+        with self._run_lock:
+            out = self._infer_impl(batch, values)
         if out.shape != batch.shape or out.dtype != np.uint8:
             raise RuntimeError(f"{self.backend} returned {out.dtype}{out.shape} for input {batch.shape}")
         return out[0] if single else out
 
     __call__ = infer
 
-    def submit(self, frame: np.ndarray, **extra: float | None) -> Callable[[], np.ndarray]:
-        """Start inference and return a callable that waits for the result.
-
-        Backends with asynchronous execution (TensorRT on two CUDA streams) override
-        :meth:`_submit_impl` so the caller can prepare frame k+1 while frame k computes.
-        """
+    def submit(self, frame: np.ndarray, **extra: float | None) -> Pending:
+        """Start inference of one frame (or batch) and return at once; call the :class:`Pending` for the
+        output. Checks are the same as :meth:`infer`'s, on the caller's thread."""
         batch, single = self._check_frame(frame)
         values = self._check_extra(extra)
+        if type(self)._submit_impl is Engine._submit_impl:
+            future = self._on_worker(batch, values)
+            return Pending(future.result, single, batch.shape, self.backend, future.done)
         wait = self._submit_impl(batch, values)
-
-        def result() -> np.ndarray:
-            out = wait()
-            return out[0] if single else out
-
-        return result
+        return Pending(lambda: (wait(), None), single, batch.shape, self.backend)
 
     def close(self) -> None:
         if not self._closed:
             self._closed = True
+            with self._worker_lock:
+                if self._worker is not None:  # let a submitted run finish before its session goes
+                    self._worker.shutdown(wait=True)
+                    self._worker = None
             self._close_impl()
 
     def __enter__(self) -> Engine:
@@ -106,8 +151,22 @@ class Engine:
         raise NotImplementedError
 
     def _submit_impl(self, batch: np.ndarray, extra: dict[str, float]) -> Callable[[], np.ndarray]:
-        out = self._infer_impl(batch, extra)
-        return lambda: out
+        """Start ``batch`` and return a callable that waits for its output. Not overridden: the default
+        worker thread runs :meth:`_infer_impl` (see the module docstring)."""
+        future = self._on_worker(batch, extra)
+        return lambda: future.result()[0]
+
+    def _on_worker(self, batch: np.ndarray, extra: dict[str, float]) -> Future[tuple[np.ndarray, float]]:
+        with self._worker_lock:
+            if self._worker is None:
+                self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"edgecolor-{self.backend}")
+            return self._worker.submit(self._timed_infer, batch, extra)
+
+    def _timed_infer(self, batch: np.ndarray, extra: dict[str, float]) -> tuple[np.ndarray, float]:
+        with self._run_lock:
+            t = time.perf_counter()
+            out = self._infer_impl(batch, extra)
+            return out, (time.perf_counter() - t) * 1000
 
     def _close_impl(self) -> None:
         """Release backend resources (sessions, contexts, CUDA memory)."""
@@ -136,3 +195,4 @@ class Engine:
             if value is not None:
                 values[name] = float(value)
         return values
+

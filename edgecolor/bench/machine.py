@@ -1,12 +1,13 @@
-"""What a benchmark ran on: CPU, cores, GPU/driver where present, library versions."""
+"""What a benchmark ran on: CPU, its INT8/BF16 kernel flags, cores, GPU/driver where present, library versions,
+and how busy the machine was (load average): numbers measured beside other jobs are only valid as ratios
+within one run, and the record says so."""
 
 from __future__ import annotations
 
 import os
 import platform
-import shutil
-import subprocess
-from importlib import metadata
+
+from edgecolor.system import dist_version
 
 
 def _cpu_model() -> str:
@@ -39,29 +40,30 @@ def cpu_flags() -> list[str]:
 
 
 def _gpu() -> dict[str, str] | None:
-    if shutil.which("nvidia-smi") is None:
-        return None
-    try:
-        out = subprocess.run(["nvidia-smi", "--query-gpu=name,driver_version,compute_cap", "--format=csv,noheader"],
-                             capture_output=True, text=True, timeout=10).stdout.strip().splitlines()
-    except (OSError, subprocess.SubprocessError):
-        return None
-    if not out:
-        return None
-    name, driver, cc = (x.strip() for x in (out[0].split(",") + ["", "", ""])[:3])
-    return {"name": name, "driver": driver, "compute_capability": cc}
+    """The first GPU ``nvidia-smi`` reports (:func:`edgecolor.system.nvidia_smi_gpus`), or None."""
+    from edgecolor.system import nvidia_smi_gpus
+
+    gpus, _error = nvidia_smi_gpus()
+    return gpus[0] if gpus else None
 
 
-def _version(dist: str) -> str | None:
+def load_average() -> list[float] | None:
+    """The 1, 5 and 15-minute load averages (``None`` where the OS has none)."""
     try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
+        return [round(x, 2) for x in os.getloadavg()]
+    except (AttributeError, OSError):
         return None
+
+
+def utc_now() -> str:
+    import datetime as dt
+
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def describe_machine() -> dict[str, object]:
-    libs = {d: _version(d) for d in ("edgecolor", "onnxruntime", "onnxruntime-gpu", "onnx", "numpy", "opencv-python",
-                                     "torch", "tensorrt", "cuda-python")}
+    libs = {d: dist_version(d) for d in ("edgecolor", "onnxruntime", "onnxruntime-gpu", "onnx", "numpy",
+                                         "opencv-python", "openvino", "torch", "tensorrt", "cuda-python")}
     return {
         "cpu": _cpu_model(),
         "cpu_flags": cpu_flags(),

@@ -1,4 +1,4 @@
-"""Timed loops: one engine call per frame (``engine`` mode)."""
+"""Timed loops: one engine call per frame (``engine`` mode); the pipeline mode is :mod:`.pipeline_mode`."""
 
 from __future__ import annotations
 
@@ -10,8 +10,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from edgecolor.backends.base import Engine
-from edgecolor.bench.stats import LatencyStats, summarise
+from edgecolor.bench.stats import PERCENTILES, LatencyStats, summarise
 from edgecolor.errors import InputError
 
 NAMED = {"360p": (360, 640), "480p": (480, 854), "720p": (720, 1280), "1080p": (1080, 1920), "4k": (2160, 3840)}
@@ -57,25 +56,39 @@ def warm_up(fn: Callable[[], object], seconds: float) -> None:
         fn()
 
 
-def time_calls(fn: Callable[[], object], warmup_s: float, duration_s: float | None = None,
-               iterations: int | None = None) -> LatencyStats:
-    """Call ``fn`` for ``warmup_s`` untimed, then for ``duration_s`` seconds or ``iterations`` calls."""
+def check_budget(duration_s: float | None, iterations: int | None) -> None:
     if (duration_s is None) == (iterations is None):
         raise InputError("give exactly one of --duration and --iterations", "e.g. --duration 10")
     if (duration_s is not None and duration_s <= 0) or (iterations is not None and iterations <= 0):
         raise InputError("--duration/--iterations must be positive", "e.g. --duration 10 or --iterations 100")
+
+
+def time_calls(fn: Callable[[], object], warmup_s: float, duration_s: float | None = None,
+               iterations: int | None = None, percentiles: tuple[float, ...] | list[float] = PERCENTILES,
+               record: list[tuple[float, float]] | None = None,
+               tick: Callable[[float], None] | None = None) -> LatencyStats:
+    """Call ``fn`` for ``warmup_s`` untimed, then for ``duration_s`` seconds or ``iterations`` calls.
+
+    ``record`` receives ``(start_ms, latency_ms)`` per timed call (start from the timed phase's start), for
+    ``--export-times``; ``tick`` is called about once a second with the fraction done (progress)."""
+    check_budget(duration_s, iterations)
     warm_up(fn, warmup_s)
     lat: list[float] = []
-    start = time.perf_counter()
+    start = next_tick = time.perf_counter()
     while True:
         t = time.perf_counter()
         fn()
         now = time.perf_counter()
         lat.append((now - t) * 1000)
-        done = len(lat) >= iterations if iterations is not None else now - start >= (duration_s or 0.0)
-        if done:
+        if record is not None:
+            record.append(((t - start) * 1000, lat[-1]))
+        done_frac = len(lat) / iterations if iterations is not None else (now - start) / (duration_s or 1.0)
+        if tick is not None and now >= next_tick:
+            tick(min(done_frac, 1.0))
+            next_tick = now + 1.0
+        if done_frac >= 1.0:
             break
-    return summarise(lat, time.perf_counter() - start)
+    return summarise(lat, time.perf_counter() - start, percentiles=percentiles)
 
 
 def make_clip(h: int, w: int, folder: Path, frames: int = 120) -> Path:
@@ -95,22 +108,3 @@ def make_clip(h: int, w: int, folder: Path, frames: int = 120) -> Path:
     reader.close()
     writer.close()
     return path
-
-
-def time_pipeline(engine: Engine, h: int, w: int, warmup_s: float, folder: Path) -> tuple[LatencyStats, dict]:
-    """The real end-to-end path: file source (decode thread) -> bounded blocking queue -> engine -> null sink.
-    Latency is capture-to-output per frame (queue wait included); throughput is frames / wall time."""
-    from edgecolor.stream.controls import Controls, Style
-    from edgecolor.stream.pipeline import Pipeline
-    from edgecolor.stream.sinks import NullSink
-    from edgecolor.stream.sources import VideoFileSource
-    from edgecolor.stream.stabilize import Stabilizer
-
-    source = VideoFileSource(make_clip(h, w, folder))
-    first = test_frame(h, w)
-    warm_up(lambda: engine(first), warmup_s)
-    pipeline = Pipeline(source, {"m": engine}, Controls([Style("m", "m")], stabilize=False), [NullSink()],
-                        Stabilizer(enabled=False))
-    stats = pipeline.run()
-    return summarise(list(stats.latencies_ms), stats.seconds, stats.frames), {"dropped": stats.dropped,
-                                                                        "skipped": stats.skipped}

@@ -18,7 +18,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,7 @@ import numpy as np
 
 from edgecolor.backends.base import Engine
 from edgecolor.stream.sinks import Output, Sink
-from edgecolor.stream.sources import Frame, Source, VideoFileSource
+from edgecolor.stream.sources import VideoFileSource
 
 log = logging.getLogger(__name__)
 
@@ -42,40 +41,13 @@ def rss_mb() -> float:
     raise RuntimeError("no VmRSS in /proc/self/status")
 
 
-class LoopingSource(Source):
-    """A video file played again and again, paced at its frame rate like a camera (a live source)."""
-
-    live = True
+class LoopingSource(VideoFileSource):
+    """A video file played again and again, paced at its frame rate like a camera (a live source); the
+    pacing and looping are :class:`VideoFileSource`'s own."""
 
     def __init__(self, path: Path) -> None:
-        super().__init__(f"{path} (looped)")
-        self.path = path
-        self._stopping = threading.Event()
-        self.loops = 0
-        probe = VideoFileSource(path)
-        self.fps = probe.fps
-        probe.close()
-
-    def frames(self) -> Iterator[Frame]:
-        index, t0 = 0, time.perf_counter()
-        while not self._stopping.is_set():
-            clip = VideoFileSource(self.path)
-            try:
-                for frame in clip.frames():
-                    delay = t0 + index / (self.fps or 25.0) - time.perf_counter()
-                    if delay > 0:
-                        time.sleep(delay)
-                    yield Frame(index, time.perf_counter(), frame.image)
-                    index += 1
-                    if self._stopping.is_set():
-                        return
-            finally:
-                self._skipped += clip.skipped
-                clip.close()
-            self.loops += 1
-
-    def stop(self) -> None:
-        self._stopping.set()
+        super().__init__(path, realtime=True, loop=True)
+        self.name = f"{path} (looped)"
 
 
 class TimingSink(Sink):

@@ -1,17 +1,38 @@
-"""``edgecolor bench``: throughput and latency percentiles (trtexec definitions) per model and resolution."""
+"""``edgecolor bench``: throughput, latency percentiles (trtexec definitions) and the pipeline's stage split per
+model and resolution."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
-import numpy as np
 import typer
 from rich.table import Table
 
-from edgecolor.backends.base import Engine
 from edgecolor.cli._common import JsonOpt, console, emit_json, out, progress
 from edgecolor.cli._numbers import THREADS, bounded
+
+MODES = ("engine", "pipeline")
+
+
+def _seconds(lo: float, hi: float, above: bool = False) -> Any:
+    """``bounded`` for a time option: ``200ms``, ``3s`` or plain seconds, then the shared bounds check."""
+    check = bounded(lo, hi, above)
+
+    def bounded_seconds(ctx: typer.Context, param: typer.CallbackParam, value: str | None) -> float | None:
+        from edgecolor.bench.units import parse_seconds
+
+        if value is None:
+            return None
+        return check(ctx, param, parse_seconds(value, max(param.opts, key=len)))  # type: ignore[no-any-return]
+
+    return bounded_seconds
+
+
+def _percentiles(ctx: typer.Context, param: typer.CallbackParam, value: str) -> list[float]:
+    from edgecolor.bench.units import parse_percentiles
+
+    return bounded(0, 100)(ctx, param, parse_percentiles(value))  # type: ignore[no-any-return]
 
 
 def _gate(path: Path) -> dict | None:
@@ -35,99 +56,163 @@ def _auto(path: Path) -> dict | None:
         return None
 
 
+def _choices(text: str, allowed: tuple[str, ...], what: str) -> list[str]:
+    from edgecolor.errors import InputError
+
+    items = list(dict.fromkeys(t.strip() for t in text.split(",") if t.strip()))
+    bad = [t for t in items if t not in allowed]
+    if bad or not items:
+        raise InputError(f"unknown {what} '{(bad or [text])[0][:30]}'", f"use one or more of: {', '.join(allowed)}")
+    return items
+
+
 def bench(
-    models: Annotated[list[str] | None, typer.Argument(help="Shipped model names, frame-model .onnx files or "
-                                                              "CPU engines from 'edgecolor build'; MODEL@CPU_PATH "
+    models: Annotated[list[str] | None, typer.Argument(help="Shipped model names, frame-model .onnx files, CPU "
+                                                              "engines from 'edgecolor build' (engines/*.onnx) or "
+                                                              "TensorRT engines (.engine/.plan); MODEL@CPU_PATH "
                                                               "runs that one on another --cpu-path.")] = None,
     resolutions: Annotated[str, typer.Option(help="Comma list: 360p,480p,720p,1080p,4k or WxH.")] = "480p,720p,1080p",
     mode: Annotated[str, typer.Option(help="engine: one inference per frame; pipeline: file source -> engine -> "
-                                           "null sink, the real end-to-end path.")] = "engine",
+                                           "sink, the real end-to-end path with its stage split; engine,pipeline: "
+                                           "both, and their ratio.")] = "engine",
+    sink: Annotated[str, typer.Option(help="Pipeline mode's sink: null, http (the browser view with one client "
+                                           "watching its MJPEG stream), or null,http.")] = "null",
     cpu_path: Annotated[str, typer.Option(help="auto | graph | split (colorizer colour math in OpenCV) | openvino | "
                                                "openvino-bf16 (split, network on OpenVINO).")] = "auto",
-    warmup: Annotated[float, typer.Option(help="Untimed warm-up seconds per row (0..3600).",
-                                          callback=bounded(0, 3600))] = 2.0,
-    duration: Annotated[float | None, typer.Option(help="Timed seconds per row (engine mode; default 10; max 86400).",
-                                                   callback=bounded(0, 86400, above=True))] = None,
+    warmup: Annotated[str, typer.Option(help="Untimed warm-up per row: seconds, or with a unit (200ms, 3s); "
+                                             "0..3600 s.", callback=_seconds(0, 3600))] = "2",
+    duration: Annotated[str | None, typer.Option(help="Timed time per row: seconds or with a unit (500ms, 10s); "
+                                                      "default 10 s, max 86400 s.",
+                                                 callback=_seconds(0, 86400, above=True))] = None,
     iterations: Annotated[int | None, typer.Option(help="Timed frames per row, instead of --duration.",
                                                    callback=bounded(1, 10**8))] = None,
+    rounds: Annotated[int, typer.Option(help="Time the rows round-robin this many times, each a share of "
+                                             "--duration/--iterations, so other jobs' load spreads over all rows "
+                                             "(1..100).", callback=bounded(1, 100))] = 1,
+    percentile: Annotated[str, typer.Option(help="Latency percentiles to report, comma list in 0..100 (e.g. "
+                                                 "50,90,99,99.9); a warning says when one rests on too few samples.",
+                                            callback=_percentiles)] = "50,90,95,99",
+    export_times: Annotated[Path | None, typer.Option(help="Write every timed iteration's start and latency (and, "
+                                                           "in pipeline mode, each stage's times) to this JSON file.")
+                            ] = None,
     threads: Annotated[int, typer.Option(help="ONNX Runtime threads (0 = all cores; at most 256).",
                                          callback=THREADS)] = 0,
     plot: Annotated[Path | None, typer.Option(help="Write a PNG of throughput and p99 per resolution "
                                                     "(needs matplotlib).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Benchmark frame models on the CPU: throughput = frames / wall time after warm-up; latency p50/p90/p95/p99,
-    mean, min, max. Rows of built INT8/FP16 engines carry their accuracy gate's record from the manifest.
+    """Benchmark frame models: throughput = frames / wall time after warm-up; latency mean, min, max and the
+    --percentile list; in pipeline mode each stage (decode, queue, infer, post, sink). The JSON records the
+    time, the machine (CPU, INT8/BF16 flags, threads) and its load average before and after. Rows of built
+    INT8/FP16 engines carry their accuracy gate's record from the manifest.
 
     \b
     Example: edgecolor bench colorizer engines/colorizer-int8-cpu.onnx --resolutions 720p,1080p --json
+    Example: edgecolor bench colorizer --mode engine,pipeline --sink null,http --resolutions 720p --duration 10s
     """
-    from edgecolor.backends import open_engine
-    from edgecolor.bench.machine import describe_machine
-    from edgecolor.bench.runner import parse_resolutions, test_frame, time_calls, time_pipeline
-    from edgecolor.errors import InputError
+    from edgecolor.bench.machine import describe_machine, load_average, utc_now
+    from edgecolor.bench.runner import parse_resolutions
+    from edgecolor.bench.session import BenchPlan, open_engines, pipeline_ratios, run_rows
     from edgecolor.registry import resolve_model
     from edgecolor.tempdirs import work_dir
 
-    if mode not in ("engine", "pipeline"):
-        raise InputError(f"unknown mode '{mode}'", "use --mode engine or --mode pipeline")
-    if duration is None and iterations is None:
-        duration = 10.0
+    modes = _choices(mode, MODES, "mode")
+    sinks = _choices(sink, ("null", "http"), "bench sink")
+    seconds: float | None = duration  # type: ignore[assignment]  # the callback turned the text into seconds
+    if seconds is None and iterations is None:
+        seconds = 10.0
     res = parse_resolutions(resolutions)
     chosen = [_with_cpu_path(m, cpu_path) for m in (models or ["colorizer"])]
     paths = [resolve_model(m) for m, _ in chosen]
-    if plot is not None:  # fail before minutes of timing, not after
-        from edgecolor.errors import require
+    if plot is not None or export_times is not None:  # fail before minutes of timing, not after
         from edgecolor.overwrite import refuse_overwrite
 
-        require("matplotlib", "eval")
-        refuse_overwrite([plot], paths, "plot")
-    engines = {(path, p): open_engine(path, cpu_path=p, threads=threads)
-               for path, (_, p) in zip(paths, chosen, strict=True)}
-    rows = []
+        if plot is not None:
+            from edgecolor.errors import require
+
+            require("matplotlib", "eval")
+        refuse_overwrite([p for p in (plot, export_times) if p is not None], paths, "output")
+    plan = BenchPlan(modes, sinks, res, float(warmup), seconds, iterations,  # type: ignore[arg-type]
+                     list(percentile), export_times is not None, rounds)  # type: ignore[arg-type]
+    started, load_before = utc_now(), load_average()
+    engines = open_engines([(p, c) for p, (_, c) in zip(paths, chosen, strict=True)], threads)
     with work_dir("bench") as tmp, progress(not as_json) as bar:
-        task = bar.add_task("bench", total=len(engines) * len(res))
-        for (path, row_cpu_path), engine in engines.items():
-            for name, h, w in res:
-                bar.update(task, description=f"bench {path.stem} {name}")
-                extra: dict = {}
-                if mode == "engine":
-                    frame = test_frame(h, w)
+        task = bar.add_task("bench", total=len(engines) * plan.rows_per_engine)
 
-                    def once(f: np.ndarray = frame, e: Engine = engine) -> object:
-                        return e(f)
+        def report_row(row: dict) -> None:
+            bar.advance(task)
+            for warning in row["warnings"]:
+                console.print(f"warning: {row['model']} {row['resolution']} {row['mode']}: {warning}")
+            if not as_json:
+                console.print(f"{row['model']} {row['resolution']} {row['mode']}"
+                              f"{' -> ' + row['sink'] if row.get('sink') else ''}: {row['throughput_fps']:.1f} "
+                              f"frames/s, p99 {row['p99_ms']:.1f} ms")
 
-                    stats = time_calls(once, warmup, duration, iterations)
-                else:
-                    stats, extra = time_pipeline(engine, h, w, warmup, Path(tmp))
-                rows.append({"model": path.stem, "path": str(path), "backend": engine.backend,
-                             "cpu_path": row_cpu_path, "mode": mode,
-                             "resolution": name, "height": h, "width": w, **stats.as_dict(), **extra,
-                             "gate": _gate(path), "auto": _auto(path)})
-                bar.advance(task)
-                if not as_json:
-                    console.print(f"{path.stem} {name}: {stats.throughput_fps:.1f} frames/s, p99 {stats.p99_ms:.1f} ms")
-    machine = describe_machine()
-    report = {"machine": machine, "settings": {"mode": mode, "cpu_path": cpu_path, "warmup_s": warmup,
-                                                         "duration_s": duration, "iterations": iterations,
-                                                         "threads": threads}, "rows": rows}
+        def describe(text: str) -> None:
+            bar.update(task, description=text)
+
+        rows, times = run_rows(engines, plan, Path(tmp), describe, report_row)
+    for row in rows:
+        row["gate"] = _gate(Path(row["path"]))
+        row["auto"] = _auto(Path(row["path"]))
+    machine = describe_machine() | {"load_average_before": load_before, "load_average_after": load_average(),
+                                    "threads": threads or machine_threads()}
+    report = {"timestamp": started, "finished": utc_now(), "machine": machine,
+              "settings": {"mode": modes, "sink": sinks, "cpu_path": cpu_path, "warmup_s": plan.warmup_s,
+                           "duration_s": seconds, "iterations": iterations, "rounds": rounds, "threads": threads,
+                           "percentiles": plan.percentiles},
+              "rows": rows, "ratios": pipeline_ratios(rows)}
+    if export_times is not None:
+        from edgecolor.bench.session import write_times
+
+        write_times(export_times, {"timestamp": started, "machine": machine["cpu"], "rows": times})
     if plot is not None:
         from edgecolor.bench.report import plot_rows
 
-        plot_rows(rows, plot)
+        plot_rows([r for r in rows if r["mode"] == modes[0]], plot)
     if as_json:
         emit_json(report)
         return
-    table = Table(title=f"edgecolor bench ({mode}) on {machine['cpu']} ({machine['cores']} cores)")
-    for col in ("model", "backend", "resolution", "frames/s", "mean ms", "p50", "p90", "p95", "p99", "max",
-                "gate"):
+    _print_tables(report, plan.percentiles)
+
+
+def machine_threads() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def _print_tables(report: dict, percentiles: list[float]) -> None:
+    from edgecolor.bench.units import percentile_key
+    from edgecolor.stream.pipeline import STAGES
+
+    machine, rows = report["machine"], report["rows"]
+    load = machine["load_average_before"]
+    title = (f"edgecolor bench on {machine['cpu']} ({machine['cores']} cores, {machine['threads']} threads; "
+             f"load {load[0] if load else '?'} before, {machine['load_average_after'][0] if load else '?'} after)")
+    table = Table(title=title)
+    keys = [percentile_key(p) for p in percentiles]
+    for col in ("model", "backend", "mode", "resolution", "frames/s", "mean ms", *keys, "max", "gate"):
         table.add_column(col, justify="right")
     for r in rows:
-        g = r["gate"]
-        table.add_row(r["model"], r["backend"], r["resolution"], f"{r['throughput_fps']:.1f}", f"{r['mean_ms']:.1f}",
-                      f"{r['p50_ms']:.1f}", f"{r['p90_ms']:.1f}", f"{r['p95_ms']:.1f}", f"{r['p99_ms']:.1f}",
-                      f"{r['max_ms']:.1f}", _gate_cell(g))
+        mode = r["mode"] + (f" -> {r['sink']}" if r.get("sink") else "")
+        table.add_row(r["model"], r["backend"], mode, r["resolution"], f"{r['throughput_fps']:.1f}",
+                      f"{r['mean_ms']:.1f}", *(f"{r['percentiles_ms'][k]:.1f}" for k in keys), f"{r['max_ms']:.1f}",
+                      _gate_cell(r["gate"]))
     out.print(table)
+    staged = [r for r in rows if r.get("stages_ms")]
+    if staged:
+        split = Table(title="pipeline stages, ms per frame: mean (p99)")
+        for col in ("model", "resolution", "sink", *STAGES):
+            split.add_column(col, justify="right")
+        for r in staged:
+            st = r["stages_ms"]
+            split.add_row(r["model"], r["resolution"], r["sink"],
+                          *(f"{st[s]['mean']:.1f} ({st[s]['p99']:.1f})" if s in st else "-" for s in STAGES))
+        out.print(split)
+    for ratio in report["ratios"]:
+        out.print(f"{ratio['model']} {ratio['resolution']}: pipeline -> {ratio['sink']} runs at "
+                  f"{ratio['pipeline_vs_engine']:.2f}x engine mode's frames/s")
 
 
 def _with_cpu_path(model: str, default: str) -> tuple[str, str]:

@@ -62,7 +62,12 @@ def render(out: Output, overlay: bool = True) -> np.ndarray:
 
 
 class Sink:
+    """Base. ``threaded``: written from its own writer thread (:mod:`edgecolor.stream.writers`);
+    ``keeps_every_frame``: that thread's queue blocks when full (files) instead of dropping the oldest (views)."""
+
     name = "sink"
+    threaded = True
+    keeps_every_frame = True
 
     def write(self, out: Output) -> None:
         raise NotImplementedError
@@ -77,6 +82,7 @@ class Sink:
 
 class NullSink(Sink):
     name = "null"
+    threaded = False  # nothing to hand off
 
     def write(self, out: Output) -> None:
         pass
@@ -112,7 +118,10 @@ class ImageFolderSink(Sink):
 
 
 class HttpViewSink(Sink):
+    """JPEG-encodes each output for the browser view's clients (on its writer thread: ~10 ms at 720p)."""
+
     name = "browser view"
+    keeps_every_frame = False  # a view shows the newest output; a slow encoder must not hold inference back
 
     def __init__(self, view: HttpView, overlay: bool = True) -> None:
         self.view, self.overlay = view, overlay
@@ -132,6 +141,8 @@ class WindowSink(Sink):
     """An OpenCV window; its keys drive :class:`Controls`; closing the window quits."""
 
     name = "window"
+    threaded = False  # HighGUI (GTK/Qt/Cocoa) windows must be drawn from the thread that created them
+    keeps_every_frame = False
 
     def __init__(
         self, controls: Controls, title: str = "edgecolor", fullscreen: bool = False, overlay: bool = True

@@ -71,7 +71,8 @@ class Source:
 
 
 def _pace(index: int, t0: float, fps: float | None) -> None:
-    """With ``fps``, sleep until frame ``index`` is due at ``t0 + index / fps``."""
+    """With ``fps``, sleep until frame ``index`` is due at ``t0 + index / fps``: the one pacing of every source
+    that plays a file like a camera (``--realtime``, the soak's looped clip)."""
     if fps:
         delay = t0 + index / fps - time.perf_counter()
         if delay > 0:
@@ -89,10 +90,15 @@ class VideoFileSource(Source):
         self.fps, self.frame_count = self._reader.fps, self._reader.frame_count
         self.live = realtime
         self._skipped_before = 0  # by earlier passes of a loop
+        self.loops = 0  # passes completed (a looping source)
+        self._stopping = threading.Event()
 
     @property
     def skipped(self) -> int:
         return self._skipped_before + self._reader.skipped
+
+    def stop(self) -> None:
+        self._stopping.set()
 
     def frames(self) -> Iterator[Frame]:
         t0, offset = time.perf_counter(), 0
@@ -102,8 +108,11 @@ class VideoFileSource(Source):
                 _pace(offset + index, t0, self.fps if self.live else None)
                 yield Frame(offset + index, time.perf_counter(), np.ascontiguousarray(image))
                 last = index
+                if self._stopping.is_set():
+                    return
             if not self.loop or last < 0:  # a pass without a frame would loop without end
                 return
+            self.loops += 1
             offset += last + 1
             self._skipped_before += self._reader.skipped
             self._reader.close()  # reopen rather than seek: seeking to 0 is unreliable in some containers

@@ -190,3 +190,43 @@ def test_extra_defaults_come_from_the_source_model_when_the_manifest_has_none(se
         engine_path, extra_inputs=None, source_onnx=str(source), source_sha256=manifest_mod.sha256_file(source)
     )
     assert TrtEngine(engine_path, cuda=CudaRuntime(rt)).defaults == {"colour_strength": 1.0}
+
+
+def test_the_pipeline_keeps_both_slots_busy_and_outputs_match(setup):
+    """Overlap on TensorRT: when the pipeline collects frame k (a stream sync), frame k+1 is already
+    enqueued on the other slot's stream (the fake runs a stream's work at its sync)."""
+    import time
+
+    from edgecolor.stream.controls import Controls, Style
+    from edgecolor.stream.pipeline import Pipeline
+    from edgecolor.stream.sinks import Sink
+    from edgecolor.stream.sources import Frame, Source
+
+    _, rt, ort, engine_path = setup
+    eng = TrtEngine(engine_path, cuda=CudaRuntime(rt), slots=2, cuda_graphs=False)
+    busy = []
+    sync = rt.cudaStreamSynchronize
+
+    def counting_sync(stream):
+        busy.append(sum(1 for ops in rt.queues.values() if ops))
+        return sync(stream)
+
+    object.__setattr__(rt, "cudaStreamSynchronize", counting_sync)
+    frames = [random_bgr(16, 24, seed) for seed in range(12)]
+
+    class Frames(Source):
+        def frames(self):
+            for i, image in enumerate(frames):
+                yield Frame(i, time.perf_counter(), image)
+
+    class Keep(Sink):
+        outs = []
+
+        def write(self, out):
+            self.outs.append(out.image)
+
+    sink = Keep()
+    stats = Pipeline(Frames("frames"), {"t": eng}, Controls([Style("t", "t")]), [sink]).run()
+    assert stats.frames == 12 and max(busy) == 2
+    for image, out in zip(frames, sink.outs, strict=True):
+        np.testing.assert_array_equal(out, ort(image))

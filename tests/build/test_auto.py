@@ -63,4 +63,4 @@ def test_auto_choice_reaches_the_manifest_and_the_bench_json(monkeypatch, tmp_pa
     res = runner.invoke(app, ["bench", str(engine), "--resolutions", "32x24", "--iterations", "2", "--warmup", "0",
                               "--json"])
     assert res.exit_code == 0, res.output
-    assert json.loads(res.output)["rows"][0]["auto"]["reason"].startswith("no integer")
+    assert json.loads(res.stdout)["rows"][0]["auto"]["reason"].startswith("no integer")

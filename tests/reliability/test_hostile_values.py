@@ -4,8 +4,10 @@ deep, mistyped or cut short. Each is refused with one line (exit 2) or, for a da
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
+import re
 import typing
 from pathlib import Path
 
@@ -36,7 +38,8 @@ def invoke(args: list) -> tuple[int, list[str], str]:
 # --- numeric options ---------------------------------------------------------------------------------------
 NUMBER_CASES = [
     ["bench", "--duration", "nan"], ["bench", "--warmup", "inf"], ["bench", "--threads", "100000"],
-    ["bench", "--iterations", "0"], ["bench", "--duration", "-1"],
+    ["bench", "--iterations", "0"], ["bench", "--duration", "-1"], ["bench", "--duration", "nanms"],
+    ["bench", "--warmup", "4000s"], ["bench", "--percentile", "101"],
     ["colorize", "x.png", "-o", "y.png", "--colour-strength", "nan"], ["colorize", "x.png", "-o", "y.png",
                                                                        "--threads", "-1"],
     ["stylize", "x.png", "--strength", "inf"], ["stylize", "x.png", "--max-side", "1000000000"],
@@ -66,12 +69,15 @@ def test_every_numeric_option_has_the_shared_validator():
     """One validator for all: a new numeric option without it fails here (click's ranges let NaN through)."""
     missing, seen = [], 0
     for name, callback in _callbacks(app):
+        defaults = {k: p.default for k, p in inspect.signature(callback).parameters.items()}
         for param, hint in typing.get_type_hints(callback, include_extras=True).items():
             if typing.get_origin(hint) is not typing.Annotated:
                 continue
             base, *info = typing.get_args(hint)
             kinds = set(typing.get_args(base)) or {base}
-            if not kinds & {int, float} or bool in kinds:
+            # a text option whose default is a number with an optional unit (bench --warmup 2, 200ms) is numeric
+            numeric_text = str in kinds and re.fullmatch(r"[0-9.]+(ms|s)?", str(defaults.get(param)))
+            if (not kinds & {int, float} or bool in kinds) and not numeric_text:
                 continue
             seen += 1
             check = getattr(info[0], "callback", None)

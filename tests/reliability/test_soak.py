@@ -48,3 +48,16 @@ def test_summary_catches_leaks_and_stalls(rss, gap_at, passed):
         times = [t for t in times if not gap_at < t < gap_at + 1.5]
     result = summarise(samples, times, [10.0] * len(times), 0.0, warmup_s=5.0)
     assert result["passed"] is passed
+
+
+def test_the_looped_clip_is_paced_by_the_sources_one_pacer(monkeypatch):
+    from edgecolor.stream import sources
+
+    calls = []
+    monkeypatch.setattr(sources, "_pace", lambda index, t0, fps: calls.append((index, fps)))
+    src = LoopingSource(SAMPLE_CLIP)
+    frames = src.frames()
+    for _ in range(125):  # across the wrap of the 120-frame clip: the pace keeps counting
+        next(frames)
+    assert [i for i, _ in calls] == list(range(125)) and {f for _, f in calls} == {src.fps} and src.live
+    src.close()

@@ -10,6 +10,7 @@ import time
 
 import numpy as np
 
+from edgecolor.backends.base import Engine
 from edgecolor.stream.controls import Controls, Style
 from edgecolor.stream.http_view import HttpView
 from edgecolor.stream.pipeline import Pipeline
@@ -72,11 +73,11 @@ def wait_for(cond, timeout: float) -> bool:
     return cond()
 
 
-class Identity:
+class Identity(Engine):
     backend = "identity"
 
-    def __call__(self, frame, **extra):
-        return frame
+    def _infer_impl(self, batch, extra):
+        return batch
 
 
 def test_stream_comes_back_within_2_s_in_the_same_pipeline():

@@ -129,18 +129,35 @@ def test_live_source_drops_oldest_when_the_engine_is_slower():
     assert max(o.latency_s for o in sink.outs) < 0.02 * 12
 
 
-def test_style_switch_takes_effect_on_the_next_frame(tiny_model, tiny_model_b):
+class LockstepSource(Source):
+    """Yields frame k+1 only after the sink has written frame k (so a control applied in the sink's write is
+    in place before the next frame is submitted: the test does not depend on thread timing)."""
+
+    def __init__(self, n, shape=(16, 16, 3)):
+        super().__init__("lockstep")
+        self.n, self.shape, self.written = n, shape, threading.Semaphore(0)
+
+    def frames(self):
+        for i in range(self.n):
+            if i:
+                assert self.written.acquire(timeout=5), "the sink never wrote the previous frame"
+            yield Frame(i, time.perf_counter(), np.full(self.shape, 40 + 20 * i, np.uint8))
+
+
+def test_style_switch_takes_effect_on_the_next_frame_submitted(tiny_model, tiny_model_b):
     engines = {"a": OrtEngine(tiny_model, threads=1), "b": OrtEngine(tiny_model_b, threads=1)}
     controls = Controls([Style("a", "a"), Style("b", "b"), Style("gray", "a", {"colour_strength": 0.0})])
+    source = LockstepSource(4)
 
     class SwitchAfterFirst(Collect):
         def write(self, out):
             super().write(out)
             if len(self.outs) in (1, 2):
                 controls.apply("next")
+            source.written.release()
 
     sink = SwitchAfterFirst()
-    Pipeline(ListSource(4, shape=(16, 16, 3)), engines, controls, [sink]).run()
+    Pipeline(source, engines, controls, [sink]).run()
     img = sink.outs[0].frame.image
     assert [o.style for o in sink.outs] == ["a", "b", "gray", "gray"]
     np.testing.assert_array_equal(sink.outs[1].image, engines["b"](sink.outs[1].frame.image))

@@ -1,0 +1,154 @@
+"""``bench --mode pipeline``: the real streaming path, timed end to end and split by stage.
+
+File source (decode thread) -> bounded blocking queue -> engine (frame k+1 submitted before k is collected)
+-> sink writer thread. The sink is ``null`` or ``http``: the browser view with one client watching (a thread
+process that reads the MJPEG stream as a browser tab would), so the JPEG encoding and the socket writes are
+measured too. The clip (the bundled one, resized) loops until ``duration_s`` or ``iterations`` outputs.
+
+Throughput is outputs / wall time of the run; latency is capture-to-output per frame (queue wait included);
+``stages_ms`` is the split the pipeline records (:data:`edgecolor.stream.pipeline.STAGES`), like trtexec's
+H2D / compute / D2H.
+"""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from edgecolor.backends.base import Engine
+from edgecolor.bench.runner import check_budget, make_clip, test_frame, warm_up
+from edgecolor.bench.stats import PERCENTILES, LatencyStats, summarise
+from edgecolor.errors import InputError
+
+log = logging.getLogger(__name__)
+
+SINKS = ("null", "http")
+CLIENT_WAIT_S = 5.0
+
+
+# The watching client, run as its own process like a browser tab (in this process its socket reads would
+# compete for the GIL with the pipeline's threads, which no real viewer does): reads the MJPEG stream until
+# the view closes it, then prints the parts and bytes it received.
+_CLIENT = """
+import sys, urllib.request
+parts = size = 0
+try:
+    with urllib.request.urlopen(sys.argv[1], timeout=30) as stream:
+        while chunk := stream.read1(1 << 16):
+            size += len(chunk)
+            parts += chunk.count(b"Content-Type: image/jpeg")
+except OSError:
+    pass
+print(parts, size)
+"""
+
+
+class Watcher:
+    """One client process reading the browser view's MJPEG stream until the view stops."""
+
+    def __init__(self, view: Any) -> None:
+        self.view = view
+        self.frames_received = self.bytes = 0
+        self._proc = subprocess.Popen([sys.executable, "-c", _CLIENT, view.url + "stream.mjpg"],
+                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+
+    def wait_connected(self, timeout_s: float = CLIENT_WAIT_S) -> None:
+        deadline = time.perf_counter() + timeout_s
+        while self.view.stream_clients < 1:
+            if time.perf_counter() > deadline or self._proc.poll() is not None:
+                self.stop()
+                raise RuntimeError("the bench's browser-view client did not connect")
+            time.sleep(0.01)
+
+    def stop(self) -> None:
+        """After the view stopped (its stream ends): the client's counts."""
+        if self._proc.returncode is not None:
+            return
+        try:
+            text, _ = self._proc.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            text, _ = self._proc.communicate()
+        parts, _, size = (text or "0 0").strip().partition(" ")
+        self.frames_received, self.bytes = int(parts or 0), int(size or 0)
+
+
+def time_pipeline(engine: Engine, h: int, w: int, warmup_s: float, folder: Path, duration_s: float | None = None,
+                  iterations: int | None = None, sink: str = "null",
+                  percentiles: tuple[float, ...] | list[float] = PERCENTILES,
+                  record: dict[str, Any] | None = None,
+                  tick: Callable[[float], None] | None = None) -> tuple[LatencyStats, dict[str, Any]]:
+    """Run the pipeline at ``w x h`` (see the module docstring). Returns the statistics and the row's extra
+    fields (drops, the stage split, the client's share); ``record`` receives per-frame times for
+    ``--export-times``."""
+    from edgecolor.stream.controls import Controls, Style
+    from edgecolor.stream.http_view import HttpView
+    from edgecolor.stream.pipeline import Pipeline, PipelineConfig
+    from edgecolor.stream.sinks import HttpViewSink, NullSink, Sink
+    from edgecolor.stream.sources import VideoFileSource
+    from edgecolor.stream.stabilize import Stabilizer
+
+    if sink not in SINKS:
+        raise InputError(f"unknown bench sink '{sink}'", f"use one of: {', '.join(SINKS)}")
+    check_budget(duration_s, iterations)
+    source = VideoFileSource(make_clip(h, w, folder), loop=True)
+    first = test_frame(h, w)
+    warm_up(lambda: engine(first), warmup_s)
+    view = HttpView("127.0.0.1", 0) if sink == "http" else None
+    watcher = None
+    try:
+        sinks: list[Sink] = [NullSink()]
+        if view is not None:
+            sinks = [HttpViewSink(view)]
+            watcher = Watcher(view)
+            watcher.wait_connected()
+        pipeline = Pipeline(source, {"m": engine}, Controls([Style("m", "m")], stabilize=False), sinks,
+                            Stabilizer(enabled=False), PipelineConfig(max_frames=iterations))
+        timer = _stopper(pipeline, duration_s, iterations, tick)
+        try:
+            stats = pipeline.run()
+        finally:
+            timer.set()
+    finally:
+        if view is not None:
+            view.stop()
+        if watcher is not None:
+            watcher.stop()
+    lat = list(stats.latencies_ms)
+    extra: dict[str, Any] = {"sink": sink, "dropped": stats.dropped, "skipped": stats.skipped,
+                             "sink_dropped": stats.sink_dropped, "stages_ms": stats.stage_summary()}
+    if watcher is not None:
+        extra["client"] = {"frames_received": watcher.frames_received, "bytes": watcher.bytes}
+    if record is not None:
+        record["latency_ms"] = [round(x, 3) for x in lat]
+        record["stages_ms"] = {k: [round(x, 3) for x in v] for k, v in stats.stages_ms.items()}
+    return summarise(lat, stats.seconds, stats.frames, percentiles), extra
+
+
+def _stopper(pipeline: Any, duration_s: float | None, iterations: int | None,
+             tick: Callable[[float], None] | None) -> threading.Event:
+    """A thread that stops ``pipeline`` after ``duration_s`` and reports progress once a second; set the
+    returned event to end it."""
+    done = threading.Event()
+
+    def watch() -> None:
+        start = time.perf_counter()
+        while True:
+            left = start + duration_s - time.perf_counter() if duration_s is not None else 1.0
+            if done.wait(max(0.0, min(1.0, left))):
+                return
+            elapsed = time.perf_counter() - start
+            if tick is not None:
+                tick(min(1.0, pipeline.stats.frames / iterations if iterations else elapsed / (duration_s or 1.0)))
+            if duration_s is not None and elapsed >= duration_s:
+                pipeline.stop("bench duration")
+                return
+
+    threading.Thread(target=watch, name="edgecolor-bench-timer", daemon=True).start()
+    return done

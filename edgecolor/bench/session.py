@@ -1,0 +1,166 @@
+"""One ``edgecolor bench`` run: engines x resolutions x modes (x sinks), as rows of the report.
+
+The CLI (``edgecolor.cli.bench``) parses options into a :class:`BenchPlan` and prints; this module opens the
+engines, times every row and computes the pipeline/engine ratios, so the bench can be driven from Python.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgecolor.backends.base import Engine
+from edgecolor.bench.stats import summarise
+
+
+@dataclass(frozen=True)
+class BenchPlan:
+    modes: list[str]  # engine | pipeline
+    sinks: list[str]  # pipeline mode's sinks: null | http
+    resolutions: list[tuple[str, int, int]]
+    warmup_s: float
+    duration_s: float | None
+    iterations: int | None
+    percentiles: list[float]
+    export_times: bool = False
+    rounds: int = 1
+
+    @property
+    def rows_per_engine(self) -> int:
+        per_res = ("engine" in self.modes) + ("pipeline" in self.modes) * len(self.sinks)
+        return per_res * len(self.resolutions)
+
+
+def open_engines(chosen: list[tuple[Path, str]], threads: int) -> dict[tuple[Path, str], Engine]:
+    """One engine per (model file, CPU path), through the one loader (:func:`edgecolor.backends.open_engine`):
+    a file whose manifest says TensorRT runs on TensorRT, everything else (frame models, ``edgecolor build``'s
+    CPU engines) on the CPU path asked for."""
+    from edgecolor.backends import open_engine
+
+    engines: dict[tuple[Path, str], Engine] = {}
+    try:
+        for path, cpu_path in chosen:
+            engine = open_engine(path, cpu_path=cpu_path, threads=threads)
+            engines[(path, "tensorrt" if engine.backend == "tensorrt" else cpu_path)] = engine
+    except BaseException:
+        for engine in engines.values():
+            engine.close()
+        raise
+    return engines
+
+
+@dataclass
+class _Row:
+    """One row's measurements, accumulated over the rounds."""
+
+    label: str
+    fields: dict[str, Any]
+    latencies: list[float] = field(default_factory=list)
+    wall_s: float = 0.0
+    frames: int = 0
+    stages: dict[str, list[float]] = field(default_factory=dict)
+    counts: dict[str, Any] = field(default_factory=dict)
+    times: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _budget(plan: BenchPlan, round_index: int) -> tuple[float | None, int | None]:
+    """This round's share of ``--duration`` or ``--iterations``."""
+    if plan.iterations is not None:
+        share, extra = divmod(plan.iterations, plan.rounds)
+        return None, max(1, share + (round_index < extra))
+    return (plan.duration_s or 10.0) / plan.rounds, None
+
+
+def run_rows(engines: dict[tuple[Path, str], Engine], plan: BenchPlan, folder: Path,
+             describe: Callable[[str], None], done: Callable[[dict], None]) -> tuple[list[dict], list[dict]]:
+    """Time every row, ``plan.rounds`` times round-robin (each round a share of the budget, so the load of
+    other jobs on the machine spreads over the rows instead of favouring the first); ``describe`` gets a
+    progress line (about once a second), ``done`` each finished row. Returns the rows and, with
+    ``plan.export_times``, every iteration's times."""
+    from edgecolor.bench.pipeline_mode import time_pipeline
+    from edgecolor.bench.runner import test_frame, time_calls
+    from edgecolor.stream.pipeline import stage_summary
+
+    jobs: list[tuple[Engine, int, int, str | None, _Row]] = []
+    for (path, row_cpu_path), engine in engines.items():
+        for name, h, w in plan.resolutions:
+            for mode, sink in ([("engine", None)] if "engine" in plan.modes else []) + (
+                    [("pipeline", s) for s in plan.sinks] if "pipeline" in plan.modes else []):
+                label = f"bench {path.stem} {name} {mode}{' -> ' + sink if sink else ''}"
+                fields = {"model": path.stem, "path": str(path), "backend": engine.backend, "cpu_path": row_cpu_path,
+                          "mode": mode, "resolution": name, "height": h, "width": w}
+                jobs.append((engine, h, w, sink, _Row(label, fields | ({"sink": sink} if sink else {}))))
+    rows: list[dict] = []
+    for round_index in range(plan.rounds):
+        duration_s, iterations = _budget(plan, round_index)
+        warmup_s = plan.warmup_s if round_index == 0 else 0.0  # later rounds: the engine is warm
+        for last, (engine, h, w, sink, row) in ((round_index == plan.rounds - 1, j) for j in jobs):
+            prefix = row.label + (f" (round {round_index + 1}/{plan.rounds})" if plan.rounds > 1 else "")
+            describe(prefix)
+
+            def tick(fraction: float, prefix: str = prefix) -> None:
+                describe(f"{prefix} {fraction:4.0%}")
+
+            if row.fields["mode"] == "engine":
+                frame = test_frame(h, w)
+                record: list[tuple[float, float]] = []
+
+                def once(f: np.ndarray = frame, e: Engine = engine) -> object:
+                    return e(f)
+
+                stats = time_calls(once, warmup_s, duration_s, iterations, plan.percentiles, record, tick)
+                row.latencies += [x for _, x in record]
+                row.times += [{"round": round_index, "start_ms": round(t, 3), "latency_ms": round(x, 3)}
+                              for t, x in record]
+            else:
+                per_frame: dict[str, Any] = {}
+                stats, extra = time_pipeline(engine, h, w, warmup_s, folder, duration_s, iterations, sink or "null",
+                                             plan.percentiles, per_frame, tick)
+                row.latencies += per_frame["latency_ms"]
+                for stage, values in per_frame["stages_ms"].items():
+                    row.stages.setdefault(stage, []).extend(values)
+                for key in ("dropped", "skipped", "sink_dropped"):
+                    row.counts[key] = row.counts.get(key, 0) + extra[key]
+                if "client" in extra:
+                    client = row.counts.setdefault("client", {"frames_received": 0, "bytes": 0})
+                    for key in client:
+                        client[key] += extra["client"][key]
+                row.times.append({"round": round_index, **per_frame})
+            row.wall_s += stats.wall_s
+            row.frames += stats.frames
+            if last:
+                merged = summarise(row.latencies, row.wall_s, row.frames, plan.percentiles).as_dict()
+                result = row.fields | merged | row.counts | ({"stages_ms": stage_summary(row.stages)}
+                                                             if row.stages else {})
+                result["rounds"] = plan.rounds
+                rows.append(result)
+                done(result)
+    exported = [{k: j[4].fields.get(k) for k in ("model", "backend", "mode", "resolution", "sink")}
+                | {"times": j[4].times} for j in jobs] if plan.export_times else []
+    return rows, exported
+
+
+def pipeline_ratios(rows: list[dict]) -> list[dict]:
+    """Pipeline-mode frames/s over engine-mode frames/s of the same engine and resolution, in this run."""
+    engine_fps = {(r["path"], r["cpu_path"], r["resolution"]): r["throughput_fps"] for r in rows
+                  if r["mode"] == "engine"}
+    out = []
+    for r in rows:
+        base = engine_fps.get((r["path"], r["cpu_path"], r["resolution"]))
+        if r["mode"] == "pipeline" and base:
+            out.append({"model": r["model"], "cpu_path": r["cpu_path"], "resolution": r["resolution"],
+                        "sink": r["sink"], "pipeline_vs_engine": round(r["throughput_fps"] / base, 3)})
+    return out
+
+
+def write_times(path: Path, report: dict) -> None:
+    """``--export-times``: the per-iteration record, written atomically."""
+    from edgecolor.imageio import atomic_output
+
+    with atomic_output(path) as tmp:
+        tmp.write_text(json.dumps(report, indent=1) + "\n")

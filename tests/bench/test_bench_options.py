@@ -1,0 +1,152 @@
+"""Issue 15, item 6: a bench a trtexec user trusts: time units, --percentile with too-few-sample warnings,
+--export-times, timestamp/machine/load in the JSON, both modes with their ratio, the browser-view sink with
+a client watching, the stage split, and built engine files as input."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from edgecolor.bench.stats import summarise
+from edgecolor.bench.units import parse_percentiles, parse_seconds, too_few_samples
+from edgecolor.cli import app
+from edgecolor.errors import InputError
+
+from helpers import tiny_colorizer
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    return tiny_colorizer(tmp_path_factory.mktemp("m") / "tiny.onnx")
+
+
+def bench(*args):
+    res = runner.invoke(app, ["bench", *map(str, args)])
+    return res, (json.loads(res.stdout) if res.exit_code == 0 and "--json" in args else None)
+
+
+@pytest.mark.parametrize("text, seconds", [("200ms", 0.2), ("3s", 3.0), ("2", 2.0), ("0.5", 0.5), (" 1500MS ", 1.5),
+                                           ("1e3ms", 1.0)])
+def test_times_take_trtexec_units_and_plain_seconds(text, seconds):
+    assert parse_seconds(text, "--warmup") == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize("text", ["5min", "ms", "", "2 s s", "1,5"])
+def test_a_time_that_is_not_one_is_refused(text):
+    with pytest.raises(InputError, match="is not a time"):
+        parse_seconds(text, "--duration")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--duration", "5min"], "is not a time"), (["--warmup", "infs"], "out of range"),
+    (["--duration", "nanms"], "out of range"), (["--duration", "0ms"], "more than 0"),
+    (["--warmup", "2h"], "is not a time"), (["--percentile", "50,101"], "out of range"),
+    (["--percentile", "50,x"], "not a number"), (["--mode", "engine,warp"], "unknown mode"),
+    (["--sink", "window"], "unknown bench sink"),
+])
+def test_bad_bench_options_are_one_line_errors(model, args, message):
+    res, _ = bench(model, "--iterations", 1, *args)
+    lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
+    assert res.exit_code == 2 and len(lines) == 1 and message in lines[0], res.output
+
+
+def test_percentiles_as_asked_with_a_warning_when_too_few_samples():
+    st = summarise([float(i) for i in range(1, 51)], 1.0, percentiles=[50, 90, 99])
+    assert st.percentiles_ms == {"p50": 25.0, "p90": 45.0, "p99": 50.0}
+    assert len(st.warnings) == 1 and st.warnings[0].startswith("p99 rests on 50 samples (needs 100")
+    assert parse_percentiles("99.9, 50,50") == [99.9, 50.0]
+    assert too_few_samples(99, 99) and not too_few_samples(100, 99) and not too_few_samples(1, 100)
+
+
+def test_engine_mode_json_has_the_asked_percentiles_times_machine_and_load(model, tmp_path):
+    times = tmp_path / "times.json"
+    res, report = bench(model, "--resolutions", "32x24", "--iterations", 20, "--warmup", "10ms", "--threads", 1,
+                        "--percentile", "50,99.9", "--export-times", times, "--json")
+    assert res.exit_code == 0, res.output
+    (row,) = report["rows"]
+    assert set(row["percentiles_ms"]) == {"p50", "p99.9"} and row["percentiles_ms"]["p50"] <= row["max_ms"]
+    assert row["warnings"] and "p99.9 rests on 20 samples" in row["warnings"][0]
+    assert "warning:" in res.stderr and "p99.9" in res.stderr
+    assert report["timestamp"].endswith("Z") and report["settings"]["warmup_s"] == pytest.approx(0.01)
+    machine = report["machine"]
+    assert {"cpu", "cpu_flags", "threads", "load_average_before", "load_average_after"} <= set(machine)
+    assert machine["threads"] == 1 and len(machine["load_average_before"]) == 3
+    exported = json.loads(times.read_text())
+    (entry,) = exported["rows"]
+    assert entry["mode"] == "engine" and len(entry["times"]) == 20
+    starts = [it["start_ms"] for it in entry["times"]]
+    assert starts == sorted(starts) and all(it["latency_ms"] >= 0 for it in entry["times"])
+
+
+def test_both_modes_null_and_watched_browser_view_with_stage_split_and_ratio(model, tmp_path):
+    times = tmp_path / "times.json"
+    res, report = bench(model, "--resolutions", "64x48", "--mode", "engine,pipeline", "--sink", "null,http",
+                        "--iterations", 40, "--warmup", "0", "--threads", 1, "--export-times", times, "--json")
+    assert res.exit_code == 0, res.output
+    rows = report["rows"]
+    assert [(r["mode"], r.get("sink")) for r in rows] == [("engine", None), ("pipeline", "null"), ("pipeline", "http")]
+    for r in rows[1:]:
+        assert r["frames"] == 40 and {"decode", "queue", "infer", "post"} <= set(r["stages_ms"])
+        assert all(s["mean"] >= 0 and s["samples"] > 0 for s in r["stages_ms"].values())
+    http = rows[2]
+    assert {"sink", "sink_queue"} <= set(http["stages_ms"])  # the browser view is written on its own thread
+    assert http["client"]["frames_received"] >= 1 and http["client"]["bytes"] > 0
+    assert [(x["sink"], x["pipeline_vs_engine"] > 0) for x in report["ratios"]] == [("null", True), ("http", True)]
+    (piece,) = json.loads(times.read_text())["rows"][1]["times"]
+    assert len(piece["latency_ms"]) == 40 and len(piece["stages_ms"]["infer"]) == 40
+
+
+def test_the_text_report_shows_the_stage_split_and_the_ratio(model):
+    res, _ = bench(model, "--resolutions", "32x24", "--mode", "engine,pipeline", "--iterations", 10, "--warmup", 0,
+                   "--threads", 1)
+    assert res.exit_code == 0, res.output
+    assert "pipeline stages" in res.stdout and "infer" in res.stdout
+    assert "x engine mode's frames/s" in res.stdout
+
+
+def test_a_tensorrt_engine_file_goes_to_tensorrt(tmp_path, monkeypatch):
+    import sys
+
+    plan = tmp_path / "colorizer-fp16-trt.engine"
+    plan.write_bytes(b"plan")
+    monkeypatch.setitem(sys.modules, "tensorrt", None)
+    res, _ = bench(plan, "--iterations", 1)
+    # the loader takes a .engine file as TensorRT's (its manifest is checked first), never as a broken ONNX file
+    assert res.exit_code == 2 and "no manifest" in res.stderr and "ONNX Runtime" not in res.stderr
+
+
+def test_an_engine_from_build_is_bench_input(model, tmp_path):
+    from edgecolor.build import manifest as mf
+
+    engine = tmp_path / "engines" / "tiny-int8-cpu.onnx"
+    engine.parent.mkdir()
+    engine.write_bytes(model.read_bytes())
+    import onnxruntime
+
+    gate = {"verdict": "pass", "psnr_vs_fp32_db": 41.5, "delta_e_vs_fp32": 0.8}
+    mf.write(engine, {"backend": "onnxruntime", "backend_version": onnxruntime.__version__,  # bench checks it
+                      "engine_sha256": mf.sha256_file(engine), "precision": "int8", "gate": gate})
+    res, report = bench(engine, "--resolutions", "32x24", "--iterations", 3, "--warmup", 0, "--threads", 1,
+                        "--json")
+    assert res.exit_code == 0, res.output
+    (row,) = report["rows"]
+    assert row["model"] == "tiny-int8-cpu" and row["gate"]["psnr_vs_fp32_db"] == 41.5
+
+
+def test_rounds_interleave_the_rows_and_add_up_their_shares(model, monkeypatch):
+    import edgecolor.bench.pipeline_mode as pm
+    import edgecolor.bench.runner as rn
+
+    order = []
+    real_calls, real_pipeline = rn.time_calls, pm.time_pipeline
+    monkeypatch.setattr(rn, "time_calls", lambda *a, **k: (order.append(("engine", a[3])), real_calls(*a, **k))[1])
+    monkeypatch.setattr(pm, "time_pipeline", lambda *a, **k: (order.append(("pipeline", a[6])),
+                                                              real_pipeline(*a, **k))[1])
+    res, report = bench(model, "--resolutions", "32x24", "--mode", "engine,pipeline", "--iterations", 7,
+                        "--rounds", 3, "--warmup", 0, "--threads", 1, "--json")
+    assert res.exit_code == 0, res.output
+    assert order == [("engine", 3), ("pipeline", 3), ("engine", 2), ("pipeline", 2), ("engine", 2), ("pipeline", 2)]
+    assert [(r["mode"], r["frames"], r["rounds"]) for r in report["rows"]] == [("engine", 7, 3), ("pipeline", 7, 3)]
+    assert report["rows"][1]["stages_ms"]["infer"]["samples"] == 7
