@@ -43,10 +43,12 @@ class Precision(Choice):
     FP32 = "fp32"
     FP16 = "fp16"
     INT8 = "int8"
+    BF16 = "bf16"  # CPU only, on OpenVINO: the FP32 graph with OpenVINO's bfloat16 inference hint
+    AUTO = "auto"  # build --target cpu only: resolved by BuildConfig (edgecolor.build.auto) before any use
 
 
 class Target(Choice):
-    """What ``edgecolor build`` writes: a TensorRT plan or an ONNX Runtime-optimised model."""
+    """What ``edgecolor build`` writes: a TensorRT plan, or a CPU engine (ONNX Runtime-optimised, or for OpenVINO)."""
 
     TRT = "trt"
     CPU = "cpu"
@@ -65,15 +67,25 @@ class EngineBackend(Choice):
 
     TENSORRT = "tensorrt"
     ONNXRUNTIME = "onnxruntime"
+    OPENVINO = "openvino"
 
     @property
     def label(self) -> str:
-        return {"tensorrt": "TensorRT", "onnxruntime": "ONNX Runtime"}[self.value]
+        return {"tensorrt": "TensorRT", "onnxruntime": "ONNX Runtime", "openvino": "OpenVINO"}[self.value]
 
     @property
     def flag(self) -> str:
-        """The ``--backend`` value that runs this kind of engine."""
-        return "--backend trt" if self is EngineBackend.TENSORRT else "--backend ort"
+        """The ``--backend`` value that runs this kind of engine (OpenVINO engines: the manifest decides)."""
+        return {"tensorrt": "--backend trt", "onnxruntime": "--backend ort", "openvino": "--backend auto"}[self.value]
+
+
+class CpuBackend(Choice):
+    """Which runtime a ``--target cpu`` engine is built for (``auto``: the precision's own, see
+    :mod:`edgecolor.build.precisions`)."""
+
+    AUTO = "auto"
+    ONNXRUNTIME = "onnxruntime"
+    OPENVINO = "openvino"
 
 
 class CpuPath(Choice):

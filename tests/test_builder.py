@@ -69,7 +69,7 @@ def test_sensitivity_pass_keeps_layers_fp32(work, monkeypatch):
 
     calls = []
 
-    def fake_evaluate(fp32, variant, frames, precision, task, limits, threads, on_frame=None):
+    def fake_evaluate(fp32, variant, frames, precision, task, limits, threads, on_frame=None, backend=None):
         kept = "-0." not in variant.name  # the first graph keeps nothing FP32
         calls.append(variant.name)
         return {"precision": precision, "frames": len(frames), "psnr_vs_fp32_db": 50.0, "delta_e_vs_fp32": 0.1,

@@ -9,9 +9,11 @@ manifest once (checked: the backend first, then staleness) and a frame model's m
   ``graph`` runs the whole frame model in ONNX Runtime; ``split`` (colorizer only) runs its network in ONNX
   Runtime and the colour math in OpenCV, faster on small CPUs (:mod:`edgecolor.backends.cpu_split`);
   ``auto`` = split for edgecolor's own colorizer, the graph for anything else (adapted colorizers too);
-  ``openvino`` / ``openvino-bf16`` (colorizer only) run that network on OpenVINO
-  (:mod:`edgecolor.backends.openvino`). With ``ort_gpu`` and onnxruntime-gpu's CUDA provider present, the
-  whole graph runs there instead.
+  ``openvino`` / ``openvino-bf16`` run the network on OpenVINO (:mod:`edgecolor.backends.openvino`: the
+  colorizer's colour math in OpenCV, a style model's pre/post on ONNX Runtime). With ``ort_gpu`` and
+  onnxruntime-gpu's CUDA provider present, the whole graph runs there instead;
+- an OpenVINO engine (``edgecolor build ... --target cpu`` with ``--precision bf16`` or ``--cpu-backend
+  openvino``) for a manifest that says ``openvino``, with the inference precision hint it records.
 """
 
 from __future__ import annotations
@@ -62,7 +64,24 @@ def open_engine(model: str | Path, *, backend: Backend | str = Backend.AUTO, cpu
         return TrtEngine(path, manifest=manifest, **trt_options)
     if trt_options:
         raise TypeError(f"TensorRT options {sorted(trt_options)} given for an ONNX Runtime model {path}")
+    if manifest is not None and manifest.get("backend") == EngineBackend.OPENVINO:
+        return _open_openvino_engine(path, manifest, cpu_path, threads)
     return _open_onnx(path, cpu_path, threads, ort_gpu)
+
+
+def _open_openvino_engine(path: Path, manifest: dict[str, Any], cpu_path: CpuPath, threads: int) -> Engine:
+    """A built OpenVINO engine runs with the precision hint its manifest records (its gate measured that);
+    another CPU path would silently run it at another precision, so it is refused."""
+    from edgecolor.backends.openvino import open_openvino
+
+    facts = manifest.get("openvino")
+    hint = str(facts.get("inference_precision_hint", "f32")) if isinstance(facts, dict) else "f32"
+    fits = {CpuPath.AUTO, CpuPath.OPENVINO_BF16 if hint == "bf16" else CpuPath.OPENVINO}
+    if cpu_path not in fits:
+        raise InputError(f"{path.name} is an OpenVINO engine (precision hint {hint[:10]}, gated so); "
+                         f"--cpu-path {cpu_path} would run it another way",
+                         "drop --cpu-path, or build the engine for that path")
+    return open_openvino(_load(path), hint, threads=threads, name=path.name)
 
 
 def _path(model: str | Path) -> Path:
@@ -89,13 +108,13 @@ def _open_onnx(path: Path, cpu_path: CpuPath, threads: int, ort_gpu: bool) -> En
     if cpu_path is CpuPath.AUTO and (task != Task.COLORIZE or "edgecolor.adapter" in meta):
         return OrtEngine(proto.SerializeToString(), threads=threads, name=path.name)
     if cpu_path in (CpuPath.OPENVINO, CpuPath.OPENVINO_BF16):
-        if task != Task.COLORIZE:
-            raise InputError(f"--cpu-path {cpu_path} runs a colorizer's network only (this is a {task} model)",
-                             "use --cpu-path graph for style models")
-        from edgecolor.backends.openvino import OpenVinoColorizerEngine
+        if "edgecolor.adapter" in meta:
+            raise InputError(f"--cpu-path {cpu_path} runs edgecolor's own colorizer and style networks only "
+                             "(this is an adapted model)", "use --cpu-path graph")
+        from edgecolor.backends.openvino import open_openvino
 
         precision = "bf16" if cpu_path is CpuPath.OPENVINO_BF16 else "f32"
-        return OpenVinoColorizerEngine(proto, threads=threads, precision=precision, name=path.name)
+        return open_openvino(proto, precision, threads=threads, name=path.name)
     from edgecolor.backends.cpu_split import SplitColorizerEngine
 
     return SplitColorizerEngine(proto, threads=threads, name=path.name)

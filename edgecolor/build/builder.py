@@ -17,13 +17,13 @@ import onnx
 
 from edgecolor import __version__
 from edgecolor.build import manifest as mf
+from edgecolor.build.engine_writer import write_engine
 from edgecolor.build.gate import GateFailed, GateLimits, evaluate, layer_sensitivity
 from edgecolor.build.gate_frames import GateFrames, load_gate_frames
 from edgecolor.build.precisions import Progress, prepared_for_int8, recipe
-from edgecolor.choices import CalibMethod, Precision, Target, Task
-from edgecolor.errors import InputError, ModelError, OutputError
-from edgecolor.graph.frame import extras_as_plain_inputs
-from edgecolor.imageio import atomic_output, space_note
+from edgecolor.choices import CalibMethod, CpuBackend, EngineBackend, Precision, Target, Task
+from edgecolor.errors import InputError, ModelError
+from edgecolor.imageio import atomic_output
 from edgecolor.overwrite import refuse_overwrite
 from edgecolor.tempdirs import work_dir
 
@@ -50,15 +50,51 @@ class BuildConfig:
     gate: bool = True
     gate_data: Path | None = None
     max_loss_db: float | None = None
+    cpu_backend: CpuBackend | EngineBackend = CpuBackend.AUTO  # after __post_init__: the EngineBackend it builds for
+    auto: dict[str, Any] | None = None  # --precision auto: what edgecolor.build.auto chose and why
 
     def __post_init__(self) -> None:  # choices become Enums here, once (a manifest's build_config holds strings)
-        object.__setattr__(self, "precision", Precision.parse(self.precision, "precision"))
-        object.__setattr__(self, "target", Target.parse(self.target, "target"))
-        object.__setattr__(self, "calib_method", CalibMethod.parse(self.calib_method, "calibration method"))
+        set_ = object.__setattr__
+        set_(self, "precision", Precision.parse(self.precision, "precision"))
+        set_(self, "target", Target.parse(self.target, "target"))
+        set_(self, "calib_method", CalibMethod.parse(self.calib_method, "calibration method"))
+        # a manifest's build_config records the backend built for ("tensorrt" for a TensorRT plan)
+        asked = CpuBackend.AUTO if self.cpu_backend == EngineBackend.TENSORRT else self.cpu_backend
+        backend = CpuBackend.parse(asked, "CPU backend")
+        if self.precision is Precision.AUTO:
+            if self.target is not Target.CPU or backend is not CpuBackend.AUTO:
+                raise InputError("--precision auto picks the precision and backend for this CPU",
+                                 "use it with --target cpu and without --cpu-backend")
+            from edgecolor.build.auto import choose
+
+            choice = choose()
+            set_(self, "precision", choice.precision)
+            set_(self, "auto", choice.describe())
+            backend = CpuBackend(str(choice.backend))
+        self._set_backend(backend)
         if self.max_loss_db is not None and not 0 <= self.max_loss_db <= 3:
             raise InputError(f"--max-loss-db must be in [0, 3] dB, got {self.max_loss_db}", "use e.g. 0.3")
         if not self.gate and (self.gate_data is not None or self.max_loss_db is not None):
             raise InputError("--no-gate contradicts --gate-data / --max-loss-db", "drop one of them")
+
+    def _set_backend(self, asked: CpuBackend) -> None:
+        """``cpu_backend`` as the EngineBackend this build writes for; a precision/backend pair that cannot be
+        built is refused here, before any slow work."""
+        own = recipe(self.precision).cpu_backend
+        if self.target is Target.TRT:
+            if asked is not CpuBackend.AUTO or own is not EngineBackend.ONNXRUNTIME:
+                raise InputError(f"--precision {self.precision} --cpu-backend {asked} builds a CPU engine",
+                                 "use --target cpu (TensorRT builds fp32, fp16 or int8)")
+            object.__setattr__(self, "cpu_backend", EngineBackend.TENSORRT)
+            return
+        backend = own if asked is CpuBackend.AUTO else EngineBackend(str(asked))
+        if backend is EngineBackend.OPENVINO and recipe(self.precision).openvino_hint is None:
+            raise InputError(f"OpenVINO engines are built as fp32, bf16 or int8, not {self.precision}",
+                             "use --precision fp32, bf16 or int8 with --cpu-backend openvino")
+        if backend is not EngineBackend.OPENVINO and own is EngineBackend.OPENVINO:
+            raise InputError(f"{self.precision} runs on OpenVINO only (its bfloat16 kernels)",
+                             "drop --cpu-backend, or build --precision int8 / fp32 for ONNX Runtime")
+        object.__setattr__(self, "cpu_backend", backend)
 
     @property
     def engine_path(self) -> Path:
@@ -66,7 +102,10 @@ class BuildConfig:
         if self.output is not None:
             out = Path(self.output)
             return out if out.suffix else out.with_name(out.name + suffix)
-        return Path("engines") / f"{Path(self.model).stem}-{self.precision}-{self.target}{suffix}"
+        # an engine for a backend other than its precision's own gets its name, so the two do not collide
+        other = self.target is Target.CPU and self.cpu_backend is not recipe(self.precision).cpu_backend
+        tag = f"-{self.cpu_backend}" if other else ""
+        return Path("engines") / f"{Path(self.model).stem}-{self.precision}-{self.target}{tag}{suffix}"
 
     def command(self) -> str:
         args = [
@@ -86,6 +125,8 @@ class BuildConfig:
             args += ["--calib-method", str(self.calib_method), "--calib-frames", str(self.calib_frames)]
         if self.target is Target.TRT:
             args += ["--shapes", self.shapes]
+        elif self.cpu_backend is not recipe(self.precision).cpu_backend:
+            args += ["--cpu-backend", str(self.cpu_backend)]
         if self.adapter:
             args += ["--adapter", self.adapter]
         for name in self.keep_fp32:
@@ -170,10 +211,11 @@ def build(cfg: BuildConfig, on_step: Any = None, on_progress: Progress | None = 
             on_progress("accuracy gate", done, total)
 
     t0 = time.perf_counter()
-    if cfg.target is Target.TRT:
+    if cfg.target is Target.TRT or cfg.cpu_backend is EngineBackend.OPENVINO:
         from edgecolor.errors import require
 
-        require("tensorrt", "trt")  # fail in one line before any slow work
+        # fail in one line before any slow work
+        require(*(("tensorrt", "trt") if cfg.target is Target.TRT else ("openvino", "openvino")))
     engine = cfg.engine_path
     model, source = load_frame_model(cfg)
     read = [source, *([Path(cfg.adapter)] if cfg.adapter and cfg.adapter.endswith(".json") else [])]
@@ -208,7 +250,7 @@ def build(cfg: BuildConfig, on_step: Any = None, on_progress: Progress | None = 
         written: Path | None = None
         try:
             with atomic_output(engine) as staged:
-                facts = _write_engine(cfg, graph, staged)
+                facts = write_engine(cfg, graph, staged)
                 manifest = {
                     "edgecolor_version": __version__,
                     "precision": cfg.precision,
@@ -224,6 +266,7 @@ def build(cfg: BuildConfig, on_step: Any = None, on_progress: Progress | None = 
                     "build_seconds": round(time.perf_counter() - t0, 2),
                     "rebuild_command": BuildConfig(**{**asdict(cfg), "keep_fp32": keep}).command(),
                     "build_config": {**asdict(cfg), "keep_fp32": list(keep)},
+                    **({"auto": cfg.auto} if cfg.auto else {}),
                     **extra,
                     **facts,
                 }
@@ -262,8 +305,9 @@ def differences(cfg: BuildConfig, manifest: dict[str, Any]) -> list[str]:
     recorded = recorded if isinstance(recorded, dict) else {}
     keys = ["precision", "target", "adapter"]
     keys += ["calib", "calib_method", "calib_frames"] if recipe(cfg.precision).calibrates else []
-    keys += ["shapes"] if cfg.target is Target.TRT else []
+    keys += ["shapes"] if cfg.target is Target.TRT else ["cpu_backend"]
     wanted = asdict(cfg)
+    recorded = {"cpu_backend": str(EngineBackend.ONNXRUNTIME), **recorded}  # manifests from before OpenVINO
     for key in keys:
         want = None if wanted[key] is None else str(wanted[key])
         have = None if recorded.get(key) is None else str(recorded.get(key))
@@ -308,7 +352,8 @@ def _frames(cfg: BuildConfig, task: str, step: Any) -> tuple[Any, GateFrames | N
 def _evaluate(cfg: BuildConfig, fp32: Path, graph: Path, gate_set: GateFrames, task: str,
               on_frame: Any = None) -> dict[str, Any]:
     limits = GateLimits(max_loss_db=cfg.max_loss_db)
-    result = evaluate(fp32, graph, gate_set.frames, cfg.precision, task, limits, cfg.threads, on_frame)
+    result = evaluate(fp32, graph, gate_set.frames, cfg.precision, task, limits, cfg.threads, on_frame,
+                      backend=cfg.cpu_backend)
     return {**result, **gate_set.describe()}
 
 
@@ -344,66 +389,3 @@ def _sensitivity(
         if gate["passed"]:
             break
     return graph, extra, gate, keep
-
-
-def _loads_without_writing(ort: Any, graph: Path) -> bool:
-    opts = ort.SessionOptions()
-    opts.log_severity_level = 3
-    try:
-        ort.InferenceSession(str(graph), opts, providers=["CPUExecutionProvider"])
-    except Exception:  # noqa: BLE001 - any failure means the graph itself is the problem
-        return False
-    return True
-
-
-
-def _write_engine(cfg: BuildConfig, graph: Path, engine: Path) -> dict[str, Any]:
-    if cfg.target is Target.TRT:
-        from edgecolor.backends.tensorrt import Shapes, TrtBuildOptions, build_engine, gpu_identity
-
-        opts = TrtBuildOptions(
-            Shapes.parse(cfg.shapes),
-            cfg.workspace_mib,
-            cfg.opt_level,
-            timing_cache=engine.parent / "timing.cache",
-        )
-        engine.parent.mkdir(parents=True, exist_ok=True)
-        plain = engine.parent / f".{engine.stem}.trt-input.onnx"
-        onnx.save(extras_as_plain_inputs(onnx.load(str(graph))), plain)
-        try:
-            facts = build_engine(plain, engine, opts)
-        finally:
-            plain.unlink(missing_ok=True)
-        return {
-            "backend": "tensorrt",
-            "backend_version": facts.pop("tensorrt"),
-            "gpu": gpu_identity(),
-            **facts,
-        }
-    import onnxruntime as ort
-
-    opts = ort.SessionOptions()
-    # EXTENDED, not ALL: ALL adds layout transforms tied to this CPU's instruction set.
-    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
-    opts.optimized_model_filepath = str(engine)  # the staged path: build() renames it into place
-    opts.log_severity_level = 3
-    try:
-        sess = ort.InferenceSession(str(graph), opts, providers=["CPUExecutionProvider"])
-    except Exception as exc:  # onnxruntime's own exception types (Fail, InvalidGraph, ...)
-        if _loads_without_writing(ort, graph):  # the graph is fine: writing the engine failed (a full disk)
-            raise OutputError(
-                f"cannot write {engine}: {str(exc).splitlines()[0][:200]}{space_note(engine)}",
-                "free disk space or choose another output location with -o",
-            ) from exc
-        raise ModelError(
-            f"ONNX Runtime cannot load the {cfg.precision} graph of {cfg.model}: "
-            f"{str(exc).splitlines()[0][:200]}",
-            "check the model opens in ONNX Runtime (IR version, opset, operators) and its --adapter spec",
-        ) from exc
-    io = [{"name": v.name, "shape": v.shape, "dtype": v.type} for v in [*sess.get_inputs(), *sess.get_outputs()]]
-    return {
-        "backend": "onnxruntime",
-        "backend_version": ort.__version__,
-        "io": io,
-        "optimization": "ORT_ENABLE_EXTENDED",
-    }

@@ -75,12 +75,23 @@ def evaluate(
     limits: GateLimits = GateLimits(),
     threads: int = 0,
     on_frame: Callable[[int, int], None] | None = None,
+    backend: str = "onnxruntime",
 ) -> dict:
     """Gate numbers for ``variant`` (a frame model) against ``fp32`` on ``frames``; ``passed`` inside.
-    ``on_frame(done, total)`` is called after each frame (a progress bar)."""
+    ``on_frame(done, total)`` is called after each frame (a progress bar). ``backend``: what the variant is
+    built for; ``openvino`` runs it there, with its precision's hint (BF16 exists only there), so the gate
+    measures what the engine will run. The FP32 reference is always the frame graph on ONNX Runtime."""
     from edgecolor.backends import open_engine
 
-    ref_engine, var_engine = (open_engine(p, cpu_path="graph", threads=threads) for p in (fp32, variant))
+    ref_engine = open_engine(fp32, cpu_path="graph", threads=threads)
+    if backend == "openvino":
+        from edgecolor.backends.openvino import open_openvino
+
+        hint = recipe(precision).openvino_hint or "f32"
+        var_engine = open_openvino(onnx.load(str(variant)), hint, threads=threads, name=f"the {precision} graph")
+        plugin = getattr(var_engine, "inference_precision", None)
+    else:
+        var_engine, plugin = open_engine(variant, cpu_path="graph", threads=threads), None
     outs = []
     for f in frames:
         outs.append((f, ref_engine(f), var_engine(f)))
@@ -88,6 +99,8 @@ def evaluate(
             on_frame(len(outs), len(frames))
     res: dict[str, Any] = {
         "precision": precision,
+        "backend": backend,
+        **({"plugin_precision": plugin} if plugin else {}),
         "frames": len(frames),
         "psnr_vs_fp32_db": round(_mean([psnr(a, b) for _, a, b in outs]), 3),
         "delta_e_vs_fp32": round(float(np.mean([delta_e76(a, b) for _, a, b in outs])), 4),

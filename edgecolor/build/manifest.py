@@ -86,6 +86,10 @@ def current_environment(backend: str) -> dict[str, Any]:
         from edgecolor.backends.tensorrt import gpu_identity, trt_version
 
         return {"backend_version": trt_version(), "gpu": gpu_identity()}
+    if backend == "openvino":
+        from edgecolor.errors import require
+
+        return {"backend_version": require("openvino", "openvino").__version__}
     import onnxruntime
 
     return {"backend_version": onnxruntime.__version__}
@@ -121,7 +125,7 @@ def mismatches(manifest: dict[str, Any], engine: Path) -> list[str]:
                 f"this is {gpu_here.get('name')} (sm {gpu_here.get('compute_capability')})"
             )
     elif str(built).split(".")[:2] != str(here).split(".")[:2]:
-        problems.append(f"built with onnxruntime {built}, this machine has {here}")
+        problems.append(f"built with {manifest.get('backend', 'onnxruntime')} {built}, this machine has {here}")
     source = Path(manifest.get("source_onnx") or "")
     if source.is_file() and sha256_file(source) != manifest.get("source_sha256"):
         problems.append(f"its source ONNX {source} changed since the build")
@@ -136,12 +140,13 @@ def check(engine: Path, rebuild_if_stale: bool = False, backend: str | None = No
     engine = Path(engine)
     manifest = read(engine)
     if backend is not None and manifest.get("backend") != backend:
-        from edgecolor.errors import ModelError
+        from edgecolor.choices import EngineBackend
 
-        want = {"tensorrt": "TensorRT", "onnxruntime": "ONNX Runtime"}.get(backend, backend)
-        flag = "--backend ort" if backend == "tensorrt" else "--backend trt"
+        want = EngineBackend(backend).label
+        built = manifest.get("backend")
+        flag = EngineBackend(built).flag if built in EngineBackend.values() else "the backend it was built for"
         raise ModelError(
-            f"{engine.name} was built for {str(manifest.get('backend'))[:40]}, not {want}",
+            f"{engine.name} was built for {str(built)[:40]}, not {want}",
             f"pass a {want} engine, or run it with {flag}",
         )
     problems = mismatches(manifest, engine)

@@ -3,6 +3,9 @@ failed gate names. The builder, the gate and ``--help`` read this table instead 
 
 FP16: onnxconverter-common on the frame graph, colour math and I/O kept FP32. INT8: calibrated Q/DQ
 (:mod:`edgecolor.graph.precision`), scales cached under ``calibration/``. FP32: the frame model itself.
+BF16: the FP32 frame model run by OpenVINO with its ``bf16`` inference hint (the plugin picks bfloat16
+kernels where the CPU has AVX-512 BF16 or AMX): the precision is the runtime's, so the gate runs the
+variant on OpenVINO, as every CPU variant is gated on the backend it is built for.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import onnx
 
-from edgecolor.choices import CalibMethod, Precision
+from edgecolor.choices import CalibMethod, EngineBackend, Precision
 
 if TYPE_CHECKING:
     from edgecolor.build.builder import BuildConfig
@@ -34,6 +37,8 @@ class Recipe:
     min_psnr_vs_fp32: float | None
     remedy: Callable[[BuildConfig], str]
     calibrates: bool = False  # reads calibration frames (--calib, --calib-method, --calib-frames)
+    cpu_backend: EngineBackend = EngineBackend.ONNXRUNTIME  # what --target cpu builds for by default
+    openvino_hint: str | None = "f32"  # OpenVINO's INFERENCE_PRECISION_HINT; None: not buildable for OpenVINO
 
 
 def _fp16_graph(cfg: BuildConfig, fp32: Path, out: Path, work: Path, model_sha: str, frames: Any,
@@ -41,6 +46,19 @@ def _fp16_graph(cfg: BuildConfig, fp32: Path, out: Path, work: Path, model_sha: 
     from edgecolor.graph import precision
 
     onnx.save(precision.to_fp16(onnx.load(str(fp32)), keep_fp32=keep), out)
+    return {}
+
+
+def _bf16_graph(cfg: BuildConfig, fp32: Path, out: Path, work: Path, model_sha: str, frames: Any,
+                keep: tuple[str, ...], on_progress: Progress | None) -> dict:
+    import shutil
+
+    if keep:
+        from edgecolor.errors import InputError
+
+        raise InputError("--keep-fp32 does not apply to BF16 (OpenVINO picks the bfloat16 layers itself)",
+                         "drop --keep-fp32, or build --precision int8")
+    shutil.copyfile(fp32, out)  # the graph stays FP32: OpenVINO applies the precision when it compiles
     return {}
 
 
@@ -105,10 +123,16 @@ def _int8_remedy(cfg: BuildConfig) -> str:
 RECIPES: dict[Precision, Recipe] = {
     Precision.FP32: Recipe(None, None, None, lambda cfg: "the FP32 frame model is its own reference"),
     Precision.FP16: Recipe(_fp16_graph, 0.1, 40.0, lambda cfg: "keep the named layers in FP32 with --keep-fp32 NODE, "
-                                                                "or build --precision fp32"),
+                                                                "or build --precision fp32", openvino_hint=None),
     Precision.INT8: Recipe(_int8_graph, 0.3, 30.0, _int8_remedy, calibrates=True),
+    # BF16 keeps 8 exponent bits, so FP16's limits would be too strict for its 8-bit mantissa; INT8's apply.
+    Precision.BF16: Recipe(_bf16_graph, 0.3, 30.0, lambda cfg: "build --precision int8 (calibrated) or fp32",
+                           cpu_backend=EngineBackend.OPENVINO, openvino_hint="bf16"),
 }
 
 
 def recipe(precision: Precision | str) -> Recipe:
-    return RECIPES[Precision.parse(precision, "precision")]
+    found = RECIPES.get(Precision.parse(precision, "precision"))
+    if found is None:
+        raise RuntimeError(f"precision {precision} has no recipe")  # a bug: 'auto' is resolved by BuildConfig
+    return found

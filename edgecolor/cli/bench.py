@@ -46,6 +46,16 @@ def _gate(path: Path) -> dict | None:
     return mf.accuracy(man) if man.get("precision") != "fp32" else None
 
 
+def _auto(path: Path) -> dict | None:
+    """What ``build --precision auto`` chose for this CPU and why (a built engine's manifest), else None."""
+    from edgecolor.build import manifest as mf
+
+    try:
+        return mf.read(path).get("auto")
+    except mf.StaleEngine:
+        return None
+
+
 def _choices(text: str, allowed: tuple[str, ...], what: str) -> list[str]:
     from edgecolor.errors import InputError
 
@@ -144,6 +154,7 @@ def bench(
         rows, times = run_rows(engines, plan, Path(tmp), describe, report_row)
     for row in rows:
         row["gate"] = _gate(Path(row["path"]))
+        row["auto"] = _auto(Path(row["path"]))
     machine = describe_machine() | {"load_average_before": load_before, "load_average_after": load_average(),
                                     "threads": threads or machine_threads()}
     report = {"timestamp": started, "finished": utc_now(), "machine": machine,

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.progress import TaskID
 
-from edgecolor.choices import CalibMethod, Precision, Target
+from edgecolor.choices import CalibMethod, CpuBackend, Precision, Target
 from edgecolor.cli._common import JsonOpt, console, emit_json, progress
 from edgecolor.cli._numbers import THREADS, bounded
 
@@ -21,11 +21,16 @@ def build(
         ),
     ],
     precision: Annotated[
-        Precision, typer.Option(help="Precision put into the ONNX graph.")
+        Precision, typer.Option(help="Precision put into the ONNX graph (bf16: OpenVINO's bfloat16 hint, CPU only; "
+                                     "auto: the fastest this CPU offers, from its flags, --target cpu only).")
     ] = Precision.FP16,
     target: Annotated[
-        Target, typer.Option(help="trt: a TensorRT engine; cpu: an ONNX Runtime-optimised model.")
+        Target, typer.Option(help="trt: a TensorRT engine; cpu: an ONNX Runtime-optimised model (or an OpenVINO one).")
     ] = Target.CPU,
+    cpu_backend: Annotated[
+        CpuBackend, typer.Option(help="--target cpu: the runtime the engine is built and gated for (auto: OpenVINO "
+                                      "for bf16, ONNX Runtime otherwise; openvino: fp32, bf16 or int8).")
+    ] = CpuBackend.AUTO,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Engine path (default engines/MODEL-PREC-TARGET).")
     ] = None,
@@ -104,8 +109,10 @@ def build(
         model=model, precision=precision, target=target, output=output, calib=calib, calib_method=calib_method,
         calib_frames=calib_frames, shapes=shapes, adapter=adapter, keep_fp32=tuple(keep_fp32 or ()),
         auto_sensitivity=auto_sensitivity, workspace_mib=workspace_mib, opt_level=opt_level, threads=threads,
-        holdout_frames=gate_frames, gate=gate, gate_data=gate_data, max_loss_db=max_loss_db,
+        holdout_frames=gate_frames, gate=gate, gate_data=gate_data, max_loss_db=max_loss_db, cpu_backend=cpu_backend,
     )
+    if cfg.auto and not as_json:
+        console.print(f"auto: {cfg.precision} on {cfg.auto['cpu_backend']}: {cfg.auto['reason']}")
     if cfg.target is Target.TRT:
         from edgecolor.errors import require
 
@@ -137,6 +144,8 @@ def build(
         emit_json(manifest)
         return
     _print_gate(manifest.get("gate"))  # this build's own record
+    if isinstance(manifest.get("openvino"), dict):
+        console.print(manifest["openvino"]["note"])
     if manifest.get("kept_fp32"):
         console.print(f"kept in higher precision: {', '.join(manifest['kept_fp32'])}")
     console.print(f"wrote {engine} and {mf.manifest_path(engine).name} in {manifest['build_seconds']} s")

@@ -36,10 +36,19 @@ def test_agrees_with_onnxruntime_split(model, path, tolerance):
         assert diff.max() <= tolerance, diff.max()
 
 
-def test_refuses_style_models_and_onnxruntime_fused_graphs(tmp_path, model):
+def test_style_network_on_openvino_pre_post_on_onnxruntime(tmp_path):
     pytest.importorskip("openvino")
-    with pytest.raises(InputError, match="colorizer's network only"):
-        open_engine(tiny_style(tmp_path / "s.onnx"), cpu_path="openvino")
+    from edgecolor.backends.onnxruntime import OrtEngine
+
+    path = tiny_style(tmp_path / "s.onnx")
+    engine, ref = open_engine(path, cpu_path="openvino", threads=1), OrtEngine(path, threads=1)
+    assert engine.backend == "openvino-f32+onnxruntime"
+    frames = np.stack([_frame(40, 52, 3), _frame(40, 52, 4)])
+    assert np.abs(engine(frames, strength=0.7).astype(int) - ref(frames, strength=0.7).astype(int)).max() <= 1
+
+
+def test_refuses_bad_precisions_and_onnxruntime_fused_graphs(tmp_path, model):
+    pytest.importorskip("openvino")
     from edgecolor.backends.openvino import OpenVinoColorizerEngine
 
     with pytest.raises(InputError, match="precision"):

@@ -1,0 +1,68 @@
+"""``--precision auto --target cpu``: the precision and CPU backend expected to be fastest on this CPU.
+
+Decided from the CPU's flags (``/proc/cpuinfo``, :func:`edgecolor.bench.machine.cpu_flags`) and whether the
+``openvino`` extra is installed; nothing is timed, so the choice is deterministic and cheap. The order comes
+from one ``edgecolor bench`` run (``benchmarks/results/2026-12-01-cpu-backends.md`` run 3, AMD Zen 4: AVX-512
+VNNI and BF16, no AMX; 720p, ratios to ONNX Runtime FP32 in the same run): colorizer OpenVINO INT8 (the Q/DQ
+graph; u8 convolutions) 3.30 x engine / 3.56 x pipeline, OpenVINO BF16 3.27 x / 2.78 x, ONNX Runtime INT8
+1.89 x / 1.58 x; style OpenVINO INT8 2.68 x, BF16 2.80 x (a tie), ONNX Runtime INT8 1.11 x. So: integer
+dot-product flags and OpenVINO -> OpenVINO INT8; bfloat16 flags and OpenVINO (without integer dot products)
+-> BF16; integer dot products without OpenVINO -> ONNX Runtime INT8; else
+FP32 on ONNX Runtime (INT8/BF16 would be emulated; not measured). The chosen precision still goes through
+its accuracy gate; the choice and its reason are recorded in the engine's manifest (``auto``), printed by
+``build`` and copied into ``bench``'s JSON rows.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from edgecolor.choices import EngineBackend, Precision
+
+BF16_FLAGS = ("amx_bf16", "avx512_bf16")  # x86 bfloat16 matrix / dot-product instructions
+INT8_FLAGS = ("amx_int8", "avx512_vnni", "avx_vnni", "asimddp", "i8mm")  # integer dot products (x86, Arm)
+
+
+@dataclass(frozen=True)
+class CpuChoice:
+    precision: Precision
+    backend: EngineBackend
+    reason: str
+    flags: tuple[str, ...]
+
+    def describe(self) -> dict[str, object]:
+        return {"precision": str(self.precision), "cpu_backend": str(self.backend), "reason": self.reason,
+                "cpu_flags": list(self.flags)}
+
+
+def openvino_installed() -> bool:
+    return importlib.util.find_spec("openvino") is not None
+
+
+def choose(flags: Iterable[str] | None = None, openvino: bool | None = None) -> CpuChoice:
+    """The fastest precision/backend for this CPU (``flags`` / ``openvino`` given: for that CPU / install)."""
+    if flags is None:
+        from edgecolor.bench.machine import cpu_flags
+
+        flags = cpu_flags()
+    have = tuple(flags)
+    ov = openvino_installed() if openvino is None else openvino
+    bf16 = [f for f in BF16_FLAGS if f in have]
+    int8 = [f for f in INT8_FLAGS if f in have]
+    if int8 and ov:
+        return CpuChoice(Precision.INT8, EngineBackend.OPENVINO,
+                         f"the CPU has {', '.join(int8)} (integer dot products) and OpenVINO is installed: "
+                         "OpenVINO INT8 (u8 convolutions from the Q/DQ graph)", have)
+    if bf16 and ov:
+        return CpuChoice(Precision.BF16, EngineBackend.OPENVINO,
+                         f"the CPU has {', '.join(bf16)} (no integer dot products) and OpenVINO is installed: "
+                         "bfloat16 kernels", have)
+    missing = " (OpenVINO is not installed: pip install 'edgecolor[openvino]')" if bf16 else ""
+    if int8:
+        return CpuChoice(Precision.INT8, EngineBackend.ONNXRUNTIME,
+                         f"the CPU has {', '.join(int8)} (integer dot products){missing}: ONNX Runtime INT8", have)
+    return CpuChoice(Precision.FP32, EngineBackend.ONNXRUNTIME,
+                     f"no integer dot-product flags{missing or ' and no OpenVINO'}: "
+                     "ONNX Runtime FP32 (INT8/BF16 would be emulated)", have)
