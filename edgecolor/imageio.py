@@ -8,9 +8,11 @@ into place, so an interrupted or failed run never leaves a half-written output.
 from __future__ import annotations
 
 import contextlib
+import glob
 import logging
 import math
 import os
+import re
 import secrets
 import shutil
 from collections.abc import Iterator
@@ -133,6 +135,22 @@ def _temp_name(path: Path) -> str:
     stem = path.stem[:32]
     suffix = path.suffix if len(path.suffix.encode()) <= 32 else ""
     return f".{stem}.{secrets.token_hex(4)}.partial{suffix}"
+
+
+def remove_orphaned_temps(path: str | Path) -> int:
+    """Delete the temporary files :func:`atomic_output` left beside ``path`` when a writer was killed mid-write
+    (SIGKILL, a lost Ray actor: no ``finally`` ran). Only for a caller that owns ``path`` and whose writers have
+    all stopped. Returns how many were removed."""
+    path = Path(path)
+    stem = path.stem[:32]
+    suffix = path.suffix if len(path.suffix.encode()) <= 32 else ""
+    pattern = re.compile(rf"\.{re.escape(stem)}\.[0-9a-f]{{8}}\.partial{re.escape(suffix)}")
+    removed = 0
+    for tmp in path.parent.glob(f".{glob.escape(stem)}.*.partial*"):
+        if pattern.fullmatch(tmp.name):
+            tmp.unlink(missing_ok=True)
+            removed += 1
+    return removed
 
 
 @contextlib.contextmanager

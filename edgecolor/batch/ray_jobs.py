@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from edgecolor.errors import EdgecolorError, InputError, require
+from edgecolor.imageio import remove_orphaned_temps
 from edgecolor.jobs.files import Job, run_job
 
 log = logging.getLogger(__name__)
@@ -165,6 +166,8 @@ def run_on_ray(jobs: list[Job], model: Path, extra: dict[str, float], cpu_path: 
     finally:
         if started_here:
             ray.shutdown()
+        for job in todo:  # an actor killed mid-write (Ray retried its task elsewhere) leaves its temp file
+            remove_orphaned_temps(job.dst)
     summary["seconds"] = round(time.perf_counter() - t0, 3)
     summary["frames_per_s"] = round(summary["frames"] / summary["seconds"], 2) if summary["seconds"] else None
     return summary

@@ -228,3 +228,27 @@ def test_rebuild_if_stale_rebuilds_an_engine_of_another_model(tmp_path, model, m
     assert mf.read(engine)["source_onnx"] == str(other.resolve())
     code, _, text = invoke(["build", other, *args[2:]])
     assert code == 0 and "up to date" in " ".join(text.split()), text
+
+
+def test_orphaned_temps_of_a_killed_writer_are_removed_and_nothing_else(tmp_path):
+    """A writer killed mid-write (SIGKILL: no finally) leaves atomic_output's temp file; the job that owns the
+    output sweeps exactly those, not a user's file that merely looks alike."""
+    import os
+    import signal
+
+    from edgecolor.imageio import atomic_output, remove_orphaned_temps
+
+    out = tmp_path / "p00.png"
+    pid = os.fork()
+    if pid == 0:  # the writer: create the temp file, then die without cleaning up
+        with atomic_output(out) as tmp:
+            tmp.write_bytes(b"half")
+            os.kill(os.getpid(), signal.SIGKILL)
+    os.waitpid(pid, 0)
+    left = [p.name for p in tmp_path.iterdir()]
+    assert len(left) == 1 and left[0].endswith(".partial.png") and not out.exists()
+    keep = [tmp_path / ".p00.notours.partial.png", tmp_path / "p00.partial.png", tmp_path / ".p01.0123abcd.partial.png"]
+    for p in keep:
+        p.write_bytes(b"user")
+    assert remove_orphaned_temps(out) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in keep)
