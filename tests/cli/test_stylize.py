@@ -148,7 +148,7 @@ def test_every_shipped_style_by_short_name(name):
     kept = engine(frame, preserve_colour=1.0).astype(np.float32)
     chroma = np.array([[-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]], np.float32)[:, ::-1]  # on BGR
     unclipped = ((kept > 0) & (kept < 255)).all(axis=-1)  # a strong style drives luma to 0/255, where the photo's
-    assert unclipped.mean() > 0.5                             # chroma cannot be kept; judge the other pixels
+    assert unclipped.mean() > 0.25                            # chroma cannot be kept; judge the other pixels
     assert np.abs(kept @ chroma.T - frame.astype(np.float32) @ chroma.T)[unclipped].mean() < 3
 
 
