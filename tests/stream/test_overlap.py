@@ -153,7 +153,9 @@ def test_an_engine_error_aborts_the_sinks():
     sink = Collect()
     with pytest.raises(RuntimeError, match="engine failure"):
         run(6, Boom(6), [sink])
-    assert sink.aborted and not sink.closed and sink.indices == [0, 1]
+    # frames queued for the sink's writer when the error comes may be dropped by the abort (timing), but
+    # nothing at or past the failed frame is ever written and the sink is aborted, not closed
+    assert sink.aborted and not sink.closed and sink.indices in ([0], [0, 1])
 
 
 def test_max_frames_submits_no_frame_past_it():
