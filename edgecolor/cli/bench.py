@@ -35,25 +35,16 @@ def _percentiles(ctx: typer.Context, param: typer.CallbackParam, value: str) -> 
     return bounded(0, 100)(ctx, param, parse_percentiles(value))  # type: ignore[no-any-return]
 
 
-def _gate(path: Path) -> dict | None:
-    """The accuracy gate's record from a built engine's manifest (None for an FP32 / unbuilt model)."""
+def _built_facts(path: Path) -> dict[str, dict | None]:
+    """From a built engine's manifest, read once: ``gate``, the accuracy gate's record (None for FP32), and
+    ``auto``, what ``build --precision auto`` chose for this CPU and why. Both None for an unbuilt model."""
     from edgecolor.build import manifest as mf
 
     try:
         man = mf.read(path)
     except mf.StaleEngine:  # no or unreadable sidecar: an unbuilt model has no recorded accuracy
-        return None
-    return mf.accuracy(man) if man.get("precision") != "fp32" else None
-
-
-def _auto(path: Path) -> dict | None:
-    """What ``build --precision auto`` chose for this CPU and why (a built engine's manifest), else None."""
-    from edgecolor.build import manifest as mf
-
-    try:
-        return mf.read(path).get("auto")
-    except mf.StaleEngine:
-        return None
+        return {"gate": None, "auto": None}
+    return {"gate": mf.accuracy(man) if man.get("precision") != "fp32" else None, "auto": man.get("auto")}
 
 
 def _choices(text: str, allowed: tuple[str, ...], what: str) -> list[str]:
@@ -152,9 +143,9 @@ def bench(
             bar.update(task, description=text)
 
         rows, times = run_rows(engines, plan, Path(tmp), describe, report_row)
+    facts = {path: _built_facts(Path(path)) for path in {row["path"] for row in rows}}
     for row in rows:
-        row["gate"] = _gate(Path(row["path"]))
-        row["auto"] = _auto(Path(row["path"]))
+        row |= facts[row["path"]]
     machine = describe_machine() | {"load_average_before": load_before, "load_average_after": load_average(),
                                     "threads": threads or machine_threads()}
     report = {"timestamp": started, "finished": utc_now(), "machine": machine,
