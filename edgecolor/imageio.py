@@ -129,12 +129,20 @@ def read_image(path: str | Path) -> np.ndarray:
     return decode_image(data, str(path))
 
 
+_TOKEN_BYTES = 4  # the random part of a temporary name: 8 hex digits
+
+
+def _temp_parts(path: Path) -> tuple[str, str]:
+    """The stem and extension a temporary name beside ``path`` keeps: short enough to fit NAME_MAX even when
+    ``path``'s name uses all of it (the extension is kept where it fits: OpenCV's video writer picks the
+    container by it)."""
+    return path.stem[:32], path.suffix if len(path.suffix.encode()) <= 32 else ""
+
+
 def _temp_name(path: Path) -> str:
-    """A hidden temporary name beside ``path`` that fits NAME_MAX even when ``path``'s name uses all of it
-    (the extension is kept where it fits: OpenCV's video writer picks the container by it)."""
-    stem = path.stem[:32]
-    suffix = path.suffix if len(path.suffix.encode()) <= 32 else ""
-    return f".{stem}.{secrets.token_hex(4)}.partial{suffix}"
+    """A hidden temporary name beside ``path``: ``.STEM.XXXXXXXX.partialSUFFIX``."""
+    stem, suffix = _temp_parts(path)
+    return f".{stem}.{secrets.token_hex(_TOKEN_BYTES)}.partial{suffix}"
 
 
 def remove_orphaned_temps(path: str | Path) -> int:
@@ -142,9 +150,8 @@ def remove_orphaned_temps(path: str | Path) -> int:
     (SIGKILL, a lost Ray actor: no ``finally`` ran). Only for a caller that owns ``path`` and whose writers have
     all stopped. Returns how many were removed."""
     path = Path(path)
-    stem = path.stem[:32]
-    suffix = path.suffix if len(path.suffix.encode()) <= 32 else ""
-    pattern = re.compile(rf"\.{re.escape(stem)}\.[0-9a-f]{{8}}\.partial{re.escape(suffix)}")
+    stem, suffix = _temp_parts(path)
+    pattern = re.compile(rf"\.{re.escape(stem)}\.[0-9a-f]{{{2 * _TOKEN_BYTES}}}\.partial{re.escape(suffix)}")
     removed = 0
     for tmp in path.parent.glob(f".{glob.escape(stem)}.*.partial*"):
         if pattern.fullmatch(tmp.name):
