@@ -66,6 +66,7 @@ class _Row:
     stages: dict[str, list[float]] = field(default_factory=dict)
     counts: dict[str, Any] = field(default_factory=dict)
     times: list[dict[str, Any]] = field(default_factory=list)
+    round_fps: list[float] = field(default_factory=list)
 
 
 def _budget(plan: BenchPlan, round_index: int) -> tuple[float | None, int | None]:
@@ -133,11 +134,13 @@ def run_rows(engines: dict[tuple[Path, str], Engine], plan: BenchPlan, folder: P
                 row.times.append({"round": round_index, **per_frame})
             row.wall_s += stats.wall_s
             row.frames += stats.frames
+            row.round_fps.append(round(stats.frames / stats.wall_s, 3) if stats.wall_s > 0 else 0.0)
             if last:
                 merged = summarise(row.latencies, row.wall_s, row.frames, plan.percentiles).as_dict()
                 result = row.fields | merged | row.counts | ({"stages_ms": stage_summary(row.stages)}
                                                              if row.stages else {})
                 result["rounds"] = plan.rounds
+                result["round_fps"] = row.round_fps  # round i of every row ran in the same stretch of time
                 rows.append(result)
                 done(result)
     exported = [{k: j[4].fields.get(k) for k in ("model", "backend", "mode", "resolution", "sink")}
@@ -146,16 +149,36 @@ def run_rows(engines: dict[tuple[Path, str], Engine], plan: BenchPlan, folder: P
 
 
 def pipeline_ratios(rows: list[dict]) -> list[dict]:
-    """Pipeline-mode frames/s over engine-mode frames/s of the same engine and resolution, in this run."""
-    engine_fps = {(r["path"], r["cpu_path"], r["resolution"]): r["throughput_fps"] for r in rows
-                  if r["mode"] == "engine"}
+    """Pipeline-mode frames/s over engine-mode frames/s of the same engine and resolution, in this run, and a
+    watched browser view's over the null sink's. Besides the ratio of the totals, each round's ratio (round i
+    of both rows ran back to back, under the same load) and their min / median / max: how far one round can
+    sway the verdict on a shared or noisy machine."""
+    def key(r: dict) -> tuple[str, str, str]:
+        return r["path"], r["cpu_path"], r["resolution"]
+
+    engine = {key(r): r for r in rows if r["mode"] == "engine"}
+    null = {key(r): r for r in rows if r["mode"] == "pipeline" and r.get("sink") == "null"}
     out = []
     for r in rows:
-        base = engine_fps.get((r["path"], r["cpu_path"], r["resolution"]))
-        if r["mode"] == "pipeline" and base:
-            out.append({"model": r["model"], "cpu_path": r["cpu_path"], "resolution": r["resolution"],
-                        "sink": r["sink"], "pipeline_vs_engine": round(r["throughput_fps"] / base, 3)})
+        if r["mode"] != "pipeline":
+            continue
+        ratio = {"model": r["model"], "cpu_path": r["cpu_path"], "resolution": r["resolution"], "sink": r["sink"]}
+        for name, base in (("pipeline_vs_engine", engine.get(key(r))),
+                           ("vs_null_sink", null.get(key(r)) if r["sink"] != "null" else None)):
+            if base and base["throughput_fps"]:
+                ratio[name] = round(r["throughput_fps"] / base["throughput_fps"], 3)
+                ratio[name + "_rounds"] = _round_spread(r.get("round_fps", []), base.get("round_fps", []))
+        if len(ratio) > 4:
+            out.append(ratio)
     return out
+
+
+def _round_spread(fps: list[float], base: list[float]) -> dict[str, Any]:
+    """Per-round ratios ``fps[i] / base[i]`` with their min, median and max."""
+    per = [round(a / b, 3) for a, b in zip(fps, base, strict=True) if b > 0]
+    if not per:
+        return {}
+    return {"each": per, "min": min(per), "median": round(float(np.median(per)), 3), "max": max(per)}
 
 
 def write_times(path: Path, report: dict) -> None:

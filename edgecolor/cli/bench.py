@@ -202,8 +202,13 @@ def _print_tables(report: dict, percentiles: list[float]) -> None:
                           *(f"{st[s]['mean']:.1f} ({st[s]['p99']:.1f})" if s in st else "-" for s in STAGES))
         out.print(split)
     for ratio in report["ratios"]:
-        out.print(f"{ratio['model']} {ratio['resolution']}: pipeline -> {ratio['sink']} runs at "
-                  f"{ratio['pipeline_vs_engine']:.2f}x engine mode's frames/s")
+        for name, against in (("pipeline_vs_engine", "engine mode's"), ("vs_null_sink", "the null sink's")):
+            if name in ratio:
+                spread = ratio[name + "_rounds"]
+                rounds = (f" (rounds: min {spread['min']:.3f}, median {spread['median']:.3f}, max {spread['max']:.3f})"
+                          if len(spread.get("each", [])) > 1 else "")
+                out.print(f"{ratio['model']} {ratio['resolution']}: pipeline -> {ratio['sink']} runs at "
+                          f"{ratio[name]:.3f}x {against} frames/s{rounds}")
 
 
 def _with_cpu_path(model: str, default: str) -> tuple[str, str]:

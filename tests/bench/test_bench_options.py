@@ -94,6 +94,7 @@ def test_both_modes_null_and_watched_browser_view_with_stage_split_and_ratio(mod
     assert {"sink", "sink_queue"} <= set(http["stages_ms"])  # the browser view is written on its own thread
     assert http["client"]["frames_received"] >= 1 and http["client"]["bytes"] > 0
     assert [(x["sink"], x["pipeline_vs_engine"] > 0) for x in report["ratios"]] == [("null", True), ("http", True)]
+    assert "vs_null_sink" in report["ratios"][1] and "vs_null_sink" not in report["ratios"][0]
     (piece,) = json.loads(times.read_text())["rows"][1]["times"]
     assert len(piece["latency_ms"]) == 40 and len(piece["stages_ms"]["infer"]) == 40
 
@@ -150,3 +151,18 @@ def test_rounds_interleave_the_rows_and_add_up_their_shares(model, monkeypatch):
     assert order == [("engine", 3), ("pipeline", 3), ("engine", 2), ("pipeline", 2), ("engine", 2), ("pipeline", 2)]
     assert [(r["mode"], r["frames"], r["rounds"]) for r in report["rows"]] == [("engine", 7, 3), ("pipeline", 7, 3)]
     assert report["rows"][1]["stages_ms"]["infer"]["samples"] == 7
+
+
+def test_ratios_per_round_pair_rounds_of_the_same_stretch():
+    from edgecolor.bench.session import pipeline_ratios
+
+    def row(mode, sink, fps, rounds):
+        return {"path": "m.onnx", "cpu_path": "auto", "resolution": "720p", "model": "m", "mode": mode,
+                "throughput_fps": fps, "round_fps": rounds} | ({"sink": sink} if sink else {})
+
+    rows = [row("engine", None, 50.0, [40.0, 60.0, 50.0]), row("pipeline", "null", 45.0, [40.0, 48.0, 47.0]),
+            row("pipeline", "http", 36.0, [36.0, 36.0, 36.0])]
+    null, http = pipeline_ratios(rows)
+    assert null["pipeline_vs_engine"] == 0.9 and "vs_null_sink" not in null
+    assert null["pipeline_vs_engine_rounds"] == {"each": [1.0, 0.8, 0.94], "min": 0.8, "median": 0.94, "max": 1.0}
+    assert http["vs_null_sink"] == 0.8 and http["vs_null_sink_rounds"]["each"] == [0.9, 0.75, 0.766]
