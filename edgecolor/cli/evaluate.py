@@ -112,12 +112,19 @@ def styles(
     Example: edgecolor eval styles --data data/eval --paintings data/styles --json"""
     from edgecolor.backends import open_engine
     from edgecolor.choices import CpuPath
+    from edgecolor.errors import InputError
     from edgecolor.jobs.eval_colorizer import load_photos
     from edgecolor.jobs.eval_styles import TARGETS, evaluate_styles, painting_for, square_photos, vgg_gram_losses
     from edgecolor.jobs.styles import resolve_style, shipped_styles
 
-    names = style or list(shipped_styles())
-    engines = {str(n).removeprefix("style-"): open_engine(resolve_style(n), cpu_path=CpuPath.GRAPH) for n in names}
+    engines = {}
+    for n in style or list(shipped_styles()):
+        engine = open_engine(resolve_style(n), cpu_path=CpuPath.GRAPH)
+        # a style is named by its model's metadata (a renamed or copied .onnx keeps its painting), else its file
+        key = engine.metadata.get("edgecolor.style") or Path(n).stem.removeprefix("style-")
+        if key in engines:
+            raise InputError(f"two --style models are both style '{key}'", "pass each style once")
+        engines[key] = engine
     photos = square_photos([img for _, img in load_photos(data)], size)
     gram = None
     if paintings is not None:

@@ -109,7 +109,8 @@ def evaluate_styles(styles: dict[str, Stylize], photos: Sequence[np.ndarray],
 
 def painting_for(style: str, folder: Path) -> Path:
     """The painting of ``style`` in a folder written by ``edgecolor data styles`` (``NAME.*``)."""
-    found = sorted(p for p in folder.glob(f"{style}.*") if p.is_file())
+    # exact names, not a glob: a style's name is user text (a path, brackets) and never a pattern
+    found = sorted(p for p in folder.iterdir() if p.is_file() and p.stem == style) if folder.is_dir() else []
     if not found:
         raise InputError(f"no painting for style '{style}' in {folder}",
                          "write them with: edgecolor data styles --dest " + str(folder))

@@ -18,6 +18,7 @@ import pytest
 from typer.testing import CliRunner
 
 from edgecolor.cli import app
+from edgecolor.errors import InputError
 
 from helpers import random_bgr, tiny_colorizer, write_clip
 from style_helpers import tiny_style
@@ -242,3 +243,22 @@ def test_data_fetch_refuses_a_dest_overlapping_its_from_folder(dest, source, tmp
     res = invoke("data", "fetch", "--dest", dest, "--from-folder", source)
     assert res.exit_code == 2 and "overlaps the input folder" in res.output, res.output
     assert photo.read_bytes() == before and not (tmp_path / dest / "manifest.json").exists()
+
+
+def test_eval_styles_names_a_style_file_by_its_metadata_and_finds_its_painting_by_exact_name(tmp_path, models):
+    from edgecolor.jobs.eval_styles import painting_for
+
+    renamed = _copy(models["style"], tmp_path / "snapshot [7175].onnx")  # a path with glob characters
+    data = tmp_path / "photos"
+    _png(data / "a.png"), _png(data / "b.png", 1)
+    res = invoke("eval", "styles", "--data", data, "--style", renamed, "--size", 32, "--json")
+    assert res.exit_code == 0, res.output
+    assert [s["name"] for s in json.loads(res.stdout)["styles"]] == ["tiny"]
+    res = invoke("eval", "styles", "--data", data, "--style", renamed, "--style", models["style"], "--size", 32)
+    assert res.exit_code == 2 and "both style 'tiny'" in res.output
+    paintings = tmp_path / "paintings"
+    _png(paintings / "tiny.png"), _png(paintings / "tinyx.png")
+    assert painting_for("tiny", paintings).name == "tiny.png"
+    for name in (str(renamed), "t*", "[t]iny"):  # user text is never a glob pattern
+        with pytest.raises(InputError, match="no painting"):
+            painting_for(name, paintings)
