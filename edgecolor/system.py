@@ -1,9 +1,10 @@
-"""Facts about this machine that several commands read, each asked one way: installed distribution versions
-and the NVIDIA GPUs ``nvidia-smi`` reports (``doctor``, TensorRT manifests)."""
+"""Facts about this machine that several commands read, each asked one way: installed distribution versions,
+the cores this process may use, and the NVIDIA GPUs ``nvidia-smi`` reports (``doctor``, TensorRT manifests)."""
 
 from __future__ import annotations
 
 import importlib.metadata
+import os
 import shutil
 import subprocess
 
@@ -16,6 +17,13 @@ def dist_version(*dists: str) -> str | None:
         except importlib.metadata.PackageNotFoundError:
             continue
     return None
+
+
+def usable_cores() -> int:
+    """The CPU cores this process may run on (its affinity mask: a container's or ``taskset``'s limit)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
 
 
 def nvidia_smi_gpus(timeout_s: float = 10.0) -> tuple[list[dict[str, str]], str | None]:

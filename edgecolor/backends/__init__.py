@@ -14,6 +14,9 @@ manifest once (checked: the backend first, then staleness) and a frame model's m
   onnxruntime-gpu's CUDA provider present, the whole graph runs there instead;
 - an OpenVINO engine (``edgecolor build ... --target cpu`` with ``--precision bf16`` or ``--cpu-backend
   openvino``) for a manifest that says ``openvino``, with the inference precision hint it records.
+
+``streams=N`` (CPU engines) opens N of that engine, each with its share of the threads, behind one
+:class:`~edgecolor.backends.streams.StreamsEngine` (throughput mode: frames dealt out in turn).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from edgecolor.backends.base import Engine
+from edgecolor.backends.streams import MAX_STREAMS, StreamsEngine
 from edgecolor.choices import Backend, CpuPath, EngineBackend, Task
 from edgecolor.errors import InputError, ModelError
 
@@ -37,7 +41,7 @@ _WANTS = {Backend.TRT: EngineBackend.TENSORRT, Backend.ORT: EngineBackend.ONNXRU
 
 
 def open_engine(model: str | Path, *, backend: Backend | str = Backend.AUTO, cpu_path: CpuPath | str = CpuPath.AUTO,
-                threads: int = 0, ort_gpu: bool = False, rebuild_if_stale: bool = False,
+                threads: int = 0, ort_gpu: bool = False, rebuild_if_stale: bool = False, streams: int = 1,
                 **trt_options: Any) -> Engine:
     """The engine for ``model`` (a shipped model name or a path): see the module docstring.
 
@@ -46,7 +50,32 @@ def open_engine(model: str | Path, *, backend: Backend | str = Backend.AUTO, cpu
     file without one is a frame model for ONNX Runtime. ``rebuild_if_stale`` rebuilds a stale engine with the
     command its manifest records instead of refusing it. ``trt_options`` go to
     :class:`~edgecolor.backends.tensorrt_runtime.TrtEngine` (``slots``, ``cuda_graphs``, ``mapped``, ``cuda``).
+    ``streams`` > 1: N CPU engines of ``threads // N`` threads each (``threads`` 0: this machine's cores).
     """
+    if isinstance(streams, bool) or not isinstance(streams, int) or not 1 <= streams <= MAX_STREAMS:
+        raise InputError(f"streams must be a whole number from 1 to {MAX_STREAMS}, got {streams!r}",
+                         "e.g. --streams 2 on a 2-core CPU")
+    if streams == 1:
+        return _open_one(model, backend, cpu_path, threads, ort_gpu, rebuild_if_stale, trt_options)
+    from edgecolor.system import usable_cores
+
+    each = max(1, (threads or usable_cores()) // streams)
+    engines: list[Engine] = []
+    try:
+        for _ in range(streams):
+            engines.append(_open_one(model, backend, cpu_path, each, ort_gpu, rebuild_if_stale, trt_options))
+            if engines[-1].backend == EngineBackend.TENSORRT:  # checked on the first one
+                raise InputError(f"--streams is for ONNX Runtime and OpenVINO engines; {Path(str(model)).name} is "
+                                 "a TensorRT engine", "drop --streams (TensorRT overlaps frames in its own slots)")
+    except BaseException:
+        for engine in engines:
+            engine.close()
+        raise
+    return StreamsEngine(engines)
+
+
+def _open_one(model: str | Path, backend: Backend | str, cpu_path: CpuPath | str, threads: int, ort_gpu: bool,
+              rebuild_if_stale: bool, trt_options: dict[str, Any]) -> Engine:
     from edgecolor.build import manifest as mf
 
     backend = Backend.parse(backend, "backend")

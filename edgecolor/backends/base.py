@@ -101,6 +101,11 @@ class Engine:
 
     # --- public API (checks live here, once) ----------------------------------------------------------
     @property
+    def streams(self) -> int:
+        """How many frames compute at once when submitted back to back (a streams engine: N; else 1)."""
+        return 1
+
+    @property
     def input_names(self) -> list[str]:
         """``frame`` followed by the extra scalar inputs."""
         from edgecolor.graph.frame import FRAME  # lazily: graph.frame imports onnx

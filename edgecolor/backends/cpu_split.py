@@ -22,7 +22,7 @@ import onnx
 from onnx import TensorProto, helper
 
 from edgecolor.backends.base import Engine, extra_defaults
-from edgecolor.backends.onnxruntime import METADATA_REMEDY, METADATA_WHAT
+from edgecolor.backends.onnxruntime import METADATA_REMEDY, METADATA_WHAT, cpu_session_options
 from edgecolor.choices import Task
 from edgecolor.colour import BGR_FROM_CHROMA
 from edgecolor.errors import ModelError, require
@@ -85,10 +85,7 @@ class SplitColorizerEngine(Engine):
     def _core_runner(self, core: onnx.ModelProto, threads: int) -> Callable[[np.ndarray], np.ndarray]:
         """``luma [N, 1, S, S] float32 -> chroma [N, 2, S/2, S/2]``; other runtimes override this only."""
         ort = require("onnxruntime", "core")
-        opts = ort.SessionOptions()
-        if threads:
-            opts.intra_op_num_threads = threads
-        opts.log_severity_level = 3
+        opts = cpu_session_options(threads, spin=False)  # each run alternates with OpenCV's colour math
         self.session = ort.InferenceSession(core.SerializeToString(), opts, providers=["CPUExecutionProvider"])
         return lambda luma: self.session.run([CORE_OUT], {CORE_IN: luma})[0]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -17,6 +18,25 @@ METADATA_WHAT = "the model's edgecolor.extra_inputs metadata is"
 METADATA_REMEDY = 're-export the frame model (its metadata maps each extra input to {"default": value})'
 
 
+def cpu_session_options(threads: int = 0, spin: bool = True) -> Any:
+    """ONNX Runtime session options for every edgecolor engine: ``threads`` intra-op threads (0 = ONNX
+    Runtime's default, one per core) and quiet logs (the "initializer appears in graph inputs" warning is by
+    design). ``spin=False`` for a session whose runs alternate with other CPU work (the split path's OpenCV
+    colour math, OpenVINO's network): ONNX Runtime's idle pool threads otherwise spin after each run on the
+    cores that work needs next. Measured on the 2-core CI VM, 720p colorizer on the split path, the same process,
+    8 alternating rounds: pipeline +8 % frames/s, about 5 ms less CPU a frame; the whole-graph style engines ran
+    ~5-10 % slower without spinning, so they keep it (``benchmarks/results/pipeline-overlap-2026-12-01-s4.md``).
+    """
+    ort = require("onnxruntime", "core")
+    opts = ort.SessionOptions()
+    if threads:
+        opts.intra_op_num_threads = threads
+    opts.log_severity_level = 3
+    if not spin:
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return opts
+
+
 class OrtEngine(Engine):
     """Runs a frame model: BGR uint8 ``H x W x 3`` (or ``N x H x W x 3``) in, same shape out."""
 
@@ -27,10 +47,7 @@ class OrtEngine(Engine):
         """``model``: a frame-model file, or its bytes (``name`` then says which file they came from)."""
         super().__init__()
         ort = require("onnxruntime", "core")
-        opts = ort.SessionOptions()
-        if threads:
-            opts.intra_op_num_threads = threads
-        opts.log_severity_level = 3  # the "initializer appears in graph inputs" warning is by design
+        opts = cpu_session_options(threads)
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         src = model if isinstance(model, bytes) else str(model)
         if not isinstance(model, bytes) and not Path(model).is_file():

@@ -30,7 +30,7 @@ import onnx
 
 from edgecolor.backends.base import Engine, extra_defaults
 from edgecolor.backends.cpu_split import SplitColorizerEngine
-from edgecolor.backends.onnxruntime import METADATA_REMEDY, METADATA_WHAT
+from edgecolor.backends.onnxruntime import METADATA_REMEDY, METADATA_WHAT, cpu_session_options
 from edgecolor.choices import OpenVinoPrecision, Task
 from edgecolor.errors import ModelError, require
 from edgecolor.graph.frame import FRAME, check_frame_model, onnx_signature
@@ -147,12 +147,7 @@ class OpenVinoStyleEngine(Engine):
     @staticmethod
     def _session(piece: onnx.ModelProto, threads: int) -> Any:
         ort = require("onnxruntime", "core")
-        opts = ort.SessionOptions()
-        if threads:
-            opts.intra_op_num_threads = threads
-        opts.log_severity_level = 3
-        # ONNX Runtime's idle threads spin for a while after each run, on the cores OpenVINO's network needs next
-        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        opts = cpu_session_options(threads, spin=False)  # OpenVINO's network needs the cores next
         return ort.InferenceSession(piece.SerializeToString(), opts, providers=["CPUExecutionProvider"])
 
     @staticmethod

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import platform
 
-from edgecolor.system import dist_version
+from edgecolor.system import dist_version, usable_cores
 
 
 def _cpu_model() -> str:
@@ -68,7 +68,7 @@ def describe_machine() -> dict[str, object]:
         "cpu": _cpu_model(),
         "cpu_flags": cpu_flags(),
         "cores": os.cpu_count(),
-        "affinity_cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "affinity_cores": usable_cores(),
         "os": f"{platform.system()} {platform.release()}",
         "python": platform.python_version(),
         "gpu": _gpu(),

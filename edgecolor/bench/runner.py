@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import collections
 import re
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -63,21 +65,36 @@ def check_budget(duration_s: float | None, iterations: int | None) -> None:
         raise InputError("--duration/--iterations must be positive", "e.g. --duration 10 or --iterations 100")
 
 
-def time_calls(fn: Callable[[], object], warmup_s: float, duration_s: float | None = None,
+def time_calls(fn: Callable[[], Any], warmup_s: float, duration_s: float | None = None,
                iterations: int | None = None, percentiles: tuple[float, ...] | list[float] = PERCENTILES,
                record: list[tuple[float, float]] | None = None,
-               tick: Callable[[float], None] | None = None) -> LatencyStats:
+               tick: Callable[[float], None] | None = None, in_flight: int = 1) -> LatencyStats:
     """Call ``fn`` for ``warmup_s`` untimed, then for ``duration_s`` seconds or ``iterations`` calls.
 
     ``record`` receives ``(start_ms, latency_ms)`` per timed call (start from the timed phase's start), for
-    ``--export-times``; ``tick`` is called about once a second with the fraction done (progress)."""
+    ``--export-times``; ``tick`` is called about once a second with the fraction done (progress).
+
+    ``in_flight`` > 1 (a streams engine): ``fn`` submits a frame and returns what collects it (a
+    :class:`~edgecolor.backends.base.Pending`); that many frames are kept in flight, and a frame's latency runs
+    from its submission to its collection. Frames still in flight at the end are collected untimed."""
     check_budget(duration_s, iterations)
-    warm_up(fn, warmup_s)
+    if in_flight > 1:
+        warm_up(lambda: [collect() for collect in [fn() for _ in range(in_flight)]], warmup_s)  # every stream
+    else:
+        warm_up(fn, warmup_s)
+    flying: collections.deque[tuple[float, Callable[[], object]]] = collections.deque()
     lat: list[float] = []
     start = next_tick = time.perf_counter()
     while True:
         t = time.perf_counter()
-        fn()
+        if in_flight > 1:
+            flying.append((t, fn()))  # fn returned the collector
+            if len(flying) < in_flight:
+                continue
+            t, collect = flying.popleft()
+            collect()
+        else:
+            fn()
         now = time.perf_counter()
         lat.append((now - t) * 1000)
         if record is not None:
@@ -88,7 +105,10 @@ def time_calls(fn: Callable[[], object], warmup_s: float, duration_s: float | No
             next_tick = now + 1.0
         if done_frac >= 1.0:
             break
-    return summarise(lat, time.perf_counter() - start, percentiles=percentiles)
+    wall = time.perf_counter() - start
+    for _, collect in flying:
+        collect()
+    return summarise(lat, wall, percentiles=percentiles)
 
 
 def make_clip(h: int, w: int, folder: Path, frames: int = 120) -> Path:

@@ -36,17 +36,23 @@ class BenchPlan:
         return per_res * len(self.resolutions)
 
 
-def open_engines(chosen: list[tuple[Path, str]], threads: int) -> dict[tuple[Path, str], Engine]:
-    """One engine per (model file, CPU path), through the one loader (:func:`edgecolor.backends.open_engine`):
-    a file whose manifest says TensorRT runs on TensorRT, everything else (frame models, ``edgecolor build``'s
-    CPU engines) on the CPU path asked for."""
+EngineKey = tuple[Path, str, int]  # model file, CPU path ("tensorrt" for a TensorRT engine), streams
+
+
+def open_engines(chosen: list[tuple[Path, str]], threads: int, streams: list[int] | None = None
+                 ) -> dict[EngineKey, Engine]:
+    """One engine per (model file, CPU path, streams), through the one loader
+    (:func:`edgecolor.backends.open_engine`): a file whose manifest says TensorRT runs on TensorRT, everything
+    else (frame models, ``edgecolor build``'s CPU engines) on the CPU path asked for, with each of ``streams``
+    (default: one stream)."""
     from edgecolor.backends import open_engine
 
-    engines: dict[tuple[Path, str], Engine] = {}
+    engines: dict[EngineKey, Engine] = {}
     try:
         for path, cpu_path in chosen:
-            engine = open_engine(path, cpu_path=cpu_path, threads=threads)
-            engines[(path, "tensorrt" if engine.backend == "tensorrt" else cpu_path)] = engine
+            for n in streams or [1]:
+                engine = open_engine(path, cpu_path=cpu_path, threads=threads, streams=n)
+                engines[(path, "tensorrt" if engine.backend == "tensorrt" else cpu_path, n)] = engine
     except BaseException:
         for engine in engines.values():
             engine.close()
@@ -77,7 +83,7 @@ def _budget(plan: BenchPlan, round_index: int) -> tuple[float | None, int | None
     return (plan.duration_s or 10.0) / plan.rounds, None
 
 
-def run_rows(engines: dict[tuple[Path, str], Engine], plan: BenchPlan, folder: Path,
+def run_rows(engines: dict[EngineKey, Engine], plan: BenchPlan, folder: Path,
              describe: Callable[[str], None], done: Callable[[dict], None]) -> tuple[list[dict], list[dict]]:
     """Time every row, ``plan.rounds`` times round-robin (each round a share of the budget, so the load of
     other jobs on the machine spreads over the rows instead of favouring the first); ``describe`` gets a
@@ -88,13 +94,14 @@ def run_rows(engines: dict[tuple[Path, str], Engine], plan: BenchPlan, folder: P
     from edgecolor.stream.pipeline import stage_summary
 
     jobs: list[tuple[Engine, int, int, str | None, _Row]] = []
-    for (path, row_cpu_path), engine in engines.items():
+    for (path, row_cpu_path, streams), engine in engines.items():
         for name, h, w in plan.resolutions:
             for mode, sink in ([("engine", None)] if "engine" in plan.modes else []) + (
                     [("pipeline", s) for s in plan.sinks] if "pipeline" in plan.modes else []):
-                label = f"bench {path.stem} {name} {mode}{' -> ' + sink if sink else ''}"
+                label = (f"bench {path.stem}{f' x{streams} streams' if streams > 1 else ''} {name} {mode}"
+                         f"{' -> ' + sink if sink else ''}")
                 fields = {"model": path.stem, "path": str(path), "backend": engine.backend, "cpu_path": row_cpu_path,
-                          "mode": mode, "resolution": name, "height": h, "width": w}
+                          "streams": streams, "mode": mode, "resolution": name, "height": h, "width": w}
                 jobs.append((engine, h, w, sink, _Row(label, fields | ({"sink": sink} if sink else {}))))
     rows: list[dict] = []
     for round_index in range(plan.rounds):
@@ -112,9 +119,12 @@ def run_rows(engines: dict[tuple[Path, str], Engine], plan: BenchPlan, folder: P
                 record: list[tuple[float, float]] = []
 
                 def once(f: np.ndarray = frame, e: Engine = engine) -> object:
-                    return e(f)
+                    return e.submit(f) if e.streams > 1 else e(f)
 
-                stats = time_calls(once, warmup_s, duration_s, iterations, plan.percentiles, record, tick)
+                # a streams engine keeps every stream busy: one frame more in flight than streams (as the pipeline)
+                depth = engine.streams + 1 if engine.streams > 1 else 1
+                stats = time_calls(once, warmup_s, duration_s, iterations, plan.percentiles, record, tick,
+                                   in_flight=depth)
                 row.latencies += [x for _, x in record]
                 row.times += [{"round": round_index, "start_ms": round(t, 3), "latency_ms": round(x, 3)}
                               for t, x in record]
@@ -143,7 +153,7 @@ def run_rows(engines: dict[tuple[Path, str], Engine], plan: BenchPlan, folder: P
                 result["round_fps"] = row.round_fps  # round i of every row ran in the same stretch of time
                 rows.append(result)
                 done(result)
-    exported = [{k: j[4].fields.get(k) for k in ("model", "backend", "mode", "resolution", "sink")}
+    exported = [{k: j[4].fields.get(k) for k in ("model", "backend", "streams", "mode", "resolution", "sink")}
                 | {"times": j[4].times} for j in jobs] if plan.export_times else []
     return rows, exported
 
@@ -153,8 +163,8 @@ def pipeline_ratios(rows: list[dict]) -> list[dict]:
     watched browser view's over the null sink's. Besides the ratio of the totals, each round's ratio (round i
     of both rows ran back to back, under the same load) and their min / median / max: how far one round can
     sway the verdict on a shared or noisy machine."""
-    def key(r: dict) -> tuple[str, str, str]:
-        return r["path"], r["cpu_path"], r["resolution"]
+    def key(r: dict) -> tuple[str, str, int, str]:
+        return r["path"], r["cpu_path"], r.get("streams", 1), r["resolution"]
 
     engine = {key(r): r for r in rows if r["mode"] == "engine"}
     null = {key(r): r for r in rows if r["mode"] == "pipeline" and r.get("sink") == "null"}
@@ -162,14 +172,35 @@ def pipeline_ratios(rows: list[dict]) -> list[dict]:
     for r in rows:
         if r["mode"] != "pipeline":
             continue
-        ratio = {"model": r["model"], "cpu_path": r["cpu_path"], "resolution": r["resolution"], "sink": r["sink"]}
+        ratio = {"model": r["model"], "cpu_path": r["cpu_path"], "streams": r.get("streams", 1),
+                 "resolution": r["resolution"], "sink": r["sink"]}
+        found = False
         for name, base in (("pipeline_vs_engine", engine.get(key(r))),
                            ("vs_null_sink", null.get(key(r)) if r["sink"] != "null" else None)):
             if base and base["throughput_fps"]:
                 ratio[name] = round(r["throughput_fps"] / base["throughput_fps"], 3)
                 ratio[name + "_rounds"] = _round_spread(r.get("round_fps", []), base.get("round_fps", []))
-        if len(ratio) > 4:
+                found = True
+        if found:
             out.append(ratio)
+    return out
+
+
+def streams_gain(rows: list[dict]) -> list[dict]:
+    """Each row of a streams engine against the same row with one stream, in this run: frames/s ratio and its
+    per-round spread (as :func:`pipeline_ratios`)."""
+    def key(r: dict) -> tuple[Any, ...]:
+        return r["path"], r["cpu_path"], r["mode"], r.get("sink"), r["resolution"]
+
+    one = {key(r): r for r in rows if r.get("streams", 1) == 1}
+    out = []
+    for r in rows:
+        base = one.get(key(r))
+        if r.get("streams", 1) > 1 and base and base["throughput_fps"]:
+            out.append({"model": r["model"], "cpu_path": r["cpu_path"], "mode": r["mode"], "sink": r.get("sink"),
+                        "resolution": r["resolution"], "streams": r["streams"],
+                        "vs_one_stream": round(r["throughput_fps"] / base["throughput_fps"], 3),
+                        "rounds": _round_spread(r.get("round_fps", []), base.get("round_fps", []))})
     return out
 
 

@@ -46,3 +46,5 @@ def bounded(lo: float, hi: float, above: bool = False) -> Callable[[Any, Any, An
 
 
 THREADS = bounded(0, MAX_THREADS)
+STREAMS_HELP = ("Throughput mode for CPU engines: this many ONNX Runtime sessions, each with its share of --threads, "
+                "frames dealt out in turn: more frames/s, each frame slower (for files, not a live camera).")

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from edgecolor.cli._common import JsonOpt, console, emit_json, out, progress
-from edgecolor.cli._numbers import THREADS, bounded
+from edgecolor.cli._numbers import STREAMS_HELP, THREADS, bounded
 
 MODES = ("engine", "pipeline")
 
@@ -33,6 +33,21 @@ def _percentiles(ctx: typer.Context, param: typer.CallbackParam, value: str) -> 
     from edgecolor.bench.units import parse_percentiles
 
     return bounded(0, 100)(ctx, param, parse_percentiles(value))  # type: ignore[no-any-return]
+
+
+def bounded_streams(ctx: typer.Context, param: typer.CallbackParam, value: str) -> list[int]:
+    """``--streams 1,2``: whole numbers, then the shared bounds check."""
+    from edgecolor.backends.streams import MAX_STREAMS
+    from edgecolor.errors import InputError
+
+    try:
+        counts = list(dict.fromkeys(int(t) for t in value.split(",") if t.strip()))
+    except ValueError:
+        raise InputError(f"--streams {value[:30]!r} is not a comma list of whole numbers", "e.g. --streams 1,2"
+                         ) from None
+    if not counts:
+        raise InputError("--streams is empty", "e.g. --streams 1,2")
+    return bounded(1, MAX_STREAMS)(ctx, param, counts)  # type: ignore[no-any-return]
 
 
 def _built_facts(path: Path) -> dict[str, dict | None]:
@@ -88,6 +103,9 @@ def bench(
                             ] = None,
     threads: Annotated[int, typer.Option(help="ONNX Runtime threads (0 = all cores; at most 256).",
                                          callback=THREADS)] = 0,
+    streams: Annotated[str, typer.Option(help=STREAMS_HELP + " A comma list (1,2) times each, in one run; engine "
+                                              "mode then keeps streams + 1 frames in flight. 1..64.",
+                                         callback=bounded_streams)] = "1",
     plot: Annotated[Path | None, typer.Option(help="Write a PNG of throughput and p99 per resolution "
                                                     "(needs matplotlib).")] = None,
     as_json: JsonOpt = False,
@@ -100,10 +118,11 @@ def bench(
     \b
     Example: edgecolor bench colorizer engines/colorizer-int8-cpu.onnx --resolutions 720p,1080p --json
     Example: edgecolor bench colorizer --mode engine,pipeline --sink null,http --resolutions 720p --duration 10s
+    Example: edgecolor bench colorizer --streams 1,2 --mode engine,pipeline --resolutions 720p --rounds 5
     """
     from edgecolor.bench.machine import describe_machine, load_average, utc_now
     from edgecolor.bench.runner import parse_resolutions
-    from edgecolor.bench.session import BenchPlan, open_engines, pipeline_ratios, run_rows
+    from edgecolor.bench.session import BenchPlan, open_engines, pipeline_ratios, run_rows, streams_gain
     from edgecolor.registry import resolve_model
     from edgecolor.tempdirs import work_dir
 
@@ -126,7 +145,8 @@ def bench(
     plan = BenchPlan(modes, sinks, res, float(warmup), seconds, iterations,  # type: ignore[arg-type]
                      list(percentile), export_times is not None, rounds)  # type: ignore[arg-type]
     started, load_before = utc_now(), load_average()
-    engines = open_engines([(p, c) for p, (_, c) in zip(paths, chosen, strict=True)], threads)
+    engines = open_engines([(p, c) for p, (_, c) in zip(paths, chosen, strict=True)], threads,
+                           streams)  # type: ignore[arg-type]  # the callback turned the text into counts
     with work_dir("bench") as tmp, progress(not as_json) as bar:
         task = bar.add_task("bench", total=len(engines) * plan.rows_per_engine)
 
@@ -151,8 +171,8 @@ def bench(
     report = {"timestamp": started, "finished": utc_now(), "machine": machine,
               "settings": {"mode": modes, "sink": sinks, "cpu_path": cpu_path, "warmup_s": plan.warmup_s,
                            "duration_s": seconds, "iterations": iterations, "rounds": rounds, "threads": threads,
-                           "percentiles": plan.percentiles},
-              "rows": rows, "ratios": pipeline_ratios(rows)}
+                           "streams": streams, "percentiles": plan.percentiles},
+              "rows": rows, "ratios": pipeline_ratios(rows), "streams_gain": streams_gain(rows)}
     if export_times is not None:
         from edgecolor.bench.session import write_times
 
@@ -174,8 +194,8 @@ def machine_threads() -> int:
 
 
 def _print_tables(report: dict, percentiles: list[float]) -> None:
+    from edgecolor.bench.pipeline_mode import BENCH_STAGES
     from edgecolor.bench.units import percentile_key
-    from edgecolor.stream.pipeline import STAGES
 
     machine, rows = report["machine"], report["rows"]
     load = machine["load_average_before"]
@@ -183,23 +203,23 @@ def _print_tables(report: dict, percentiles: list[float]) -> None:
              f"load {load[0] if load else '?'} before, {machine['load_average_after'][0] if load else '?'} after)")
     table = Table(title=title)
     keys = [percentile_key(p) for p in percentiles]
-    for col in ("model", "backend", "mode", "resolution", "frames/s", "mean ms", *keys, "max", "gate"):
+    for col in ("model", "backend", "streams", "mode", "resolution", "frames/s", "mean ms", *keys, "max", "gate"):
         table.add_column(col, justify="right")
     for r in rows:
         mode = r["mode"] + (f" -> {r['sink']}" if r.get("sink") else "")
-        table.add_row(r["model"], r["backend"], mode, r["resolution"], f"{r['throughput_fps']:.1f}",
+        table.add_row(r["model"], r["backend"], str(r["streams"]), mode, r["resolution"], f"{r['throughput_fps']:.1f}",
                       f"{r['mean_ms']:.1f}", *(f"{r['percentiles_ms'][k]:.1f}" for k in keys), f"{r['max_ms']:.1f}",
                       _gate_cell(r["gate"]))
     out.print(table)
     staged = [r for r in rows if r.get("stages_ms")]
     if staged:
         split = Table(title="pipeline stages, ms per frame: mean (p99)")
-        for col in ("model", "resolution", "sink", *STAGES):
+        for col in ("model", "streams", "resolution", "sink", *BENCH_STAGES):
             split.add_column(col, justify="right")
         for r in staged:
             st = r["stages_ms"]
-            split.add_row(r["model"], r["resolution"], r["sink"],
-                          *(f"{st[s]['mean']:.1f} ({st[s]['p99']:.1f})" if s in st else "-" for s in STAGES))
+            split.add_row(r["model"], str(r["streams"]), r["resolution"], r["sink"],
+                          *(f"{st[s]['mean']:.1f} ({st[s]['p99']:.1f})" if s in st else "-" for s in BENCH_STAGES))
         out.print(split)
     for ratio in report["ratios"]:
         for name, against in (("pipeline_vs_engine", "engine mode's"), ("vs_null_sink", "the null sink's")):
@@ -207,8 +227,15 @@ def _print_tables(report: dict, percentiles: list[float]) -> None:
                 spread = ratio[name + "_rounds"]
                 rounds = (f" (rounds: min {spread['min']:.3f}, median {spread['median']:.3f}, max {spread['max']:.3f})"
                           if len(spread.get("each", [])) > 1 else "")
-                out.print(f"{ratio['model']} {ratio['resolution']}: pipeline -> {ratio['sink']} runs at "
+                streams = f" ({ratio['streams']} streams)" if ratio["streams"] > 1 else ""
+                out.print(f"{ratio['model']} {ratio['resolution']}{streams}: pipeline -> {ratio['sink']} runs at "
                           f"{ratio[name]:.3f}x {against} frames/s{rounds}")
+    for gain in report["streams_gain"]:
+        spread = gain["rounds"]
+        rounds = (f" (rounds: min {spread['min']:.3f}, median {spread['median']:.3f}, max {spread['max']:.3f})"
+                  if len(spread.get("each", [])) > 1 else "")
+        out.print(f"{gain['model']} {gain['resolution']} {gain['mode']}{' -> ' + gain['sink'] if gain['sink'] else ''}"
+                  f": {gain['streams']} streams run at {gain['vs_one_stream']:.3f}x one stream's frames/s{rounds}")
 
 
 def _with_cpu_path(model: str, default: str) -> tuple[str, str]:

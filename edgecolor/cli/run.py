@@ -7,9 +7,10 @@ from typing import Annotated
 
 import typer
 
+from edgecolor.backends.streams import MAX_STREAMS
 from edgecolor.choices import Backend
 from edgecolor.cli._common import JsonOpt, console, emit_json
-from edgecolor.cli._numbers import THREADS, bounded
+from edgecolor.cli._numbers import STREAMS_HELP, THREADS, bounded
 from edgecolor.errors import InputError
 
 DEFAULT_FILE = Path("out/run.mp4")
@@ -34,7 +35,7 @@ def _refuse_sinks_onto_the_source(sinks: list[str], source: str) -> None:
             inputs.check_folder(target.path, "sink folder")
 
 
-def _load_engines(models: list[str], engine: Path | None, backend: Backend, threads: int) -> dict:
+def _load_engines(models: list[str], engine: Path | None, backend: Backend, threads: int, streams: int = 1) -> dict:
     """The engines ``run`` streams through (one per ``--model``, or the ``--engine``), from the one loader."""
     from edgecolor.backends import open_engine
     from edgecolor.backends.base import Engine
@@ -47,14 +48,15 @@ def _load_engines(models: list[str], engine: Path | None, backend: Backend, thre
                 "--engine is a TensorRT engine but --backend ort was asked for",
                 "pass --model NAME for ONNX Runtime, or drop --backend",
             )
-        engines[engine.stem] = open_engine(engine, backend=Backend.TRT)
+        engines[engine.stem] = open_engine(engine, backend=Backend.TRT, streams=streams)
         return engines
     if backend is Backend.TRT:
         raise InputError(
             "--backend trt needs a built engine", "build one with edgecolor build, then pass --engine PATH"
         )
     for name in models:  # onnxruntime-gpu's CUDA provider when present; else the CPU path (colour math in OpenCV)
-        engines[Path(name).stem] = open_engine(resolve_model(name), backend=backend, threads=threads, ort_gpu=True)
+        engines[Path(name).stem] = open_engine(resolve_model(name), backend=backend, threads=threads, ort_gpu=True,
+                                               streams=streams)
     return engines
 
 
@@ -112,6 +114,7 @@ def run(
                                                    callback=bounded(1, 10**12))] = None,
     threads: Annotated[int, typer.Option(help="ONNX Runtime threads (0 = all cores; at most 256).",
                                          callback=THREADS)] = 0,
+    streams: Annotated[int, typer.Option(help=STREAMS_HELP + " 1..64.", callback=bounded(1, MAX_STREAMS))] = 1,
     as_json: JsonOpt = False,
 ) -> None:
     """Stream frames through a frame model: camera/file/RTSP in, window/file/browser out.
@@ -142,7 +145,7 @@ def run(
     serve_at = parse_address(serve) if serve else None
     source = source or str(SAMPLE_CLIP)
     _refuse_sinks_onto_the_source(sinks_spec, source)  # also checks every sink spec before a model loads
-    engines = _load_engines(model or ["colorizer"], engine, Backend(backend), threads)
+    engines = _load_engines(model or ["colorizer"], engine, Backend(backend), threads, streams)
     try:
         src = open_source(source, realtime=realtime, loop=loop)
     except BaseException:

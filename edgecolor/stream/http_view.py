@@ -30,6 +30,7 @@ Routes:
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import hmac
 import io
@@ -74,29 +75,55 @@ CSP = "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'
 
 
 class FrameHub:
-    """The latest encoded frame, and a condition that wakes every stream client when a new one arrives."""
+    """The latest frame, and a condition that wakes every stream client when a new one arrives.
 
-    def __init__(self) -> None:
+    Frames are JPEG-encoded on demand, once each: by the first client that asks for that frame, and the bytes
+    are shared with every other client. A view nobody watches encodes nothing, and a client slower than the
+    pipeline (a browser across Wi-Fi) costs one encode per frame it takes, not one per frame published."""
+
+    def __init__(self, encode: Callable[[np.ndarray], bytes]) -> None:
         self._cond = threading.Condition()
-        self._jpeg: bytes | None = None
+        self._encode, self._encoding = encode, threading.Lock()
+        self._image: np.ndarray | None = None
         self._seq = 0
+        self._jpeg: tuple[int, bytes] | None = None  # the newest encoded frame and its number
+        self.encode_ms: collections.deque[float] = collections.deque(maxlen=10_000)  # the bench's stage split
         self.published_at: float | None = None  # time.monotonic() of the latest frame
         self.closed = False
 
-    def publish(self, jpeg: bytes) -> None:
+    def publish(self, image: np.ndarray) -> None:
+        """Make ``image`` the latest frame; it is kept (not copied) until the next, so it must not change."""
         with self._cond:
-            self._jpeg, self._seq = jpeg, self._seq + 1
+            self._image, self._seq = image, self._seq + 1
             self.published_at = time.monotonic()
             self._cond.notify_all()
 
+    @property
+    def published(self) -> int:
+        """How many frames were published (no encoding)."""
+        with self._cond:
+            return self._seq
+
     def latest(self) -> tuple[int, bytes | None]:
         with self._cond:
-            return self._seq, self._jpeg
+            seq, image = self._seq, self._image
+        return seq, self._encoded(seq, image)
 
     def wait_newer(self, seq: int, timeout: float) -> tuple[int, bytes | None]:
         with self._cond:
             self._cond.wait_for(lambda: self._seq > seq or self.closed, timeout)
-            return self._seq, self._jpeg
+            seq, image = self._seq, self._image
+        return seq, self._encoded(seq, image)
+
+    def _encoded(self, seq: int, image: np.ndarray | None) -> bytes | None:
+        if image is None:
+            return None
+        with self._encoding:  # one encode per frame, whichever client asks first
+            if self._jpeg is None or self._jpeg[0] < seq:
+                t = time.perf_counter()
+                self._jpeg = (seq, self._encode(image))
+                self.encode_ms.append((time.perf_counter() - t) * 1000)
+            return self._jpeg[1]
 
     def close(self) -> None:
         with self._cond:
@@ -311,7 +338,7 @@ class HttpView:
         max_per_address: int = 6,  # a kiosk tab holds 1-3 (stream, status poll, a control)
         header_timeout: float = 5.0,
     ) -> None:
-        self.hub = FrameHub()
+        self.hub = FrameHub(self._jpeg)
         self.token = token or (None if is_loopback(host) else secrets.token_urlsafe(16))
         self.policy = HostPolicy(host, allowed_hosts)
         self.stale_after_s = stale_after_s
@@ -393,13 +420,22 @@ class HttpView:
         at = self.hub.published_at
         age = None if at is None else round(time.monotonic() - at, 3)
         return {"ok": age is not None and age <= self.stale_after_s, "last_frame_age_s": age,
-                "frames_published": self.hub.latest()[0]}
+                "frames_published": self.hub.published}
 
     def publish(self, frame: np.ndarray) -> None:
+        """Show ``frame`` (uint8 BGR) next; it is JPEG-encoded when a client asks (:class:`FrameHub`), so it is
+        kept as it is until the next frame and must not be changed. Checked here, on the caller's thread."""
+        if not (isinstance(frame, np.ndarray) and frame.dtype == np.uint8 and frame.ndim == 3 and frame.shape[2] == 3
+                and frame.size):
+            raise ValueError(f"the view shows uint8 HxWx3 BGR frames, got {getattr(frame, 'dtype', type(frame))}"
+                             f"{getattr(frame, 'shape', '')}")
+        self.hub.publish(frame)
+
+    def _jpeg(self, frame: np.ndarray) -> bytes:
         ok, buf = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, self.quality])
         if not ok:
             raise RuntimeError("JPEG encoding failed")
-        self.hub.publish(buf.tobytes())
+        return buf.tobytes()
 
     def status(self) -> dict[str, Any]:
         status: dict[str, Any] = {"controls": self.controls.describe() if self.controls else None,

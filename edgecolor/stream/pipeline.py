@@ -4,8 +4,9 @@ Stages overlap (supervision's reader thread -> queue -> callback -> writer threa
 :meth:`~edgecolor.backends.base.Engine.submit`): the capture thread decodes ahead; the pipeline thread
 submits frame k+1 to the engine *before* it collects frame k (TensorRT: two CUDA-stream slots; CPU engines:
 the engine's worker thread), then stabilises frame k and hands it to each sink's writer thread
-(:mod:`edgecolor.stream.writers`), which JPEG-encodes or writes the file while inference goes on. At most two
-frames are in the engine at once, so live latency grows by at most one inference time.
+(:mod:`edgecolor.stream.writers`), which hands the browser view its frame (encoded when a client asks) or writes
+the file while inference goes on. At most two frames are in the engine at once (a streams engine of N: N + 1),
+so live latency grows by at most one inference time.
 
 Queue policy: a live source (camera, RTSP, or a file paced with ``--realtime``) never waits for the
 consumer; when the queue is full the *oldest* frame is dropped, so latency stays bounded and what is shown
@@ -159,6 +160,7 @@ class Pipeline:
         self._recent: collections.deque[float] = collections.deque(maxlen=30)
         self._last_style = controls.state.style
         self._submitted = 0
+        self._streams = max((e.streams for e in engines.values()), default=1)  # computing at once, besides the next
 
     def stop(self, reason: str = "stopped") -> None:
         """Ask the pipeline to stop after the current frame (safe from signal handlers and other threads)."""
@@ -230,28 +232,25 @@ class Pipeline:
         capture = threading.Thread(target=self._capture, name="edgecolor-capture", daemon=True)
         capture.start()
         ok = False
-        pending: _InFlight | None = None
+        pending: collections.deque[_InFlight] = collections.deque()
         try:
             while True:
                 if self.controls.quit_event.is_set():
                     self.stop("quit control")
                 if self._stop.is_set() or not self._room():
                     break
-                item = self.queue.get(timeout=0.1 if pending is None else POLL_S)
+                item = self.queue.get(timeout=0.1 if not pending else POLL_S)
                 if item is None:
-                    if pending is not None and pending.pending.done():  # nothing to overlap with: show it now
-                        self._collect(pending, writers)
-                        pending = None
+                    if pending and pending[0].pending.done():  # nothing to overlap with: show it now
+                        self._collect(pending.popleft(), writers)
                     continue
                 if item is _END:
                     break
-                job = self._submit(item)  # frame k+1 goes in before frame k comes out
-                if pending is not None:
-                    self._collect(pending, writers)
-                pending = job
-            if pending is not None:  # end of input or a stop: the frame in the engine is still shown
-                self._collect(pending, writers)
-                pending = None
+                pending.append(self._submit(item))  # frame k+1 goes in before frame k comes out
+                if len(pending) > self._streams:
+                    self._collect(pending.popleft(), writers)
+            while pending:  # end of input or a stop: the frames in the engine are still shown
+                self._collect(pending.popleft(), writers)
             ok = True
         finally:
             self._stop.set()

@@ -1,11 +1,12 @@
 """Each sink on its own writer thread behind a bounded queue, so a slow sink never stalls inference.
 
 supervision's shape: the pipeline thread hands an :class:`~edgecolor.stream.sinks.Output` to
-:meth:`SinkWriter.put` and goes on with the next frame; the writer thread JPEG-encodes for the browser view or
-writes the video file meanwhile. The queue policy is the sink's (:attr:`Sink.keeps_every_frame`): a file sink
-blocks when its queue is full (no frame is lost in a file; inference waits for the disk), a view drops its
-oldest output (what is shown stays recent). A sink with ``threaded = False`` (the OpenCV window: HighGUI must
-be driven from the thread that made the window; the null sink: nothing to hand off) is written inline.
+:meth:`SinkWriter.put` and goes on with the next frame; the writer thread draws the browser view's frame (its
+clients' threads JPEG-encode it, once each, on demand) or writes the video file meanwhile. The queue policy is
+the sink's (:attr:`Sink.keeps_every_frame`): a file sink blocks when its queue is full (no frame is lost in a
+file; inference waits for the disk), a view drops its oldest output (what is shown stays recent). A sink with
+``threaded = False`` (the OpenCV window: HighGUI must be driven from the thread that made the window; the null
+sink: nothing to hand off) is written inline.
 
 Errors: a write that raises ends that writer; the next :meth:`SinkWriter.put` re-raises it on the pipeline
 thread, which then aborts every sink (no partial files).

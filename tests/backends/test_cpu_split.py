@@ -63,3 +63,16 @@ def test_runs_on_a_built_and_optimised_cpu_engine(tmp_path, monkeypatch):
     frame = _natural(48, 64, 9)
     ref = OrtEngine(path, threads=1)(frame).astype(int)
     assert np.abs(SplitColorizerEngine(cfg.engine_path, threads=1)(frame).astype(int) - ref).max() <= 2
+
+
+def test_split_session_does_not_spin_and_the_graph_keeps_the_default():
+    """The split path's ONNX Runtime runs alternate with OpenCV's colour math: its idle threads must not spin
+    (see ``cpu_session_options``); a whole-graph engine keeps ONNX Runtime's default."""
+    from edgecolor.backends import open_engine
+
+    key = "session.intra_op.allow_spinning"
+    with open_engine("colorizer", cpu_path="split", threads=1) as split:
+        assert split.session.get_session_options().get_session_config_entry(key) == "0"
+    with open_engine("colorizer", cpu_path="graph", threads=1) as graph:
+        with pytest.raises(Exception, match=key):  # never set: ONNX Runtime's default (spinning) applies
+            graph.session.get_session_options().get_session_config_entry(key)

@@ -44,7 +44,8 @@ def test_a_time_that_is_not_one_is_refused(text):
     (["--duration", "nanms"], "out of range"), (["--duration", "0ms"], "more than 0"),
     (["--warmup", "2h"], "is not a time"), (["--percentile", "50,101"], "out of range"),
     (["--percentile", "50,x"], "not a number"), (["--mode", "engine,warp"], "unknown mode"),
-    (["--sink", "window"], "unknown bench sink"),
+    (["--sink", "window"], "unknown bench sink"), (["--streams", "1,x"], "not a comma list"),
+    (["--streams", "0"], "out of range"), (["--streams", "1,65"], "out of range"), (["--streams", ","], "empty"),
 ])
 def test_bad_bench_options_are_one_line_errors(model, args, message):
     res, _ = bench(model, "--iterations", 1, *args)
@@ -93,6 +94,9 @@ def test_both_modes_null_and_watched_browser_view_with_stage_split_and_ratio(mod
     http = rows[2]
     assert {"sink", "sink_queue"} <= set(http["stages_ms"])  # the browser view is written on its own thread
     assert http["client"]["frames_received"] >= 1 and http["client"]["bytes"] > 0
+    # its JPEG work (on the client's thread): one encode per frame the client took, none for frames it skipped
+    assert 1 <= http["stages_ms"]["view_encode"]["samples"] <= http["client"]["frames_received"] + 1
+    assert "view_encode" not in rows[1]["stages_ms"]
     assert [(x["sink"], x["pipeline_vs_engine"] > 0) for x in report["ratios"]] == [("null", True), ("http", True)]
     assert "vs_null_sink" in report["ratios"][1] and "vs_null_sink" not in report["ratios"][0]
     (piece,) = json.loads(times.read_text())["rows"][1]["times"]
@@ -166,3 +170,15 @@ def test_ratios_per_round_pair_rounds_of_the_same_stretch():
     assert null["pipeline_vs_engine"] == 0.9 and "vs_null_sink" not in null
     assert null["pipeline_vs_engine_rounds"] == {"each": [1.0, 0.8, 0.94], "min": 0.8, "median": 0.94, "max": 1.0}
     assert http["vs_null_sink"] == 0.8 and http["vs_null_sink_rounds"]["each"] == [0.9, 0.75, 0.766]
+
+
+def test_streams_rows_side_by_side_with_their_gain_over_one_stream(model):
+    res, report = bench(model, "--resolutions", "64x48", "--mode", "engine,pipeline", "--streams", "1,2",
+                        "--iterations", 24, "--warmup", "0", "--threads", 2, "--json")
+    assert res.exit_code == 0, res.output
+    rows = report["rows"]
+    assert [(r["streams"], r["mode"]) for r in rows] == [(1, "engine"), (1, "pipeline"), (2, "engine"), (2, "pipeline")]
+    assert all(r["frames"] == 24 for r in rows) and report["settings"]["streams"] == [1, 2]
+    assert [(g["mode"], g["streams"]) for g in report["streams_gain"]] == [("engine", 2), ("pipeline", 2)]
+    assert all(g["vs_one_stream"] > 0 and len(g["rounds"]["each"]) == 1 for g in report["streams_gain"])
+    assert [(x["streams"], x["pipeline_vs_engine"] > 0) for x in report["ratios"]] == [(1, True), (2, True)]

@@ -262,3 +262,30 @@ def test_eval_styles_names_a_style_file_by_its_metadata_and_finds_its_painting_b
     for name in (str(renamed), "t*", "[t]iny"):  # user text is never a glob pattern
         with pytest.raises(InputError, match="no painting"):
             painting_for(name, paintings)
+
+
+def test_run_in_throughput_mode_writes_every_frame_in_order(models, tmp_path):
+    """``--streams 2``: two sessions compute alternate frames; the output video still has every frame, in order,
+    the same as one stream writes."""
+    src = write_clip(tmp_path / "in.avi", 9)
+    outs = {}
+    for n in (1, 2):
+        outs[n] = tmp_path / f"out{n}.avi"
+        res = invoke("run", "--model", models["colorizer"], "--source", src, "--sink", outs[n], "--streams", n,
+                     "--threads", 2, "--json")
+        assert res.exit_code == 0, res.output
+        assert json.loads(res.stdout)["frames"] == 9
+    frames = {n: _read_all(p) for n, p in outs.items()}
+    assert len(frames[2]) == 9 and all((a == b).all() for a, b in zip(frames[1], frames[2], strict=True))
+    res = invoke("run", "--model", models["colorizer"], "--source", src, "--sink", "null", "--streams", 0)
+    assert res.exit_code == 2 and "--streams 0 is out of range" in res.output, res.output
+
+
+def _read_all(path: Path) -> list:
+    cap, frames = cv2.VideoCapture(str(path)), []
+    ok, img = cap.read()
+    while ok:
+        frames.append(img)
+        ok, img = cap.read()
+    cap.release()
+    return frames

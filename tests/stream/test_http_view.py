@@ -85,6 +85,33 @@ def test_mjpeg_stream_delivers_new_frames(view):
     assert len(means) >= 2  # different frames, not one repeated
 
 
+def test_frames_are_encoded_only_when_a_client_asks_and_once_each(view):
+    """Nobody watching: no JPEG work at all. A snapshot encodes the newest frame once; asking again reuses it."""
+    encoded = []
+    encode = view.hub._encode
+    view.hub._encode = lambda image: encoded.append(int(image.mean())) or encode(image)
+    for k in range(5):
+        view.publish(frame(40 * k))
+    assert encoded == []
+    for _ in range(2):
+        code, _, body = get(view.url + "frame.jpg")
+        img = cv2.imdecode(np.frombuffer(body, np.uint8), cv2.IMREAD_COLOR)
+        assert code == 200 and abs(int(img.mean()) - 160) <= 2  # the newest frame
+    assert encoded == [160]
+    view.publish(frame(20))
+    assert view.health()["frames_published"] == 6 and json.loads(get(view.url + "healthz")[2])["ok"]
+    assert encoded == [160]  # health checks encode nothing
+    assert get(view.url + "frame.jpg")[0] == 200 and encoded == [160, 20]
+
+
+@pytest.mark.parametrize("bad", [np.zeros((4, 4), np.uint8), np.zeros((4, 4, 3), np.float32),
+                                 np.zeros((0, 4, 3), np.uint8), b"jpeg"])
+def test_publish_refuses_what_is_not_a_bgr_frame(view, bad):
+    with pytest.raises(ValueError, match="uint8 HxWx3"):
+        view.publish(bad)
+    assert view.hub.published == 0 and view.hub.latest() == (0, None)
+
+
 def test_control_endpoints(view):
     code, _, body = get(view.url + "control/next", "POST")
     assert code == 200 and json.loads(body)["style"] == "b"
