@@ -1,4 +1,5 @@
-"""The one JSON reader for everything that comes from outside: bounded in size and depth, typed on access.
+"""The one JSON reader for everything that comes from outside: bounded in size and depth, typed on access;
+and the one writer (:func:`dumps`: numpy values as JSON numbers).
 
 Why: ``json.loads`` recurses once per nesting level, so 100,000 nested brackets in a model's metadata end
 in ``RecursionError`` (or, below the limit, in later code that recurses again), and a field read as
@@ -25,6 +26,21 @@ MAX_DEPTH = 32  # edgecolor's own files nest 4 levels deep
 MAX_BYTES = 16 << 20
 _STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _MISSING: Any = object()
+
+
+def _plain(value: Any) -> Any:
+    """What JSON cannot hold as it is: numpy numbers and arrays become JSON numbers and lists (``str`` made
+    ``np.int64(1)`` the string ``"1"``); anything else (a path) its text."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return str(value)
+
+
+def dumps(obj: Any, **options: Any) -> str:
+    """The one JSON writer for what edgecolor prints and records (``--json``, manifests)."""
+    return json.dumps(obj, default=_plain, **options)
 
 
 def depth(text: str | bytes) -> int:

@@ -9,7 +9,6 @@ machine / the current ONNX, naming the rebuild command; ``rebuild_if_stale`` reb
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -38,10 +37,12 @@ def manifest_path(engine: Path) -> Path:
 
 
 def write(engine: Path, manifest: dict[str, Any]) -> Path:
+    from edgecolor import jsonio
+
     path = manifest_path(engine)
     with atomic_output(path) as tmp:
         tmp.write_text(
-            json.dumps({"schema": SCHEMA, **manifest}, indent=1, sort_keys=True, default=str) + "\n"
+            jsonio.dumps({"schema": SCHEMA, **manifest}, indent=1, sort_keys=True) + "\n"
         )
     return path
 

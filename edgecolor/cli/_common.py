@@ -10,7 +10,6 @@ text, so a log file or a CI page gets whole paths and whole table columns instea
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import sys
@@ -67,10 +66,11 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print one machine-readabl
 def emit_json(obj: Any) -> None:
     """Write ``obj`` to stdout and flush, so a full or closed stdout (``> /dev/full``) is a one-line error
     here rather than a traceback at interpreter exit."""
+    from edgecolor import jsonio
     from edgecolor.errors import OutputError
 
     try:
-        sys.stdout.write(json.dumps(obj, indent=1, default=str) + "\n")
+        sys.stdout.write(jsonio.dumps(obj, indent=1) + "\n")
         sys.stdout.flush()
     except OSError as exc:
         with contextlib.suppress(OSError):  # leave nothing buffered for the exit-time flush to fail on

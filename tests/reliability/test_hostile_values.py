@@ -273,3 +273,18 @@ def test_typed_fields_pass_good_values_and_defaults():
     assert isinstance(np.float64(f.number("n")), np.floating)
     with pytest.raises(EdgecolorError):
         Fields([1], "f.json")
+
+
+def test_json_output_writes_numpy_values_as_json_values(capsys):
+    """One JSON writer: a count that is a numpy integer (a sum of numpy booleans) is a number in --json, not the
+    string "1" (eval's per-source counts were), and arrays are lists."""
+    from edgecolor.cli._common import emit_json
+    from edgecolor.jobs.eval_colorizer import per_source
+
+    rows = [{"name": "src/a.png", "psnr_model": np.float64(18.0), "psnr_gray": np.float64(21.0)},
+            {"name": "src/b.png", "psnr_model": np.float64(22.0), "psnr_gray": np.float64(21.0)}]
+    emit_json({"per_source": per_source(rows), "flag": np.bool_(True), "v": np.arange(2, dtype=np.int32),
+               "f": np.float32(0.5), "path": Path("x/y")})
+    out = json.loads(capsys.readouterr().out)
+    assert out == {"per_source": {"src": {"photos": 2, "psnr_model": 20.0, "psnr_gray": 21.0, "below_gray_2db": 1}},
+                   "flag": True, "v": [0, 1], "f": 0.5, "path": "x/y"}
