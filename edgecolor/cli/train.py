@@ -38,6 +38,9 @@ def colorizer(
     max_minutes: Annotated[float, typer.Option(help="Stop and checkpoint after this long (0 = no limit).",
                                            callback=bounded(0, 10**6))] = 0.0,
     device: Annotated[str, typer.Option(help="auto | cpu | cuda")] = "auto",
+    seed: Annotated[int, typer.Option(help="Seed of the decoder's initial weights and the crop order (a "
+                                           "replicate run: same settings, another seed).",
+                                      callback=bounded(0, 2**31 - 1))] = 0,
     install: Annotated[bool, typer.Option(
         help="Copy the exported model into the package as the shipped colorizer.")] = False,
     as_json: JsonOpt = False,
@@ -59,7 +62,7 @@ def colorizer(
 
         torch.set_num_threads(threads)
     cfg = TrainConfig(steps=steps, batch=batch, lr=lr, neutral_weight=neutral_weight, cache_crops=cache_crops,
-                      max_minutes=max_minutes, device=device)
+                      max_minutes=max_minutes, device=device, seed=seed)
     with progress(not as_json) as bar:
         task = bar.add_task("training", total=steps)
         cache_task = bar.add_task("encoder features", total=max(cache_crops, 1), visible=bool(cache_crops))
