@@ -1,0 +1,41 @@
+"""Choosing which training run ships: validation numbers only (RUN_RULE), every candidate recorded."""
+
+import json
+
+import onnx
+import pytest
+
+from edgecolor.errors import InputError
+from edgecolor.models.ship_colorizer import RUN_RULE, choose_run
+
+from helpers import tiny_colorizer
+
+
+def run(tmp_path, name, psnr, ratio, bad, nw):
+    folder = tmp_path / name
+    folder.mkdir()
+    path = tiny_colorizer(folder / "colorizer.onnx")
+    model = onnx.load(str(path))
+    table = [{"strength": s, "psnr_db": psnr - abs(s - 0.75), "gray_psnr_db": 19.4, "colourfulness_ratio": ratio,
+              "delta_e76": 21.0, "gray_delta_e76": 25.0, "bad_fraction": bad} for s in (0.5, 0.75, 1.0)]
+    for key, value in {"edgecolor.colour_strength_validation": json.dumps({"chosen": 0.75, "table": table}),
+                       "edgecolor.training": json.dumps({"config": {"neutral_weight": nw, "steps": 1500,
+                                                                    "seed": 0, "lr": 1e-3}})}.items():
+        model.metadata_props.add(key=key, value=value)
+    onnx.save(model, str(path))
+    return folder
+
+
+def test_the_best_validation_psnr_among_runs_that_meet_every_limit_ships(tmp_path):
+    runs = [run(tmp_path, "a", 21.0, 0.57, 0.08, 2.0),
+            run(tmp_path, "b", 21.3, 0.45, 0.05, 5.0),  # best PSNR, but too little colour: does not qualify
+            run(tmp_path, "c", 21.1, 0.51, 0.06, 5.0)]
+    shipped = tmp_path / "assets" / "colorizer.onnx"
+    selection = choose_run(runs, shipped)
+    assert selection["chosen"] == "c" and selection["rule"] == RUN_RULE
+    assert [(c["run"], c["qualifies"]) for c in selection["candidates"]] == [("a", True), ("b", False), ("c", True)]
+    meta = {p.key: p.value for p in onnx.load(str(shipped)).metadata_props}
+    assert json.loads(meta["edgecolor.model_selection"]) == selection
+    assert json.loads(meta["edgecolor.training"])["config"]["neutral_weight"] == 5.0  # run c's own record
+    with pytest.raises(InputError, match="has no exported colorizer.onnx"):
+        choose_run([tmp_path])  # a folder without an export
