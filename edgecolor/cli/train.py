@@ -22,13 +22,14 @@ def colorizer(
     corpus: Annotated[Path, typer.Option(help="Corpus built by 'edgecolor data fetch'.")] = Path("data/corpus"),
     out: Annotated[Path, typer.Option(help="Run folder: checkpoints, logs, exported ONNX.")] = Path("runs/colorizer"),
     steps: Annotated[int, typer.Option(help="Optimizer steps (batch 16); ~1 s/step on one CPU core with the "
-                                            "feature cache.", callback=bounded(1, 10**7))] = 6000,
+                                            "feature cache; the shipped model's recipe: 1500, best checkpoint at 1000).",
+                                      callback=bounded(1, 10**7))] = 1500,
     batch: Annotated[int, typer.Option(callback=bounded(1, 4096))] = 16,
     lr: Annotated[float, typer.Option(help="Peak learning rate (cosine decay).",
                                       callback=bounded(0, 10, above=True))] = 1e-3,
     neutral_weight: Annotated[float, typer.Option(
-        help="Extra weight of colour errors where the truth is neutral (0 = plain MSE).",
-        callback=bounded(0, 100))] = 2.0,
+        help="Extra weight of colour errors where the truth is neutral (0 = plain MSE; the shipped model: 5).",
+        callback=bounded(0, 100))] = 5.0,
     cache_crops: Annotated[int, typer.Option(
         help="Crops whose frozen-encoder features are computed once (~0.8 MB each on disk; 0 = run the "
              "encoder every step).", callback=bounded(0, 200_000))] = 6000,

@@ -45,11 +45,11 @@ NEUTRAL_CHROMA = 8.0  # truth chroma magnitude (0..255 scale) below which a pixe
 
 @dataclass(frozen=True)
 class TrainConfig:
-    steps: int = 6000
+    steps: int = 1500
     batch: int = 16
     lr: float = 1e-3
     weight_decay: float = 1e-4
-    neutral_weight: float = 2.0  # extra weight of the error on neutral-truth pixels (0 = plain RGB MSE)
+    neutral_weight: float = 5.0  # extra weight of the error on neutral-truth pixels (0 = plain RGB MSE)
     cache_crops: int = 6000  # distinct cached crops (0 = no cache: encoder runs every step)
     val_every: int = 250
     val_crops: int = 96
