@@ -22,8 +22,8 @@ def colorizer(
     corpus: Annotated[Path, typer.Option(help="Corpus built by 'edgecolor data fetch'.")] = Path("data/corpus"),
     out: Annotated[Path, typer.Option(help="Run folder: checkpoints, logs, exported ONNX.")] = Path("runs/colorizer"),
     steps: Annotated[int, typer.Option(help="Optimizer steps (batch 16); ~1 s/step on one CPU core with the "
-                                            "feature cache; the shipped model's recipe: 1500, best checkpoint at 1000).",
-                                      callback=bounded(1, 10**7))] = 1500,
+                                            "feature cache; the shipped model's recipe: 1500, best checkpoint "
+                                            "at 1000).", callback=bounded(1, 10**7))] = 1500,
     batch: Annotated[int, typer.Option(callback=bounded(1, 4096))] = 16,
     lr: Annotated[float, typer.Option(help="Peak learning rate (cosine decay).",
                                       callback=bounded(0, 10, above=True))] = 1e-3,
