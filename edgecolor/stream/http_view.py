@@ -107,23 +107,24 @@ class FrameHub:
     def latest(self) -> tuple[int, bytes | None]:
         with self._cond:
             seq, image = self._seq, self._image
-        return seq, self._encoded(seq, image)
+        return self._encoded(seq, image)
 
     def wait_newer(self, seq: int, timeout: float) -> tuple[int, bytes | None]:
         with self._cond:
             self._cond.wait_for(lambda: self._seq > seq or self.closed, timeout)
             seq, image = self._seq, self._image
-        return seq, self._encoded(seq, image)
+        return self._encoded(seq, image)
 
-    def _encoded(self, seq: int, image: np.ndarray | None) -> bytes | None:
+    def _encoded(self, seq: int, image: np.ndarray | None) -> tuple[int, bytes | None]:
+        """``(number, JPEG)`` of frame ``seq``, or of a newer one another client encoded meanwhile."""
         if image is None:
-            return None
+            return seq, None
         with self._encoding:  # one encode per frame, whichever client asks first
             if self._jpeg is None or self._jpeg[0] < seq:
                 t = time.perf_counter()
                 self._jpeg = (seq, self._encode(image))
                 self.encode_ms.append((time.perf_counter() - t) * 1000)
-            return self._jpeg[1]
+            return self._jpeg
 
     def close(self) -> None:
         with self._cond:

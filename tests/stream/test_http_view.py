@@ -387,3 +387,17 @@ def test_another_web_page_cannot_control_the_view(page, tmp_path):
     finally:
         view.stop()
         evil.stop()
+
+
+def test_a_client_behind_gets_the_newer_frame_with_its_own_number():
+    """A client holding frame 1 while another already encoded frame 2 gets frame 2 and the number 2 (so it does
+    not send frame 2 twice), without another encode."""
+    from edgecolor.stream.http_view import FrameHub
+
+    calls = []
+    hub = FrameHub(lambda image: calls.append(int(image[0, 0, 0])) or bytes([int(image[0, 0, 0])]))
+    hub.publish(frame(1))
+    old = (1, hub._image)
+    hub.publish(frame(2))
+    assert hub.latest() == (2, b"\x02") and calls == [2]
+    assert hub._encoded(*old) == (2, b"\x02") and calls == [2]
