@@ -224,18 +224,21 @@ def _print_tables(report: dict, percentiles: list[float]) -> None:
     for ratio in report["ratios"]:
         for name, against in (("pipeline_vs_engine", "engine mode's"), ("vs_null_sink", "the null sink's")):
             if name in ratio:
-                spread = ratio[name + "_rounds"]
-                rounds = (f" (rounds: min {spread['min']:.3f}, median {spread['median']:.3f}, max {spread['max']:.3f})"
-                          if len(spread.get("each", [])) > 1 else "")
+                rounds = _spread_note(ratio[name + "_rounds"])
                 streams = f" ({ratio['streams']} streams)" if ratio["streams"] > 1 else ""
                 out.print(f"{ratio['model']} {ratio['resolution']}{streams}: pipeline -> {ratio['sink']} runs at "
                           f"{ratio[name]:.3f}x {against} frames/s{rounds}")
     for gain in report["streams_gain"]:
-        spread = gain["rounds"]
-        rounds = (f" (rounds: min {spread['min']:.3f}, median {spread['median']:.3f}, max {spread['max']:.3f})"
-                  if len(spread.get("each", [])) > 1 else "")
         out.print(f"{gain['model']} {gain['resolution']} {gain['mode']}{' -> ' + gain['sink'] if gain['sink'] else ''}"
-                  f": {gain['streams']} streams run at {gain['vs_one_stream']:.3f}x one stream's frames/s{rounds}")
+                  f": {gain['streams']} streams run at {gain['vs_one_stream']:.3f}x one stream's frames/s"
+                  f"{_spread_note(gain['rounds'])}")
+
+
+def _spread_note(spread: dict) -> str:
+    """`` (rounds: min, median, max)`` of a ratio's per-round values, when there was more than one round."""
+    if len(spread.get("each", [])) < 2:
+        return ""
+    return f" (rounds: min {spread['min']:.3f}, median {spread['median']:.3f}, max {spread['max']:.3f})"
 
 
 def _with_cpu_path(model: str, default: str) -> tuple[str, str]:

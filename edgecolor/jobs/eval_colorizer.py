@@ -153,12 +153,18 @@ def choose_colour_strength(colorize_at: Callable[[np.ndarray, float], np.ndarray
                       "colourfulness_ratio": sc.colourfulness_ratio, "delta_e76": sc.delta_e76,
                       "gray_delta_e76": gray.delta_e76,
                       "bad_fraction": float((below_gray(outputs, grays, truths) > BAD_DB).mean())})
-    for ok in (lambda r: r["colourfulness_ratio"] >= min_ratio and r["delta_e76"] < r["gray_delta_e76"]
-               and r["bad_fraction"] <= max_bad, lambda r: r["bad_fraction"] <= max_bad, lambda r: True):
+    for ok in (lambda r: meets_strength_limits(r, min_ratio, max_bad), lambda r: r["bad_fraction"] <= max_bad,
+               lambda r: True):
         candidates = [r for r in table if ok(r)]
         if candidates:
             return float(max(candidates, key=lambda r: r["psnr_db"])["strength"]), table
     raise AssertionError("unreachable: the last rule accepts every strength")
+
+
+def meets_strength_limits(row: dict, min_ratio: float = 0.5, max_bad: float = 0.10) -> bool:
+    """Whether a row of :func:`choose_colour_strength`'s table meets every limit of :data:`STRENGTH_RULE`."""
+    return (row["colourfulness_ratio"] >= min_ratio and row["delta_e76"] < row["gray_delta_e76"]
+            and row["bad_fraction"] <= max_bad)
 
 
 STRENGTH_RULE = ("best validation PSNR among strengths with colourfulness ratio >= 0.5, mean dE76 below gray and "

@@ -14,7 +14,7 @@ from edgecolor.backends import open_engine
 from edgecolor.data.corpus import load_manifest
 from edgecolor.data.split import source_of, split_corpus
 from edgecolor.imageio import read_image
-from edgecolor.jobs.eval_colorizer import STRENGTH_RULE, choose_colour_strength
+from edgecolor.jobs.eval_colorizer import STRENGTH_RULE, choose_colour_strength, meets_strength_limits
 from edgecolor.models.export import export_colorizer, load_colorizer
 
 
@@ -59,7 +59,10 @@ def choose_run(run_dirs: list[Path], install_to: Path | None = None) -> dict:
     """Pick the run to ship by :data:`RUN_RULE`, from what each run's export recorded on the validation photos
     (``edgecolor.colour_strength_validation``); record every candidate in the chosen model's
     ``edgecolor.model_selection`` metadata and, with ``install_to``, copy the model there."""
-    from edgecolor.errors import InputError
+    from onnx import helper
+
+    from edgecolor import jsonio
+    from edgecolor.errors import InputError, ModelError
 
     candidates = []
     for run in run_dirs:
@@ -67,26 +70,23 @@ def choose_run(run_dirs: list[Path], install_to: Path | None = None) -> dict:
         if not path.is_file():
             raise InputError(f"{run} has no exported colorizer.onnx", "finish or export the run first")
         meta = {p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props}
-        record = json.loads(meta["edgecolor.colour_strength_validation"])
+        record = jsonio.loads(meta["edgecolor.colour_strength_validation"], f"{path}'s validation record", ModelError)
         row = next(r for r in record["table"] if r["strength"] == record["chosen"])
-        config = json.loads(meta["edgecolor.training"]).get("config", {})
+        config = jsonio.loads(meta["edgecolor.training"], f"{path}'s training record", ModelError).get("config", {})
         candidates.append({
             "run": run.name, "neutral_weight": config.get("neutral_weight"), "steps": config.get("steps"),
             "seed": config.get("seed"), "lr": config.get("lr"), "strength": record["chosen"],
             "val_psnr_db": row["psnr_db"], "val_gray_psnr_db": row["gray_psnr_db"],
             "val_colourfulness_ratio": row["colourfulness_ratio"], "val_bad_fraction": row["bad_fraction"],
-            "qualifies": row["colourfulness_ratio"] >= 0.5 and row["delta_e76"] < row["gray_delta_e76"]
-            and row["bad_fraction"] <= 0.10})
+            "qualifies": meets_strength_limits(row)})
     pool = [c for c in candidates if c["qualifies"]] or candidates
     best = max(pool, key=lambda c: c["val_psnr_db"])
     chosen = next(run for run in run_dirs if run.name == best["run"]) / "colorizer.onnx"
     selection = {"rule": RUN_RULE, "chosen": best["run"], "candidates": candidates}
     if install_to is not None:
         model = onnx.load(str(chosen))
-        props = {p.key: p.value for p in model.metadata_props} | {"edgecolor.model_selection": json.dumps(selection)}
-        del model.metadata_props[:]
-        for key, value in props.items():
-            model.metadata_props.add(key=key, value=value)
+        meta = {p.key: p.value for p in model.metadata_props}
+        helper.set_model_props(model, meta | {"edgecolor.model_selection": json.dumps(selection)})
         onnx.checker.check_model(model)
         install_to.parent.mkdir(parents=True, exist_ok=True)
         onnx.save(model, str(install_to))
