@@ -10,9 +10,12 @@ style or strength switch takes effect on the next frame without reloading the en
 
 Overlap: :meth:`Engine.submit` starts a frame and returns a :class:`Pending` to collect it later, so a caller
 (the streaming pipeline) submits frame k+1 before it collects frame k. TensorRT overrides
-:meth:`Engine._submit_impl` with its two CUDA-stream slots; every other backend (ONNX Runtime, the CPU split
-path, OpenVINO) inherits the default: one worker thread per engine runs :meth:`Engine._infer_impl`, one
-frame at a time in submission order (two runs at once would only fight over the same cores).
+:meth:`Engine._submit_impl` with its two CUDA-stream slots; every other backend inherits the default: one
+worker thread per engine runs :meth:`Engine._infer_impl`, one frame at a time in submission order (two runs
+of one network at once would only fight over the same cores). A :class:`TwoStageEngine` (the CPU split path,
+whose network alternates with full-resolution colour math that keeps one core busy) has one worker per
+stage instead, so the network of frame k+1 runs while the colour math of frame k does: its own version of
+TensorRT's two slots.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 
@@ -57,8 +60,9 @@ class Pending:
     """A submitted frame: call it to wait for the output (once or many times; it is kept).
 
     ``compute_ms`` is the engine's own time for it once collected: the worker thread's run for CPU
-    backends; from submission to the result for backends that override :meth:`Engine._submit_impl`
-    (an upper bound: TensorRT's copy-in, compute and copy-out, plus any time before it was collected).
+    backends (a two-stage engine's: both stages' runs, not the wait between them); from submission to the
+    result for backends that override :meth:`Engine._submit_impl` (an upper bound: TensorRT's copy-in,
+    compute and copy-out, plus any time before it was collected).
     """
 
     def __init__(self, wait: Callable[[], tuple[np.ndarray, float | None]], single: bool, shape: tuple[int, ...],
@@ -93,7 +97,7 @@ class Engine:
         self.defaults: dict[str, float] = {}
         self.metadata: dict[str, str] = {}
         self._closed = False
-        self._worker: ThreadPoolExecutor | None = None
+        self._workers: dict[str, ThreadPoolExecutor] = {}  # by name, made on first use, in order of use
         self._worker_lock = threading.Lock()
         # One run at a time per engine, whichever thread asks (infer() beside a submitted run): an OpenVINO
         # infer request is not safe to run from two threads at once (ONNX Runtime's session would be).
@@ -139,9 +143,9 @@ class Engine:
         if not self._closed:
             self._closed = True
             with self._worker_lock:
-                if self._worker is not None:  # let a submitted run finish before its session goes
-                    self._worker.shutdown(wait=True)
-                    self._worker = None
+                workers, self._workers = list(self._workers.values()), {}
+            for worker in workers:  # in order of use: a submitted run finishes before its session goes
+                worker.shutdown(wait=True)
             self._close_impl()
 
     def __enter__(self) -> Engine:
@@ -162,10 +166,18 @@ class Engine:
         return lambda: future.result()[0]
 
     def _on_worker(self, batch: np.ndarray, extra: dict[str, float]) -> Future[tuple[np.ndarray, float]]:
+        """Start ``batch`` on the engine's worker thread(s); the future gives the output and compute ms."""
+        return self._worker("run").submit(self._timed_infer, batch, extra)
+
+    def _worker(self, name: str) -> ThreadPoolExecutor:
+        """The engine's one-thread worker called ``name`` (made on first use; runs in submission order)."""
         with self._worker_lock:
-            if self._worker is None:
-                self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"edgecolor-{self.backend}")
-            return self._worker.submit(self._timed_infer, batch, extra)
+            if self._closed:
+                raise RuntimeError(f"{self.backend} engine used after close()")
+            if name not in self._workers:
+                self._workers[name] = ThreadPoolExecutor(
+                    max_workers=1, thread_name_prefix=f"edgecolor-{self.backend}-{name}")
+            return self._workers[name]
 
     def _timed_infer(self, batch: np.ndarray, extra: dict[str, float]) -> tuple[np.ndarray, float]:
         with self._run_lock:
@@ -201,3 +213,39 @@ class Engine:
                 values[name] = float(value)
         return values
 
+
+
+State = TypeVar("State")
+
+
+class TwoStageEngine(Engine, Generic[State]):
+    """An engine in two stages, each on its own worker thread when frames are submitted (see the module
+    docstring): :meth:`_prepare_impl` (the network: one at a time, under the run lock, as every run of the
+    other backends) and :meth:`_finish_impl` (work on the frame's own arrays only). :meth:`infer` runs both in
+    turn on the caller's thread. Frames come out in submission order, at most one per stage at a time."""
+
+    def _prepare_impl(self, batch: np.ndarray, extra: dict[str, float]) -> State:
+        raise NotImplementedError
+
+    def _finish_impl(self, state: State, batch: np.ndarray, extra: dict[str, float]) -> np.ndarray:
+        raise NotImplementedError
+
+    def _infer_impl(self, batch: np.ndarray, extra: dict[str, float]) -> np.ndarray:
+        return self._finish_impl(self._prepare_impl(batch, extra), batch, extra)
+
+    def _on_worker(self, batch: np.ndarray, extra: dict[str, float]) -> Future[tuple[np.ndarray, float]]:
+        first = self._worker("prepare").submit(self._timed_prepare, batch, extra)
+        return self._worker("finish").submit(self._timed_finish, first, batch, extra)
+
+    def _timed_prepare(self, batch: np.ndarray, extra: dict[str, float]) -> tuple[State, float]:
+        with self._run_lock:
+            t = time.perf_counter()
+            state = self._prepare_impl(batch, extra)
+            return state, (time.perf_counter() - t) * 1000
+
+    def _timed_finish(self, first: Future[tuple[State, float]], batch: np.ndarray,
+                      extra: dict[str, float]) -> tuple[np.ndarray, float]:
+        state, prepare_ms = first.result()  # its error, if any, is this frame's
+        t = time.perf_counter()
+        out = self._finish_impl(state, batch, extra)
+        return out, prepare_ms + (time.perf_counter() - t) * 1000

@@ -21,7 +21,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper
 
-from edgecolor.backends.base import Engine, extra_defaults
+from edgecolor.backends.base import TwoStageEngine, extra_defaults
 from edgecolor.backends.onnxruntime import METADATA_REMEDY, METADATA_WHAT, cpu_session_options
 from edgecolor.choices import Task
 from edgecolor.colour import BGR_FROM_CHROMA
@@ -50,8 +50,18 @@ def extract_core(model: onnx.ModelProto, net_size: int) -> onnx.ModelProto:
     return onnx.utils.Extractor(inferred).extract_model([CORE_IN], [CORE_OUT])
 
 
-class SplitColorizerEngine(Engine):
-    """Same contract as :class:`~edgecolor.backends.onnxruntime.OrtEngine` for colorizer frame models."""
+Prepared = tuple[list[np.ndarray], np.ndarray]  # each frame's luma (uint8, full size), the network's chroma
+
+
+class SplitColorizerEngine(TwoStageEngine[Prepared]):
+    """Same contract as :class:`~edgecolor.backends.onnxruntime.OrtEngine` for colorizer frame models.
+
+    Two stages (:class:`~edgecolor.backends.base.TwoStageEngine`): luma and the network, then the
+    full-resolution colour math. Submitted frames overlap: the network of frame k+1 runs while frame k's
+    colour math does, which spends long stretches on one core (merge, the uint8 add); on the 2-core CI VM the
+    720p pipeline ran 1.08-1.13x the frames/s of one worker thread for both stages
+    (``benchmarks/results/pipeline-overlap-2026-12-01-s5.md``).
+    """
 
     backend = "onnxruntime+opencv"
 
@@ -89,14 +99,17 @@ class SplitColorizerEngine(Engine):
         self.session = ort.InferenceSession(core.SerializeToString(), opts, providers=["CPUExecutionProvider"])
         return lambda luma: self.session.run([CORE_OUT], {CORE_IN: luma})[0]
 
-    def _infer_impl(self, batch: np.ndarray, extra: dict[str, float]) -> np.ndarray:
+    def _prepare_impl(self, batch: np.ndarray, extra: dict[str, float]) -> Prepared:
         s = self.net_size
         grays = [cv2.cvtColor(f, cv2.COLOR_BGR2GRAY) for f in batch]
         small = []
         for g in grays:  # the graph's pyramid: bilinear (half-pixel) to 2S, then an exact 2x box step to S
             x = cv2.resize(g.astype(np.float32), (2 * s, 2 * s), interpolation=cv2.INTER_LINEAR)
             small.append(cv2.resize(x, (s, s), interpolation=cv2.INTER_LINEAR))
-        chroma = self._run_core(np.stack(small)[:, None])  # [N, 2, s/2, s/2]
+        return grays, self._run_core(np.stack(small)[:, None])  # chroma [N, 2, s/2, s/2]
+
+    def _finish_impl(self, state: Prepared, batch: np.ndarray, extra: dict[str, float]) -> np.ndarray:
+        grays, chroma = state
         strength = extra.get("colour_strength", 1.0)
         offsets = np.einsum("oc,nchw->nhwo", BGR_FROM_CHROMA * np.float32(strength), chroma).astype(np.float32)
         out = np.empty_like(batch)

@@ -2,8 +2,9 @@
 
 Stages overlap (supervision's reader thread -> queue -> callback -> writer thread, plus the engine's own
 :meth:`~edgecolor.backends.base.Engine.submit`): the capture thread decodes ahead; the pipeline thread
-submits frame k+1 to the engine *before* it collects frame k (TensorRT: two CUDA-stream slots; CPU engines:
-the engine's worker thread), then stabilises frame k and hands it to each sink's writer thread
+submits frame k+1 to the engine *before* it collects frame k (TensorRT: two CUDA-stream slots; the CPU split
+path: a worker per stage, so frame k+1's network runs beside frame k's colour math; other CPU engines: the
+engine's worker thread), then stabilises frame k and hands it to each sink's writer thread
 (:mod:`edgecolor.stream.writers`), which hands the browser view its frame (encoded when a client asks) or writes
 the file while inference goes on. At most two frames are in the engine at once (a streams engine of N: N + 1),
 so live latency grows by at most one inference time.
