@@ -42,6 +42,11 @@ def colorizer(
     seed: Annotated[int, typer.Option(help="Seed of the decoder's initial weights and the crop order (a "
                                            "replicate run: same settings, another seed).",
                                       callback=bounded(0, 2**31 - 1))] = 0,
+    unfreeze_top: Annotated[bool, typer.Option(
+        help="Also train the encoder's last stage (its stride-32 blocks) at --encoder-lr; the cached features "
+             "still serve (about a quarter more time a step).")] = False,
+    encoder_lr: Annotated[float, typer.Option(help="Peak learning rate of the encoder's last stage.",
+                                              callback=bounded(0, 10, above=True))] = 1e-4,
     install: Annotated[bool, typer.Option(
         help="Copy the exported model into the package as the shipped colorizer.")] = False,
     as_json: JsonOpt = False,
@@ -63,7 +68,8 @@ def colorizer(
 
         torch.set_num_threads(threads)
     cfg = TrainConfig(steps=steps, batch=batch, lr=lr, neutral_weight=neutral_weight, cache_crops=cache_crops,
-                      max_minutes=max_minutes, device=device, seed=seed)
+                      max_minutes=max_minutes, device=device, seed=seed,
+                      unfreeze_top=unfreeze_top, encoder_lr=encoder_lr)
     with progress(not as_json) as bar:
         task = bar.add_task("training", total=steps)
         cache_task = bar.add_task("encoder features", total=max(cache_crops, 1), visible=bool(cache_crops))

@@ -83,14 +83,30 @@ class Colorizer(nn.Module):
         self.ups = nn.ModuleList(ups)
         self.head = nn.Conv2d(cin, 2, 3, padding=1)
 
-    def freeze_encoder(self) -> None:
+    def freeze_encoder(self, except_top: bool = False) -> list[nn.Parameter]:
+        """Freeze the encoder; ``except_top`` leaves its last stage (the stride-32 blocks) trainable. Returns
+        the encoder parameters left trainable."""
         for p in self.encoder.parameters():
             p.requires_grad_(False)
+        top = [p for i in self.top_blocks() for p in self.encoder.blocks[i].parameters()] if except_top else []
+        for p in top:
+            p.requires_grad_(True)
+        return top
+
+    def top_blocks(self) -> range:
+        """Indices of the encoder's last stage: the blocks after the stride-16 feature (7 x 7 at 224 px)."""
+        return range(self.encoder.taps[-2] + 1, len(self.encoder.blocks))
+
+    def refine_top(self, feats: list[torch.Tensor]) -> list[torch.Tensor]:
+        """Recompute the stride-32 feature from the stride-16 one (cached features, top stage in training)."""
+        x = feats[-2]
+        for i in self.top_blocks():
+            x = self.encoder.blocks[i](x)
+        return [*feats[:-1], x]
 
     def train(self, mode: bool = True) -> Colorizer:
         super().train(mode)
-        if not any(p.requires_grad for p in self.encoder.parameters()):
-            self.encoder.eval()  # frozen encoder keeps its ImageNet batch-norm statistics
+        self.encoder.eval()  # the encoder keeps its ImageNet batch-norm statistics, also where it is trained
         return self
 
     def encode(self, luma: torch.Tensor) -> list[torch.Tensor]:

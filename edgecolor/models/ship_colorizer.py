@@ -28,7 +28,9 @@ def export_and_calibrate(run_dir: Path, corpus: Path, install_to: Path | None = 
     meta = {
         "edgecolor.version": __version__,
         "edgecolor.name": "colorizer",
-        "edgecolor.architecture": "EfficientNet-Lite0 encoder (ImageNet, frozen) + U-Net decoder, chroma at 112x112",
+        "edgecolor.architecture": "EfficientNet-Lite0 encoder (ImageNet, "
+                                  f"{'last stage fine-tuned' if info['config'].get('unfreeze_top') else 'frozen'}) "
+                                  "+ U-Net decoder, chroma at 112x112",
         "edgecolor.training_data": f"{len(train)} photos from {', '.join(sources)}",
         "edgecolor.training": json.dumps({k: info.get(k) for k in (
             "steps_done", "train_seconds", "device", "torch_threads", "config", "train_sources", "val_sources",
@@ -75,7 +77,8 @@ def choose_run(run_dirs: list[Path], install_to: Path | None = None) -> dict:
         config = jsonio.loads(meta["edgecolor.training"], f"{path}'s training record", ModelError).get("config", {})
         candidates.append({
             "run": run.name, "neutral_weight": config.get("neutral_weight"), "steps": config.get("steps"),
-            "seed": config.get("seed"), "lr": config.get("lr"), "strength": record["chosen"],
+            "seed": config.get("seed"), "lr": config.get("lr"), "unfreeze_top": config.get("unfreeze_top", False),
+            "strength": record["chosen"],
             "val_psnr_db": row["psnr_db"], "val_gray_psnr_db": row["gray_psnr_db"],
             "val_colourfulness_ratio": row["colourfulness_ratio"], "val_bad_fraction": row["bad_fraction"],
             "qualifies": meets_strength_limits(row)})

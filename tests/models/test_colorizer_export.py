@@ -128,3 +128,21 @@ def test_neutral_truth_makes_false_colour_cost_more():
     vivid = torch.full((1, 2, 8, 8), 60.0)  # on vivid truth the same error costs the same as plain MSE
     pred = torch.full((1, 2, 4, 4), 80.0)
     assert float(colour_loss(pred, vivid, 2.0)) == pytest.approx(float(colour_loss(pred, vivid, 0.0)), rel=1e-3)
+
+
+def test_the_top_stage_refined_from_cached_features_is_the_encoders_own_and_only_it_trains(net):
+    """Training with --unfreeze-top recomputes the stride-32 feature from the cached stride-16 one: it must
+    equal the encoder's, and only the last stage's parameters (besides the decoder) may get gradients."""
+    x = torch.from_numpy(random_bgr(NET_SIZE, NET_SIZE)[..., 0].astype(np.float32))[None, None]
+    with torch.no_grad():
+        feats = net.encode(x)
+        refined = net.refine_top([f.clone() for f in feats[:-1]] + [torch.zeros_like(feats[-1])])
+    assert torch.allclose(refined[-1], feats[-1], atol=1e-4) and refined[-1].abs().max() > 0
+    model = Colorizer(pretrained=False)
+    top = model.freeze_encoder(except_top=True)
+    trainable = {n for n, p in model.encoder.named_parameters() if p.requires_grad}
+    assert top and len(trainable) == len(top)
+    assert all(n.split(".")[1] in {str(i) for i in model.top_blocks()} for n in trainable)  # "blocks.<i>...."
+    assert model.freeze_encoder() == [] and not any(p.requires_grad for p in model.encoder.parameters())
+    model.train()
+    assert not model.encoder.training and model.ups.training  # batch-norm statistics of the encoder stay
