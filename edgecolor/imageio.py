@@ -62,6 +62,13 @@ def check_header(data: bytes | Header, name: str = "image") -> tuple[int, int]:
     return size
 
 
+def is_bgr_frame(a: object, batch: bool = False) -> bool:
+    """Whether ``a`` is a frame as edgecolor passes frames between its parts (engines, the stabiliser, the
+    browser view): a uint8 BGR ``H x W x 3`` array (``batch``: ``N x H x W x 3``) with no empty side."""
+    return (isinstance(a, np.ndarray) and a.dtype == np.uint8 and a.ndim == (4 if batch else 3)
+            and a.shape[-1] == 3 and a.size > 0)
+
+
 def check_pixels(width: int, height: int, name: str = "image") -> None:
     """:class:`InputError` when a ``width x height`` image, video frame or stream frame is past the limits
     (:data:`MAX_PIXELS`, :data:`MAX_SIDE`)."""

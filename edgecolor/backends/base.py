@@ -30,6 +30,7 @@ from typing import Any, Generic, TypeVar
 import numpy as np
 
 from edgecolor.errors import InputError, ModelError
+from edgecolor.imageio import is_bgr_frame
 
 
 def extra_defaults(spec: str | Mapping[str, Any] | None, what: str, remedy: str,
@@ -196,7 +197,7 @@ class Engine:
             raise InputError(f"frame must be a numpy array, got {type(frame).__name__}", "decode it first")
         single = frame.ndim == 3
         batch = frame[None] if single else frame
-        if batch.dtype != np.uint8 or batch.ndim != 4 or batch.shape[-1] != 3 or 0 in batch.shape:
+        if not is_bgr_frame(batch, batch=True):
             raise InputError(
                 f"frame must be uint8 HxWx3 (or NxHxWx3) BGR, got {frame.dtype}{frame.shape}",
                 "convert it to 8-bit BGR first",

@@ -54,6 +54,7 @@ import cv2
 import numpy as np
 
 from edgecolor.errors import OutputError
+from edgecolor.imageio import is_bgr_frame
 from edgecolor.stream.controls import ACTIONS, Controls
 from edgecolor.stream.http_guard import (  # noqa: F401 - parse_address: part of this module's interface
     DeadlineReader,
@@ -426,8 +427,7 @@ class HttpView:
     def publish(self, frame: np.ndarray) -> None:
         """Show ``frame`` (uint8 BGR) next; it is JPEG-encoded when a client asks (:class:`FrameHub`), so it is
         kept as it is until the next frame and must not be changed. Checked here, on the caller's thread."""
-        if not (isinstance(frame, np.ndarray) and frame.dtype == np.uint8 and frame.ndim == 3 and frame.shape[2] == 3
-                and frame.size):
+        if not is_bgr_frame(frame):
             raise ValueError(f"the view shows uint8 HxWx3 BGR frames, got {getattr(frame, 'dtype', type(frame))}"
                              f"{getattr(frame, 'shape', '')}")
         self.hub.publish(frame)

@@ -23,6 +23,7 @@ import cv2
 import numpy as np
 
 from edgecolor.colour import BGR_FROM_CHROMA, CHROMA_FROM_BGR, LUMA_BGR
+from edgecolor.imageio import is_bgr_frame
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,7 @@ def stabilize(
     frame: np.ndarray, state: StabilizerState, config: StabilizeConfig = StabilizeConfig()
 ) -> tuple[np.ndarray, StabilizerState]:
     """Smooth the chroma of ``frame`` (BGR uint8 ``H x W x 3``) given ``state``; return (frame, new state)."""
-    if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
+    if not is_bgr_frame(frame):
         raise ValueError(f"frame must be uint8 HxWx3, got {frame.dtype}{frame.shape}")
     size = _grid_size(frame.shape[0], frame.shape[1], config.grid)
     small = cv2.resize(frame, size, interpolation=cv2.INTER_AREA).astype(np.float32)
