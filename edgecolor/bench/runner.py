@@ -20,20 +20,20 @@ NAMED = {"360p": (360, 640), "480p": (480, 854), "720p": (720, 1280), "1080p": (
 
 def parse_resolutions(text: str) -> list[tuple[str, int, int]]:
     """``"480p,720p,512x512"`` -> [(name, height, width), ...]; WxH is width x height."""
-    out = []
-    for item in (t.strip().lower() for t in text.split(",")):
+    from edgecolor.bench.units import comma_list
+
+    def resolution(item: str) -> tuple[str, int, int]:
+        item = item.lower()
         if item in NAMED:
-            out.append((item, *NAMED[item]))
-        elif m := re.fullmatch(r"(\d{1,5})x(\d{1,5})", item):
+            return (item, *NAMED[item])
+        if m := re.fullmatch(r"(\d{1,5})x(\d{1,5})", item):
             w, h = int(m.group(1)), int(m.group(2))
             if not (0 < w <= 8192 and 0 < h <= 8192):
                 raise InputError(f"resolution '{item}' is out of range", "use 1..8192 for width and height")
-            out.append((item, h, w))
-        else:
-            raise InputError(f"unknown resolution '{item}'", f"use {', '.join(NAMED)} or WxH such as 512x512")
-    if not out:
-        raise InputError("no resolution given", "e.g. --resolutions 480p,720p,1080p")
-    return out
+            return item, h, w
+        raise InputError(f"unknown resolution '{item[:30]}'", f"use {', '.join(NAMED)} or WxH such as 512x512")
+
+    return comma_list(text, resolution, "--resolutions", "a resolution", "480p,720p,1080p")
 
 
 def test_frame(h: int, w: int) -> np.ndarray:

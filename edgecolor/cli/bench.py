@@ -38,15 +38,9 @@ def _percentiles(ctx: typer.Context, param: typer.CallbackParam, value: str) -> 
 def bounded_streams(ctx: typer.Context, param: typer.CallbackParam, value: str) -> list[int]:
     """``--streams 1,2``: whole numbers, then the shared bounds check."""
     from edgecolor.backends.streams import MAX_STREAMS
-    from edgecolor.errors import InputError
+    from edgecolor.bench.units import comma_list
 
-    try:
-        counts = list(dict.fromkeys(int(t) for t in value.split(",") if t.strip()))
-    except ValueError:
-        raise InputError(f"--streams {value[:30]!r} is not a comma list of whole numbers", "e.g. --streams 1,2"
-                         ) from None
-    if not counts:
-        raise InputError("--streams is empty", "e.g. --streams 1,2")
+    counts = comma_list(value, int, "--streams", "a whole number", "1,2")
     return bounded(1, MAX_STREAMS)(ctx, param, counts)  # type: ignore[no-any-return]
 
 
@@ -60,16 +54,6 @@ def _built_facts(path: Path) -> dict[str, dict | None]:
     except mf.StaleEngine:  # no or unreadable sidecar: an unbuilt model has no recorded accuracy
         return {"gate": None, "auto": None}
     return {"gate": mf.accuracy(man) if man.get("precision") != "fp32" else None, "auto": man.get("auto")}
-
-
-def _choices(text: str, allowed: tuple[str, ...], what: str) -> list[str]:
-    from edgecolor.errors import InputError
-
-    items = list(dict.fromkeys(t.strip() for t in text.split(",") if t.strip()))
-    bad = [t for t in items if t not in allowed]
-    if bad or not items:
-        raise InputError(f"unknown {what} '{(bad or [text])[0][:30]}'", f"use one or more of: {', '.join(allowed)}")
-    return items
 
 
 def bench(
@@ -121,13 +105,15 @@ def bench(
     Example: edgecolor bench colorizer --streams 1,2 --mode engine,pipeline --resolutions 720p --rounds 5
     """
     from edgecolor.bench.machine import describe_machine, load_average, utc_now
+    from edgecolor.bench.pipeline_mode import SINKS
     from edgecolor.bench.runner import parse_resolutions
     from edgecolor.bench.session import BenchPlan, open_engines, pipeline_ratios, run_rows, streams_gain
+    from edgecolor.bench.units import parse_choices
     from edgecolor.registry import resolve_model
     from edgecolor.tempdirs import work_dir
 
-    modes = _choices(mode, MODES, "mode")
-    sinks = _choices(sink, ("null", "http"), "bench sink")
+    modes = parse_choices(mode, MODES, "--mode", "mode")
+    sinks = parse_choices(sink, SINKS, "--sink", "bench sink")
     seconds: float | None = duration  # type: ignore[assignment]  # the callback turned the text into seconds
     if seconds is None and iterations is None:
         seconds = 10.0

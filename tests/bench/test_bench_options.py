@@ -44,7 +44,7 @@ def test_a_time_that_is_not_one_is_refused(text):
     (["--duration", "nanms"], "out of range"), (["--duration", "0ms"], "more than 0"),
     (["--warmup", "2h"], "is not a time"), (["--percentile", "50,101"], "out of range"),
     (["--percentile", "50,x"], "not a number"), (["--mode", "engine,warp"], "unknown mode"),
-    (["--sink", "window"], "unknown bench sink"), (["--streams", "1,x"], "not a comma list"),
+    (["--sink", "window"], "unknown bench sink"), (["--streams", "1,x"], "'x' is not a whole number"),
     (["--streams", "0"], "out of range"), (["--streams", "1,65"], "out of range"), (["--streams", ","], "empty"),
 ])
 def test_bad_bench_options_are_one_line_errors(model, args, message):
@@ -182,3 +182,18 @@ def test_streams_rows_side_by_side_with_their_gain_over_one_stream(model):
     assert [(g["mode"], g["streams"]) for g in report["streams_gain"]] == [("engine", 2), ("pipeline", 2)]
     assert all(g["vs_one_stream"] > 0 and len(g["rounds"]["each"]) == 1 for g in report["streams_gain"])
     assert [(x["streams"], x["pipeline_vs_engine"] > 0) for x in report["ratios"]] == [(1, True), (2, True)]
+
+
+def test_every_list_option_reads_the_same_way():
+    from edgecolor.bench.runner import parse_resolutions
+    from edgecolor.bench.units import comma_list, parse_choices
+
+    assert comma_list(" 2, ,1,2,", int, "--streams", "a whole number", "1,2") == [2, 1]
+    assert parse_resolutions("720p,720P, 32x24") == [("720p", 720, 1280), ("32x24", 24, 32)]
+    assert parse_choices("pipeline,engine,pipeline", ("engine", "pipeline"), "--mode", "mode") == ["pipeline", "engine"]
+    for text in ("", " , "):
+        with pytest.raises(InputError, match="--percentile is empty"):
+            parse_percentiles(text)
+    with pytest.raises(InputError, match="unknown mode 'warp'") as err:
+        parse_choices("engine,warp", ("engine", "pipeline"), "--mode", "mode")
+    assert "engine, pipeline" in err.value.remedy
