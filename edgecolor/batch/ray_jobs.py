@@ -100,7 +100,7 @@ class FrameModelWorker:
         rows: dict[str, list[Any]] = {k: [] for k in ("dst", "status", "error", "frames", "seconds", "pid")}
         for src, dst, kind in zip(batch["src"], batch["dst"], batch["kind"], strict=True):
             try:
-                res = run_job(Job(Path(src), Path(dst), str(kind)), lambda f: self.engine(f, **self.extra))
+                res = run_job(Job(Path(src), Path(dst), str(kind)), self.engine, self.extra)
                 status, error, frames, seconds = "written", "", res.frames, res.seconds
             except EdgecolorError as exc:  # a bad input is reported, the job goes on
                 status, error, frames, seconds = "failed", str(exc).splitlines()[0][:300], 0, 0.0

@@ -73,7 +73,7 @@ def run_frame_model(inputs: list[Path], output: Path, model: str, extra: dict[st
         task = bar.add_task(verb, total=sum(count_frames(j) for j in jobs))
         results = []
         for job in jobs:
-            results.append(run_job(job, lambda f: engine(f, **extra), on_frame=lambda: bar.advance(task)))
+            results.append(run_job(job, engine, extra, on_frame=lambda: bar.advance(task)))
             if job.kind == "image":
                 bar.advance(task)
     summary = summarise(model, results)

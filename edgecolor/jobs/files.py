@@ -1,5 +1,8 @@
 """One-shot processing of images, folders and videos through a frame model (``colorize`` / ``stylize``).
 
+Videos overlap as the streaming pipeline does: frame k+1 is submitted to the engine before frame k is written
+(:meth:`~edgecolor.backends.base.Engine.submit`), so decoding, the engine's stages and encoding run at once.
+
 Output naming: one input file -> ``OUT`` is a file (or a folder to put it in); a folder or several inputs
 -> ``OUT`` is a folder and each output keeps its input's stem and extension. Every output is written
 atomically, and the whole plan is validated before the first frame is processed.
@@ -7,13 +10,13 @@ atomically, and the whole plan is validated before the first frame is processed.
 
 from __future__ import annotations
 
+import collections
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from edgecolor import inputs as ec_inputs
 from edgecolor.errors import InputError, OutputError
@@ -28,7 +31,8 @@ from edgecolor.imageio import (
 )
 from edgecolor.overwrite import Inputs
 
-FrameFn = Callable[[np.ndarray], np.ndarray]
+if TYPE_CHECKING:
+    from edgecolor.backends.base import Engine, Pending
 
 
 @dataclass(frozen=True)
@@ -105,19 +109,32 @@ def plan(inputs: list[Path], out: Path) -> list[Job]:
     return jobs
 
 
-def run_job(job: Job, fn: FrameFn, on_frame: Callable[[], None] | None = None) -> Result:
+def run_job(job: Job, engine: Engine, extra: Mapping[str, float] | None = None,
+            on_frame: Callable[[], None] | None = None) -> Result:
+    """Write ``job``'s output through ``engine`` (with its ``extra`` inputs); ``on_frame`` after each video
+    frame written. A video keeps ``engine.streams + 1`` frames in the engine, as the pipeline does."""
     t0 = time.perf_counter()
+    values = dict(extra or {})
     if job.kind == "image":
-        write_image(job.dst, fn(read_image(job.src)))
+        write_image(job.dst, engine(read_image(job.src), **values))
         frames, skipped = 1, 0
     else:
         reader = VideoReader(job.src)
         writer = VideoWriter(job.dst, reader.fps)
+        pending: collections.deque[Pending] = collections.deque()
+
+        def write_oldest() -> None:
+            writer.write(pending.popleft()())
+            if on_frame:
+                on_frame()
+
         try:
             for frame in reader:
-                writer.write(fn(frame))
-                if on_frame:
-                    on_frame()
+                pending.append(engine.submit(frame, **values))  # frame k+1 goes in before frame k is written
+                if len(pending) > engine.streams:
+                    write_oldest()
+            while pending:
+                write_oldest()
             writer.close()
         except BaseException:
             writer.abort()

@@ -95,13 +95,18 @@ def test_valid_files_are_read_by_their_format_rules(make, shape, tmp_path):
 
 def test_exif_rotation_reaches_the_output(tmp_path):
     """A phone photo shown 120x160 is written 120x160 (upright), whatever the output format."""
+    from edgecolor.backends.base import Engine
     from edgecolor.jobs.files import plan, run_job
+
+    class Identity(Engine):
+        def _infer_impl(self, batch, extra):
+            return batch
 
     src = tmp_path / "phone.jpg"
     src.write_bytes(exif_jpeg(6))
     for name in ("o.png", "o.jpg"):
         (job,) = plan([src], tmp_path / name)
-        run_job(job, lambda f: f)
+        run_job(job, Identity())
         assert cv2.imread(str(tmp_path / name), cv2.IMREAD_UNCHANGED).shape[:2] == (160, 120)
 
 
