@@ -215,7 +215,6 @@ class Engine:
         return values
 
 
-
 State = TypeVar("State")
 
 
