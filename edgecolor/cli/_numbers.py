@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
+from edgecolor.backends.streams import MAX_STREAMS
 from edgecolor.errors import InputError
 
 MAX_THREADS = 256  # more than any edge board has cores; ONNX Runtime / PyTorch spawn one OS thread each
@@ -48,3 +49,4 @@ def bounded(lo: float, hi: float, above: bool = False) -> Callable[[Any, Any, An
 THREADS = bounded(0, MAX_THREADS)
 STREAMS_HELP = ("Throughput mode for CPU engines: this many ONNX Runtime sessions, each with its share of --threads, "
                 "frames dealt out in turn: more frames/s, each frame slower (for files, not a live camera).")
+StreamsOpt = Annotated[int, typer.Option(help=STREAMS_HELP + " 1..64.", callback=bounded(1, MAX_STREAMS))]

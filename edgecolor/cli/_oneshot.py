@@ -58,17 +58,20 @@ def run_on_ray_cli(jobs: list[Job], model: Path, extra: dict[str, float], cpu_pa
 
 def run_frame_model(inputs: list[Path], output: Path, model: str, extra: dict[str, float], threads: int,
                     as_json: bool, verb: str, cpu_path: CpuPath | str = CpuPath.AUTO,
-                    ray: RayOptions | None = None) -> None:
-    """Shared body of ``colorize`` and ``stylize``: plan, load the engine, process with a progress bar
-    (or hand the plan to Ray with ``ray``, a ``RayOptions``)."""
+                    ray: RayOptions | None = None, streams: int = 1) -> None:
+    """Shared body of ``colorize`` and ``stylize``: plan, load the engine (``streams`` sessions), process with
+    a progress bar (or hand the plan to Ray with ``ray``, a ``RayOptions``)."""
     from edgecolor.backends import open_engine
+    from edgecolor.errors import InputError
     from edgecolor.registry import resolve_model
 
+    if ray is not None and streams > 1:
+        raise InputError("--streams is for --on local", "with --on ray, use --workers (one engine per actor)")
     jobs = plan(inputs, output)
     if ray is not None:
         run_on_ray_cli(jobs, Path(resolve_model(model)), extra, cpu_path, ray, as_json, verb)
         return
-    engine = open_engine(resolve_model(model), cpu_path=cpu_path, threads=threads)
+    engine = open_engine(resolve_model(model), cpu_path=cpu_path, threads=threads, streams=streams)
     with progress(not as_json) as bar:
         task = bar.add_task(verb, total=sum(count_frames(j) for j in jobs))
         results = []

@@ -9,7 +9,7 @@ import typer
 
 from edgecolor.choices import CpuPath, On
 from edgecolor.cli._common import JsonOpt
-from edgecolor.cli._numbers import THREADS, bounded
+from edgecolor.cli._numbers import THREADS, StreamsOpt, bounded
 from edgecolor.cli._oneshot import AddressOpt, GpusOpt, OnOpt, WorkersOpt, ray_options, run_frame_model
 
 
@@ -26,6 +26,7 @@ def colorize(
     cpu_path: Annotated[CpuPath, typer.Option(help="auto/split: colour math in OpenCV (faster on CPU); graph: the "
                                                    "whole frame model in ONNX Runtime (they agree within 2 LSB); "
                                                    "openvino*: the network on OpenVINO.")] = CpuPath.AUTO,
+    streams: StreamsOpt = 1,
     on: OnOpt = On.LOCAL,
     address: AddressOpt = None,
     workers: WorkersOpt = 2,
@@ -37,7 +38,8 @@ def colorize(
     \b
     Example: edgecolor colorize old_photos/ -o coloured/
     Example: edgecolor colorize archive/ -o coloured/ --on ray --workers 2 --json
+    Example: edgecolor colorize old_film.mp4 -o coloured.mp4 --streams 2
     """
     extra = {} if colour_strength is None else {"colour_strength": colour_strength}
     run_frame_model(inputs, output, model, extra, threads, as_json, "colorize", cpu_path,
-                    ray=ray_options(on, address, workers, gpus_per_worker, threads))
+                    ray=ray_options(on, address, workers, gpus_per_worker, threads), streams=streams)

@@ -7,10 +7,9 @@ from typing import Annotated
 
 import typer
 
-from edgecolor.backends.streams import MAX_STREAMS
 from edgecolor.choices import Backend
 from edgecolor.cli._common import JsonOpt, console, emit_json
-from edgecolor.cli._numbers import STREAMS_HELP, THREADS, bounded
+from edgecolor.cli._numbers import THREADS, StreamsOpt, bounded
 from edgecolor.errors import InputError
 
 DEFAULT_FILE = Path("out/run.mp4")
@@ -114,7 +113,7 @@ def run(
                                                    callback=bounded(1, 10**12))] = None,
     threads: Annotated[int, typer.Option(help="ONNX Runtime threads (0 = all cores; at most 256).",
                                          callback=THREADS)] = 0,
-    streams: Annotated[int, typer.Option(help=STREAMS_HELP + " 1..64.", callback=bounded(1, MAX_STREAMS))] = 1,
+    streams: StreamsOpt = 1,
     as_json: JsonOpt = False,
 ) -> None:
     """Stream frames through a frame model: camera/file/RTSP in, window/file/browser out.

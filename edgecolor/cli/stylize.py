@@ -9,7 +9,7 @@ import typer
 
 from edgecolor.choices import On
 from edgecolor.cli._common import JsonOpt, console, emit_json
-from edgecolor.cli._numbers import THREADS, bounded
+from edgecolor.cli._numbers import THREADS, StreamsOpt, bounded
 from edgecolor.cli._oneshot import AddressOpt, GpusOpt, OnOpt, WorkersOpt, ray_options, run_frame_model
 from edgecolor.errors import InputError
 
@@ -34,6 +34,7 @@ def stylize(
         help="Instead of -o: write one contact sheet PNG, each image | each style.")] = None,
     threads: Annotated[int, typer.Option(help="ONNX Runtime threads (0 = all cores; at most 256).",
                                          callback=THREADS)] = 0,
+    streams: StreamsOpt = 1,
     on: OnOpt = On.LOCAL,
     address: AddressOpt = None,
     workers: WorkersOpt = 2,
@@ -45,6 +46,7 @@ def stylize(
     \b
     Example: edgecolor stylize photo.jpg --style starry-night -o painted.jpg
     Example: edgecolor stylize archive/ --style starry-night -o painted/ --on ray --workers 2
+    Example: edgecolor stylize clip.mp4 --style great-wave -o wave.mp4 --streams 2
     """
     from edgecolor.jobs.styles import resolve_style, write_style_sheet
 
@@ -65,4 +67,4 @@ def stylize(
         raise InputError("stylize needs one --style and an --output (or --sheet)",
                          "e.g. edgecolor stylize photo.jpg --style starry-night -o painted.jpg")
     run_frame_model(inputs, output, str(resolve_style(style[0])), extra, threads, as_json, "stylize",
-                    ray=ray_options(on, address, workers, gpus_per_worker, threads))
+                    ray=ray_options(on, address, workers, gpus_per_worker, threads), streams=streams)

@@ -111,3 +111,23 @@ def test_failure_mid_folder_leaves_no_partial_file(tmp_path, model):
 def test_help_teaches():
     res = invoke("colorize", "--help")
     assert res.exit_code == 0 and "Example" in res.output
+
+
+def test_streams_for_a_video_give_the_same_frames_and_are_refused_with_ray(tmp_path, model):
+    src = _clip(tmp_path / "in.mp4", frames=6)
+    outs = []
+    for n in (1, 2):
+        res = invoke("colorize", src, "-o", tmp_path / f"out{n}.avi", "--model", model, "--streams", n,
+                     "--threads", 2, "--json")
+        assert res.exit_code == 0, res.output
+        assert json.loads(res.stdout)["frames"] == 6
+        cap = cv2.VideoCapture(str(tmp_path / f"out{n}.avi"))
+        frames = []
+        while (got := cap.read())[0]:
+            frames.append(got[1])
+        cap.release()
+        outs.append(np.stack(frames))
+    assert outs[0].shape[0] == 6 and np.array_equal(outs[0], outs[1])  # frames in order, same model
+    res = invoke("colorize", src, "-o", tmp_path / "r.mp4", "--model", model, "--streams", 2, "--on", "ray")
+    _assert_user_error(res, "--streams is for --on local")
+    assert not (tmp_path / "r.mp4").exists()
