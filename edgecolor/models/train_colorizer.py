@@ -138,7 +138,7 @@ def train_colorizer(
 
     model = Colorizer(pretrained=True).to(dev)
     top = model.freeze_encoder(except_top=cfg.unfreeze_top)
-    decoder = [p for p in model.parameters() if p.requires_grad and all(p is not q for q in top)]
+    decoder = [p for name, p in model.named_parameters() if p.requires_grad and not name.startswith("encoder.")]
     groups = [{"params": decoder}] + ([{"params": top, "lr": cfg.encoder_lr, "weight_decay": 0.0}] if top else [])
     opt = torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(
