@@ -90,3 +90,22 @@ def test_eval_lists_the_worst_photos_and_counts_those_below_gray():
     assert result["model"]["below_gray_2db"] == 1 and result["gray"]["below_gray_2db"] == 0
     assert result["worst"][0]["name"] == "p3" and result["worst"][0]["db_below_gray"] > 2
     assert len(result["worst"]) == 5
+
+
+def test_a_pooled_strength_table_scores_each_group_with_its_own_colorizer():
+    from edgecolor.colour import to_gray_bgr
+    from edgecolor.jobs.eval_colorizer import strength_table
+
+    rng = np.random.default_rng(1)
+    truths = [np.clip(rng.normal(128, 40, (16, 16, 3)), 0, 255).astype(np.uint8) for _ in range(6)]
+    photos = [(str(i), t) for i, t in enumerate(truths)]
+
+    def tint(cb):  # a colorizer adding a fixed blue offset, scaled by the strength
+        return lambda gray, s: np.clip(gray.astype(int) + np.array([cb, 0, 0]) * s, 0, 255).astype(np.uint8)
+
+    pooled = strength_table([(tint(10), photos[:2]), (tint(40), photos[2:])], grid=(0.5, 1.0))
+    # the same as one colorizer that applies each group's own tint to its own photos
+    by_truth = {to_gray_bgr(t).tobytes(): (10 if i < 2 else 40) for i, t in enumerate(truths)}
+    single = strength_table([(lambda g, s: tint(by_truth[g.tobytes()])(g, s), photos)], grid=(0.5, 1.0))
+    assert pooled == single
+    assert strength_table([(tint(10), photos)], grid=(1.0,))[0]["psnr_db"] != pooled[1]["psnr_db"]

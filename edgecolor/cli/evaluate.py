@@ -28,6 +28,9 @@ def colorizer(
     validation: Annotated[bool, typer.Option(
         "--validation", help="DATA is a corpus ('edgecolor data fetch'): score its held-out validation sources, "
                              "per source (validation by source; what the model's defaults were chosen on).")] = False,
+    val_fold: Annotated[int, typer.Option(help="With --validation: which fold's held-out sources (0, 1, 2; a "
+                                               "cross-validation run's own --val-fold).",
+                                          callback=bounded(0, 2))] = 0,
     as_json: JsonOpt = False,
 ) -> None:
     """Score the colorizer and the gray baseline: PSNR (RGB, 8-bit), SSIM, colourfulness (Hasler &
@@ -36,21 +39,29 @@ def colorizer(
 
     \b
     Example: edgecolor eval colorizer --data data/eval --sheet docs/colorizer_sheet.png
-    Example: edgecolor eval colorizer --data data/corpus --validation"""
+    Example: edgecolor eval colorizer --data data/corpus --validation --model runs/cv1/colorizer.onnx --val-fold 1"""
     from edgecolor.backends import open_engine
     from edgecolor.choices import CpuPath
     from edgecolor.errors import MissingDependency
-    from edgecolor.jobs.eval_colorizer import evaluate_colorizer, load_photos, load_validation_photos, per_source
+    from edgecolor.jobs.eval_colorizer import (
+        evaluate_colorizer,
+        load_photos,
+        load_validation_photos,
+        per_source,
+        refuse_trained_on,
+    )
     from edgecolor.registry import resolve_model
 
     by_source = validation
-    photos = load_validation_photos(data) if by_source else load_photos(data)
+    photos = load_validation_photos(data, val_fold) if by_source else load_photos(data)
     if sheet is not None:
         from edgecolor.overwrite import refuse_overwrite
 
         inputs = sorted(data.rglob("*")) if by_source else sorted(data.iterdir())
         refuse_overwrite([sheet], [*inputs, resolve_model(model)], "contact sheet")
     engine = open_engine(resolve_model(model), cpu_path=CpuPath.GRAPH)
+    if by_source:
+        refuse_trained_on(engine.metadata, val_fold, model)
     extra = {} if colour_strength is None else {"colour_strength": colour_strength}
     top1 = None
     if classifier:

@@ -47,6 +47,12 @@ def colorizer(
              "still serve (about a quarter more time a step).")] = False,
     encoder_lr: Annotated[float, typer.Option(help="Peak learning rate of the encoder's last stage.",
                                               callback=bounded(0, 10, above=True))] = 1e-4,
+    val_fold: Annotated[str, typer.Option(
+        help="Which held-out sources validate: 0 (the shipped split), 1, 2 (cross-validation by source), or "
+             "all: train on every source and choose the exported step and colour strength on --folds.")] = "0",
+    folds: Annotated[str | None, typer.Option(
+        help="With --val-fold all: the finished runs of folds 0, 1, 2, comma-separated (e.g. "
+             "runs/cv0,runs/cv1,runs/cv2).")] = None,
     install: Annotated[bool, typer.Option(
         help="Copy the exported model into the package as the shipped colorizer.")] = False,
     as_json: JsonOpt = False,
@@ -57,6 +63,7 @@ def colorizer(
 
     
     Example: edgecolor train colorizer --corpus data/corpus --max-minutes 60 --threads 1 --install"""
+    fold, fold_runs = parse_folds(val_fold, folds)
     require("torch", "train")
     require("efficientnet_lite_pytorch", "train")
     from edgecolor.models.ship_colorizer import export_and_calibrate
@@ -69,7 +76,7 @@ def colorizer(
         torch.set_num_threads(threads)
     cfg = TrainConfig(steps=steps, batch=batch, lr=lr, neutral_weight=neutral_weight, cache_crops=cache_crops,
                       max_minutes=max_minutes, device=device, seed=seed,
-                      unfreeze_top=unfreeze_top, encoder_lr=encoder_lr)
+                      unfreeze_top=unfreeze_top, encoder_lr=encoder_lr, val_fold=fold)
     with progress(not as_json) as bar:
         task = bar.add_task("training", total=steps)
         cache_task = bar.add_task("encoder features", total=max(cache_crops, 1), visible=bool(cache_crops))
@@ -81,13 +88,31 @@ def colorizer(
             bar.update(cache_task, completed=done)
 
         weights = train_colorizer(corpus, out, cfg, resume=resume, progress=on_step, cache_progress=on_cache)
-    result = export_and_calibrate(out, corpus, ASSETS / "colorizer.onnx" if install else None)
+    result = export_and_calibrate(out, corpus, ASSETS / "colorizer.onnx" if install else None, fold_runs)
     result["weights"] = str(weights)
     if as_json:
         emit_json(result)
         return
     console.print(f"exported {result['onnx']} (default colour strength {result['colour_strength']})")
     console.print(f"next: edgecolor eval colorizer --model {result['onnx']} --data data/eval")
+
+
+def parse_folds(val_fold: str, folds: str | None) -> tuple[int | None, list[Path]]:
+    """``--val-fold`` and ``--folds``: the validation fold (None = all sources train) and the fold runs."""
+    from edgecolor.data.split import FOLDS
+
+    choices = [str(k) for k in range(FOLDS)]
+    if val_fold not in [*choices, "all"]:
+        raise typer.BadParameter(f"{val_fold!r} is not one of {', '.join(choices)}, all", param_hint="--val-fold")
+    runs = [Path(p) for p in folds.split(",") if p.strip()] if folds else []
+    if val_fold != "all":
+        if runs:
+            raise typer.BadParameter("only with --val-fold all", param_hint="--folds")
+        return int(val_fold), []
+    if len(runs) != FOLDS:
+        raise typer.BadParameter(f"--val-fold all needs the {FOLDS} fold runs (0, 1, 2 in order), e.g. "
+                                 "--folds runs/cv0,runs/cv1,runs/cv2", param_hint="--folds")
+    return None, runs
 
 
 @app.command("style")

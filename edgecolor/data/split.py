@@ -10,9 +10,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-# Validation sources: held out whole (never trained on). mate/gnome/sway are other wallpaper photographers;
-# gcompris' monuments file is buildings, which the rest of gcompris barely has.
-VAL_SOURCES = ("mate-backgrounds", "gnome-backgrounds", "sway-backgrounds", "gcompris-qt-data:explore_monuments")
+# Validation folds for cross-validation by source: rotate which whole sources are held out. Fold 0 is the
+# split the colorizer's settings were first chosen on (mate/gnome/sway are other wallpaper photographers;
+# gcompris' monuments file is buildings, which the rest of gcompris barely has). Fold 1 is gcompris'
+# categorization file (everyday objects, food, animals: a third of the corpus) with three small sources; the
+# last fold is every source the others do not name, so the folds always cover the whole corpus.
+VAL_FOLDS: tuple[tuple[str, ...], ...] = (
+    ("mate-backgrounds", "gnome-backgrounds", "sway-backgrounds", "gcompris-qt-data:explore_monuments"),
+    ("gcompris-qt-data:categorization", "gcompris-qt-data:clickgame", "gcompris-qt-data:digital_electricity",
+     "ukui-wallpapers"),
+)
+FOLDS = len(VAL_FOLDS) + 1  # the last: every other source
+VAL_SOURCES = VAL_FOLDS[0]
 # Paintings (the style networks' material), not photos: they teach painted colours.
 NOT_PHOTOS = ("gcompris-qt-data:paintings", "gcompris-qt-data:details")
 
@@ -24,12 +33,26 @@ def source_of(entry: dict) -> str:
     return source
 
 
-def split_corpus(entries: list[dict]) -> tuple[list[dict], list[dict]]:
-    """Training and validation photos: validation is every photo of :data:`VAL_SOURCES`.
+def held_out(source: str, fold: int) -> bool:
+    """Whether validation fold ``fold`` holds ``source`` out."""
+    if fold < len(VAL_FOLDS):
+        return source in VAL_FOLDS[fold]
+    return not any(source in named for named in VAL_FOLDS)
 
-    A corpus without those sources (one built ``--from-folder``) falls back to every 10th photo by name."""
+
+def split_corpus(entries: list[dict], fold: int | None = 0) -> tuple[list[dict], list[dict]]:
+    """Training and validation photos: validation is every photo of the sources fold ``fold`` holds out
+    (0 .. ``FOLDS - 1``); ``None`` trains on every photo and validates on none (the refit after
+    cross-validation).
+
+    A corpus without those sources (one built ``--from-folder``) falls back to every 10th photo by name
+    (offset by the fold)."""
     usable = sorted((e for e in entries if source_of(e) not in NOT_PHOTOS), key=lambda e: e["file"])
-    val = [e for e in usable if source_of(e) in VAL_SOURCES]
+    if fold is None:
+        return usable, []
+    if not 0 <= fold < FOLDS:
+        raise ValueError(f"validation fold {fold} is not one of 0..{FOLDS - 1}")
+    val = [e for e in usable if held_out(source_of(e), fold)]
     if not val or len(val) == len(usable):
-        return [e for i, e in enumerate(usable) if i % 10 != 0], [e for i, e in enumerate(usable) if i % 10 == 0]
-    return [e for e in usable if source_of(e) not in VAL_SOURCES], val
+        return [e for i, e in enumerate(usable) if i % 10 != fold], [e for i, e in enumerate(usable) if i % 10 == fold]
+    return [e for e in usable if not held_out(source_of(e), fold)], val

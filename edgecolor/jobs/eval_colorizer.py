@@ -44,13 +44,31 @@ def load_photos(folder: Path) -> list[Photo]:
     return photos
 
 
-def load_validation_photos(corpus: Path) -> list[Photo]:
-    """The corpus's validation photos (held-out sources), named ``SOURCE/FILE`` for :func:`per_source`."""
+def load_validation_photos(corpus: Path, fold: int = 0) -> list[Photo]:
+    """The corpus's validation photos (the sources fold ``fold`` holds out), named ``SOURCE/FILE`` for
+    :func:`per_source`."""
     from edgecolor.data.corpus import load_manifest
     from edgecolor.data.split import source_of, split_corpus
 
-    _, val = split_corpus(load_manifest(corpus))
+    _, val = split_corpus(load_manifest(corpus), fold)
     return [(f"{source_of(e)}/{Path(e['file']).name}", read_image(corpus / e["file"])) for e in val]
+
+
+def refuse_trained_on(metadata: dict[str, str], fold: int, label: str) -> None:
+    """Validation fold ``fold`` scores nothing the model did not train on unless the model held that fold out:
+    raises :class:`InputError` for one trained on every source (the refit) or on another fold's split.
+    Models without edgecolor's training record (a user's ONNX) are not checked."""
+    from edgecolor import jsonio
+
+    if "edgecolor.training" not in metadata:
+        return
+    record = jsonio.loads(metadata["edgecolor.training"], f"{label}'s training record", InputError)
+    config = record.get("config") if isinstance(record, dict) else None
+    trained = config.get("val_fold", 0) if isinstance(config, dict) else fold
+    if trained != fold:
+        what = "every source" if trained is None else f"fold {trained}'s split"
+        raise InputError(f"{label} trained on {what}, so validation fold {fold}'s photos are not held out from it",
+                         "score the public set (--data data/eval), or a fold run's model with its own --val-fold")
 
 
 def per_source(per_photo: list[dict]) -> dict[str, dict]:
@@ -132,32 +150,47 @@ def evaluate_colorizer(colorize: Colorize, photos: list[Photo], top1: Callable[[
     return result
 
 
-def choose_colour_strength(colorize_at: Callable[[np.ndarray, float], np.ndarray], photos: list[Photo],
-                           grid: Sequence[float] = (0.25, 0.5, 0.625, 0.75, 0.875, 1.0, 1.25, 1.5),
-                           min_ratio: float = 0.5, max_bad: float = 0.10) -> tuple[float, list[dict]]:
-    """Pick the default chroma scale on *validation* photos from held-out sources (never the evaluation set).
+ColorizeAt = Callable[[np.ndarray, float], np.ndarray]
+STRENGTHS = (0.25, 0.5, 0.625, 0.75, 0.875, 1.0, 1.25, 1.5)
 
-    Rule (:data:`STRENGTH_RULE`): the best mean PSNR among strengths that keep the colourfulness ratio at
-    least ``min_ratio`` (visible colour, not sepia), mean Delta E below the gray input's, and at most
-    ``max_bad`` of the photos more than :data:`BAD_DB` below gray; failing that, the best PSNR among those
-    that keep ``max_bad``; failing that, the best PSNR.
-    """
-    truths = [img for _, img in photos]
+
+def strength_table(groups: Sequence[tuple[ColorizeAt, list[Photo]]], grid: Sequence[float] = STRENGTHS) -> list[dict]:
+    """Scores at each colour strength of ``grid``, pooled over ``groups``: each a colorizer and the photos it is
+    scored on (one group for one model; cross-validation gives each fold's model its own held-out photos)."""
+    truths = [img for _, photos in groups for _, img in photos]
     grays = [to_gray_bgr(t) for t in truths]
     gray = score(grays, truths)
     table = []
     for s in grid:
-        outputs = [colorize_at(g, s) for g in grays]
+        outputs, k = [], 0
+        for colorize_at, photos in groups:
+            outputs += [colorize_at(g, s) for g in grays[k:k + len(photos)]]
+            k += len(photos)
         sc = score(outputs, truths)
         table.append({"strength": s, "psnr_db": sc.psnr_db, "gray_psnr_db": gray.psnr_db,
                       "colourfulness_ratio": sc.colourfulness_ratio, "delta_e76": sc.delta_e76,
                       "gray_delta_e76": gray.delta_e76,
                       "bad_fraction": float((below_gray(outputs, grays, truths) > BAD_DB).mean())})
+    return table
+
+
+def choose_colour_strength(colorize_at: ColorizeAt, photos: list[Photo], grid: Sequence[float] = STRENGTHS,
+                           min_ratio: float = 0.5, max_bad: float = 0.10) -> tuple[float, list[dict]]:
+    """Pick the default chroma scale on *validation* photos from held-out sources (never the evaluation set)."""
+    table = strength_table([(colorize_at, photos)], grid)
+    return pick_strength(table, min_ratio, max_bad), table
+
+
+def pick_strength(table: list[dict], min_ratio: float = 0.5, max_bad: float = 0.10) -> float:
+    """Rule (:data:`STRENGTH_RULE`) over a :func:`strength_table`: the best mean PSNR among strengths that keep
+    the colourfulness ratio at least ``min_ratio`` (visible colour, not sepia), mean Delta E below the gray
+    input's, and at most ``max_bad`` of the photos more than :data:`BAD_DB` below gray; failing that, the best
+    PSNR among those that keep ``max_bad``; failing that, the best PSNR."""
     for ok in (lambda r: meets_strength_limits(r, min_ratio, max_bad), lambda r: r["bad_fraction"] <= max_bad,
                lambda r: True):
         candidates = [r for r in table if ok(r)]
         if candidates:
-            return float(max(candidates, key=lambda r: r["psnr_db"])["strength"]), table
+            return float(max(candidates, key=lambda r: r["psnr_db"])["strength"])
     raise AssertionError("unreachable: the last rule accepts every strength")
 
 

@@ -13,43 +13,114 @@ from edgecolor import __version__
 from edgecolor.backends import open_engine
 from edgecolor.data.corpus import load_manifest
 from edgecolor.data.split import source_of, split_corpus
+from edgecolor.errors import InputError
 from edgecolor.imageio import read_image
-from edgecolor.jobs.eval_colorizer import STRENGTH_RULE, choose_colour_strength, meets_strength_limits
+from edgecolor.jobs.eval_colorizer import STRENGTH_RULE, meets_strength_limits, pick_strength, strength_table
 from edgecolor.models.export import export_colorizer, load_colorizer
+from edgecolor.models.train_colorizer import TrainConfig
+
+RECIPE_KEYS = ("steps", "batch", "lr", "weight_decay", "neutral_weight", "cache_crops", "val_every", "unfreeze_top",
+               "encoder_lr")  # what a fold run must share with the refit it chooses for
+REFIT_RULE = ("cross-validation by source: one run per validation fold, the recipe's own; the refit on every "
+              "source ships the step with the lowest mean validation RGB MSE (relative to gray) over the folds, "
+              "and the colour strength the strength rule picks on the folds' held-out photos pooled, each "
+              "colorized by the fold model that never trained on its source")
 
 
-def export_and_calibrate(run_dir: Path, corpus: Path, install_to: Path | None = None) -> dict:
+def export_and_calibrate(run_dir: Path, corpus: Path, install_to: Path | None = None,
+                         fold_runs: list[Path] | None = None) -> dict:
+    """Export ``run_dir``'s weights as a frame model with its default colour strength chosen on held-out
+    sources: the run's own validation photos, or, for a refit on every source (``val_fold`` None), the
+    ``fold_runs``' (:data:`REFIT_RULE`); copy it to ``install_to`` if given."""
     info = json.loads((run_dir / "training.json").read_text())
-    model = load_colorizer(run_dir / "colorizer.pt")
+    fold = info["config"].get("val_fold", 0)
     onnx_path = run_dir / "colorizer.onnx"
     entries = load_manifest(corpus)
-    train, val = split_corpus(entries)
-    sources = sorted({source_of(e) for e in train})
+    train, val = split_corpus(entries, fold)
     meta = {
         "edgecolor.version": __version__,
         "edgecolor.name": "colorizer",
         "edgecolor.architecture": "EfficientNet-Lite0 encoder (ImageNet, "
                                   f"{'last stage fine-tuned' if info['config'].get('unfreeze_top') else 'frozen'}) "
                                   "+ U-Net decoder, chroma at 112x112",
-        "edgecolor.training_data": f"{len(train)} photos from {', '.join(sources)}",
+        "edgecolor.training_data": f"{len(train)} photos from {', '.join(sorted({source_of(e) for e in train}))}",
         "edgecolor.training": json.dumps({k: info.get(k) for k in (
             "steps_done", "train_seconds", "device", "torch_threads", "config", "train_sources", "val_sources",
             "selection", "val_rgb_mse_best", "val_gray_rgb_mse")}),
         "edgecolor.source": "trained by edgecolor train colorizer",
     }
+    record: dict = {"rule": STRENGTH_RULE}
+    if fold is None:
+        folds = fold_validation(fold_runs or [], info["config"], corpus, entries)
+        step, curve = refit_step(folds)
+        shutil.copyfile(run_dir / f"step_{step}.pt", run_dir / "colorizer.pt")
+        groups = [(lambda f, s, e=f["engine"]: e(f, colour_strength=s), f["photos"]) for f in folds]
+        record |= {"rule": f"{REFIT_RULE}; strength rule: {STRENGTH_RULE}", "export_step": step,
+                   "step_curve": curve}
+    model = load_colorizer(run_dir / "colorizer.pt")
     export_colorizer(model, onnx_path, meta, colour_strength=1.0)
-    engine = open_engine(onnx_path, cpu_path="graph")
-    photos = [(e["file"], read_image(corpus / e["file"])) for e in val]
-    strength, table = choose_colour_strength(lambda f, s: engine(f, colour_strength=s), photos)
-    meta["edgecolor.colour_strength_validation"] = json.dumps(
-        {"chosen": strength, "rule": STRENGTH_RULE,
-         "photos": len(photos), "table": [{k: round(v, 3) for k, v in r.items()} for r in table]})
+    if fold is not None:
+        engine = open_engine(onnx_path, cpu_path="graph")
+        photos = [(e["file"], read_image(corpus / e["file"])) for e in val]
+        groups, folds = [(lambda f, s: engine(f, colour_strength=s), photos)], []
+    table = strength_table(groups)
+    strength = pick_strength(table)
+    rounded = [{k: round(v, 3) for k, v in r.items()} for r in table]
+    record |= {"chosen": strength, "photos": sum(len(p) for _, p in groups), "table": rounded}
+    if folds:
+        record["folds"] = [{"run": f["run"], "val_fold": f["val_fold"], "val_sources": f["val_sources"],
+                            "photos": len(f["photos"]),
+                            **{k: round(v, 3) for k, v in strength_table([g], [strength])[0].items()}}
+                           for f, g in zip(folds, groups, strict=True)]
+    meta["edgecolor.colour_strength_validation"] = json.dumps(record)
     export_colorizer(model, onnx_path, meta, colour_strength=strength)
     onnx.checker.check_model(str(onnx_path))
     if install_to is not None:
         install_to.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(onnx_path, install_to)
-    return {"onnx": str(onnx_path), "colour_strength": strength, "validation": table}
+    return {"onnx": str(onnx_path), "colour_strength": strength, "validation": table,
+            **({"folds": record["folds"], "export_step": record["export_step"]} if folds else {})}
+
+
+def fold_validation(fold_runs: list[Path], recipe: dict, corpus: Path, entries: list[dict]) -> list[dict]:
+    """Each finished fold run's model, held-out photos and validation curve; refuses runs that do not cover
+    every fold once or that trained another recipe than ``recipe``."""
+    from edgecolor.data.split import FOLDS
+
+    folds = []
+    for run in fold_runs:
+        path, log_path = run / "training.json", run / "train_log.jsonl"
+        if not (path.is_file() and (run / "colorizer.onnx").is_file() and log_path.is_file()):
+            raise InputError(f"fold run {run} is not finished (no training.json, train_log.jsonl or colorizer.onnx)",
+                             "let it finish, then re-run this command with --resume")
+        info = json.loads(path.read_text())
+        config = info["config"]
+        differs = [k for k in RECIPE_KEYS if config.get(k, TrainConfig.__dataclass_fields__[k].default)
+                   != recipe.get(k)]
+        if differs:
+            raise InputError(f"fold run {run} trained another recipe ({', '.join(differs)} differ)",
+                             "train each fold with the same settings as the refit")
+        fold = config.get("val_fold", 0)
+        val = split_corpus(entries, fold)[1]
+        curve = {r["step"]: r["val_rgb_mse"] / info["val_gray_rgb_mse"]
+                 for r in map(json.loads, log_path.read_text().splitlines()) if "val_rgb_mse" in r}
+        folds.append({"run": run.name, "val_fold": fold, "val_sources": sorted({source_of(e) for e in val}),
+                      "photos": [(e["file"], read_image(corpus / e["file"])) for e in val], "curve": curve,
+                      "engine": open_engine(run / "colorizer.onnx", cpu_path="graph")})
+    if sorted(f["val_fold"] for f in folds) != list(range(FOLDS)):
+        raise InputError(f"the fold runs cover folds {sorted(f['val_fold'] for f in folds)}, not each of "
+                         f"0..{FOLDS - 1} once", "pass one finished run per fold (--val-fold 0, 1, 2)")
+    return folds
+
+
+def refit_step(folds: list[dict]) -> tuple[int, list[dict]]:
+    """The validated step every fold logged with the lowest mean validation MSE relative to gray, and the curve."""
+    steps = sorted(set.intersection(*(set(f["curve"]) for f in folds)))
+    if not steps:
+        raise InputError("the fold runs logged no validation step in common", "train them with the same --steps")
+    curve = [{"step": s, "mean_val_mse_vs_gray": round(float(sum(f["curve"][s] for f in folds) / len(folds)), 4)}
+             for s in steps]
+    return min(curve, key=lambda r: r["mean_val_mse_vs_gray"])["step"], curve
 
 
 RUN_RULE = ("among training runs, the one whose exported model has the best validation PSNR at its own default "
@@ -64,7 +135,7 @@ def choose_run(run_dirs: list[Path], install_to: Path | None = None) -> dict:
     from onnx import helper
 
     from edgecolor import jsonio
-    from edgecolor.errors import InputError, ModelError
+    from edgecolor.errors import ModelError
 
     candidates = []
     for run in run_dirs:

@@ -59,6 +59,7 @@ class TrainConfig:
     seed: int = 0
     unfreeze_top: bool = False  # also train the encoder's last stage (stride 32), at encoder_lr
     encoder_lr: float = 1e-4
+    val_fold: int | None = 0  # which sources validate (edgecolor.data.split); None = train on all (the refit)
     max_minutes: float = 0.0  # 0 = no time limit; otherwise stop (and checkpoint) after this long
     device: str = "auto"
 
@@ -110,9 +111,10 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def corpus_split(corpus: Path) -> tuple[list[dict], list[dict]]:
-    """Training and validation entries of a corpus, refusing one too small to learn from."""
-    train, val = split_corpus(load_manifest(corpus))
+def corpus_split(corpus: Path, fold: int | None = 0) -> tuple[list[dict], list[dict]]:
+    """Training and validation entries of a corpus (validation fold ``fold``), refusing one too small to
+    learn from."""
+    train, val = split_corpus(load_manifest(corpus), fold)
     if len(train) < 10:
         raise DataError(f"only {len(train)} training photos in {corpus}", "add more photos (at least 20)")
     return train, val
@@ -127,10 +129,14 @@ def train_colorizer(
     cache_progress: Callable[[int, int], None] | None = None,
 ) -> Path:
     """Train; returns the path of the exported weights (``colorizer.pt``: the best checkpoint on the held-out
-    sources). Safe to interrupt and ``resume``."""
+    sources). Safe to interrupt and ``resume``.
+
+    With ``cfg.val_fold=None`` (the refit on every source after cross-validation) nothing validates: the
+    weights are saved every ``val_every`` steps as ``step_N.pt`` and ``colorizer.pt`` is the last; which step
+    ships is chosen from the fold runs' validation (:mod:`edgecolor.models.ship_colorizer`)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     ckpt_path, best_path = out_dir / "colorizer.ckpt", out_dir / "best.pt"
-    train_entries, val_entries = corpus_split(corpus)
+    train_entries, val_entries = corpus_split(corpus, cfg.val_fold)
     images = [read_image(Path(corpus) / e["file"]) for e in train_entries]
     val_images = [read_image(Path(corpus) / e["file"]) for e in val_entries]
     dev = resolve_device(cfg.device)
@@ -162,16 +168,19 @@ def train_colorizer(
         sampler.rng = rng = np.random.default_rng([cfg.seed, at.step])
         log.info("resumed from step %d", at.step)
 
-    val = CropSampler(val_images, seed=1234).batch(cfg.val_crops)
-    gray_mse = float(rgb_mse(torch.zeros(len(val[1]), 2, NET_SIZE // 2, NET_SIZE // 2), torch.from_numpy(val[1])))
-    log.info("validation: %d photos from %s; gray-baseline RGB MSE %.1f", len(val_images),
-             sorted({source_of(e) for e in val_entries}), gray_mse)
+    val = CropSampler(val_images, seed=1234).batch(cfg.val_crops) if val_images else None
+    gray_mse = None if val is None else float(
+        rgb_mse(torch.zeros(len(val[1]), 2, NET_SIZE // 2, NET_SIZE // 2), torch.from_numpy(val[1])))
+    if val is not None:
+        log.info("validation: %d photos from %s; gray-baseline RGB MSE %.1f", len(val_images),
+                 sorted({source_of(e) for e in val_entries}), gray_mse)
 
     def save() -> None:
         save_checkpoint(ckpt_path, {"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
                                     "step": at.step, "elapsed": at.elapsed, "best": best, "config": asdict(cfg)})
 
     def validate() -> float:
+        assert val is not None
         model.eval()
         with torch.no_grad():
             y, c = (torch.from_numpy(a).to(dev) for a in val)
@@ -204,7 +213,9 @@ def train_colorizer(
         if progress:
             progress(now.step, cfg.steps, ema)
         line: dict = {"step": now.step, "loss": round(ema, 3), "elapsed_s": round(now.elapsed, 1)}
-        if now.step % cfg.val_every == 0 or now.step == cfg.steps:
+        if (now.step % cfg.val_every == 0 or now.step == cfg.steps) and val is None:
+            torch.save(model.state_dict(), out_dir / f"step_{now.step}.pt")  # the refit: every step may ship
+        elif now.step % cfg.val_every == 0 or now.step == cfg.steps:
             line["val_rgb_mse"] = v = round(validate(), 3)
             if v < best:
                 best = v
@@ -217,9 +228,9 @@ def train_colorizer(
               ckpt_every=cfg.ckpt_every, max_minutes=cfg.max_minutes)
     step, elapsed = at.step, at.elapsed
 
-    last = validate()
-    if last < best or not best_path.exists():
-        best = last
+    last = validate() if val is not None else None
+    if last is None or last < best or not best_path.exists():
+        best = math.inf if last is None else last
         torch.save(model.state_dict(), best_path)
     final = out_dir / "colorizer.pt"
     shutil.copyfile(best_path, final)
@@ -230,8 +241,10 @@ def train_colorizer(
         "train_photos": len(train_entries), "val_photos": len(val_entries),
         "train_sources": sorted({source_of(e) for e in train_entries}),
         "val_sources": sorted({source_of(e) for e in val_entries}),
-        "val_rgb_mse_best": best, "val_rgb_mse_last": last, "val_gray_rgb_mse": gray_mse,
-        "selection": "checkpoint with the lowest validation RGB MSE on the held-out sources",
+        "val_rgb_mse_best": best if last is not None else None, "val_rgb_mse_last": last, "val_gray_rgb_mse": gray_mse,
+        "val_fold": cfg.val_fold,
+        "selection": "checkpoint with the lowest validation RGB MSE on the held-out sources" if val is not None
+                     else "none here: the step is chosen on the cross-validation folds' held-out sources",
     }
     (out_dir / "training.json").write_text(json.dumps(info, indent=1))
     return final

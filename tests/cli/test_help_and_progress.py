@@ -154,6 +154,45 @@ def test_eval_colorizer_on_colour_photos_still_scores(tmp_path):
     assert res.exit_code == 0 and '"photos": 2' in res.stdout, res.output
 
 
+@pytest.mark.parametrize("trained_fold, asked, refused", [(None, 0, "every source"), (1, 0, "fold 1's split"),
+                                                          (1, 1, None), ("old", 0, None)])
+def test_validation_scores_only_a_model_that_held_the_fold_out(trained_fold, asked, refused, tmp_path):
+    import json
+
+    import onnx
+
+    from edgecolor.data.corpus import build_corpus
+
+    src = tmp_path / "photos"
+    src.mkdir()
+    for i in range(20):
+        cv2.imwrite(str(src / f"p{i}.png"), cv2.resize(random_bgr(8, 8, i), (200, 160)))
+    build_corpus(tmp_path / "corpus", from_folder=src)
+    model = onnx.load(str(tiny_colorizer(tmp_path / "t.onnx")))
+    config = {} if trained_fold == "old" else {"val_fold": trained_fold}  # "old": recorded before folds existed
+    model.metadata_props.add(key="edgecolor.training", value=json.dumps({"config": config}))
+    onnx.save(model, str(tmp_path / "t.onnx"))
+    res = invoke("eval", "colorizer", "--data", tmp_path / "corpus", "--validation", "--val-fold", asked,
+                 "--model", tmp_path / "t.onnx", "--no-classifier", "--json")
+    if refused:
+        lines = [ln for ln in res.output.splitlines() if ln.strip()]
+        assert res.exit_code == 2 and len(lines) == 1 and f"trained on {refused}" in lines[0], res.output
+    else:
+        assert res.exit_code == 0 and '"photos": 2' in res.stdout, res.output
+
+
+@pytest.mark.parametrize("args, says", [
+    (["--val-fold", "3"], "'3' is not one of 0, 1, 2, all"),
+    (["--val-fold", "all"], "--val-fold all needs the 3 fold runs"),
+    (["--val-fold", "all", "--folds", "runs/a,runs/b"], "--val-fold all needs the 3 fold runs"),
+    (["--val-fold", "1", "--folds", "runs/a,runs/b,runs/c"], "only with --val-fold all"),
+])
+def test_train_colorizer_refuses_bad_folds_before_any_work(args, says, tmp_path):
+    res = invoke("train", "colorizer", "--corpus", tmp_path / "none", "--out", tmp_path / "run", *args)
+    assert res.exit_code == 2 and says in " ".join(res.output.split()), res.output
+    assert not (tmp_path / "run").exists()
+
+
 @pytest.mark.parametrize("precision, warns", [("fp16", False), ("int8", True)])
 def test_only_int8_builds_warn_about_int8_ranges(precision, warns, tmp_path, caplog, monkeypatch):
     monkeypatch.chdir(tmp_path)

@@ -24,3 +24,28 @@ def test_a_folder_corpus_falls_back_to_every_tenth_photo():
     entries = [entry(i, "user") for i in range(30)]
     train, val = split_corpus(entries)
     assert len(val) == 3 and len(train) == 27 and not {e["file"] for e in train} & {e["file"] for e in val}
+
+
+def test_the_folds_hold_out_every_source_once_and_the_refit_trains_on_all():
+    from edgecolor.data.split import FOLDS, VAL_FOLDS
+
+    sources = [*VAL_FOLDS[0], *VAL_FOLDS[1], "plasma-workspace-wallpapers", "a-new-package"]
+    entries = [entry(i, src) for i, src in enumerate(sources)]
+    held = []
+    for fold in range(FOLDS):
+        train, val = split_corpus(entries, fold)
+        assert not {e["file"] for e in train} & {e["file"] for e in val}
+        assert len(train) + len(val) == len(entries)
+        held.append({source_of(e) for e in val})
+    assert held[0] == set(VAL_SOURCES) and held[1] == set(VAL_FOLDS[1])
+    assert held[2] == {"plasma-workspace-wallpapers", "a-new-package"}  # the last fold: every other source
+    assert split_corpus(entries, None) == (sorted(entries, key=lambda e: e["file"]), [])
+
+
+def test_an_unknown_fold_is_refused():
+    import pytest
+
+    from edgecolor.data.split import FOLDS
+
+    with pytest.raises(ValueError, match="fold"):
+        split_corpus([entry(0, "mate-backgrounds")], FOLDS)

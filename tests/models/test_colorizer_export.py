@@ -60,9 +60,9 @@ def test_frame_model_matches_torch_reference(net, tmp_path):
     assert np.abs(chroma).max() > 5  # the check is not vacuous: the net produces real colour
 
 
-def test_train_resume_and_export(tmp_path):
+def photo_corpus(tmp_path):
+    """24 smooth colour photos as a corpus (a folder corpus: fold k validates photos k, k + 10, k + 20)."""
     from edgecolor.data.corpus import build_corpus
-    from edgecolor.models.train_colorizer import TrainConfig, train_colorizer
 
     src = tmp_path / "photos"
     src.mkdir()
@@ -72,6 +72,13 @@ def test_train_resume_and_export(tmp_path):
         img = np.clip(img.astype(int) + np.random.default_rng(i).integers(-5, 6, img.shape), 0, 255)
         cv2.imwrite(str(src / f"p{i}.png"), img.astype(np.uint8))
     build_corpus(tmp_path / "corpus", from_folder=src)
+    return tmp_path / "corpus"
+
+
+def test_train_resume_and_export(tmp_path):
+    from edgecolor.models.train_colorizer import TrainConfig, train_colorizer
+
+    photo_corpus(tmp_path)
     run = tmp_path / "run"
     cfg = TrainConfig(steps=2, batch=2, ckpt_every=1, val_every=1, val_crops=2, cache_crops=6)
     train_colorizer(tmp_path / "corpus", run, cfg)
@@ -88,6 +95,55 @@ def test_train_resume_and_export(tmp_path):
     engine = OrtEngine(result["onnx"], threads=1)
     assert engine.defaults["colour_strength"] == result["colour_strength"]
     assert engine.metadata["edgecolor.task"] == "colorize"
+
+
+def test_the_refit_ships_the_step_and_strength_the_folds_validate(tmp_path):
+    from dataclasses import asdict, replace
+
+    from edgecolor.errors import InputError
+    from edgecolor.jobs.eval_colorizer import pick_strength
+    from edgecolor.models.ship_colorizer import export_and_calibrate
+    from edgecolor.models.train_colorizer import TrainConfig, train_colorizer
+
+    from helpers import tiny_colorizer
+
+    corpus = photo_corpus(tmp_path)
+    cfg = TrainConfig(steps=2, batch=2, ckpt_every=1, val_every=1, cache_crops=6, val_fold=None)
+    refit = tmp_path / "refit"
+    train_colorizer(corpus, refit, cfg)
+    assert {p.name for p in refit.glob("step_*.pt")} == {"step_1.pt", "step_2.pt"}
+    assert json.loads((refit / "training.json").read_text())["val_photos"] == 0
+
+    def fold_run(name, fold, mse, **recipe):  # a finished fold run: stand-in model, validation at steps 1, 2
+        folder = tmp_path / name
+        folder.mkdir()
+        tiny_colorizer(folder / "colorizer.onnx", cb=4.0 * (fold + 1), gain=0.3)
+        config = asdict(replace(cfg, val_fold=fold, **recipe))
+        (folder / "training.json").write_text(json.dumps({"config": config, "val_gray_rgb_mse": 100.0}))
+        (folder / "train_log.jsonl").write_text("".join(
+            json.dumps({"step": step, "val_rgb_mse": m}) + "\n" for step, m in zip((1, 2), mse, strict=True)))
+        return folder
+
+    # step 1 has the lower mean over the folds (fold 2 over-fits), though the refit's last step is 2
+    folds = [fold_run("cv0", 0, (60, 55)), fold_run("cv1", 1, (70, 68)), fold_run("cv2", 2, (50, 80))]
+    result = export_and_calibrate(refit, corpus, tmp_path / "assets" / "colorizer.onnx", folds)
+    assert result["export_step"] == 1
+    assert (refit / "colorizer.pt").read_bytes() == (refit / "step_1.pt").read_bytes()
+    assert [(f["run"], f["val_fold"], f["photos"]) for f in result["folds"]] == [("cv0", 0, 3), ("cv1", 1, 3),
+                                                                                 ("cv2", 2, 3)]
+    assert result["colour_strength"] == pick_strength(result["validation"])
+    engine = OrtEngine(tmp_path / "assets" / "colorizer.onnx", threads=1)
+    record = json.loads(engine.metadata["edgecolor.colour_strength_validation"])
+    assert record["photos"] == 9 and record["export_step"] == 1 and engine.defaults["colour_strength"] == \
+        result["colour_strength"]
+    assert engine.metadata["edgecolor.training_data"].startswith("24 photos")
+
+    with pytest.raises(InputError, match="another recipe .*neutral_weight"):
+        export_and_calibrate(refit, corpus, None, [*folds[:2], fold_run("cv2b", 2, (50, 80), neutral_weight=1.0)])
+    with pytest.raises(InputError, match="not each of"):
+        export_and_calibrate(refit, corpus, None, [folds[0], folds[1], folds[1]])
+    with pytest.raises(InputError, match="not finished"):
+        export_and_calibrate(refit, corpus, None, [folds[0], folds[1], tmp_path / "nothing"])
 
 
 def test_cached_features_give_the_same_chroma_as_the_encoder(net, tmp_path):
