@@ -44,19 +44,21 @@ def export_and_calibrate(run_dir: Path, corpus: Path, install_to: Path | None = 
                                   f"{'last stage fine-tuned' if info['config'].get('unfreeze_top') else 'frozen'}) "
                                   "+ U-Net decoder, chroma at 112x112",
         "edgecolor.training_data": f"{len(train)} photos from {', '.join(sorted({source_of(e) for e in train}))}",
-        "edgecolor.training": json.dumps({k: info.get(k) for k in (
-            "steps_done", "train_seconds", "device", "torch_threads", "config", "train_sources", "val_sources",
-            "selection", "val_rgb_mse_best", "val_gray_rgb_mse")}),
         "edgecolor.source": "trained by edgecolor train colorizer",
     }
+    training = {k: info.get(k) for k in ("steps_done", "train_seconds", "device", "torch_threads", "config",
+                                         "train_sources", "val_sources", "selection", "val_rgb_mse_best",
+                                         "val_gray_rgb_mse")}
     record: dict = {"rule": STRENGTH_RULE}
     if fold is None:
         folds = fold_validation(fold_runs or [], info["config"], corpus, entries)
         step, curve = refit_step(folds)
+        training |= {"exported_step": step, "folds": [f["run"] for f in folds]}
         shutil.copyfile(run_dir / f"step_{step}.pt", run_dir / "colorizer.pt")
         groups = [(lambda f, s, e=f["engine"]: e(f, colour_strength=s), f["photos"]) for f in folds]
         record |= {"rule": f"{REFIT_RULE}; strength rule: {STRENGTH_RULE}", "export_step": step,
                    "step_curve": curve}
+    meta["edgecolor.training"] = json.dumps(training)
     model = load_colorizer(run_dir / "colorizer.pt")
     export_colorizer(model, onnx_path, meta, colour_strength=1.0)
     if fold is not None:

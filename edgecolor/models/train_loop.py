@@ -46,7 +46,8 @@ def run_steps(at: Progress, steps: int, *, train_step: Callable[[], None], recor
               save: Callable[[], None], log_path: Path, ckpt_every: int, max_minutes: float) -> None:
     """Train from ``at.step`` to ``steps``: ``train_step()`` once per step, then ``record(at)`` (the step's log
     line; validation goes there). Every ``ckpt_every`` steps and at the last, ``save()`` and append the record
-    to ``log_path``; past ``max_minutes`` (0 = no limit) save and stop, to be resumed."""
+    to ``log_path``; a record holding a validation result (a ``val_`` key) is appended at its own step too, so
+    none is lost between checkpoints. Past ``max_minutes`` (0 = no limit) save and stop, to be resumed."""
     t0 = time.time() - at.elapsed
     with log_path.open("a") as logf:
         while at.step < steps:
@@ -54,8 +55,10 @@ def run_steps(at: Progress, steps: int, *, train_step: Callable[[], None], recor
             at.step += 1
             at.elapsed = time.time() - t0
             line = record(at)
-            if at.step % ckpt_every == 0 or at.step == steps:
+            checkpoint = at.step % ckpt_every == 0 or at.step == steps
+            if checkpoint:
                 save()
+            if checkpoint or any(str(k).startswith("val_") for k in line):
                 logf.write(json.dumps(line) + "\n")
                 logf.flush()
             if max_minutes and at.elapsed > max_minutes * 60:

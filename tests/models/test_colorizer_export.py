@@ -137,6 +137,8 @@ def test_the_refit_ships_the_step_and_strength_the_folds_validate(tmp_path):
     assert record["photos"] == 9 and record["export_step"] == 1 and engine.defaults["colour_strength"] == \
         result["colour_strength"]
     assert engine.metadata["edgecolor.training_data"].startswith("24 photos")
+    training = json.loads(engine.metadata["edgecolor.training"])
+    assert training["exported_step"] == 1 and training["folds"] == ["cv0", "cv1", "cv2"]
 
     with pytest.raises(InputError, match="another recipe .*neutral_weight"):
         export_and_calibrate(refit, corpus, None, [*folds[:2], fold_run("cv2b", 2, (50, 80), neutral_weight=1.0)])

@@ -26,6 +26,17 @@ def test_checkpoints_every_n_steps_and_at_the_end(tmp_path):
     assert len(trained) == 5 and saved == [2, 4, 5] and lines == [2, 4, 5] and at.step == 5
 
 
+def test_a_validation_between_checkpoints_is_logged_at_its_own_step(tmp_path):
+    at = Progress()
+    def record(p):
+        return {"step": p.step, **({"val_x": 1} if p.step == 3 else {})}
+
+    run_steps(at, 6, train_step=lambda: None, record=record, save=lambda: None, log_path=tmp_path / "log.jsonl",
+              ckpt_every=4, max_minutes=0)
+    lines = [json.loads(ln) for ln in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert lines == [{"step": 3, "val_x": 1}, {"step": 4}, {"step": 6}]
+
+
 def test_time_limit_checkpoints_and_stops(tmp_path):
     at = Progress(step=3, elapsed=1e6)  # resumed past the limit: one step, then save and stop
     saved = []
