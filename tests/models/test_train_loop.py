@@ -28,6 +28,7 @@ def test_checkpoints_every_n_steps_and_at_the_end(tmp_path):
 
 def test_a_validation_between_checkpoints_is_logged_at_its_own_step(tmp_path):
     at = Progress()
+
     def record(p):
         return {"step": p.step, **({"val_x": 1} if p.step == 3 else {})}
 
