@@ -125,3 +125,13 @@ class Task(Choice):
 
     COLORIZE = "colorize"
     STYLIZE = "stylize"
+
+
+class ValFold(Choice):
+    """``train colorizer --val-fold``: which validation fold of :mod:`edgecolor.data.split` holds its sources out,
+    or ``all`` (train on every source: the refit after cross-validation). One member per fold (``FOLDS``)."""
+
+    FOLD_0 = "0"
+    FOLD_1 = "1"
+    FOLD_2 = "2"
+    ALL = "all"

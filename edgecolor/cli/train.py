@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from edgecolor.choices import ValFold
 from edgecolor.cli._common import JsonOpt, console, emit_json, progress
 from edgecolor.cli._numbers import THREADS, bounded
 from edgecolor.errors import require
@@ -47,9 +48,10 @@ def colorizer(
              "still serve (about a quarter more time a step).")] = False,
     encoder_lr: Annotated[float, typer.Option(help="Peak learning rate of the encoder's last stage.",
                                               callback=bounded(0, 10, above=True))] = 1e-4,
-    val_fold: Annotated[str, typer.Option(
+    val_fold: Annotated[ValFold, typer.Option(
         help="Which held-out sources validate: 0 (the shipped split), 1, 2 (cross-validation by source), or "
-             "all: train on every source and choose the exported step and colour strength on --folds.")] = "0",
+             "all: train on every source and choose the exported step and colour strength on --folds.")
+                        ] = ValFold.FOLD_0,
     folds: Annotated[str | None, typer.Option(
         help="With --val-fold all: the finished runs of folds 0, 1, 2, comma-separated (e.g. "
              "runs/cv0,runs/cv1,runs/cv2).")] = None,
@@ -97,18 +99,15 @@ def colorizer(
     console.print(f"next: edgecolor eval colorizer --model {result['onnx']} --data data/eval")
 
 
-def parse_folds(val_fold: str, folds: str | None) -> tuple[int | None, list[Path]]:
+def parse_folds(val_fold: ValFold, folds: str | None) -> tuple[int | None, list[Path]]:
     """``--val-fold`` and ``--folds``: the validation fold (None = all sources train) and the fold runs."""
     from edgecolor.data.split import FOLDS
 
-    choices = [str(k) for k in range(FOLDS)]
-    if val_fold not in [*choices, "all"]:
-        raise typer.BadParameter(f"{val_fold!r} is not one of {', '.join(choices)}, all", param_hint="--val-fold")
     runs = [Path(p) for p in folds.split(",") if p.strip()] if folds else []
-    if val_fold != "all":
+    if val_fold != ValFold.ALL:
         if runs:
             raise typer.BadParameter("only with --val-fold all", param_hint="--folds")
-        return int(val_fold), []
+        return int(val_fold.value), []
     if len(runs) != FOLDS:
         raise typer.BadParameter(f"--val-fold all needs the {FOLDS} fold runs (0, 1, 2 in order), e.g. "
                                  "--folds runs/cv0,runs/cv1,runs/cv2", param_hint="--folds")

@@ -182,7 +182,7 @@ def test_validation_scores_only_a_model_that_held_the_fold_out(trained_fold, ask
 
 
 @pytest.mark.parametrize("args, says", [
-    (["--val-fold", "3"], "'3' is not one of 0, 1, 2, all"),
+    (["--val-fold", "3"], "'3' is not one of '0', '1', '2', 'all'"),
     (["--val-fold", "all"], "--val-fold all needs the 3 fold runs"),
     (["--val-fold", "all", "--folds", "runs/a,runs/b"], "--val-fold all needs the 3 fold runs"),
     (["--val-fold", "1", "--folds", "runs/a,runs/b,runs/c"], "only with --val-fold all"),

@@ -40,6 +40,9 @@ def test_the_folds_hold_out_every_source_once_and_the_refit_trains_on_all():
     assert held[0] == set(VAL_SOURCES) and held[1] == set(VAL_FOLDS[1])
     assert held[2] == {"plasma-workspace-wallpapers", "a-new-package"}  # the last fold: every other source
     assert split_corpus(entries, None) == (sorted(entries, key=lambda e: e["file"]), [])
+    from edgecolor.choices import ValFold
+
+    assert ValFold.values() == (*map(str, range(FOLDS)), "all")  # train --val-fold offers each fold
 
 
 def test_an_unknown_fold_is_refused():
