@@ -52,7 +52,7 @@ def test_contact_sheet_layout():
 
 
 def test_strength_rule_refuses_strengths_that_hurt_many_photos():
-    from edgecolor.jobs.eval_colorizer import choose_colour_strength
+    from edgecolor.jobs.eval_colorizer import pick_strength, strength_table
 
     rng = np.random.default_rng(0)
     truths = [np.clip(rng.normal(128, 40, (16, 16, 3)), 0, 255).astype(np.uint8) for _ in range(10)]
@@ -69,7 +69,8 @@ def test_strength_rule_refuses_strengths_that_hurt_many_photos():
             return np.clip(gray.astype(int) + np.array([0, 0, 40]) * max(s - 0.5, 0), 0, 255).astype(np.uint8)
         return np.clip(gray + (truth.astype(float) - gray) * 0.9 * min(s, 1.0), 0, 255).astype(np.uint8)
 
-    strength, table = choose_colour_strength(colorize_at, photos, grid=(0.25, 0.5, 1.0, 1.5))
+    table = strength_table([(colorize_at, photos)], grid=(0.25, 0.5, 1.0, 1.5))
+    strength = pick_strength(table)
     by = {r["strength"]: r for r in table}
     assert by[1.5]["bad_fraction"] > 0.1  # the most faithful on vivid photos hurts the neutral half
     assert by[1.0]["bad_fraction"] > 0.1 and by[1.0]["colourfulness_ratio"] > by[0.5]["colourfulness_ratio"]

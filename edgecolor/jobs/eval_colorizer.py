@@ -174,15 +174,10 @@ def strength_table(groups: Sequence[tuple[ColorizeAt, list[Photo]]], grid: Seque
     return table
 
 
-def choose_colour_strength(colorize_at: ColorizeAt, photos: list[Photo], grid: Sequence[float] = STRENGTHS,
-                           min_ratio: float = 0.5, max_bad: float = 0.10) -> tuple[float, list[dict]]:
-    """Pick the default chroma scale on *validation* photos from held-out sources (never the evaluation set)."""
-    table = strength_table([(colorize_at, photos)], grid)
-    return pick_strength(table, min_ratio, max_bad), table
-
-
 def pick_strength(table: list[dict], min_ratio: float = 0.5, max_bad: float = 0.10) -> float:
-    """Rule (:data:`STRENGTH_RULE`) over a :func:`strength_table`: the best mean PSNR among strengths that keep
+    """The default chroma scale, chosen on *validation* photos from held-out sources (never the evaluation set).
+
+    Rule (:data:`STRENGTH_RULE`) over a :func:`strength_table`: the best mean PSNR among strengths that keep
     the colourfulness ratio at least ``min_ratio`` (visible colour, not sepia), mean Delta E below the gray
     input's, and at most ``max_bad`` of the photos more than :data:`BAD_DB` below gray; failing that, the best
     PSNR among those that keep ``max_bad``; failing that, the best PSNR."""
@@ -195,7 +190,7 @@ def pick_strength(table: list[dict], min_ratio: float = 0.5, max_bad: float = 0.
 
 
 def meets_strength_limits(row: dict, min_ratio: float = 0.5, max_bad: float = 0.10) -> bool:
-    """Whether a row of :func:`choose_colour_strength`'s table meets every limit of :data:`STRENGTH_RULE`."""
+    """Whether a row of a :func:`strength_table` meets every limit of :data:`STRENGTH_RULE`."""
     return (row["colourfulness_ratio"] >= min_ratio and row["delta_e76"] < row["gray_delta_e76"]
             and row["bad_fraction"] <= max_bad)
 

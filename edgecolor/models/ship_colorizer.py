@@ -55,7 +55,7 @@ def export_and_calibrate(run_dir: Path, corpus: Path, install_to: Path | None = 
         step, curve = refit_step(folds)
         training |= {"exported_step": step, "folds": [f["run"] for f in folds]}
         shutil.copyfile(run_dir / f"step_{step}.pt", run_dir / "colorizer.pt")
-        groups = [(lambda f, s, e=f["engine"]: e(f, colour_strength=s), f["photos"]) for f in folds]
+        groups = [(lambda frame, s, e=run["engine"]: e(frame, colour_strength=s), run["photos"]) for run in folds]
         record |= {"rule": f"{REFIT_RULE}; strength rule: {STRENGTH_RULE}", "export_step": step,
                    "step_curve": curve}
     meta["edgecolor.training"] = json.dumps(training)
