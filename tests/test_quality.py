@@ -110,3 +110,7 @@ def test_a_pooled_strength_table_scores_each_group_with_its_own_colorizer():
     single = strength_table([(lambda g, s: tint(by_truth[g.tobytes()])(g, s), photos)], grid=(0.5, 1.0))
     assert pooled == single
     assert strength_table([(tint(10), photos)], grid=(1.0,))[0]["psnr_db"] != pooled[1]["psnr_db"]
+    groups = [(tint(10), photos[:2]), (tint(40), photos[2:])]
+    per = strength_table(groups, grid=(0.5, 1.0), per_group=True)
+    assert [{k: v for k, v in r.items() if k != "groups"} for r in per] == pooled
+    assert [r["groups"] for r in per] == [[strength_table([g], grid=(s,))[0] for g in groups] for s in (0.5, 1.0)]

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from edgecolor.cli._common import JsonOpt, emit_json, out
 from edgecolor.cli._numbers import bounded
+from edgecolor.data.split import FOLDS
 
 app = typer.Typer(rich_markup_mode=None, help="Measure quality on held-out photos.\n\n"
                   "\b\nExample: edgecolor eval colorizer --data data/eval", no_args_is_help=True)
@@ -30,7 +31,7 @@ def colorizer(
                              "per source (validation by source; what the model's defaults were chosen on).")] = False,
     val_fold: Annotated[int, typer.Option(help="With --validation: which fold's held-out sources (0, 1, 2; a "
                                                "cross-validation run's own --val-fold).",
-                                          callback=bounded(0, 2))] = 0,
+                                          callback=bounded(0, FOLDS - 1))] = 0,
     as_json: JsonOpt = False,
 ) -> None:
     """Score the colorizer and the gray baseline: PSNR (RGB, 8-bit), SSIM, colourfulness (Hasler &

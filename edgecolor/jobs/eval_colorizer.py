@@ -154,24 +154,34 @@ ColorizeAt = Callable[[np.ndarray, float], np.ndarray]
 STRENGTHS = (0.25, 0.5, 0.625, 0.75, 0.875, 1.0, 1.25, 1.5)
 
 
-def strength_table(groups: Sequence[tuple[ColorizeAt, list[Photo]]], grid: Sequence[float] = STRENGTHS) -> list[dict]:
+def strength_table(groups: Sequence[tuple[ColorizeAt, list[Photo]]], grid: Sequence[float] = STRENGTHS,
+                   per_group: bool = False) -> list[dict]:
     """Scores at each colour strength of ``grid``, pooled over ``groups``: each a colorizer and the photos it is
-    scored on (one group for one model; cross-validation gives each fold's model its own held-out photos)."""
+    scored on (one group for one model; cross-validation gives each fold's model its own held-out photos).
+    ``per_group`` adds each group's own row (``groups``), scored on the same outputs."""
     truths = [img for _, photos in groups for _, img in photos]
     grays = [to_gray_bgr(t) for t in truths]
-    gray = score(grays, truths)
+    spans, k = [], 0
+    for _, photos in groups:
+        spans.append(slice(k, k + len(photos)))
+        k += len(photos)
     table = []
     for s in grid:
-        outputs, k = [], 0
-        for colorize_at, photos in groups:
-            outputs += [colorize_at(g, s) for g in grays[k:k + len(photos)]]
-            k += len(photos)
-        sc = score(outputs, truths)
-        table.append({"strength": s, "psnr_db": sc.psnr_db, "gray_psnr_db": gray.psnr_db,
-                      "colourfulness_ratio": sc.colourfulness_ratio, "delta_e76": sc.delta_e76,
-                      "gray_delta_e76": gray.delta_e76,
-                      "bad_fraction": float((below_gray(outputs, grays, truths) > BAD_DB).mean())})
+        outputs = [colorize_at(g, s) for (colorize_at, _), span in zip(groups, spans, strict=True)
+                   for g in grays[span]]
+        row = _strength_row(s, outputs, grays, truths)
+        if per_group:
+            row["groups"] = [_strength_row(s, outputs[span], grays[span], truths[span]) for span in spans]
+        table.append(row)
     return table
+
+
+def _strength_row(s: float, outputs: list[np.ndarray], grays: list[np.ndarray], truths: list[np.ndarray]) -> dict:
+    sc, gray = score(outputs, truths), score(grays, truths)
+    return {"strength": s, "psnr_db": sc.psnr_db, "gray_psnr_db": gray.psnr_db,
+            "colourfulness_ratio": sc.colourfulness_ratio, "delta_e76": sc.delta_e76,
+            "gray_delta_e76": gray.delta_e76,
+            "bad_fraction": float((below_gray(outputs, grays, truths) > BAD_DB).mean())}
 
 
 def pick_strength(table: list[dict], min_ratio: float = 0.5, max_bad: float = 0.10) -> float:

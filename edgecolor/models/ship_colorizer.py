@@ -65,15 +65,16 @@ def export_and_calibrate(run_dir: Path, corpus: Path, install_to: Path | None = 
         engine = open_engine(onnx_path, cpu_path="graph")
         photos = [(e["file"], read_image(corpus / e["file"])) for e in val]
         groups, folds = [(lambda f, s: engine(f, colour_strength=s), photos)], []
-    table = strength_table(groups)
+    table = strength_table(groups, per_group=bool(folds))
     strength = pick_strength(table)
+    by_fold = next(r for r in table if r["strength"] == strength).get("groups", [])
+    table = [{k: v for k, v in r.items() if k != "groups"} for r in table]
     rounded = [{k: round(v, 3) for k, v in r.items()} for r in table]
     record |= {"chosen": strength, "photos": sum(len(p) for _, p in groups), "table": rounded}
     if folds:
         record["folds"] = [{"run": f["run"], "val_fold": f["val_fold"], "val_sources": f["val_sources"],
-                            "photos": len(f["photos"]),
-                            **{k: round(v, 3) for k, v in strength_table([g], [strength])[0].items()}}
-                           for f, g in zip(folds, groups, strict=True)]
+                            "photos": len(f["photos"]), **{k: round(v, 3) for k, v in row.items()}}
+                           for f, row in zip(folds, by_fold, strict=True)]
     meta["edgecolor.colour_strength_validation"] = json.dumps(record)
     export_colorizer(model, onnx_path, meta, colour_strength=strength)
     onnx.checker.check_model(str(onnx_path))

@@ -213,14 +213,15 @@ def train_colorizer(
         if progress:
             progress(now.step, cfg.steps, ema)
         line: dict = {"step": now.step, "loss": round(ema, 3), "elapsed_s": round(now.elapsed, 1)}
-        if (now.step % cfg.val_every == 0 or now.step == cfg.steps) and val is None:
-            torch.save(model.state_dict(), out_dir / f"step_{now.step}.pt")  # the refit: every step may ship
-        elif now.step % cfg.val_every == 0 or now.step == cfg.steps:
-            line["val_rgb_mse"] = v = round(validate(), 3)
-            if v < best:
-                best = v
-                torch.save(model.state_dict(), best_path)
-            log.info("step %d/%d loss %.2f val %.2f (%.0f s)", now.step, cfg.steps, ema, v, now.elapsed)
+        if now.step % cfg.val_every == 0 or now.step == cfg.steps:
+            if val is None:  # the refit: every validated step may ship
+                torch.save(model.state_dict(), out_dir / f"step_{now.step}.pt")
+            else:
+                line["val_rgb_mse"] = v = round(validate(), 3)
+                if v < best:
+                    best = v
+                    torch.save(model.state_dict(), best_path)
+                log.info("step %d/%d loss %.2f val %.2f (%.0f s)", now.step, cfg.steps, ema, v, now.elapsed)
         return line
 
     model.train()
@@ -230,7 +231,8 @@ def train_colorizer(
 
     last = validate() if val is not None else None
     if last is None or last < best or not best_path.exists():
-        best = math.inf if last is None else last
+        if last is not None:
+            best = last
         torch.save(model.state_dict(), best_path)
     final = out_dir / "colorizer.pt"
     shutil.copyfile(best_path, final)
@@ -241,7 +243,7 @@ def train_colorizer(
         "train_photos": len(train_entries), "val_photos": len(val_entries),
         "train_sources": sorted({source_of(e) for e in train_entries}),
         "val_sources": sorted({source_of(e) for e in val_entries}),
-        "val_rgb_mse_best": best if last is not None else None, "val_rgb_mse_last": last, "val_gray_rgb_mse": gray_mse,
+        "val_rgb_mse_best": None if val is None else best, "val_rgb_mse_last": last, "val_gray_rgb_mse": gray_mse,
         "val_fold": cfg.val_fold,
         "selection": "checkpoint with the lowest validation RGB MSE on the held-out sources" if val is not None
                      else "none here: the step is chosen on the cross-validation folds' held-out sources",
