@@ -135,3 +135,11 @@ class ValFold(Choice):
     FOLD_1 = "1"
     FOLD_2 = "2"
     ALL = "all"
+
+
+class ColourLoss(Choice):
+    """``train colorizer --loss``: how the colorizer's pixel errors add up over a batch
+    (:func:`edgecolor.models.train_colorizer.colour_loss`)."""
+
+    PIXEL = "pixel"  # the mean over every pixel of the batch: vivid crops' large errors dominate
+    LOG_CROP = "log-crop"  # the mean over crops of log(crop MSE + eps): the mean of per-crop PSNR

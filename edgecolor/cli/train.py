@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from edgecolor.choices import ValFold
+from edgecolor.choices import ColourLoss, ValFold
 from edgecolor.cli._common import JsonOpt, console, emit_json, progress
 from edgecolor.cli._numbers import THREADS, bounded
 from edgecolor.errors import require
@@ -31,6 +31,10 @@ def colorizer(
     neutral_weight: Annotated[float, typer.Option(
         help="Extra weight of colour errors where the truth is neutral (0 = plain MSE; the shipped model: 5).",
         callback=bounded(0, 100))] = 5.0,
+    loss: Annotated[ColourLoss, typer.Option(
+        help="How pixel errors add up: pixel (every pixel of the batch alike: the shipped model) or log-crop "
+             "(the mean of each crop's log error, i.e. of per-crop PSNR: a false tint on a near-neutral crop "
+             "counts as much as a wrong hue on a vivid one).")] = ColourLoss.PIXEL,
     cache_crops: Annotated[int, typer.Option(
         help="Crops whose frozen-encoder features are computed once (~0.8 MB each on disk; 0 = run the "
              "encoder every step).", callback=bounded(0, 200_000))] = 6000,
@@ -76,7 +80,8 @@ def colorizer(
         import torch
 
         torch.set_num_threads(threads)
-    cfg = TrainConfig(steps=steps, batch=batch, lr=lr, neutral_weight=neutral_weight, cache_crops=cache_crops,
+    cfg = TrainConfig(steps=steps, batch=batch, lr=lr, neutral_weight=neutral_weight,
+                      loss=loss.value, cache_crops=cache_crops,
                       max_minutes=max_minutes, device=device, seed=seed,
                       unfreeze_top=unfreeze_top, encoder_lr=encoder_lr, val_fold=fold)
     with progress(not as_json) as bar:

@@ -19,8 +19,8 @@ from edgecolor.jobs.eval_colorizer import STRENGTH_RULE, meets_strength_limits, 
 from edgecolor.models.export import export_colorizer, load_colorizer
 from edgecolor.models.train_colorizer import TrainConfig
 
-RECIPE_KEYS = ("steps", "batch", "lr", "weight_decay", "neutral_weight", "cache_crops", "val_every", "unfreeze_top",
-               "encoder_lr")  # what a fold run must share with the refit it chooses for
+RECIPE_KEYS = ("steps", "batch", "lr", "weight_decay", "neutral_weight", "loss", "cache_crops", "val_every",
+               "unfreeze_top", "encoder_lr")  # what a fold run must share with the refit it chooses for
 REFIT_RULE = ("cross-validation by source: one run per validation fold, the recipe's own; the refit on every "
               "source ships the step with the lowest mean validation RGB MSE (relative to gray) over the folds, "
               "and the colour strength the strength rule picks on the folds' held-out photos pooled, each "

@@ -3,7 +3,10 @@
 Loss: mean squared error of the reconstructed RGB pixels (true luma + predicted chroma, after the same
 bilinear chroma upsampling the frame model does), plus a penalty on colour predicted where the truth is
 neutral (``neutral_weight``): white walls, gray skies and snow painted pink or blue are the error users
-see first, and plain MSE lets the network gamble on them. Photos are sampled uniformly (an earlier
+see first, and plain MSE lets the network gamble on them. With ``loss="log-crop"`` each crop's error
+counts by its logarithm (the mean of per-crop PSNR, which is what evaluation averages over photos), so a
+false tint on a near-neutral crop weighs as much as a wrong hue on a vivid one; with ``"pixel"`` every
+pixel of the batch counts alike and vivid crops' large errors dominate. Photos are sampled uniformly (an earlier
 colourfulness-balanced sampling pushed the model toward vivid colour).
 
 Model selection never looks at the evaluation set: validation photos come from held-out *sources*
@@ -30,6 +33,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from edgecolor.choices import ColourLoss
 from edgecolor.colour import BGR_FROM_CHROMA, bgr_to_ycc
 from edgecolor.data.corpus import load_manifest
 from edgecolor.data.split import source_of, split_corpus
@@ -43,6 +47,7 @@ log = logging.getLogger(__name__)
 
 
 NEUTRAL_CHROMA = 8.0  # truth chroma magnitude (0..255 scale) below which a pixel counts as neutral
+LOG_CROP_EPS = 25.0  # RGB MSE (0..255 scale, 34 dB) added inside the log: crops already near perfect stop pulling
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,7 @@ class TrainConfig:
     lr: float = 1e-3
     weight_decay: float = 1e-4
     neutral_weight: float = 5.0  # extra weight of the error on neutral-truth pixels (0 = plain RGB MSE)
+    loss: str = ColourLoss.PIXEL.value  # how pixel errors add up over the batch (see colour_loss)
     cache_crops: int = 6000  # distinct cached crops (0 = no cache: encoder runs every step)
     val_every: int = 250
     val_crops: int = 96
@@ -87,15 +93,20 @@ class CropSampler:
         return np.stack(ys), np.stack(cs)
 
 
-def colour_loss(pred_half: torch.Tensor, chroma: torch.Tensor, neutral_weight: float = 0.0) -> torch.Tensor:
+def colour_loss(pred_half: torch.Tensor, chroma: torch.Tensor, neutral_weight: float = 0.0,
+                loss: str = "pixel") -> torch.Tensor:
     """MSE of BGR pixels implied by predicted half-res chroma (upsampled) vs the true full-res chroma;
-    errors on neutral-truth pixels count ``1 + neutral_weight`` times."""
+    errors on neutral-truth pixels count ``1 + neutral_weight`` times. ``loss="pixel"``: the mean over every
+    pixel of the batch; ``"log-crop"``: the mean over crops of ``log(crop MSE + LOG_CROP_EPS)``."""
+    mode = ColourLoss.parse(loss, "loss")
     up = F.interpolate(pred_half, size=chroma.shape[-2:], mode="bilinear", align_corners=False)
     mix = torch.from_numpy(BGR_FROM_CHROMA).to(chroma.device)  # [3, 2]
     err = torch.einsum("oc,nchw->nohw", mix, up - chroma).square()
     if neutral_weight:
         neutral = torch.exp(-(chroma.norm(dim=1, keepdim=True) / NEUTRAL_CHROMA) ** 2)
         err = err * (1 + neutral_weight * neutral)
+    if mode == ColourLoss.LOG_CROP:
+        return torch.log(err.mean(dim=(1, 2, 3)) + LOG_CROP_EPS).mean()
     return err.mean()
 
 
@@ -200,7 +211,7 @@ def train_colorizer(
     def train_step() -> None:
         nonlocal ema
         pred, c = next_batch()
-        loss = colour_loss(pred, c, cfg.neutral_weight)
+        loss = colour_loss(pred, c, cfg.neutral_weight, cfg.loss)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

@@ -204,3 +204,35 @@ def test_the_top_stage_refined_from_cached_features_is_the_encoders_own_and_only
     assert model.freeze_encoder() == [] and not any(p.requires_grad for p in model.encoder.parameters())
     model.train()
     assert not model.encoder.training and model.ups.training  # batch-norm statistics of the encoder stay
+
+
+def test_log_crop_loss_weighs_each_crop_by_its_own_error():
+    """--loss log-crop: the mean over crops of log(crop MSE + eps). Halving a near-neutral crop's small false
+    tint must then pay as much as halving a vivid crop's large error, where the pixel mean barely notices
+    the neutral crop."""
+    from edgecolor.models.train_colorizer import LOG_CROP_EPS, colour_loss
+
+    truth = torch.zeros(2, 2, 8, 8)
+    truth[1] = 60.0  # crop 0: a white wall; crop 1: vivid
+    pred = truth[:, :, ::2, ::2].clone()
+    pred[0, 1] += 12.0  # a pink tint on the wall
+    pred[1] += 40.0  # a large error on the vivid crop
+    per_crop = [float(colour_loss(pred[i : i + 1], truth[i : i + 1])) for i in range(2)]
+    got = float(colour_loss(pred, truth, loss="log-crop"))
+    assert got == pytest.approx(float(np.mean(np.log(np.array(per_crop) + LOG_CROP_EPS))), rel=1e-5)
+
+    def gain(loss: str, crop: int) -> float:  # how much the loss drops when that crop's error halves
+        better = pred.clone()
+        better[crop] = (better[crop] + truth[crop, :, ::2, ::2]) / 2
+        return float(colour_loss(pred, truth, loss=loss) - colour_loss(better, truth, loss=loss))
+
+    assert gain("pixel", 0) < 0.05 * gain("pixel", 1)  # the pixel mean: the wall hardly counts
+    assert gain("log-crop", 0) > 0.5 * gain("log-crop", 1)  # per crop: the wall counts about as much
+
+
+def test_an_unknown_loss_is_a_one_line_input_error():
+    from edgecolor.errors import InputError
+    from edgecolor.models.train_colorizer import colour_loss
+
+    with pytest.raises(InputError, match="unknown loss 'l1'"):
+        colour_loss(torch.zeros(1, 2, 4, 4), torch.zeros(1, 2, 8, 8), loss="l1")
