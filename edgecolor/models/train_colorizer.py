@@ -94,7 +94,7 @@ class CropSampler:
 
 
 def colour_loss(pred_half: torch.Tensor, chroma: torch.Tensor, neutral_weight: float = 0.0,
-                loss: str = "pixel") -> torch.Tensor:
+                loss: str = ColourLoss.PIXEL.value) -> torch.Tensor:
     """MSE of BGR pixels implied by predicted half-res chroma (upsampled) vs the true full-res chroma;
     errors on neutral-truth pixels count ``1 + neutral_weight`` times. ``loss="pixel"``: the mean over every
     pixel of the batch; ``"log-crop"``: the mean over crops of ``log(crop MSE + LOG_CROP_EPS)``."""

@@ -208,7 +208,7 @@ def test_the_top_stage_refined_from_cached_features_is_the_encoders_own_and_only
 
 def test_log_crop_loss_weighs_each_crop_by_its_own_error():
     """--loss log-crop: the mean over crops of log(crop MSE + eps). Halving a near-neutral crop's small false
-    tint must then pay as much as halving a vivid crop's large error, where the pixel mean barely notices
+    tint must then pay at least half as much as halving a vivid crop's large error; the pixel mean barely notices
     the neutral crop."""
     from edgecolor.models.train_colorizer import LOG_CROP_EPS, colour_loss
 
