@@ -165,19 +165,23 @@ def strength_table(groups: Sequence[tuple[ColorizeAt, list[Photo]]], grid: Seque
     for _, photos in groups:
         spans.append(slice(k, k + len(photos)))
         k += len(photos)
+    gray = score(grays, truths)  # the gray input's scores do not depend on the strength: once per span
+    gray_by_group = [score(grays[span], truths[span]) for span in spans] if per_group else []
     table = []
     for s in grid:
         outputs = [colorize_at(g, s) for (colorize_at, _), span in zip(groups, spans, strict=True)
                    for g in grays[span]]
-        row = _strength_row(s, outputs, grays, truths)
+        row = _strength_row(s, outputs, grays, truths, gray)
         if per_group:
-            row["groups"] = [_strength_row(s, outputs[span], grays[span], truths[span]) for span in spans]
+            row["groups"] = [_strength_row(s, outputs[span], grays[span], truths[span], g)
+                             for span, g in zip(spans, gray_by_group, strict=True)]
         table.append(row)
     return table
 
 
-def _strength_row(s: float, outputs: list[np.ndarray], grays: list[np.ndarray], truths: list[np.ndarray]) -> dict:
-    sc, gray = score(outputs, truths), score(grays, truths)
+def _strength_row(s: float, outputs: list[np.ndarray], grays: list[np.ndarray], truths: list[np.ndarray],
+                  gray: Scores) -> dict:
+    sc = score(outputs, truths)
     return {"strength": s, "psnr_db": sc.psnr_db, "gray_psnr_db": gray.psnr_db,
             "colourfulness_ratio": sc.colourfulness_ratio, "delta_e76": sc.delta_e76,
             "gray_delta_e76": gray.delta_e76,
