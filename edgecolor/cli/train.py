@@ -59,6 +59,11 @@ def colorizer(
     folds: Annotated[str | None, typer.Option(
         help="With --val-fold all: the finished runs of folds 0, 1, 2, comma-separated (e.g. "
              "runs/cv0,runs/cv1,runs/cv2).")] = None,
+    chroma_gamma: Annotated[float, typer.Option(
+        help="Chroma curve of the exported model: chroma x min((|chroma| / 10) ^ G, 4) per pixel before the "
+             "colour strength, so faint (unsure) colour fades toward gray and strong colour stays (0 = none). "
+             "Applied at export, also to --folds' models when choosing the strength.",
+        callback=bounded(0, 4))] = 0.0,
     install: Annotated[bool, typer.Option(
         help="Copy the exported model into the package as the shipped colorizer.")] = False,
     as_json: JsonOpt = False,
@@ -95,7 +100,8 @@ def colorizer(
             bar.update(cache_task, completed=done)
 
         weights = train_colorizer(corpus, out, cfg, resume=resume, progress=on_step, cache_progress=on_cache)
-    result = export_and_calibrate(out, corpus, ASSETS / "colorizer.onnx" if install else None, fold_runs)
+    result = export_and_calibrate(out, corpus, ASSETS / "colorizer.onnx" if install else None, fold_runs,
+                                  chroma_gamma)
     result["weights"] = str(weights)
     if as_json:
         emit_json(result)

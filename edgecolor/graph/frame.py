@@ -261,12 +261,13 @@ def assemble(spec: FrameModelSpec, parts: list[GraphBuilder | onnx.ModelProto], 
 
 
 def colorizer_frame_model(core: onnx.ModelProto, net_size: int, metadata: dict[str, str],
-                          colour_strength: float = 1.0) -> onnx.ModelProto:
+                          colour_strength: float = 1.0, chroma_gamma: float = 0.0) -> onnx.ModelProto:
     """Wrap a core colorizer (``luma [N,1,S,S]`` -> ``chroma [N,2,s,s]``) into a frame model.
 
-    frame -> luma (full res) -> area-downscale to S -> core -> chroma * colour_strength
+    frame -> luma (full res) -> area-downscale to S -> core [-> chroma curve] -> chroma * colour_strength
           -> chroma-to-BGR offsets (1x1 conv) -> bilinear upsample to the frame -> + luma -> round/clamp -> frame
     Rounding is half-up (truncation of x + 0.5), so it can differ from OpenCV's half-to-even by 1 LSB.
+    ``chroma_gamma`` > 0 adds :func:`with_chroma_curve`.
     """
     core = onnx.compose.add_prefix(core, "net/")
     (core_in,), (core_out,) = [i.name for i in core.graph.input], [o.name for o in core.graph.output]
@@ -279,9 +280,59 @@ def colorizer_frame_model(core: onnx.ModelProto, net_size: int, metadata: dict[s
     spec = FrameModelSpec(
         task="colorize", net_size=net_size, colour_space="YCbCr BT.601 full range",
         metadata=metadata,
-        extra_inputs=[ExtraInput("colour_strength", colour_strength, "chroma scale: 0 = gray, 1 = as trained")],
+        extra_inputs=[ExtraInput("colour_strength", colour_strength,
+                                 "chroma scale: 0 = gray, 1 = as trained (after the chroma curve, if any)")],
     )
-    return assemble(spec, [pre, core, post], "edgecolor_colorizer")
+    return with_chroma_curve(assemble(spec, [pre, core, post], "edgecolor_colorizer"), chroma_gamma)
+
+
+# The chroma curve: c * min((|c| / CURVE_REF) ** gamma, CURVE_CAP) per pixel, |c| the length of (Cb, Cr).
+CURVE_REF, CURVE_CAP = 10.0, 4.0
+CURVE_PREFIX = "net/curve/"
+RAW_CHROMA = "net/raw_chroma"
+CURVE_KEY = "edgecolor.chroma_curve"
+
+
+def with_chroma_curve(model: onnx.ModelProto, gamma: float) -> onnx.ModelProto:
+    """A copy of colorizer frame model ``model`` whose network ends in the chroma curve of exponent ``gamma``
+    (0: none), replacing the curve it had.
+
+    Why: where the network is unsure (a white wall, a neutral room) it predicts faint chroma, the mean of the
+    colours it hesitates between; strong chroma (sky, foliage) is what it is sure of. The curve shrinks faint
+    chroma toward neutral and lets strong chroma grow, up to ``CURVE_CAP`` times. It runs on the network's
+    output (112 x 112 for the shipped model), inside ``net/luma -> net/chroma``, so every engine and
+    precision runs it; its nodes are FP32 in FP16 builds and never quantised (Pow, ReduceL2, Min, Mul).
+    The exponent is recorded in :data:`CURVE_KEY` metadata."""
+    out = onnx.ModelProto()
+    out.CopyFrom(model)
+    graph = out.graph
+    nodes = [n for n in graph.node if not n.name.startswith(CURVE_PREFIX)]
+    inits = [t for t in graph.initializer if not t.name.startswith(CURVE_PREFIX)]
+    producer = next((n for n in nodes for o in n.output if o in (RAW_CHROMA, "net/chroma")), None)
+    if producer is None:
+        raise ModelError("this frame model has no net/chroma network output to put a chroma curve on",
+                         "export it with edgecolor train colorizer")
+    raw = RAW_CHROMA if gamma else "net/chroma"
+    producer.output[:] = [raw if o in (RAW_CHROMA, "net/chroma") else o for o in producer.output]
+    at = nodes.index(producer) + 1
+    if gamma:
+        b = GraphBuilder(CURVE_PREFIX)
+        length = b.op("ReduceL2", [raw, b.const([1], "axis", dtype=np.int64)], keepdims=1)
+        gain = b.op("Pow", [b.op("Mul", [length, b.const(1.0 / CURVE_REF, "inv_ref")]), b.const(gamma, "gamma")])
+        b.op("Mul", [raw, b.op("Min", [gain, b.const(CURVE_CAP, "cap")])], "net/chroma")
+        nodes[at:at] = b.nodes
+        inits += b.initializers
+    del graph.node[:], graph.initializer[:]
+    graph.node.extend(nodes)
+    graph.initializer.extend(inits)
+    meta = {p.key: p.value for p in out.metadata_props if p.key != CURVE_KEY}
+    if gamma:
+        meta[CURVE_KEY] = json.dumps({"gamma": gamma, "reference": CURVE_REF, "cap": CURVE_CAP,
+                                      "formula": "chroma * min((|chroma| / reference) ** gamma, cap)"})
+    del out.metadata_props[:]
+    helper.set_model_props(out, meta)
+    onnx.checker.check_model(out)
+    return out
 
 
 def extras_as_plain_inputs(model: onnx.ModelProto) -> onnx.ModelProto:

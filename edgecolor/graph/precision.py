@@ -17,8 +17,8 @@ Q/DQ there would quantise the frame itself.
   activations (ONNX Runtime's fast U8S8 kernels; the signed symmetric graph is slower than FP32 there).
   Ranges come from :mod:`edgecolor.graph.calibration` and are cached as JSON. Before Q/DQ the graph goes
   through :func:`prepare_for_int8` (pads folded into Conv, so ONNX Runtime fuses DQ -> Conv -> Q into
-  ``QLinearConv``); on the CPU target :func:`narrow_convs` stay float, and only the Q/DQ the colour math would
-  read is dropped (:func:`_float_into_colour_math`).
+  ``QLinearConv``); on the CPU target :func:`narrow_convs` stay float, and only the Q/DQ the colour math (or
+  the chroma curve) would read is dropped (:func:`_float_into_colour_math`).
 """
 
 from __future__ import annotations
@@ -34,11 +34,15 @@ from pathlib import Path
 import onnx
 
 from edgecolor.choices import CalibMethod, Target
+from edgecolor.graph.frame import CURVE_PREFIX
 
 log = logging.getLogger(__name__)
 
 NET_PREFIX = "net/"
 COLOUR_PREFIXES = ("pre/", "post/")
+# What reads the network's chroma in float: the colour math, and the chroma curve (network nodes by name, so
+# the CPU fast path runs it, but a Q/DQ on its input would only round the chroma it shapes).
+FLOAT_READERS = (*COLOUR_PREFIXES, CURVE_PREFIX)
 # Kept in FP32 inside the network: normalisation, softmax and reductions (overflow / precision loss).
 FP32_OPS = (
     "InstanceNormalization",
@@ -331,7 +335,7 @@ def _float_into_colour_math(model: onnx.ModelProto) -> int:
     """
     producers = {o: n for n in model.graph.node for o in n.output}
     outputs = {o.name for o in model.graph.output}
-    colour = [n for n in model.graph.node if n.name.startswith(COLOUR_PREFIXES)
+    colour = [n for n in model.graph.node if n.name.startswith(FLOAT_READERS)
               and n.op_type not in ("QuantizeLinear", "DequantizeLinear")]
     dropped: list[onnx.NodeProto] = []
     for dq in [n for n in model.graph.node if n.op_type == "DequantizeLinear"]:
@@ -362,7 +366,7 @@ def qdq_report(model: onnx.ModelProto) -> dict[str, object]:
     leaking = [
         n for n in qdq
         if n.op_type == "DequantizeLinear" and any(
-            c.name.startswith(COLOUR_PREFIXES) for c in model.graph.node
+            c.name.startswith(FLOAT_READERS) for c in model.graph.node
             if c.op_type not in ("QuantizeLinear", "DequantizeLinear") and set(n.output) & set(c.input))
     ]
     on_colour = [q.name for d in leaking for q in [producers.get(d.input[0])] if q is not None] + [

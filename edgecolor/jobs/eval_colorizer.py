@@ -151,7 +151,9 @@ def evaluate_colorizer(colorize: Colorize, photos: list[Photo], top1: Callable[[
 
 
 ColorizeAt = Callable[[np.ndarray, float], np.ndarray]
-STRENGTHS = (0.25, 0.5, 0.625, 0.75, 0.875, 1.0, 1.25, 1.5)
+# Finer below 0.5: with a chroma curve (edgecolor.graph.frame.with_chroma_curve) strong chroma is amplified,
+# and the strength that keeps the limits falls near 0.3.
+STRENGTHS = (0.25, 0.3125, 0.375, 0.4375, 0.5, 0.625, 0.75, 0.875, 1.0, 1.25, 1.5)
 
 
 def strength_table(groups: Sequence[tuple[ColorizeAt, list[Photo]]], grid: Sequence[float] = STRENGTHS,

@@ -36,9 +36,10 @@ def load_colorizer(weights: Path) -> Colorizer:
     return model.eval()
 
 
-def export_colorizer(model: Colorizer, out: Path, metadata: dict[str, str], colour_strength: float) -> onnx.ModelProto:
+def export_colorizer(model: Colorizer, out: Path, metadata: dict[str, str], colour_strength: float,
+                     chroma_gamma: float = 0.0) -> onnx.ModelProto:
     core = export_core(model, torch.zeros(1, 1, NET_SIZE, NET_SIZE), "luma", "chroma")
-    frame_model = colorizer_frame_model(core, NET_SIZE, metadata, colour_strength)
+    frame_model = colorizer_frame_model(core, NET_SIZE, metadata, colour_strength, chroma_gamma)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".partial")
     onnx.save(frame_model, tmp)

@@ -11,27 +11,31 @@ import onnx
 
 from edgecolor import __version__
 from edgecolor.backends import open_engine
+from edgecolor.backends.base import Engine
 from edgecolor.data.corpus import load_manifest
 from edgecolor.data.split import source_of, split_corpus
 from edgecolor.errors import InputError
+from edgecolor.graph.frame import with_chroma_curve
 from edgecolor.imageio import read_image
 from edgecolor.jobs.eval_colorizer import STRENGTH_RULE, meets_strength_limits, pick_strength, strength_table
 from edgecolor.models.export import export_colorizer, load_colorizer
 from edgecolor.models.train_colorizer import TrainConfig
+from edgecolor.tempdirs import work_dir
 
 RECIPE_KEYS = ("steps", "batch", "lr", "weight_decay", "neutral_weight", "loss", "cache_crops", "val_every",
                "unfreeze_top", "encoder_lr")  # what a fold run must share with the refit it chooses for
 REFIT_RULE = ("cross-validation by source: one run per validation fold, the recipe's own; the refit on every "
               "source ships the step with the lowest mean validation RGB MSE (relative to gray) over the folds, "
               "and the colour strength the strength rule picks on the folds' held-out photos pooled, each "
-              "colorized by the fold model that never trained on its source")
+              "colorized by the fold model that never trained on its source, given the refit's chroma curve")
 
 
 def export_and_calibrate(run_dir: Path, corpus: Path, install_to: Path | None = None,
-                         fold_runs: list[Path] | None = None) -> dict:
-    """Export ``run_dir``'s weights as a frame model with its default colour strength chosen on held-out
-    sources: the run's own validation photos, or, for a refit on every source (``val_fold`` None), the
-    ``fold_runs``' (:data:`REFIT_RULE`); copy it to ``install_to`` if given."""
+                         fold_runs: list[Path] | None = None, chroma_gamma: float = 0.0) -> dict:
+    """Export ``run_dir``'s weights as a frame model, with the chroma curve of exponent ``chroma_gamma``
+    (:func:`~edgecolor.graph.frame.with_chroma_curve`; 0: none) and its default colour strength chosen on
+    held-out sources: the run's own validation photos, or, for a refit on every source (``val_fold`` None),
+    the ``fold_runs``' (:data:`REFIT_RULE`); copy it to ``install_to`` if given."""
     info = json.loads((run_dir / "training.json").read_text())
     fold = info["config"].get("val_fold", 0)
     onnx_path = run_dir / "colorizer.onnx"
@@ -49,9 +53,9 @@ def export_and_calibrate(run_dir: Path, corpus: Path, install_to: Path | None = 
     training = {k: info.get(k) for k in ("steps_done", "train_seconds", "device", "torch_threads", "config",
                                          "train_sources", "val_sources", "selection", "val_rgb_mse_best",
                                          "val_gray_rgb_mse")}
-    record: dict = {"rule": STRENGTH_RULE}
+    record: dict = {"rule": STRENGTH_RULE, "chroma_gamma": chroma_gamma}
     if fold is None:
-        folds = fold_validation(fold_runs or [], info["config"], corpus, entries)
+        folds = fold_validation(fold_runs or [], info["config"], corpus, entries, chroma_gamma)
         step, curve = refit_step(folds)
         training |= {"exported_step": step, "folds": [f["run"] for f in folds]}
         shutil.copyfile(run_dir / f"step_{step}.pt", run_dir / "colorizer.pt")
@@ -60,7 +64,7 @@ def export_and_calibrate(run_dir: Path, corpus: Path, install_to: Path | None = 
                    "step_curve": curve}
     meta["edgecolor.training"] = json.dumps(training)
     model = load_colorizer(run_dir / "colorizer.pt")
-    export_colorizer(model, onnx_path, meta, colour_strength=1.0)
+    export_colorizer(model, onnx_path, meta, colour_strength=1.0, chroma_gamma=chroma_gamma)
     if fold is not None:
         engine = open_engine(onnx_path, cpu_path="graph")
         photos = [(e["file"], read_image(corpus / e["file"])) for e in val]
@@ -76,18 +80,20 @@ def export_and_calibrate(run_dir: Path, corpus: Path, install_to: Path | None = 
                             "photos": len(f["photos"]), **{k: round(v, 3) for k, v in row.items()}}
                            for f, row in zip(folds, by_fold, strict=True)]
     meta["edgecolor.colour_strength_validation"] = json.dumps(record)
-    export_colorizer(model, onnx_path, meta, colour_strength=strength)
+    export_colorizer(model, onnx_path, meta, colour_strength=strength, chroma_gamma=chroma_gamma)
     onnx.checker.check_model(str(onnx_path))
     if install_to is not None:
         install_to.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(onnx_path, install_to)
-    return {"onnx": str(onnx_path), "colour_strength": strength, "validation": table,
+    return {"onnx": str(onnx_path), "colour_strength": strength, "chroma_gamma": chroma_gamma, "validation": table,
             **({"folds": record["folds"], "export_step": record["export_step"]} if folds else {})}
 
 
-def fold_validation(fold_runs: list[Path], recipe: dict, corpus: Path, entries: list[dict]) -> list[dict]:
-    """Each finished fold run's model, held-out photos and validation curve; refuses runs that do not cover
-    every fold once or that trained another recipe than ``recipe``."""
+def fold_validation(fold_runs: list[Path], recipe: dict, corpus: Path, entries: list[dict],
+                    chroma_gamma: float = 0.0) -> list[dict]:
+    """Each finished fold run's model (given the chroma curve of exponent ``chroma_gamma`` in place of its
+    own), held-out photos and validation curve; refuses runs that do not cover every fold once or that
+    trained another recipe than ``recipe``."""
     from edgecolor.data.split import FOLDS
 
     folds = []
@@ -109,11 +115,19 @@ def fold_validation(fold_runs: list[Path], recipe: dict, corpus: Path, entries: 
                  for r in map(json.loads, log_path.read_text().splitlines()) if "val_rgb_mse" in r}
         folds.append({"run": run.name, "val_fold": fold, "val_sources": sorted({source_of(e) for e in val}),
                       "photos": [(e["file"], read_image(corpus / e["file"])) for e in val], "curve": curve,
-                      "engine": open_engine(run / "colorizer.onnx", cpu_path="graph")})
+                      "engine": _curved_engine(run / "colorizer.onnx", chroma_gamma)})
     if sorted(f["val_fold"] for f in folds) != list(range(FOLDS)):
         raise InputError(f"the fold runs cover folds {sorted(f['val_fold'] for f in folds)}, not each of "
                          f"0..{FOLDS - 1} once", "pass one finished run per fold (--val-fold 0, 1, 2)")
     return folds
+
+
+def _curved_engine(path: Path, chroma_gamma: float) -> Engine:
+    """The frame model at ``path`` with the chroma curve ``chroma_gamma`` (the file is left as it is)."""
+    with work_dir("curve") as scratch:
+        copy = scratch / path.name
+        onnx.save(with_chroma_curve(onnx.load(str(path)), chroma_gamma), str(copy))
+        return open_engine(copy, cpu_path="graph")  # the session holds the graph; the copy can go
 
 
 def refit_step(folds: list[dict]) -> tuple[int, list[dict]]:

@@ -76,3 +76,17 @@ def test_split_session_does_not_spin_and_the_graph_keeps_the_default():
     with open_engine("colorizer", cpu_path="graph", threads=1) as graph:
         with pytest.raises(Exception, match=key):  # never set: ONNX Runtime's default (spinning) applies
             graph.session.get_session_options().get_session_config_entry(key)
+
+
+def test_agrees_with_graph_with_a_chroma_curve(tmp_path):
+    import onnx
+
+    from edgecolor.graph.frame import with_chroma_curve
+
+    path = tiny_colorizer(tmp_path / "tiny.onnx", net_size=32, gain=0.5)
+    curved = tmp_path / "curved.onnx"
+    onnx.save(with_chroma_curve(onnx.load(path), 0.75), curved)
+    graph, split = OrtEngine(curved, threads=1), SplitColorizerEngine(curved, threads=1)
+    frame = _natural(120, 160, 3)
+    assert np.abs(graph(frame).astype(int) - split(frame).astype(int)).max() <= 2
+    assert np.abs(graph(frame).astype(int) - OrtEngine(path, threads=1)(frame).astype(int)).max() > 5  # it acts

@@ -107,3 +107,38 @@ def test_network_boundary_survives_onnx_runtime_optimisation(tmp_path):
     ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
     produced = {o for n in onnx.load(tmp_path / "opt.onnx").graph.node for o in n.output}
     assert {"net/luma", "net/chroma"} <= produced
+
+
+def test_chroma_curve_fades_faint_chroma_inside_the_network_and_replaces_any_earlier_curve(tmp_path):
+    """The curve is c * min((|c| / 10) ** g, 4) on the network's chroma, between net/luma and net/chroma (so
+    the CPU fast path's core runs it too); a new exponent replaces the old curve and 0 removes it."""
+    import json
+
+    import onnxruntime as ort
+
+    from edgecolor.backends.cpu_split import extract_core
+    from edgecolor.graph.frame import CURVE_KEY, with_chroma_curve
+
+    plain = onnx.load(tiny_colorizer(tmp_path / "t.onnx", cb=0, cr=0, gain=0.5))  # chroma 0.5 (luma - 128)
+    curved = with_chroma_curve(plain, 0.75)
+    luma = np.random.default_rng(0).uniform(0, 255, (2, 1, 16, 16)).astype(np.float32)
+
+    def core(model):
+        session = ort.InferenceSession(extract_core(model, 16).SerializeToString(), providers=["CPUExecutionProvider"])
+        return session.run(None, {"net/luma": luma})[0]
+
+    raw, got = core(plain), core(curved)
+    length = np.sqrt((raw ** 2).sum(1, keepdims=True))
+    assert length.min() < 5 and length.max() > 64  # faint, strong and capped chroma all occur
+    np.testing.assert_allclose(got, raw * np.minimum((length / 10) ** 0.75, 4), rtol=1e-5, atol=1e-4)
+    assert np.abs(got[np.broadcast_to(length < 5, got.shape)]).max() < np.abs(raw).max() * 0.1
+
+    meta = {p.key: p.value for p in curved.metadata_props}
+    assert json.loads(meta[CURVE_KEY])["gamma"] == 0.75
+    assert with_chroma_curve(with_chroma_curve(plain, 0.5), 0.75).graph == curved.graph
+    removed = with_chroma_curve(curved, 0.0)
+    assert removed.graph == plain.graph and CURVE_KEY not in {p.key for p in removed.metadata_props}
+    for node in removed.graph.node:  # a graph without the network boundary (e.g. a style model)
+        node.output[:] = [o.replace("net/", "x/") for o in node.output]
+    with pytest.raises(ModelError, match="no net/chroma"):
+        with_chroma_curve(removed, 0.5)

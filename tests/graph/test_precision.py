@@ -117,3 +117,31 @@ def test_int8_preprocessing_leaves_nothing_in_the_working_directory(tmp_path, mo
     facts = prepare_for_int8(resolve_model("starry-night"), work / "prepared.onnx")
     assert (work / "prepared.onnx").is_file() and facts
     assert list(cwd.iterdir()) == []
+
+
+@pytest.mark.parametrize("target", ["trt", "cpu"])
+def test_the_chroma_curve_reads_float_chroma_in_int8_and_fp16_graphs(tmp_path, target):
+    """The curve's nodes are network nodes (the CPU fast path runs them), but like the colour math they read
+    the last convolution's chroma unquantised, and FP16 builds keep its Pow and ReduceL2 in FP32."""
+    from edgecolor.graph.frame import CURVE_PREFIX, RAW_CHROMA, with_chroma_curve
+
+    src = tmp_path / "curved.onnx"
+    onnx.save(with_chroma_curve(onnx.load(conv_colorizer(tmp_path / "m.onnx")), 0.75), src)
+    out = tmp_path / "q.onnx"
+    quantize_int8(src, out, FrameReader(FRAMES), Int8Options(target=target, method="max", narrow_fp32=False),
+                  tmp_path / "c.json")
+    q = onnx.load(out)
+    curve = [n for n in q.graph.node if n.name.startswith(CURVE_PREFIX)]
+    assert curve and qdq_report(q)["on_colour_math"] == []
+    assert {i for n in curve for i in n.input if not i.startswith(CURVE_PREFIX)} == {RAW_CHROMA}
+    half = to_fp16(onnx.load(src))
+    producers = {o: n for n in half.graph.node for o in n.output}
+    kept = [n for n in half.graph.node if n.name.startswith(CURVE_PREFIX) and n.op_type in ("Pow", "ReduceL2")]
+    assert sorted(n.op_type for n in kept) == ["Pow", "ReduceL2"]
+    for node in kept:
+        cast = producers[node.input[0]]  # the converter casts a kept-FP32 node's FP16 input back to FP32
+        assert cast.op_type == "Cast" and cast.attribute[0].i == onnx.TensorProto.FLOAT, node.name
+    onnx.save(half, tmp_path / "h.onnx")
+    ref = OrtEngine(src, threads=1)
+    for variant in (out, tmp_path / "h.onnx"):
+        assert np.abs(ref(FRAMES[0]).astype(int) - OrtEngine(variant, threads=1)(FRAMES[0]).astype(int)).mean() < 2.0

@@ -101,6 +101,7 @@ def test_the_refit_ships_the_step_and_strength_the_folds_validate(tmp_path):
     from dataclasses import asdict, replace
 
     from edgecolor.errors import InputError
+    from edgecolor.graph.frame import CURVE_KEY
     from edgecolor.jobs.eval_colorizer import pick_strength
     from edgecolor.models.ship_colorizer import export_and_calibrate
     from edgecolor.models.train_colorizer import TrainConfig, train_colorizer
@@ -126,7 +127,9 @@ def test_the_refit_ships_the_step_and_strength_the_folds_validate(tmp_path):
 
     # step 1 has the lower mean over the folds (fold 2 over-fits), though the refit's last step is 2
     folds = [fold_run("cv0", 0, (60, 55)), fold_run("cv1", 1, (70, 68)), fold_run("cv2", 2, (50, 80))]
-    result = export_and_calibrate(refit, corpus, tmp_path / "assets" / "colorizer.onnx", folds)
+    before = [(f / "colorizer.onnx").read_bytes() for f in folds]
+    result = export_and_calibrate(refit, corpus, tmp_path / "assets" / "colorizer.onnx", folds, chroma_gamma=0.75)
+    assert [(f / "colorizer.onnx").read_bytes() for f in folds] == before  # curved copies, the runs untouched
     assert result["export_step"] == 1
     assert (refit / "colorizer.pt").read_bytes() == (refit / "step_1.pt").read_bytes()
     assert [(f["run"], f["val_fold"], f["photos"]) for f in result["folds"]] == [("cv0", 0, 3), ("cv1", 1, 3),
@@ -139,6 +142,12 @@ def test_the_refit_ships_the_step_and_strength_the_folds_validate(tmp_path):
     assert engine.metadata["edgecolor.training_data"].startswith("24 photos")
     training = json.loads(engine.metadata["edgecolor.training"])
     assert training["exported_step"] == 1 and training["folds"] == ["cv0", "cv1", "cv2"]
+    assert record["chroma_gamma"] == 0.75 and json.loads(engine.metadata[CURVE_KEY])["gamma"] == 0.75
+
+    # the folds' engines carry the refit's curve: their pooled table differs from the one without it
+    plain = export_and_calibrate(refit, corpus, None, folds)
+    assert plain["chroma_gamma"] == 0.0 and plain["validation"] != result["validation"]
+    assert CURVE_KEY not in OrtEngine(plain["onnx"], threads=1).metadata
 
     with pytest.raises(InputError, match="another recipe .*neutral_weight"):
         export_and_calibrate(refit, corpus, None, [*folds[:2], fold_run("cv2b", 2, (50, 80), neutral_weight=1.0)])
