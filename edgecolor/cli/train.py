@@ -62,8 +62,8 @@ def colorizer(
     chroma_gamma: Annotated[float, typer.Option(
         help="Chroma curve of the exported model: chroma x min((|chroma| / 10) ^ G, 4) per pixel before the "
              "colour strength, so faint (unsure) colour fades toward gray and strong colour stays (0 = none). "
-             "Applied at export, also to --folds' models when choosing the strength.",
-        callback=bounded(0, 4))] = 0.0,
+             "Applied at export, also to --folds' models when choosing the strength (the shipped model: 0.75).",
+        callback=bounded(0, 4))] = 0.75,
     install: Annotated[bool, typer.Option(
         help="Copy the exported model into the package as the shipped colorizer.")] = False,
     as_json: JsonOpt = False,

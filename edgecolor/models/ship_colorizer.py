@@ -71,10 +71,12 @@ def export_and_calibrate(run_dir: Path, corpus: Path, install_to: Path | None = 
         groups, folds = [(lambda f, s: engine(f, colour_strength=s), photos)], []
     table = strength_table(groups, per_group=bool(folds))
     strength = pick_strength(table)
-    by_fold = next(r for r in table if r["strength"] == strength).get("groups", [])
+    chosen = next(r for r in table if r["strength"] == strength)
+    by_fold = chosen.get("groups", [])
     table = [{k: v for k, v in r.items() if k != "groups"} for r in table]
     rounded = [{k: round(v, 3) for k, v in r.items()} for r in table]
-    record |= {"chosen": strength, "photos": sum(len(p) for _, p in groups), "table": rounded}
+    record |= {"chosen": strength, "meets_every_limit": meets_strength_limits(chosen),
+               "photos": sum(len(p) for _, p in groups), "table": rounded}
     if folds:
         record["folds"] = [{"run": f["run"], "val_fold": f["val_fold"], "val_sources": f["val_sources"],
                             "photos": len(f["photos"]), **{k: round(v, 3) for k, v in row.items()}}

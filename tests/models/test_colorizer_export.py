@@ -102,7 +102,7 @@ def test_the_refit_ships_the_step_and_strength_the_folds_validate(tmp_path):
 
     from edgecolor.errors import InputError
     from edgecolor.graph.frame import CURVE_KEY
-    from edgecolor.jobs.eval_colorizer import pick_strength
+    from edgecolor.jobs.eval_colorizer import meets_strength_limits, pick_strength
     from edgecolor.models.ship_colorizer import export_and_calibrate
     from edgecolor.models.train_colorizer import TrainConfig, train_colorizer
 
@@ -143,6 +143,8 @@ def test_the_refit_ships_the_step_and_strength_the_folds_validate(tmp_path):
     training = json.loads(engine.metadata["edgecolor.training"])
     assert training["exported_step"] == 1 and training["folds"] == ["cv0", "cv1", "cv2"]
     assert record["chroma_gamma"] == 0.75 and json.loads(engine.metadata[CURVE_KEY])["gamma"] == 0.75
+    row = next(r for r in result["validation"] if r["strength"] == result["colour_strength"])
+    assert record["meets_every_limit"] == meets_strength_limits(row)
 
     # the folds' engines carry the refit's curve: their pooled table differs from the one without it
     plain = export_and_calibrate(refit, corpus, None, folds)
