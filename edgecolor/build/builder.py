@@ -19,7 +19,7 @@ from edgecolor import __version__
 from edgecolor.build import manifest as mf
 from edgecolor.build.engine_writer import write_engine
 from edgecolor.build.gate import GateFailed, GateLimits, evaluate, layer_sensitivity
-from edgecolor.build.gate_frames import GateFrames, load_gate_frames
+from edgecolor.build.gate_frames import GateFrames, held_out_fold, load_gate_frames
 from edgecolor.build.precisions import Progress, prepared_for_int8, recipe
 from edgecolor.choices import CalibMethod, CpuBackend, EngineBackend, Precision, Target, Task
 from edgecolor.errors import InputError, ModelError
@@ -230,7 +230,8 @@ def build(cfg: BuildConfig, on_step: Any = None, on_progress: Progress | None = 
         graph = fp32
         keep = tuple(cfg.keep_fp32)
         if recipe(cfg.precision).graph is not None:
-            frames, gate_set = _frames(cfg, task, step)
+            fold = held_out_fold({p.key: p.value for p in model.metadata_props}, source.name)
+            frames, gate_set = _frames(cfg, task, step, fold)
             step(f"{cfg.precision} graph")
             graph, extra = _precision_graph(cfg, fp32, work, model_sha, frames, keep, on_progress)
             if gate_set is None:
@@ -316,8 +317,9 @@ def differences(cfg: BuildConfig, manifest: dict[str, Any]) -> list[str]:
     return found
 
 
-def _frames(cfg: BuildConfig, task: str, step: Any) -> tuple[Any, GateFrames | None]:
-    """Calibration frames (INT8; None otherwise) and the gate's frames (None with --no-gate).
+def _frames(cfg: BuildConfig, task: str, step: Any, fold: int | None) -> tuple[Any, GateFrames | None]:
+    """Calibration frames (INT8; None otherwise) and the gate's frames (None with --no-gate); ``fold``: the
+    corpus fold a colorizer held out (:func:`~edgecolor.build.gate_frames.held_out_fold`).
 
     A colorizer's gate frames are colour photos from elsewhere (read first, so a missing truth fails before
     any slow work, and never calibrated on); a style model's are the calibration hold-out by default.
@@ -327,7 +329,7 @@ def _frames(cfg: BuildConfig, task: str, step: Any) -> tuple[Any, GateFrames | N
     gate_set = None
     if cfg.gate and (task == Task.COLORIZE or cfg.gate_data is not None):
         step("reading the gate's frames")
-        gate_set = load_gate_frames(task, cfg.gate_data, None, cfg.holdout_frames)
+        gate_set = load_gate_frames(task, cfg.gate_data, None, cfg.holdout_frames, fold=fold)
     elif cfg.max_loss_db is not None and task != Task.COLORIZE:
         raise InputError(
             f"--max-loss-db bounds a colorizer's loss against the colour truth; {cfg.model} is a {task} model",

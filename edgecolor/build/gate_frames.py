@@ -3,7 +3,8 @@
 A colorizer sees only luma, so calibration frames may be gray; but its gate measures the loss against the
 held-out frame's true colour, and a gray "truth" rewards a gray output (an INT8 graph that lost all chroma
 would pass best). So a colorizer is gated on colour photos only: ``--gate-data DIR``, else the corpus
-validation split (``data/corpus``), else the public evaluation set (``data/eval``); with none of them the
+validation split (``data/corpus``) of the fold the model held out (:func:`held_out_fold`; a refit on every
+source holds none out), else the public evaluation set (``data/eval``); with none of them the
 build stops with the remedy (or runs with an explicit ``--no-gate``). Frames whose mean colourfulness
 (Hasler & Suesstrunk) is below :data:`MIN_COLOURFULNESS` are refused as a truth.
 
@@ -15,13 +16,15 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from edgecolor import jsonio
 from edgecolor.choices import Task
-from edgecolor.errors import InputError
+from edgecolor.errors import InputError, ModelError
 from edgecolor.graph.calibration import FrameSet, even_indices, fit_frame, frame_digest, iter_source
 from edgecolor.imageio import IMAGE_EXTS, is_video, read_image
 from edgecolor.quality import colourfulness
@@ -58,12 +61,26 @@ class GateFrames:
         }
 
 
-def corpus_validation_files(corpus: Path) -> list[Path]:
-    """Image files of the corpus validation split (held-out sources, never trained on: :mod:`edgecolor.data.split`)."""
+def corpus_validation_files(corpus: Path, fold: int | None = 0) -> list[Path]:
+    """Image files of fold ``fold``'s corpus validation split (held-out sources, never trained on:
+    :mod:`edgecolor.data.split`; none for ``None``, a model trained on every source)."""
     from edgecolor.data.corpus import load_manifest
     from edgecolor.data.split import split_corpus
 
-    return [Path(corpus) / e["file"] for e in split_corpus(load_manifest(corpus))[1]]
+    return [Path(corpus) / e["file"] for e in split_corpus(load_manifest(corpus), fold)[1]]
+
+
+def held_out_fold(meta: Mapping[str, str], name: str) -> int | None:
+    """The corpus fold whose validation sources the colorizer with metadata ``meta`` never trained on: its
+    training record's ``val_fold`` (None: a refit that trained on every source), fold 0 for a model without
+    one (a user's own model: the default split)."""
+    from edgecolor.data.split import FOLDS
+
+    text = meta.get("edgecolor.training")
+    record = jsonio.loads(text, f"{name}'s edgecolor.training metadata", ModelError) if text else {}
+    config = record.get("config") if isinstance(record, dict) else None
+    fold = config.get("val_fold", 0) if isinstance(config, dict) else 0
+    return fold if fold is None or (isinstance(fold, int) and 0 <= fold < FOLDS) else 0
 
 
 def _is_corpus(path: Path) -> bool:
@@ -74,13 +91,16 @@ def _has_images(path: Path) -> bool:
     return path.is_dir() and any(p.suffix.lower() in IMAGE_EXTS for p in path.iterdir())
 
 
-def _read(source: Path, count: int, size: int) -> tuple[list[np.ndarray], str]:
+def _read(source: Path, count: int, size: int, fold: int | None) -> tuple[list[np.ndarray], str]:
     if _is_corpus(source):
-        files = corpus_validation_files(source)
+        files = corpus_validation_files(source, fold)
         if not files:
-            raise InputError(f"the corpus {source} has no validation photos", "add photos or pass --gate-data DIR")
+            why = "the model trained on all its sources" if fold is None else "it has no validation photos"
+            raise InputError(f"cannot gate on the corpus {source}: {why}",
+                             "pass --gate-data DIR of colour photos the model never trained on (e.g. data/eval)")
         picked = [files[i] for i in even_indices(len(files), count)]
-        return [fit_frame(read_image(p), size) for p in picked], f"{source} (corpus validation split)"
+        which = "" if fold == 0 else f", fold {fold}"
+        return [fit_frame(read_image(p), size) for p in picked], f"{source} (corpus validation split{which})"
     if not (_has_images(source) or (source.is_file() and is_video(source))):
         raise InputError(f"gate data {source} is neither an image folder, a corpus nor a video",
                          "pass --gate-data DIR with colour photos")
@@ -88,11 +108,12 @@ def _read(source: Path, count: int, size: int) -> tuple[list[np.ndarray], str]:
 
 
 def load_gate_frames(
-    task: str, gate_data: Path | None, calib: FrameSet | None, count: int, size: int = 320
+    task: str, gate_data: Path | None, calib: FrameSet | None, count: int, size: int = 320, fold: int | None = 0
 ) -> GateFrames:
     """The gate's frames for a model of ``task``. ``calib``: the calibration frame set whose hold-out a style
-    model is gated on when ``gate_data`` is None. Raises InputError (exit 2, with the remedy) for a colorizer
-    without colour frames."""
+    model is gated on when ``gate_data`` is None; ``fold``: the corpus fold a colorizer held out
+    (:func:`held_out_fold`). Raises InputError (exit 2, with the remedy) for a colorizer without colour
+    frames."""
     if count < 1:
         raise InputError(f"need at least 1 gate frame, got {count}", "use e.g. --gate-frames 16")
     if gate_data is not None:
@@ -100,11 +121,13 @@ def load_gate_frames(
         if not source.exists():
             raise InputError(f"gate data {source} does not exist", "pass --gate-data DIR with colour photos")
     elif task == Task.COLORIZE:
-        found = next((p for p in (CORPUS, EVAL_SET) if _is_corpus(p) or _has_images(p)), None)
+        places = (CORPUS, EVAL_SET) if fold is not None else (EVAL_SET,)
+        found = next((p for p in places if _is_corpus(p) or _has_images(p)), None)
         if found is None:
+            missing = f"neither {CORPUS} nor {EVAL_SET} exists" if fold is not None else (
+                f"{EVAL_SET} does not exist, and the model trained on every source of {CORPUS}")
             raise InputError(
-                "no colour photos for the colorizer's accuracy gate (its truth must be in colour: "
-                f"neither {CORPUS} nor {EVAL_SET} exists)",
+                f"no colour photos for the colorizer's accuracy gate (its truth must be in colour: {missing})",
                 NO_COLOUR_REMEDY,
             )
         source = found
@@ -113,7 +136,7 @@ def load_gate_frames(
         return GateFrames(frames, f"{calib.source} (calibration hold-out)", _mean_colourfulness(frames))
     else:
         raise InputError("no frames for the accuracy gate", "pass --gate-data DIR or --calib with more frames")
-    read, described = _read(source, count, size)
+    read, described = _read(source, count, size, fold)
     gate = GateFrames(tuple(read), described, _mean_colourfulness(read))
     if task == Task.COLORIZE and gate.colourfulness < MIN_COLOURFULNESS:
         raise InputError(

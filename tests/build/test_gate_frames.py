@@ -148,3 +148,41 @@ def test_colorizer_gate_needs_a_source(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(InputError, match="no colour photos"):
         load_gate_frames("colorize", None, None, count=4)
+
+
+def test_a_refit_on_every_source_is_gated_on_photos_it_never_trained_on(work):
+    """A colorizer whose training record says it trained on every source (``val_fold`` null) holds no corpus
+    photo out: its gate skips the corpus for data/eval, and refuses the corpus named explicitly."""
+    import onnx
+
+    corpus(work / "data" / "corpus", 20)
+    image_folder(work / "data" / "eval", 3, seed=9)
+    model = onnx.load(work / "m.onnx")
+    meta = {p.key: p.value for p in model.metadata_props}
+    onnx.helper.set_model_props(model, meta | {"edgecolor.training": json.dumps({"config": {"val_fold": None}})})
+    onnx.save(model, work / "refit.onnx")
+    code, out = build(work / "refit.onnx", "--precision", "fp16", "--json")
+    assert code == 0 and json.loads(out)["gate"]["frames_source"] == "data/eval", out
+    code, out = build(work / "refit.onnx", "--precision", "fp16", "--gate-data", work / "data" / "corpus")
+    assert code == 2 and "the model trained on all its sources" in one_error(out)
+    code, out = build(work / "m.onnx", "--precision", "fp16", "--json")  # no training record: fold 0's split
+    assert code == 0 and json.loads(out)["gate"]["frames_source"] == "data/corpus (corpus validation split)"
+
+
+@pytest.mark.parametrize("training, fold", [
+    (None, 0), ({"config": {"val_fold": 2}}, 2), ({"config": {"val_fold": None}}, None),
+    ({"config": {"val_fold": 7}}, 0), ({"config": {}}, 0), ([1, 2], 0),
+])
+def test_held_out_fold_reads_the_training_record(training, fold):
+    from edgecolor.build.gate_frames import held_out_fold
+
+    meta = {} if training is None else {"edgecolor.training": json.dumps(training)}
+    assert held_out_fold(meta, "m.onnx") == fold
+
+
+def test_a_corrupt_training_record_is_a_model_error():
+    from edgecolor.build.gate_frames import held_out_fold
+    from edgecolor.errors import ModelError
+
+    with pytest.raises(ModelError, match="m.onnx's edgecolor.training metadata"):
+        held_out_fold({"edgecolor.training": "{not json"}, "m.onnx")
