@@ -20,7 +20,8 @@ def colorize(
     model: Annotated[str, typer.Option(help="Shipped model name or frame-model .onnx path.")] = "colorizer",
     colour_strength: Annotated[float | None, typer.Option(
         "--colour-strength", callback=bounded(0, 4),
-        help="Chroma scale: 0 = gray, 1 = as trained; default = the model's validated value.")] = None,
+        help="Chroma scale: 0 = gray, 1 = as trained (after the model's chroma curve, if any); default = the "
+             "model's validated value (the shipped colorizer: 0.3125).")] = None,
     threads: Annotated[int, typer.Option(help="ONNX Runtime threads (0 = all cores; at most 256).",
                                          callback=THREADS)] = 0,
     cpu_path: Annotated[CpuPath, typer.Option(help="auto/split: colour math in OpenCV (faster on CPU); graph: the "
