@@ -301,7 +301,8 @@ def with_chroma_curve(model: onnx.ModelProto, gamma: float) -> onnx.ModelProto:
     colours it hesitates between; strong chroma (sky, foliage) is what it is sure of. The curve shrinks faint
     chroma toward neutral and lets strong chroma grow, up to ``CURVE_CAP`` times. It runs on the network's
     output (112 x 112 for the shipped model), inside ``net/luma -> net/chroma``, so every engine and
-    precision runs it; its nodes are FP32 in FP16 builds and never quantised (Pow, ReduceL2, Min, Mul).
+    precision runs it: FP16 builds keep its Pow and ReduceL2 in FP32 (:data:`~edgecolor.graph.precision.FP32_OPS`),
+    INT8 builds put no Q/DQ on the chroma it reads (:data:`~edgecolor.graph.precision.FLOAT_READERS`).
     The exponent is recorded in :data:`CURVE_KEY` metadata."""
     out = onnx.ModelProto()
     out.CopyFrom(model)
