@@ -78,3 +78,15 @@ def test_wheel_carries_the_licence(tmp_path):
     archive = zipfile.ZipFile(wheel)
     licences = [n for n in archive.namelist() if n.endswith("licenses/LICENSE")]
     assert licences and "Apache License" in archive.read(licences[0]).decode()
+
+
+def test_pytest_collects_every_test_folder(pytestconfig):
+    """pytest skips folders matching its ``norecursedirs`` (by default ``build``, ``dist``, ``venv``, ...):
+    the builder's tests sat in ``tests/build/`` and no ``make test`` ever ran them."""
+    from fnmatch import fnmatch
+
+    patterns = pytestconfig.getini("norecursedirs")
+    folders = [p for p in (ROOT / "tests").rglob("*") if p.is_dir() and "__pycache__" not in p.parts]
+    skipped = [str(p.relative_to(ROOT)) for p in folders if any(fnmatch(p.name, pat) for pat in patterns)
+               and any(p.glob("test_*.py"))]
+    assert patterns and not skipped, f"pytest never runs {skipped}: rename them"
