@@ -283,7 +283,9 @@ def colorizer_frame_model(core: onnx.ModelProto, net_size: int, metadata: dict[s
         extra_inputs=[ExtraInput("colour_strength", colour_strength,
                                  "chroma scale: 0 = gray, 1 = as trained (after the chroma curve, if any)")],
     )
-    return with_chroma_curve(assemble(spec, [pre, core, post], "edgecolor_colorizer"), chroma_gamma)
+    model = assemble(spec, [pre, core, post], "edgecolor_colorizer")
+    # a fresh model has no curve to replace: without one, skip with_chroma_curve's copy and second check
+    return with_chroma_curve(model, chroma_gamma) if chroma_gamma else model
 
 
 # The chroma curve: c * min((|c| / CURVE_REF) ** gamma, CURVE_CAP) per pixel, |c| the length of (Cb, Cr).
