@@ -1,4 +1,5 @@
-"""``edgecolor doctor``: Python, OpenCV video back-ends, ONNX Runtime, GPU/driver/CUDA, TensorRT, cameras."""
+"""``edgecolor doctor``: Python, OpenCV video back-ends, ONNX Runtime, OpenVINO, the CPU's INT8/BF16 flags and
+what ``--precision auto`` would choose, GPU/driver/CUDA, TensorRT, cameras."""
 
 from __future__ import annotations
 
@@ -19,13 +20,19 @@ def doctor(as_json: JsonOpt = False) -> None:
     if as_json:
         emit_json(found)
     else:
-        cv, ort, gpu = found["opencv"], found["onnxruntime"], found["gpu"]
+        cv, ort, gpu, cpu = found["opencv"], found["onnxruntime"], found["gpu"], found["cpu"]
+        auto = found["precision_auto"]
         gpus = ", ".join(f"{g['name']} (sm {g['compute_capability']})" for g in gpu["gpus"]) or "none"
         rows = [
             ("edgecolor", found["edgecolor"]),
             ("python", f"{found['python']['version']} ({found['python']['executable']})"),
             ("opencv", f"{cv['version']}: FFmpeg {cv['ffmpeg']}, GStreamer {cv['gstreamer']}, V4L2 {cv['v4l2']}"),
             ("onnxruntime", f"{ort['version'] or 'missing'}: {', '.join(ort['providers']) or '-'}"),
+            ("openvino", found["openvino"] or "not installed"),
+            ("cpu", f"{cpu['model']}, {cpu['cores']} cores"),
+            ("cpu flags", "; ".join(f"{name} {', '.join(cpu[key]) or 'none'}" for name, key in
+                                    (("dot product", "dot_product"), ("bf16", "bf16"), ("amx", "amx")))),
+            ("precision auto", f"{auto['precision']} on {auto['cpu_backend']}: {auto['reason']}"),
             ("gpu", f"{gpus}; driver {gpu['driver'] or '-'}; CUDA {gpu['cuda'] or '-'}"
                     + (f"; Jetson {gpu['jetson']}" if gpu["jetson"] else "")),
             ("tensorrt", found["tensorrt"] or "not installed"),

@@ -1,7 +1,10 @@
 """What this machine offers edgecolor, and each problem with its fix (``edgecolor doctor``).
 
 :func:`facts` gathers versions and capabilities without importing heavy modules where package metadata
-suffices (TensorRT, cuda-python are looked up, not imported); :func:`problems` turns them into findings.
+suffices (TensorRT, cuda-python and OpenVINO are looked up, not imported); :func:`problems` turns them into
+findings. The CPU's kernel flags and what ``build --precision auto --target cpu`` would choose come from the
+functions the bench and the builder use (:func:`edgecolor.bench.machine.cpu_flags`,
+:func:`edgecolor.build.auto.choose`), so doctor says what they will do.
 Severity: ``error`` (edgecolor cannot run as installed), ``warning`` (a feature is unavailable: cameras,
 TensorRT), ``info`` (worth knowing). Nothing here changes the machine.
 """
@@ -90,17 +93,46 @@ def camera_facts() -> list[dict[str, Any]]:
     return cameras
 
 
+def cpu_facts() -> dict[str, Any]:
+    """The CPU's model and the flags that decide its INT8 / bfloat16 kernels, grouped as ``--precision auto``
+    reads them: integer dot products (VNNI, AMX-INT8, Arm dot product), bfloat16, and AMX."""
+    from edgecolor.bench.machine import _cpu_model, cpu_flags
+    from edgecolor.build.auto import BF16_FLAGS, INT8_FLAGS
+    from edgecolor.system import usable_cores
+
+    flags = cpu_flags()
+    return {
+        "model": _cpu_model(),
+        "cores": usable_cores(),
+        "flags": flags,
+        "dot_product": [f for f in INT8_FLAGS if f in flags],
+        "bf16": [f for f in BF16_FLAGS if f in flags],
+        "amx": [f for f in flags if f.startswith("amx")],
+    }
+
+
+def precision_auto(flags: list[str]) -> dict[str, Any]:
+    """What ``edgecolor build MODEL --precision auto --target cpu`` would choose here, and why."""
+    from edgecolor.build.auto import choose
+
+    return choose(flags).describe()
+
+
 def facts() -> dict[str, Any]:
     from edgecolor import __version__
     from edgecolor.stream.sinks import display_available
 
     disk = shutil.disk_usage(Path.cwd())
+    cpu = cpu_facts()
     return {
         "edgecolor": __version__,
         "python": {"version": platform.python_version(), "executable": sys.executable,
                    "platform": platform.platform()},
         "opencv": opencv_facts(),
         "onnxruntime": onnxruntime_facts(),
+        "openvino": dist_version("openvino"),
+        "cpu": cpu,
+        "precision_auto": precision_auto(cpu["flags"]),
         "gpu": gpu_facts(),
         "tensorrt": dist_version("tensorrt", "tensorrt-cu12", "tensorrt-cu13", "tensorrt_lean"),
         "cuda_python": dist_version("cuda-python", "cuda-bindings"),
@@ -126,6 +158,11 @@ def problems(f: dict[str, Any]) -> list[Finding]:
     if not cv["v4l2"].upper().startswith("YES"):
         out.append(Finding("warning", "this OpenCV has no V4L2: USB cameras cannot be opened",
                            "use the opencv-python wheel or a distribution OpenCV built with V4L2"))
+    cpu = f["cpu"]
+    if f["openvino"] is None and (cpu["dot_product"] or cpu["bf16"]):
+        out.append(Finding("info", f"the CPU has {', '.join(cpu['dot_product'] + cpu['bf16'])} but OpenVINO is "
+                                   "not installed: --precision auto builds for ONNX Runtime, measured slower there",
+                           "pip install 'edgecolor[openvino]'"))
     gpu = f["gpu"]
     if f["gpu"]["jetson"] and not cv["gstreamer"].upper().startswith("YES"):
         out.append(Finding("warning", "Jetson without GStreamer in OpenCV: CSI cameras cannot be opened",
