@@ -43,8 +43,52 @@ class Output:
     split: bool = False
 
 
+OVERLAY_FONT = cv2.FONT_HERSHEY_SIMPLEX
+# The box behind the overlay keeps this share of the picture under it: white text stays legible on snow or a
+# white wall, and the scene still shows through. A box rather than an outline because outline and text laid out
+# at different thicknesses land at different widths (OpenCV 5's Hershey layout), which garbled the overlay.
+OVERLAY_SHADE = 0.35
+
+
+@dataclass(frozen=True)
+class OverlayLayout:
+    """Where the overlay goes on a frame: the text's origin (left end of its baseline) and font scale, and the
+    box behind it as ``(x0, y0, x1, y1)`` pixel bounds (ends exclusive), clipped to the frame."""
+
+    org: tuple[int, int]
+    scale: float
+    box: tuple[int, int, int, int]
+
+
+def overlay_text(out: Output) -> str:
+    return f"{out.fps:4.1f} fps  {out.latency_s * 1000:4.0f} ms  {out.style}"
+
+
+def overlay_layout(shape: tuple[int, ...], text: str) -> OverlayLayout:
+    """The overlay's layout on a frame of ``shape`` (H x W x ...): text height follows the frame height."""
+    height, width = shape[:2]
+    scale = max(0.4, height / 900)
+    org = (8, int(24 * scale / 0.6))
+    (text_w, text_h), baseline = cv2.getTextSize(text, OVERLAY_FONT, scale, 1)
+    pad = max(4, round(6 * scale))  # anti-aliased edges reach a pixel past getTextSize's box
+    x0, y0 = max(0, org[0] - pad), max(0, org[1] - text_h - pad)
+    x1, y1 = min(width, org[0] + text_w + pad), min(height, org[1] + baseline + pad)
+    return OverlayLayout(org, scale, (x0, y0, x1, y1))
+
+
+def draw_overlay(img: np.ndarray, text: str) -> None:
+    """Draw ``text`` in place on ``img`` (BGR uint8 H x W x 3): one white anti-aliased line, one pixel thick, on
+    a box that darkens the picture under it to ``OVERLAY_SHADE``."""
+    lay = overlay_layout(img.shape, text)
+    x0, y0, x1, y1 = lay.box
+    roi = img[y0:y1, x0:x1]
+    roi[...] = cv2.convertScaleAbs(roi, alpha=OVERLAY_SHADE)
+    cv2.putText(img, text, lay.org, OVERLAY_FONT, lay.scale, (255, 255, 255), 1, cv2.LINE_AA)
+
+
 def render(out: Output, overlay: bool = True) -> np.ndarray:
-    """What a display shows: the output, or input | output halves when split, plus an optional overlay."""
+    """What a display shows: the output, or input | output halves when split, plus an optional overlay
+    (:func:`draw_overlay`: frames/s, latency, style). A new BGR uint8 array; ``out`` is left untouched."""
     img = out.image
     if out.split:
         w = img.shape[1]
@@ -53,11 +97,7 @@ def render(out: Output, overlay: bool = True) -> np.ndarray:
     else:
         img = img.copy()
     if overlay:
-        text = f"{out.fps:4.1f} fps  {out.latency_s * 1000:4.0f} ms  {out.style}"
-        scale = max(0.4, img.shape[0] / 900)
-        org = (8, int(24 * scale / 0.6))
-        cv2.putText(img, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 3, cv2.LINE_AA)
-        cv2.putText(img, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 1, cv2.LINE_AA)
+        draw_overlay(img, overlay_text(out))
     return img
 
 
