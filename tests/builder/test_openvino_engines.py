@@ -22,6 +22,13 @@ from style_helpers import tiny_style
 pytest.importorskip("openvino")
 
 
+@pytest.fixture(autouse=True)
+def elsewhere(tmp_path, monkeypatch):
+    """Builds write ``engines/`` (no ``output``) and ``calibration/cache/`` relative to the working directory:
+    in the checkout, ``make test`` left ``engines/m-int8-cpu-openvino.onnx`` and a calibration cache behind."""
+    monkeypatch.chdir(tmp_path)
+
+
 @pytest.fixture(scope="module")
 def work(tmp_path_factory):
     root = tmp_path_factory.mktemp("ov")
