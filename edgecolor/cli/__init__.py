@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import re
 import sys
 from typing import Any
 
@@ -25,9 +26,14 @@ _NO_ARGS_HELP = getattr(_CLICK, "NoArgsIsHelpError", ())
 _ABORT = tuple({typer.Abort, getattr(_CLICK, "Abort", typer.Abort)})
 
 
+# typer validates values with pydantic, whose message for a validator's ValueError starts with its error type
+# ("Invalid value for '--precision': Value error, 'int4' is not one of 'fp32', ..."): the user needs the reason.
+_VALIDATOR_PREFIX = re.compile(r"(?<=: )(?:Value error|Assertion failed), ")
+
+
 def _usage_line(err: Any) -> str:
     """click's usage error (several lines: usage, hint, boxed message) as one ``PROBLEM. REMEDY.`` line."""
-    problem = " ".join(err.format_message().split()).rstrip(".")
+    problem = _VALIDATOR_PREFIX.sub("", " ".join(err.format_message().split())).rstrip(".")
     ctx = getattr(err, "ctx", None)
     command = ctx.command_path if ctx is not None else "edgecolor"
     return f"{problem}. Run '{command} --help' for usage."

@@ -35,6 +35,13 @@ def test_a_bad_value_exits_2_in_one_line(command, option, choice, tmp_path):
     assert option in lines[0] and "nonsense" in lines[0] and choice.values()[0] in lines[0]
 
 
+def test_a_bad_precision_names_the_valid_ones_without_the_validators_wording():
+    res = _run("build", "colorizer", "--precision", "int4")
+    assert res.exit_code == 2
+    assert res.output.strip() == ("error: Invalid value for '--precision': 'int4' is not one of 'fp32', 'fp16', "
+                                  "'int8', 'bf16', 'auto'. Run 'edgecolor build --help' for usage.")
+
+
 def test_cpu_paths_are_one_list():
     from edgecolor.backends import CPU_PATHS
 
