@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.progress import TaskID
 
-from edgecolor.choices import CalibMethod, CpuBackend, Precision, Target
+from edgecolor.choices import CalibMethod, CpuBackend, Precision, Target, Task
 from edgecolor.cli._common import JsonOpt, console, emit_json, progress
 from edgecolor.cli._numbers import THREADS, bounded
 
@@ -100,6 +100,9 @@ def build(
 
     \b
     Example: edgecolor build colorizer --precision int8 --target cpu
+    Example: edgecolor build starry-night --precision int8 --target cpu
+    (its last line, next:, is the command that uses the engine: edgecolor stylize photo.jpg -o out.jpg
+    --style engines/starry-night-int8-cpu.onnx)
     """
     from edgecolor.build import manifest as mf
     from edgecolor.build.builder import BuildConfig, up_to_date
@@ -150,7 +153,15 @@ def build(
         console.print(f"kept in higher precision: {', '.join(manifest['kept_fp32'])}")
     console.print(f"wrote {engine} and {mf.manifest_path(engine).name} in {manifest['build_seconds']} s")
     if cfg.target is Target.CPU:
-        console.print(f"next: edgecolor colorize photo.jpg -o out.jpg --model {engine}")
+        console.print(f"next: {next_command(manifest.get('task'), engine)}")
+
+
+def next_command(task: str | None, engine: Path) -> str:
+    """The command that uses a CPU engine just built, by the task its manifest records: a style engine paints
+    (``stylize --style``), anything else colorizes."""
+    if task == Task.STYLIZE:
+        return f"edgecolor stylize photo.jpg -o out.jpg --style {engine}"
+    return f"edgecolor colorize photo.jpg -o out.jpg --model {engine}"
 
 
 def _print_gate(gate: dict | None) -> None:
