@@ -39,7 +39,7 @@ def ray_options(on: On | str, address: str | None, workers: int, gpus_per_worker
 
 def run_on_ray_cli(jobs: list[Job], model: Path, extra: dict[str, float], cpu_path: CpuPath | str, opts: RayOptions,
                    as_json: bool, verb: str) -> None:
-    from edgecolor.batch.ray_jobs import run_on_ray
+    from edgecolor.batch.ray_jobs import RECORD, run_on_ray
 
     with progress(not as_json) as bar:
         task = bar.add_task(f"{verb} on ray", total=len(jobs))
@@ -47,6 +47,9 @@ def run_on_ray_cli(jobs: list[Job], model: Path, extra: dict[str, float], cpu_pa
                              on_done=lambda s: bar.update(task, completed=s["skipped"] + len(s["outputs"])))
     if as_json:
         emit_json(summary)
+    elif not summary["outputs"]:  # every output was complete: Ray was not started, nothing ran to time
+        console.print(f"{verb} on ray: nothing to do: {summary['skipped']} output(s) already complete (the "
+                      f"output folder's {RECORD} says so; delete it to redo them)")
     else:
         console.print(f"{verb} on ray ({summary['workers']} workers): written {summary['written']}, skipped "
                       f"{summary['skipped']}, failed {len(summary['failed'])} ({summary['frames_per_s']} frames/s)")
