@@ -67,6 +67,7 @@ class _Row:
     label: str
     fields: dict[str, Any]
     latencies: list[float] = field(default_factory=list)
+    from_submit: list[float] = field(default_factory=list)  # pipeline rows: latency less the input-queue wait
     wall_s: float = 0.0
     frames: int = 0
     stages: dict[str, list[float]] = field(default_factory=dict)
@@ -89,7 +90,7 @@ def run_rows(engines: dict[EngineKey, Engine], plan: BenchPlan, folder: Path,
     other jobs on the machine spreads over the rows instead of favouring the first); ``describe`` gets a
     progress line (about once a second), ``done`` each finished row. Returns the rows and, with
     ``plan.export_times``, every iteration's times."""
-    from edgecolor.bench.pipeline_mode import time_pipeline
+    from edgecolor.bench.pipeline_mode import latency_summary, time_pipeline
     from edgecolor.bench.runner import test_frame, time_calls
     from edgecolor.stream.pipeline import stage_summary
 
@@ -133,6 +134,8 @@ def run_rows(engines: dict[EngineKey, Engine], plan: BenchPlan, folder: Path,
                 stats, extra = time_pipeline(engine, h, w, warmup_s, folder, duration_s, iterations, sink or "null",
                                              plan.percentiles, per_frame, tick)
                 row.latencies += per_frame["latency_ms"]
+                row.from_submit += per_frame["from_submit_ms"]
+                row.counts["reads_ahead"] = extra["reads_ahead"]
                 for stage, values in per_frame["stages_ms"].items():
                     row.stages.setdefault(stage, []).extend(values)
                 for key in ("dropped", "skipped", "sink_dropped"):
@@ -149,6 +152,8 @@ def run_rows(engines: dict[EngineKey, Engine], plan: BenchPlan, folder: Path,
                 merged = summarise(row.latencies, row.wall_s, row.frames, plan.percentiles).as_dict()
                 result = row.fields | merged | row.counts | ({"stages_ms": stage_summary(row.stages)}
                                                              if row.stages else {})
+                if row.fields["mode"] == "pipeline":
+                    result["latency_from_submit_ms"] = latency_summary(row.from_submit)
                 result["rounds"] = plan.rounds
                 result["round_fps"] = row.round_fps  # round i of every row ran in the same stretch of time
                 rows.append(result)

@@ -23,9 +23,13 @@ written), :meth:`Pipeline.stop` (SIGINT/SIGTERM via :func:`signals_stop`), the `
 playable, every frame handed to a file sink written) and aborted on an error (no partial files).
 
 Stage times (the bench's split, like trtexec's H2D / compute / D2H), milliseconds per frame: ``decode`` (the
-source delivering a frame; a live source's wait for the device included), ``queue`` (waiting for the
-pipeline thread), ``infer`` (the engine's own time), ``post`` (collecting wait, stabiliser, hand-off),
-``sink_queue`` (waiting for a sink's writer thread) and ``sink`` (the write itself).
+source delivering a frame; a live source's wait for the device included), ``pace`` (a file played like a camera,
+``--realtime``: the sleep until its frame is due; no samples for other sources), ``queue`` (waiting for the
+pipeline thread: a file read as fast as possible is decoded ahead, so its frames wait here for the ones before
+them, which a live source's never do: it drops frames instead), ``infer`` (the engine's own time), ``post``
+(collecting wait, stabiliser, hand-off), ``sink_queue`` (waiting for a sink's writer thread) and ``sink`` (the
+write itself). Besides capture-to-output latency, :attr:`Stats.from_submit_ms` is each frame's latency without
+its input-queue wait: what a live source the pipeline keeps up with sees.
 """
 
 from __future__ import annotations
@@ -55,7 +59,7 @@ log = logging.getLogger(__name__)
 
 _END = object()  # sentinel: the source has no more frames
 LATENCY_WINDOW = 10_000  # latencies kept for the percentiles (5.5 min at 30 frames/s)
-STAGES = ("decode", "queue", "infer", "post", "sink_queue", "sink")
+STAGES = ("decode", "pace", "queue", "infer", "post", "sink_queue", "sink")
 POLL_S = 0.002  # while a frame is in the engine, how often the next input is looked for
 
 
@@ -87,6 +91,8 @@ class Stats:
     # The most recent latencies only: a kiosk runs for weeks, and an unbounded list grew ~32 bytes a frame
     # (about 80 MB a month at 30 frames/s). Percentiles are over these.
     latencies_ms: collections.deque[float] = field(default_factory=_window)
+    # submit-to-output: capture-to-output less the wait in the input queue (a file read ahead waits there)
+    from_submit_ms: collections.deque[float] = field(default_factory=_window)
     stages_ms: dict[str, collections.deque[float]] = field(default_factory=lambda: {s: _window() for s in STAGES})
 
     def stage_summary(self) -> dict[str, dict[str, float]]:
@@ -129,6 +135,7 @@ class _InFlight:
 
     frame: Frame
     pending: Pending
+    submitted: float  # perf_counter()
     style_index: int
     style_name: str
     stabilize: bool
@@ -169,15 +176,18 @@ class Pipeline:
         self._stop.set()
 
     def _capture(self) -> None:
-        decode = self.stats.stages_ms["decode"]
+        decode, pace = self.stats.stages_ms["decode"], self.stats.stages_ms["pace"]
         try:
             frames = iter(self.source.frames())
             while True:
-                t = time.perf_counter()
+                t, paced = time.perf_counter(), self.source.paced_s
                 frame = next(frames, None)
                 if frame is None:
                     break
-                decode.append((time.perf_counter() - t) * 1000)
+                waited = self.source.paced_s - paced  # the source's pacing sleep: not decoding
+                decode.append((time.perf_counter() - t - waited) * 1000)
+                if self.source.paced:
+                    pace.append(waited * 1000)
                 if self._stop.is_set() or not self.queue.put(frame):
                     break
         except Exception:
@@ -187,12 +197,13 @@ class Pipeline:
             self.queue.put(_END, force=True)
 
     def _submit(self, frame: Frame) -> _InFlight:
-        self.stats.stages_ms["queue"].append((time.perf_counter() - frame.captured) * 1000)
+        submitted = time.perf_counter()
+        self.stats.stages_ms["queue"].append((submitted - frame.captured) * 1000)
         state = self.controls.state
         style = self.controls.styles[state.style]
         pending = self.engines[style.engine].submit(frame.image, **style.extra)
         self._submitted += 1
-        return _InFlight(frame, pending, state.style, style.name, state.stabilize, state.split)
+        return _InFlight(frame, pending, submitted, state.style, style.name, state.stabilize, state.split)
 
     def _collect(self, job: _InFlight, writers: list[SinkWriter]) -> None:
         t = time.perf_counter()
@@ -214,6 +225,7 @@ class Pipeline:
         self.stats.stages_ms["post"].append((time.perf_counter() - t) * 1000)
         self.stats.frames += 1
         self.stats.latencies_ms.append(out.latency_s * 1000)
+        self.stats.from_submit_ms.append((now - job.submitted) * 1000)
         # only this thread writes the counters; /status reads them while the run goes on
         self.stats.dropped, self.stats.skipped = self.queue.dropped, self.source.skipped
         self.stats.sink_dropped = sum(w.dropped for w in writers)

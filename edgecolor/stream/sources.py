@@ -47,14 +47,18 @@ class Frame:
 
 
 class Source:
-    """Base: iterate :meth:`frames`; ``skipped`` counts unreadable frames; ``close`` releases the device."""
+    """Base: iterate :meth:`frames`; ``skipped`` counts unreadable frames; ``close`` releases the device.
+    ``paced`` sources (a file played like a camera) add the seconds they sleep to ``paced_s``, so the time spent
+    waiting for a frame's turn is not mistaken for decoding."""
 
     live = False
+    paced = False
     fps: float | None = None
 
     def __init__(self, name: str) -> None:
         self.name = name
         self._skipped = 0
+        self.paced_s = 0.0
 
     @property
     def skipped(self) -> int:
@@ -70,13 +74,15 @@ class Source:
         """Release the device or file."""
 
 
-def _pace(index: int, t0: float, fps: float | None) -> None:
+def _pace(index: int, t0: float, fps: float | None) -> float:
     """With ``fps``, sleep until frame ``index`` is due at ``t0 + index / fps``: the one pacing of every source
-    that plays a file like a camera (``--realtime``, the soak's looped clip)."""
+    that plays a file like a camera (``--realtime``, the soak's looped clip). Returns the seconds slept."""
     if fps:
         delay = t0 + index / fps - time.perf_counter()
         if delay > 0:
             time.sleep(delay)
+            return delay
+    return 0.0
 
 
 class VideoFileSource(Source):
@@ -88,7 +94,7 @@ class VideoFileSource(Source):
         self._path, self.loop = path, loop
         self._reader = VideoReader(path)  # validates the file, with one-line errors
         self.fps, self.frame_count = self._reader.fps, self._reader.frame_count
-        self.live = realtime
+        self.live = self.paced = realtime
         self._skipped_before = 0  # by earlier passes of a loop
         self.loops = 0  # passes completed (a looping source)
         self._stopping = threading.Event()
@@ -105,7 +111,7 @@ class VideoFileSource(Source):
         while True:
             last = -1
             for index, image in self._reader.indexed():
-                _pace(offset + index, t0, self.fps if self.live else None)
+                self.paced_s += _pace(offset + index, t0, self.fps if self.paced else None)
                 yield Frame(offset + index, time.perf_counter(), np.ascontiguousarray(image))
                 last = index
                 if self._stopping.is_set():
@@ -130,7 +136,7 @@ class ImagesSource(Source):
         super().__init__(name)
         self.paths = paths
         self.fps = fps
-        self.live = realtime
+        self.live = self.paced = realtime
         self.loop = loop
 
     def _images(self) -> Iterator[tuple[int, np.ndarray]]:
@@ -146,7 +152,7 @@ class ImagesSource(Source):
         while True:
             shown = False
             for index, image in self._images():
-                _pace(offset + index, t0, self.fps if self.live else None)
+                self.paced_s += _pace(offset + index, t0, self.fps if self.paced else None)
                 yield Frame(offset + index, time.perf_counter(), image)
                 shown = True
             if not self.loop or not shown:

@@ -54,7 +54,7 @@ def test_the_looped_clip_is_paced_by_the_sources_one_pacer(monkeypatch):
     from edgecolor.stream import sources
 
     calls = []
-    monkeypatch.setattr(sources, "_pace", lambda index, t0, fps: calls.append((index, fps)))
+    monkeypatch.setattr(sources, "_pace", lambda index, t0, fps: calls.append((index, fps)) or 0.0)  # seconds slept
     src = LoopingSource(SAMPLE_CLIP)
     frames = src.frames()
     for _ in range(125):  # across the wrap of the 120-frame clip: the pace keeps counting

@@ -95,3 +95,16 @@ def test_bad_input_is_one_line_and_exit_2(args, match, tiny_model, clip, tmp_pat
     lines = [ln for ln in res.output.splitlines() if ln.strip()]
     assert res.exit_code == 2 and len(lines) == 1 and lines[0].startswith("error: "), res.output
     assert match in lines[0]
+
+
+def summary_of(res):
+    return json.loads(res.stdout[res.stdout.index("{") :])
+
+
+def test_realtime_pacing_is_reported_as_its_own_stage_not_as_decode(tiny_model, clip):
+    res = invoke("--model", tiny_model, "--source", clip, "--realtime", "--sink", "null", "--json")
+    assert res.exit_code == 0, res.output
+    stages = summary_of(res)["stages_ms"]
+    assert stages["pace"]["samples"] == stages["decode"]["samples"] == 12
+    # 11 of the 12 frames wait most of 100 ms (10 frames/s) for their turn; decoding a 64x48 frame takes far less
+    assert stages["pace"]["mean"] > 50 and stages["decode"]["mean"] < stages["pace"]["mean"] / 4

@@ -226,3 +226,21 @@ def test_max_frames_and_null_sink():
     summary = stats.summary()
     assert stats.frames == 7 and summary["stopped_by"] == "max frames"
     assert set(summary["latency_ms"]) == {"p50", "p90", "p99", "max"}
+
+
+def test_pacing_a_file_is_its_own_stage_not_decode(tmp_path, make_clip):
+    source = open_source(str(make_clip(tmp_path / "c.mp4", 8, fps=20.0)), realtime=True)
+    stats, sink, _ = run(source)
+    pace, decode = list(stats.stages_ms["pace"]), list(stats.stages_ms["decode"])
+    assert len(pace) == len(decode) == 8 and stats.frames + stats.dropped == 8
+    assert sum(pace) == pytest.approx(source.paced_s * 1000) and source.paced_s > 0.2  # 7 frames due 50 ms apart
+    assert sum(decode) < sum(pace) / 4  # decoding 8 tiny frames takes milliseconds, the pacing 350 ms
+
+
+def test_a_file_read_as_fast_as_possible_has_no_pacing_stage_and_reports_latency_from_submit():
+    stats, _, _ = run(ListSource(10), {"e": SlowEngine(0.002)})
+    assert "pace" not in stats.summary()["stages_ms"] and len(stats.from_submit_ms) == 10
+    queue = list(stats.stages_ms["queue"])
+    # each frame: capture-to-output = its queue wait + submit-to-output
+    for total, waited, rest in zip(stats.latencies_ms, queue, stats.from_submit_ms, strict=True):
+        assert rest >= 0 and total == pytest.approx(waited + rest, abs=0.01)
