@@ -8,7 +8,8 @@ manifest once (checked: the backend first, then staleness) and a frame model's m
 - for an ONNX frame model (shipped, exported or a CPU engine from ``edgecolor build``), by ``cpu_path``:
   ``graph`` runs the whole frame model in ONNX Runtime; ``split`` (colorizer only) runs its network in ONNX
   Runtime and the colour math in OpenCV, faster on small CPUs (:mod:`edgecolor.backends.cpu_split`);
-  ``auto`` = split for edgecolor's own colorizer, the graph for anything else (adapted colorizers too);
+  ``auto`` = split for edgecolor's own colorizer, the graph for anything else (adapted colorizers, and an
+  FP16 colorizer engine, whose optimised graph no longer has the network's boundary tensors);
   ``openvino`` / ``openvino-bf16`` run the network on OpenVINO (:mod:`edgecolor.backends.openvino`: the
   colorizer's colour math in OpenCV, a style model's pre/post on ONNX Runtime). With ``ort_gpu`` and
   onnxruntime-gpu's CUDA provider present, the whole graph runs there instead;
@@ -132,9 +133,9 @@ def _open_onnx(path: Path, cpu_path: CpuPath, threads: int, ort_gpu: bool) -> En
         return OrtEngine(path, threads=threads)  # ONNX Runtime reads the metadata itself
     proto = _load(path)
     meta = {p.key: p.value for p in proto.metadata_props}
-    task = meta.get("edgecolor.task")
-    # The split path knows edgecolor's own colorizer contract only; adapted colorizers run as a graph.
-    if cpu_path is CpuPath.AUTO and (task != Task.COLORIZE or "edgecolor.adapter" in meta):
+    # The split path knows edgecolor's own colorizer contract only; adapted colorizers run as a graph, and
+    # so does a colorizer whose network boundary an optimised FP16 engine no longer has.
+    if cpu_path is CpuPath.AUTO and not _splittable(proto, meta, path.name):
         return OrtEngine(proto.SerializeToString(), threads=threads, name=path.name)
     if cpu_path in (CpuPath.OPENVINO, CpuPath.OPENVINO_BF16):
         if "edgecolor.adapter" in meta:
@@ -147,6 +148,19 @@ def _open_onnx(path: Path, cpu_path: CpuPath, threads: int, ort_gpu: bool) -> En
     from edgecolor.backends.cpu_split import SplitColorizerEngine
 
     return SplitColorizerEngine(proto, threads=threads, name=path.name)
+
+
+def _splittable(proto: onnx.ModelProto, meta: dict[str, str], name: str) -> bool:
+    """Whether the CPU fast path (network cut out, colour math in OpenCV) can run this frame model."""
+    from edgecolor.backends.cpu_split import has_network_boundary
+
+    if meta.get("edgecolor.task") != Task.COLORIZE or "edgecolor.adapter" in meta:
+        return False
+    if has_network_boundary(proto):
+        return True
+    log.info("%s has no net/luma -> net/chroma boundary left (an optimised FP16 engine): running it as a graph",
+             name)
+    return False
 
 
 def _load(path: Path) -> onnx.ModelProto:

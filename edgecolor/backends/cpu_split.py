@@ -26,28 +26,33 @@ from edgecolor.backends.onnxruntime import METADATA_REMEDY, METADATA_WHAT, cpu_s
 from edgecolor.choices import Task
 from edgecolor.colour import BGR_FROM_CHROMA
 from edgecolor.errors import ModelError, require
-from edgecolor.graph.frame import check_frame_model, net_size, onnx_signature
+from edgecolor.graph.frame import NET_CHROMA, NET_LUMA, check_frame_model, net_size, onnx_signature
 
-CORE_IN, CORE_OUT = "net/luma", "net/chroma"
+
+def has_network_boundary(model: onnx.ModelProto) -> bool:
+    """Whether ``net/luma`` and ``net/chroma`` are still tensors of ``model``. An engine ONNX Runtime optimised
+    after FP16 conversion has fused or renamed them (the converter's casts sit on the boundary), so its network
+    cannot be cut out: such a model runs as a whole graph."""
+    names = {o for n in model.graph.node for o in n.output}
+    return NET_LUMA in names and NET_CHROMA in names
 
 
 def extract_core(model: onnx.ModelProto, net_size: int) -> onnx.ModelProto:
     """The network between ``net/luma`` and ``net/chroma`` of a colorizer frame model (any precision,
     optimised or not)."""
-    names = {o for n in model.graph.node for o in n.output}
-    if CORE_IN not in names or CORE_OUT not in names:
+    if not has_network_boundary(model):
         raise ModelError("this frame model has no net/luma -> net/chroma network to run on the CPU fast path",
-                         "run it with the graph engine (--cpu-path graph)")
+                         "run it with --cpu-path auto (which runs such a model as a whole graph) or graph")
     inferred = onnx.shape_inference.infer_shapes(model)  # the extractor looks tensors up in value_info
     known = {v.name for v in inferred.graph.value_info}
     # Shape inference stops at ONNX Runtime's fused contrib ops in optimised engines; the boundary shapes
     # are fixed by the frame-model contract anyway.
     boundary: list[tuple[str, list[str | int | None]]] = [
-        (CORE_IN, ["N", 1, net_size, net_size]), (CORE_OUT, ["N", 2, net_size // 2, net_size // 2])]
+        (NET_LUMA, ["N", 1, net_size, net_size]), (NET_CHROMA, ["N", 2, net_size // 2, net_size // 2])]
     for name, shape in boundary:
         if name not in known:
             inferred.graph.value_info.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, shape))
-    return onnx.utils.Extractor(inferred).extract_model([CORE_IN], [CORE_OUT])
+    return onnx.utils.Extractor(inferred).extract_model([NET_LUMA], [NET_CHROMA])
 
 
 Prepared = tuple[list[np.ndarray], np.ndarray]  # each frame's luma (uint8, full size), the network's chroma
@@ -97,7 +102,7 @@ class SplitColorizerEngine(TwoStageEngine[Prepared]):
         ort = require("onnxruntime", "core")
         opts = cpu_session_options(threads, spin=False)  # each run alternates with OpenCV's colour math
         self.session = ort.InferenceSession(core.SerializeToString(), opts, providers=["CPUExecutionProvider"])
-        return lambda luma: self.session.run([CORE_OUT], {CORE_IN: luma})[0]
+        return lambda luma: self.session.run([NET_CHROMA], {NET_LUMA: luma})[0]
 
     def _prepare_impl(self, batch: np.ndarray, extra: dict[str, float]) -> Prepared:
         s = self.net_size

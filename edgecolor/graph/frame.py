@@ -29,6 +29,9 @@ OPSET = 18
 IR_VERSION = 9  # ONNX Runtime >= 1.16 and TensorRT 10.x read IR 9
 FRAME = "frame"
 FRAME_OUT = "frame_out"  # ONNX names are single-assignment: the output cannot reuse the input's name
+# A colorizer frame model's network boundary: luma [N, 1, S, S] in, chroma [N, 2, S/2, S/2] out. The CPU fast
+# path and OpenVINO cut the network out between these two tensors.
+NET_LUMA, NET_CHROMA = "net/luma", "net/chroma"
 
 
 MAX_NET_SIZE = 8192
