@@ -4,8 +4,10 @@ A colorizer sees only luma, so calibration frames may be gray; but its gate meas
 held-out frame's true colour, and a gray "truth" rewards a gray output (an INT8 graph that lost all chroma
 would pass best). So a colorizer is gated on colour photos only: ``--gate-data DIR``, else the corpus
 validation split (``data/corpus``) of the fold the model held out (:func:`held_out_fold`; a refit on every
-source holds none out), else the public evaluation set (``data/eval``); with none of them the
-build stops with the remedy (or runs with an explicit ``--no-gate``). Frames whose mean colourfulness
+source holds none out), else the public evaluation set (``data/eval``), else the colour photos bundled in
+the package (:data:`BUNDLED`: 26 photos of the evaluation set's sources at the gate's size, never trained
+on; ``scripts/make_gate_photos.py``), so a build works on a fresh machine from any folder. Frames whose
+mean colourfulness
 (Hasler & Suesstrunk) is below :data:`MIN_COLOURFULNESS` are refused as a truth.
 
 Style models have no ground truth (they are gated against their own FP32 output): their gate frames are
@@ -33,12 +35,10 @@ log = logging.getLogger(__name__)
 
 CORPUS = Path("data/corpus")
 EVAL_SET = Path("data/eval")
+BUNDLED = Path(__file__).resolve().parent.parent / "assets" / "gate"
 # The evaluation set keeps photos >= 8 (edgecolor.data.evalset); a gray or sepia clip scores ~0-3.
 MIN_COLOURFULNESS = 8.0
-NO_COLOUR_REMEDY = (
-    "build colour photos with 'edgecolor data evalset' (writes data/eval) or 'edgecolor data fetch' "
-    "(data/corpus), pass --gate-data DIR of colour photos, or skip the gate explicitly with --no-gate"
-)
+NO_COLOUR_REMEDY = "pass --gate-data DIR of colour photos the model never trained on, or skip the gate with --no-gate"
 
 
 @dataclass(frozen=True)
@@ -121,15 +121,11 @@ def load_gate_frames(
         if not source.exists():
             raise InputError(f"gate data {source} does not exist", "pass --gate-data DIR with colour photos")
     elif task == Task.COLORIZE:
-        places = (CORPUS, EVAL_SET) if fold is not None else (EVAL_SET,)
+        places = (CORPUS, EVAL_SET, BUNDLED) if fold is not None else (EVAL_SET, BUNDLED)
         found = next((p for p in places if _is_corpus(p) or _has_images(p)), None)
-        if found is None:
-            missing = f"neither {CORPUS} nor {EVAL_SET} exists" if fold is not None else (
-                f"{EVAL_SET} does not exist, and the model trained on every source of {CORPUS}")
-            raise InputError(
-                f"no colour photos for the colorizer's accuracy gate (its truth must be in colour: {missing})",
-                NO_COLOUR_REMEDY,
-            )
+        if found is None:  # only where the package's own photos were removed
+            raise InputError(f"no colour photos for the colorizer's accuracy gate ({BUNDLED} is missing)",
+                             NO_COLOUR_REMEDY)
         source = found
     elif calib is not None and calib.holdout:
         frames = calib.holdout

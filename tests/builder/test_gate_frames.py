@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from edgecolor.build import gate_frames
 from edgecolor.build.gate_frames import MIN_COLOURFULNESS, corpus_validation_files, load_gate_frames
 from edgecolor.cli import app
 from edgecolor.errors import InputError
@@ -57,12 +58,30 @@ def one_error(out: str) -> str:
     return lines[0]
 
 
-def test_colorizer_without_colour_photos_exits_2_with_remedy(work):
-    """The issue's check: calibrating on the bundled (gray) clip with no colour photos anywhere."""
+def test_colorizer_without_data_is_gated_on_the_bundled_photos(work):
+    """A fresh machine, any folder: no data/corpus, no data/eval; the package's own colour photos are the truth."""
+    code, out = build(work / "m.onnx", "--precision", "int8", "--calib", SAMPLE_CLIP, "--calib-frames", "8",
+                      "--json")
+    assert code == 0, out
+    gate = json.loads(out)["gate"]
+    assert gate["frames_source"] == str(gate_frames.BUNDLED) and gate["frames"] == 16
+    assert gate["frames_colourfulness"] > MIN_COLOURFULNESS and gate["verdict"] == "pass"
+
+
+def test_bundled_photos_are_few_small_colour_photos_with_their_licences():
+    entries = json.loads((gate_frames.BUNDLED / "manifest.json").read_text())["entries"]
+    files = sorted(gate_frames.BUNDLED.glob("*.jpg"))
+    assert sorted(e["file"] for e in entries) == [f.name for f in files] and 20 <= len(files) <= 40
+    assert sum(f.stat().st_size for f in files) < 2_000_000
+    assert all(e["source"] and e["licence"] for e in entries)
+
+
+def test_colorizer_without_any_colour_photos_exits_2_with_remedy(work, monkeypatch):
+    monkeypatch.setattr(gate_frames, "BUNDLED", work / "removed")
     code, out = build(work / "m.onnx", "--precision", "int8", "--calib", SAMPLE_CLIP, "--calib-frames", "8")
     assert code == 2
     err = one_error(out)
-    assert "no colour photos" in err and "edgecolor data evalset" in err and "--no-gate" in err
+    assert "no colour photos" in err and "--gate-data" in err and "--no-gate" in err
     assert not (work / "engines").exists()
 
 
@@ -144,8 +163,12 @@ def test_exclude_keeps_gate_frames_out_of_calibration(tmp_path):
     assert len(frames.calib) == 10 and not {i.split("#")[1] for i in frames.ids} & gate.digests
 
 
-def test_colorizer_gate_needs_a_source(tmp_path, monkeypatch):
+def test_colorizer_gate_falls_back_to_the_bundled_photos_and_needs_a_source(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
+    for fold in (0, None):  # a fold model and a refit on every source alike
+        gate = load_gate_frames("colorize", None, None, count=4, fold=fold)
+        assert gate.source == str(gate_frames.BUNDLED) and len(gate.frames) == 4
+    monkeypatch.setattr(gate_frames, "BUNDLED", tmp_path / "removed")
     with pytest.raises(InputError, match="no colour photos"):
         load_gate_frames("colorize", None, None, count=4)
 
