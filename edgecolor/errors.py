@@ -32,11 +32,28 @@ class DataError(EdgecolorError):
     """Training / evaluation data cannot be built or found."""
 
 
+# The extras requirements.lock pins (the Makefile's EXTRAS); TensorRT comes from NVIDIA's index, not the lock.
+LOCKED_EXTRAS = ("train", "eval", "dev", "ray", "openvino")
+
+
+def install_command(extra: str) -> str:
+    """How to install the optional extra ``extra`` here. From a clone (the lock beside the package): the
+    Makefile's locked install, or pip with the lock as constraint; from an installed package: pip."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    lock = root / "requirements.lock"
+    if extra in LOCKED_EXTRAS and lock.is_file() and (root / "Makefile").is_file():
+        return (f"make -C {root} venv-full (every extra, pinned by the lock), or "
+                f"pip install -c {lock} -e '{root}[{extra}]'")
+    return f"pip install 'edgecolor[{extra}]'"
+
+
 class MissingDependency(EdgecolorError):
     """An optional dependency is not installed; the remedy names the exact install command."""
 
     def __init__(self, module: str, extra: str, command: str | None = None) -> None:
-        command = command or f"pip install 'edgecolor[{extra}]'"
+        command = command or install_command(extra)
         super().__init__(f"the optional dependency '{module}' is not installed", f"install it with: {command}")
 
 

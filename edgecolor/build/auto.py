@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from edgecolor.choices import EngineBackend, Precision
+from edgecolor.errors import install_command
 
 BF16_FLAGS = ("amx_bf16", "avx512_bf16")  # x86 bfloat16 matrix / dot-product instructions
 INT8_FLAGS = ("amx_int8", "avx512_vnni", "avx_vnni", "asimddp", "i8mm")  # integer dot products (x86, Arm)
@@ -59,7 +60,7 @@ def choose(flags: Iterable[str] | None = None, openvino: bool | None = None) -> 
         return CpuChoice(Precision.BF16, EngineBackend.OPENVINO,
                          f"the CPU has {', '.join(bf16)} (no integer dot products) and OpenVINO is installed: "
                          "bfloat16 kernels", have)
-    missing = " (OpenVINO is not installed: pip install 'edgecolor[openvino]')" if bf16 else ""
+    missing = f" (OpenVINO is not installed: {install_command('openvino')})" if bf16 else ""
     if int8:
         return CpuChoice(Precision.INT8, EngineBackend.ONNXRUNTIME,
                          f"the CPU has {', '.join(int8)} (integer dot products){missing}: ONNX Runtime INT8", have)

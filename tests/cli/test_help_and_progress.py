@@ -20,6 +20,7 @@ import typer
 from typer.testing import CliRunner
 
 from edgecolor.cli import app
+from edgecolor.errors import install_command
 
 from helpers import random_bgr, tiny_colorizer
 
@@ -125,7 +126,7 @@ def test_bench_plot_without_matplotlib_is_refused_before_timing(tmp_path, monkey
     monkeypatch.setattr(runner, "time_calls", lambda *a, **k: pytest.fail("timed before checking matplotlib"))
     res = invoke("bench", tiny_colorizer(tmp_path / "t.onnx"), "--plot", tmp_path / "p.png", "--iterations", 1)
     lines = [ln for ln in res.output.splitlines() if ln.strip()]
-    assert res.exit_code == 2 and len(lines) == 1 and "pip install 'edgecolor[eval]'" in lines[0], res.output
+    assert res.exit_code == 2 and len(lines) == 1 and install_command("eval") in lines[0], res.output
 
 
 @pytest.mark.parametrize("gray, colour", [(3, 0), (1, 2)])
