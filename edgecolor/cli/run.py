@@ -34,6 +34,18 @@ def _refuse_sinks_onto_the_source(sinks: list[str], source: str) -> None:
             inputs.check_folder(target.path, "sink folder")
 
 
+def _print_view_urls(urls: list[str], host: str) -> None:
+    """The browser view's URLs: one, or bound on every address, each of this machine's (other devices open the
+    first one that is on their network), loopback last."""
+    from edgecolor.stream.http_guard import is_unspecified
+
+    console.print(f"browser view: {urls[0]}")
+    for url in urls[1:]:
+        console.print(f"  also: {url}")
+    if is_unspecified(host) and len(urls) == 1:
+        console.print("  (no network address found: only this machine can open the view)")
+
+
 def _load_engines(models: list[str], engine: Path | None, backend: Backend, threads: int, streams: int = 1) -> dict:
     """The engines ``run`` streams through (one per ``--model``, or the ``--engine``), from the one loader."""
     from edgecolor.backends import open_engine
@@ -91,7 +103,9 @@ def run(
     fullscreen: Annotated[bool, typer.Option(help="Fullscreen window.")] = False,
     serve: Annotated[
         str | None,
-        typer.Option(help="Serve the browser view (MJPEG + controls) on HOST:PORT, e.g. 127.0.0.1:8080."),
+        typer.Option(help="Serve the browser view (MJPEG + controls): PORT (this machine only, 127.0.0.1), :PORT "
+                          "(every address, for other devices: its URLs are printed, controls need the token) or "
+                          "HOST:PORT, e.g. 8080, :8080, 192.168.1.20:8080, [::1]:8080."),
     ] = None,
     token: Annotated[
         str | None,
@@ -118,8 +132,12 @@ def run(
 ) -> None:
     """Stream frames through a frame model: camera/file/RTSP in, window/file/browser out.
 
+    The browser view: --serve 8080 serves this machine only; --serve :8080 serves every address and prints
+    the URLs other devices open (with the token its controls need).
+
     \b
-    Example: edgecolor run --source camera:0 --serve 127.0.0.1:8080 --sink null
+    Example: edgecolor run --source camera:0 --serve 8080 --sink null
+    Example: edgecolor run --source camera:0 --serve :8080 --sink null
 
     \b
     Kiosk demo: edgecolor run --source file://demo.mp4 --loop --realtime --sink display://0 --fullscreen
@@ -160,7 +178,7 @@ def run(
         if serve_at:
             view = HttpView(*serve_at, controls=controls, token=token, allowed_hosts=allow_host or ())
             sinks.append(HttpViewSink(view))
-            console.print(f"browser view: {view.control_url}")
+            _print_view_urls(view.control_urls, serve_at[0])
         pipeline = Pipeline(
             src,
             engines,

@@ -8,11 +8,13 @@ on the kiosk itself that may open any web page).
 - :class:`DeadlineReader`: the whole request (line, headers, body) must arrive within one deadline, not one
   timeout per ``recv`` (a client sending a byte every few seconds would hold its slot forever).
 - :class:`Slots`: at most N connections at once, and at most M from one address.
-- :func:`parse_address`: ``--serve HOST:PORT`` (IPv6 in brackets).
+- :func:`parse_address`: ``--serve PORT``, ``:PORT`` or ``HOST:PORT`` (IPv6 in brackets); :func:`view_urls`: the
+  URLs that open the view, with this machine's real addresses in place of 0.0.0.0.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import ipaddress
 import re
@@ -28,18 +30,72 @@ from edgecolor.errors import InputError
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
+SERVE_HELP = "e.g. --serve 8080 (this machine only), --serve :8080 (every network address) or --serve 127.0.0.1:8080"
+
+
 def parse_address(value: str) -> tuple[str, int]:
-    """``HOST:PORT`` (``[::1]:8080`` for IPv6) -> ``(host, port)``, or :class:`InputError`."""
-    host, _, port = value.rpartition(":")
+    """``--serve`` -> ``(host, port)``, or :class:`InputError`. ``PORT`` binds 127.0.0.1 (the safe default: this
+    machine only); ``:PORT`` binds every IPv4 address (0.0.0.0, as Go's ``:8080`` and ffmpeg's ``http://:8080``
+    do); ``HOST:PORT`` binds HOST (``[::1]:8080``, ``[::]:8080`` for IPv6)."""
+    text = value.strip()
+    if re.fullmatch(r"[0-9]{1,5}", text) and int(text) <= 65535:
+        return "127.0.0.1", int(text)
+    if re.fullmatch(r":[0-9]{1,5}", text) and int(text[1:]) <= 65535:
+        return "0.0.0.0", int(text[1:])
+    host, _, port = text.rpartition(":")
     host = host.strip()
     bracketed = host.startswith("[") and host.endswith("]")
     if bracketed:
         host = host[1:-1]
     if not host or not re.fullmatch(r"[0-9]{1,5}", port) or int(port) > 65535 or any(c.isspace() for c in host):
-        raise InputError(f"--serve {value[:100]} is not HOST:PORT", "e.g. --serve 127.0.0.1:8080")
+        raise InputError(f"--serve {value[:100]} is not HOST:PORT, :PORT or PORT", SERVE_HELP)
     if ":" in host and not bracketed:
         raise InputError(f"--serve {value[:100]} is ambiguous", f"write an IPv6 address in brackets: [{host}]:{port}")
     return host, int(port)
+
+
+def is_unspecified(host: str) -> bool:
+    """Whether ``host`` means every address of this machine (0.0.0.0, ::): a bind address, never one to open."""
+    try:
+        return ipaddress.ip_address(host).is_unspecified
+    except ValueError:
+        return False
+
+
+def local_addresses(family: socket.AddressFamily = socket.AF_INET) -> list[str]:
+    """This machine's addresses other devices may reach it on, best first: the source address of its default
+    route (a UDP ``connect`` to a documentation address picks the route and sends nothing), then its host name's
+    addresses. Loopback, link-local and unspecified addresses are left out; ``[]`` without a network."""
+    found = []
+    probe = "192.0.2.1" if family == socket.AF_INET else "2001:db8::1"
+    with contextlib.suppress(OSError), socket.socket(family, socket.SOCK_DGRAM) as sock:
+        sock.connect((probe, 9))
+        found.append(str(sock.getsockname()[0]))
+    with contextlib.suppress(OSError):
+        found += [str(info[4][0]) for info in socket.getaddrinfo(socket.gethostname(), None, family,
+                                                                   socket.SOCK_STREAM)]
+    usable = []
+    for address in dict.fromkeys(found):
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:  # an IPv6 address with a %scope: link-local
+            continue
+        if not (ip.is_loopback or ip.is_link_local or ip.is_unspecified):
+            usable.append(address)
+    return usable
+
+
+def view_urls(host: str, port: int, token: str | None = None) -> list[str]:
+    """The page URLs of a view bound on ``host:port`` (with ``?token=`` when one is set). For 0.0.0.0 or ``::``
+    (every address): this machine's network addresses, then loopback; never the unspecified address itself,
+    which no other device can open."""
+    if is_unspecified(host):
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        hosts = [*local_addresses(family), "::1" if family == socket.AF_INET6 else "127.0.0.1"]
+    else:
+        hosts = [host]
+    query = f"?token={token}" if token else ""
+    return [f"http://{f'[{h}]' if ':' in h else h}:{port}/{query}" for h in hosts]
 
 
 def is_loopback(host: str) -> bool:

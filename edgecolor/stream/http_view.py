@@ -63,6 +63,7 @@ from edgecolor.stream.http_guard import (  # noqa: F401 - parse_address: part of
     is_loopback,
     parse_address,
     split_host,
+    view_urls,
 )
 from edgecolor.stream.http_page import render_page
 
@@ -358,12 +359,13 @@ class HttpView:
         except OSError as exc:
             raise OutputError(
                 f"cannot serve on {host}:{port}: {exc.strerror or exc}",
-                "choose a free port, e.g. --serve 127.0.0.1:8080",
+                "choose a free port, e.g. --serve 8080 (this machine) or --serve :8080 (the network)",
             ) from exc
         self._server.view = self
         self._server.slots = Slots(max_clients, max_per_address)
         if not is_loopback(host):
-            log.warning("browser view on %s:%d is reachable from the network; controls need the token", host, port)
+            log.warning("browser view on %s:%d is reachable from the network; controls need the token",
+                        *self.address)
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": 0.2},
@@ -379,13 +381,18 @@ class HttpView:
 
     @property
     def url(self) -> str:
-        host, port = self.address
-        return f"http://{f'[{host}]' if ':' in host else host}:{port}/"
+        """The page URL (bound on every address: this machine's first network address, else loopback)."""
+        return view_urls(*self.address)[0]
+
+    @property
+    def control_urls(self) -> list[str]:
+        """The page URLs with the control token (what the operator opens; the plain URLs when none is needed):
+        the bound address, or bound on every address, each network address of this machine, then loopback."""
+        return view_urls(*self.address, token=self.token)
 
     @property
     def control_url(self) -> str:
-        """The page URL with the control token (what the operator opens); the plain URL when none is needed."""
-        return self.url + (f"?token={self.token}" if self.token else "")
+        return self.control_urls[0]
 
     def check_token(self, given: str | None) -> str:
         """``""`` when the control request may proceed, else ``"missing"`` or ``"wrong"``."""

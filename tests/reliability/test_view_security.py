@@ -179,12 +179,16 @@ def test_health_endpoint():
 @pytest.mark.parametrize("text, expect", [
     ("127.0.0.1:8080", ("127.0.0.1", 8080)), ("[::1]:80", ("::1", 80)), ("0.0.0.0:0", ("0.0.0.0", 0)),
     ("kiosk.local:65535", ("kiosk.local", 65535)),
+    ("8080", ("127.0.0.1", 8080)),  # a bare port: this machine only, the safe default
+    (":8080", ("0.0.0.0", 8080)),  # an empty host: every address (Go's and ffmpeg's spelling)
+    ("[::]:8080", ("::", 8080)),
 ])
 def test_parse_address(text, expect):
     assert parse_address(text) == expect
 
 
-@pytest.mark.parametrize("text", ["8080", ":8080", "host:", "host:65536", "host:８０", "host:²", "a b:80", "h:-1"])
+@pytest.mark.parametrize("text", ["host:", "host:65536", "host:８０", "host:²", "a b:80", "h:-1", "65536", ":65536",
+                                  "８０８０", ":"])
 def test_parse_address_refuses(text):
     with pytest.raises(InputError, match="not HOST:PORT"):
         parse_address(text)

@@ -1,6 +1,7 @@
 """``edgecolor run`` end to end on ONNX Runtime with a tiny generated frame model."""
 
 import json
+import re
 import socket
 
 import cv2
@@ -108,3 +109,40 @@ def test_realtime_pacing_is_reported_as_its_own_stage_not_as_decode(tiny_model, 
     assert stages["pace"]["samples"] == stages["decode"]["samples"] == 12
     # 11 of the 12 frames wait most of 100 ms (10 frames/s) for their turn; decoding a 64x48 frame takes far less
     assert stages["pace"]["mean"] > 50 and stages["decode"]["mean"] < stages["pace"]["mean"] / 4
+
+
+def test_serve_a_bare_port_binds_this_machine_only(tiny_model, clip):
+    res = invoke("--model", tiny_model, "--source", clip, "--serve", "0", "--sink", "null", "--max-frames", 1)
+    assert res.exit_code == 0, res.output
+    (line,) = [ln for ln in res.output.splitlines() if ln.startswith("browser view:")]
+    assert re.fullmatch(r"browser view: http://127\.0\.0\.1:[0-9]+/", line)  # loopback: no token needed
+
+
+def test_serve_colon_port_prints_the_machines_own_addresses_never_0000(tiny_model, clip, monkeypatch):
+    from edgecolor.stream import http_guard
+
+    monkeypatch.setattr(http_guard, "local_addresses", lambda family: ["192.0.2.7"])
+    res = invoke("--model", tiny_model, "--source", clip, "--serve", ":0", "--token", "kiosk-7", "--sink", "null",
+                 "--max-frames", 1)
+    assert res.exit_code == 0, res.output
+    assert "http://0.0.0.0" not in res.output
+    assert re.search(r"^browser view: http://192\.0\.2\.7:([0-9]+)/\?token=kiosk-7$", res.output, re.M)
+    assert re.search(r"^  also: http://127\.0\.0\.1:[0-9]+/\?token=kiosk-7$", res.output, re.M)
+
+
+def test_view_urls_of_every_address_list_this_machines_then_loopback(monkeypatch):
+    from edgecolor.stream import http_guard
+
+    monkeypatch.setattr(http_guard, "local_addresses", lambda family: {
+        socket.AF_INET: ["10.1.2.3", "192.168.0.9"], socket.AF_INET6: ["2001:db8::5"]}[family])
+    assert http_guard.view_urls("0.0.0.0", 80, "t") == [
+        "http://10.1.2.3:80/?token=t", "http://192.168.0.9:80/?token=t", "http://127.0.0.1:80/?token=t"]
+    assert http_guard.view_urls("::", 81) == ["http://[2001:db8::5]:81/", "http://[::1]:81/"]
+    assert http_guard.view_urls("192.168.0.9", 82) == ["http://192.168.0.9:82/"]
+
+
+def test_local_addresses_leave_out_loopback_and_unspecified():
+    from edgecolor.stream.http_guard import local_addresses
+
+    for address in local_addresses(socket.AF_INET):
+        assert not address.startswith("127.") and address != "0.0.0.0"
