@@ -143,3 +143,12 @@ class ColourLoss(Choice):
 
     PIXEL = "pixel"  # the mean over every pixel of the batch: vivid crops' large errors dominate
     LOG_CROP = "log-crop"  # the mean over crops of log(crop MSE + eps): the mean of per-crop PSNR
+
+
+class CameraCodec(Choice):
+    """``run --input-codec``: the format a V4L2 camera sends (jetson-utils' option; ``yuyv``: uncompressed 4:2:2).
+    The FOURCC each one asks of the driver is :data:`edgecolor.stream.camera_mode.FOURCC`."""
+
+    MJPEG = "mjpeg"
+    YUYV = "yuyv"
+    H264 = "h264"

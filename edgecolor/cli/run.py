@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from edgecolor.choices import Backend
+from edgecolor.choices import Backend, CameraCodec
 from edgecolor.cli._common import JsonOpt, console, emit_json
 from edgecolor.cli._numbers import THREADS, StreamsOpt, bounded
 from edgecolor.errors import InputError
@@ -32,6 +32,16 @@ def _refuse_sinks_onto_the_source(sinks: list[str], source: str) -> None:
             inputs.check_file(target.path, "sink")
         elif target.kind == "folder":
             inputs.check_folder(target.path, "sink folder")
+
+
+def _replays(loop: bool, input_loop: int | None) -> int | None:
+    """How many times a file source is played again after its first pass: 0 (no loop), N, or None (for ever)."""
+    if loop and input_loop not in (None, -1):
+        raise InputError(f"--loop replays for ever but --input-loop {input_loop} asks for {input_loop} replays",
+                         "pass one of them")
+    if loop or input_loop == -1:
+        return None
+    return input_loop or 0
 
 
 def _print_view_urls(urls: list[str], host: str) -> None:
@@ -121,8 +131,29 @@ def run(
         bool, typer.Option(help="Pace a file at its frame rate, like a camera (drops frames).")
     ] = False,
     loop: Annotated[
-        bool, typer.Option(help="Replay a file source from the start when it ends (a kiosk demo clip).")
+        bool, typer.Option(help="Replay a file source from the start when it ends, for ever (a kiosk demo clip).")
     ] = False,
+    input_loop: Annotated[
+        int | None, typer.Option(help="Replay a file source N more times (jetson-utils' --input-loop and ffmpeg's "
+                                      "-stream_loop: 2 plays it 3 times; 0 once; -1 for ever, as --loop).",
+                                 callback=bounded(-1, 10**9))
+    ] = None,
+    input_width: Annotated[
+        int | None, typer.Option(help="Camera frame width to ask for (with --input-height; V4L2 and CSI cameras; "
+                                      "default: the camera's own mode, CSI 1280x720).", callback=bounded(1, 16384))
+    ] = None,
+    input_height: Annotated[
+        int | None, typer.Option(help="Camera frame height to ask for (with --input-width).",
+                                 callback=bounded(1, 16384))
+    ] = None,
+    input_rate: Annotated[
+        float | None, typer.Option(help="Camera frames/s to ask for (V4L2 and CSI; CSI default 30).",
+                                   callback=bounded(0, 1000, above=True))
+    ] = None,
+    input_codec: Annotated[
+        CameraCodec | None, typer.Option(help="The format a V4L2 camera sends: mjpeg (most USB cameras' fast "
+                                               "mode), yuyv (uncompressed) or h264.")
+    ] = None,
     max_frames: Annotated[int | None, typer.Option(help="Stop after this many frames.",
                                                    callback=bounded(1, 10**12))] = None,
     threads: Annotated[int, typer.Option(help="ONNX Runtime threads (0 = all cores; at most 256).",
@@ -137,25 +168,33 @@ def run(
 
     \b
     Example: edgecolor run --source camera:0 --serve 8080 --sink null
-    Example: edgecolor run --source camera:0 --serve :8080 --sink null
+    Example: edgecolor run --source /dev/video0 --input-width 1280 --input-height 720 --input-rate 30
+             --input-codec mjpeg --serve :8080 --sink null
+    Example: edgecolor run --source csi://0 --input-width 1920 --input-height 1080 --input-rate 30
 
     \b
     Kiosk demo: edgecolor run --source file://demo.mp4 --loop --realtime --sink display://0 --fullscreen
+    Play a clip three times: edgecolor run --source clip.mp4 --input-loop 2 --sink out.mp4
 
-    jetson-utils' URIs work too: v4l2:///dev/video0, csi://0, file://PATH, display://0.
+    jetson-utils' URIs and options work too: v4l2:///dev/video0, csi://0, file://PATH, display://0 and the
+    --input-* options below.
 
     Keys (window) and POST /control/ACTION (browser view): next, prev, split, stabilize, quit.
     """
     from edgecolor.registry import SAMPLE_CLIP
+    from edgecolor.stream.camera_mode import CameraMode
     from edgecolor.stream.controls import Controls, Style
     from edgecolor.stream.http_view import HttpView, parse_address
     from edgecolor.stream.pipeline import Pipeline, PipelineConfig, signals_stop
     from edgecolor.stream.sinks import HttpViewSink, display_available, open_sink
-    from edgecolor.stream.sources import open_source
+    from edgecolor.stream.sources import check_options, open_source
     from edgecolor.stream.stabilize import Stabilizer
 
     if engine is not None and model:
         raise InputError("--model and --engine both given", "pass one of them")
+    replays = _replays(loop, input_loop)
+    camera = CameraMode(input_width, input_height, input_rate, input_codec)
+    check_options(source or str(SAMPLE_CLIP), replays != 0, camera)  # before minutes of model loading
     sinks_spec = list(sink or [])
     if not sinks_spec and not serve:
         sinks_spec = ["window"] if display_available() else [str(DEFAULT_FILE)]
@@ -164,7 +203,7 @@ def run(
     _refuse_sinks_onto_the_source(sinks_spec, source)  # also checks every sink spec before a model loads
     engines = _load_engines(model or ["colorizer"], engine, Backend(backend), threads, streams)
     try:
-        src = open_source(source, realtime=realtime, loop=loop)
+        src = open_source(source, realtime=realtime, loop=replays != 0, replays=replays, camera=camera)
     except BaseException:
         for eng in engines.values():
             eng.close()

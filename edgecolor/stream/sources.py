@@ -9,7 +9,8 @@ Spec strings: ``camera:N``, ``/dev/videoN``, ``csi:N``, ``rtsp://...``, ``http(s
 camera), a video file, a folder of images, or one image file; jetson-utils' spellings are aliases
 (``v4l2:///dev/video0``, ``csi://0``, ``file://clip.mp4``). A live source that disappears mid-run is
 reopened with backoff (:class:`Reconnect`) and resumes without restarting the process. A file source can
-``loop`` (a kiosk demo plays its clip for ever); frame indices keep counting across passes.
+``loop`` (a kiosk demo plays its clip for ever, or ``replays`` times more); frame indices keep counting across
+passes. A camera can be asked for a capture mode (:class:`CameraMode`: size, rate, V4L2 pixel format).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import numpy as np
 from edgecolor import inputs
 from edgecolor.errors import InputError
 from edgecolor.imageio import VideoReader, check_pixels, is_image, is_video, read_image
+from edgecolor.stream.camera_mode import CSI_DEFAULT, DEVICE_MODE, CameraMode, csi_pipeline, gstreamer_available
 from edgecolor.textsafe import redact_url
 
 log = logging.getLogger(__name__)
@@ -87,11 +89,12 @@ def _pace(index: int, t0: float, fps: float | None) -> float:
 
 class VideoFileSource(Source):
     """A video file (broken frames skipped and counted by :class:`VideoReader`); ``Frame.index`` is the
-    index in the file."""
+    index in the file, counted on across the passes of a ``loop`` (``replays`` passes after the first; None: for
+    ever)."""
 
-    def __init__(self, path: Path, realtime: bool = False, loop: bool = False) -> None:
+    def __init__(self, path: Path, realtime: bool = False, loop: bool = False, replays: int | None = None) -> None:
         super().__init__(str(path))
-        self._path, self.loop = path, loop
+        self._path, self.loop, self.replays = path, loop, replays
         self._reader = VideoReader(path)  # validates the file, with one-line errors
         self.fps, self.frame_count = self._reader.fps, self._reader.frame_count
         self.live = self.paced = realtime
@@ -116,7 +119,7 @@ class VideoFileSource(Source):
                 last = index
                 if self._stopping.is_set():
                     return
-            if not self.loop or last < 0:  # a pass without a frame would loop without end
+            if not self.loop or last < 0 or self.loops == self.replays:  # a pass without a frame: no end
                 return
             self.loops += 1
             offset += last + 1
@@ -129,15 +132,17 @@ class VideoFileSource(Source):
 
 
 class ImagesSource(Source):
-    """A folder of images (sorted by name) or one image; unreadable images are skipped and counted."""
+    """A folder of images (sorted by name) or one image; unreadable images are skipped and counted. Loops as
+    :class:`VideoFileSource` does."""
 
     def __init__(self, paths: list[Path], name: str, fps: float = 10.0, realtime: bool = False,
-                 loop: bool = False) -> None:
+                 loop: bool = False, replays: int | None = None) -> None:
         super().__init__(name)
         self.paths = paths
         self.fps = fps
         self.live = self.paced = realtime
-        self.loop = loop
+        self.loop, self.replays = loop, replays
+        self.loops = 0
 
     def _images(self) -> Iterator[tuple[int, np.ndarray]]:
         for index, path in enumerate(self.paths):
@@ -155,8 +160,9 @@ class ImagesSource(Source):
                 self.paced_s += _pace(offset + index, t0, self.fps if self.paced else None)
                 yield Frame(offset + index, time.perf_counter(), image)
                 shown = True
-            if not self.loop or not shown:
+            if not self.loop or not shown or self.loops == self.replays:
                 return
+            self.loops += 1
             offset += len(self.paths)
 
 
@@ -263,24 +269,6 @@ class CaptureSource(Source):
         self._cap.release()
 
 
-def gstreamer_available() -> bool:
-    """Whether this OpenCV build can open GStreamer pipelines (needed for Jetson CSI cameras)."""
-    for line in cv2.getBuildInformation().splitlines():
-        if line.strip().startswith("GStreamer:"):
-            return line.split(":", 1)[1].strip().upper().startswith("YES")
-    return False
-
-
-def csi_pipeline(sensor: int, width: int = 1280, height: int = 720, fps: int = 30) -> str:
-    """The GStreamer pipeline of a Jetson CSI camera: NVMM capture, hardware conversion, BGR into appsink."""
-    return (
-        f"nvarguscamerasrc sensor-id={sensor} ! "
-        f"video/x-raw(memory:NVMM),width={width},height={height},framerate={fps}/1 ! "
-        "nvvidconv ! video/x-raw,format=BGRx ! videoconvert ! video/x-raw,format=BGR ! "
-        "appsink drop=true max-buffers=1 sync=false"
-    )
-
-
 @dataclass(frozen=True)
 class SourceSpec:
     """A parsed ``--source``: ``kind`` is camera | csi | rtsp | http | path; ``target`` the index/URL/path."""
@@ -323,9 +311,14 @@ def parse_source(spec: str) -> SourceSpec:
     return SourceSpec("path", spec)
 
 
-def _camera_opener(target: int | str) -> Opener:
+def _camera_opener(target: int | str, mode: CameraMode) -> Opener:
+    """Opens the V4L2 camera and asks it for ``mode`` (again on every reconnect: a replugged camera starts in
+    its driver's default mode)."""
     def open_camera() -> cv2.VideoCapture:
-        return cv2.VideoCapture(target, cv2.CAP_V4L2)
+        cap = cv2.VideoCapture(target, cv2.CAP_V4L2)
+        if cap.isOpened():
+            mode.apply(cap)
+        return cap
 
     return open_camera
 
@@ -359,8 +352,8 @@ def _quiet(opener: Opener) -> Opener:
     return attempt
 
 
-def _open_camera(target: int | str, name: str, policy: Reconnect) -> CaptureSource:
-    opener = _camera_opener(target)
+def _open_camera(target: int | str, name: str, policy: Reconnect, mode: CameraMode) -> CaptureSource:
+    opener = _camera_opener(target, mode)
     cap = opener()
     if cap is None or not cap.isOpened():
         if cap is not None:
@@ -369,6 +362,11 @@ def _open_camera(target: int | str, name: str, policy: Reconnect) -> CaptureSour
             f"camera {name} cannot be opened (missing, busy, or no permission)",
             "check it is connected and free: v4l2-ctl --list-devices",
         )
+    differences = mode.differences(cap)
+    if differences:  # the run goes on at what the camera gives; the operator sees what that is
+        device = target if isinstance(target, str) else f"/dev/video{target}"
+        log.warning("camera %s delivers %s: its driver chose the nearest mode it has (list them: v4l2-ctl "
+                    "--list-formats-ext -d %s)", name, ", ".join(differences), device)
     return CaptureSource(cap, name, opener, policy)
 
 
@@ -391,28 +389,47 @@ def _open_stream(url: str, timeout_s: float, policy: Reconnect) -> CaptureSource
     return CaptureSource(cap, redact_url(url), _quiet(opener), policy)  # the name is printed and logged
 
 
-def open_source(spec: str, realtime: bool = False, image_fps: float = 10.0, timeout_s: float = 5.0,
-                reconnect: Reconnect = Reconnect(), loop: bool = False) -> Source:
-    """Open a source from its spec string (see the module docstring) or raise :class:`InputError`.
-    Live sources that disappear later are retried per ``reconnect``; one absent at the start is an error.
-    ``loop`` replays a file source (video, image folder, image) from the start when it ends."""
+def check_options(spec: str, loop: bool = False, camera: CameraMode = DEVICE_MODE) -> SourceSpec:
+    """The parsed spec, once the options asked for suit it (no I/O; :func:`open_source` checks again): a loop is
+    for files; a camera mode for cameras, a pixel format for V4L2 ones (a CSI sensor's frames come through the
+    ISP). Raises :class:`InputError` otherwise."""
     parsed = parse_source(spec)
     if loop and parsed.kind != "path":
         raise InputError(f"--loop replays a file, but {redact_url(spec)[:80]} is a live source",
-                         "drop --loop (live sources are reconnected when they drop out)")
+                         "drop --loop/--input-loop (live sources are reconnected when they drop out)")
+    if not camera.options:
+        return parsed
+    if parsed.kind not in ("camera", "csi"):
+        raise InputError(f"{', '.join(camera.options)} set a camera's capture mode, but {redact_url(spec)[:80]} is "
+                         "not a camera", "drop them: a file or stream comes at its own size and rate")
+    if parsed.kind == "csi" and camera.codec is not None:
+        raise InputError(f"--input-codec picks a V4L2 camera's format, but {spec} is a CSI camera (raw frames "
+                         "through the ISP)", "drop --input-codec; --input-width/--input-height/--input-rate apply")
+    return parsed
+
+
+def open_source(spec: str, realtime: bool = False, image_fps: float = 10.0, timeout_s: float = 5.0,
+                reconnect: Reconnect = Reconnect(), loop: bool = False, replays: int | None = None,
+                camera: CameraMode = DEVICE_MODE) -> Source:
+    """Open a source from its spec string (see the module docstring) or raise :class:`InputError`.
+    Live sources that disappear later are retried per ``reconnect``; one absent at the start is an error.
+    ``loop`` replays a file source (video, image folder, image) from the start when it ends: ``replays`` times
+    (None: for ever). ``camera`` is the mode asked of a camera; refused for any other source."""
+    parsed = check_options(spec, loop, camera)
     if parsed.kind == "camera":
         if isinstance(parsed.target, int):
-            return _open_camera(parsed.target, f"{spec} (/dev/video{parsed.target})", reconnect)
+            return _open_camera(parsed.target, f"{spec} (/dev/video{parsed.target})", reconnect, camera)
         if not Path(parsed.target).exists():
             raise InputError(f"camera {spec} does not exist", "check it is connected: v4l2-ctl --list-devices")
-        return _open_camera(parsed.target, spec, reconnect)
+        return _open_camera(parsed.target, spec, reconnect, camera)
     if parsed.kind == "csi":
         if not gstreamer_available():
             raise InputError(
                 "this OpenCV build has no GStreamer support, which CSI cameras need",
                 "on Jetson use the system OpenCV (JetPack's python3-opencv), not the pip wheel",
             )
-        pipeline = csi_pipeline(int(parsed.target))
+        width, height = (camera.width, camera.height) if camera.width and camera.height else CSI_DEFAULT[:2]
+        pipeline = csi_pipeline(int(parsed.target), int(width), int(height), camera.fps or CSI_DEFAULT[2])
 
         def open_csi() -> cv2.VideoCapture:
             return cv2.VideoCapture(pipeline, cv2.CAP_GSTREAMER)
@@ -431,14 +448,14 @@ def open_source(spec: str, realtime: bool = False, image_fps: float = 10.0, time
         images = inputs.folder_files(path, is_image, "source folder")
         if not images:
             raise InputError(f"folder {path} has no images", "pass a folder with .jpg/.png files")
-        return ImagesSource(images, str(path), image_fps, realtime, loop)
+        return ImagesSource(images, str(path), image_fps, realtime, loop, replays)
     if found == "missing":
         raise InputError(f"source {path} does not exist", _SPEC_HELP)
     if is_video(path):
-        return VideoFileSource(path, realtime, loop)
+        return VideoFileSource(path, realtime, loop, replays)
     if is_image(path):
         read_image(path)  # fail now, with a one-line error, rather than mid-run
-        return ImagesSource([path], str(path), image_fps, realtime, loop)
+        return ImagesSource([path], str(path), image_fps, realtime, loop, replays)
     raise InputError(
         f"{path} is neither a video nor an image by its extension", "pass .mp4/.avi/.jpg/.png/..."
     )

@@ -111,6 +111,21 @@ def test_realtime_pacing_is_reported_as_its_own_stage_not_as_decode(tiny_model, 
     assert stages["pace"]["mean"] > 50 and stages["decode"]["mean"] < stages["pace"]["mean"] / 4
 
 
+@pytest.mark.parametrize("replays, frames", [(0, 12), (1, 24), (2, 36), (-1, 50)])
+def test_input_loop_plays_a_file_n_more_times(replays, frames, tiny_model, clip, tmp_path):
+    out = tmp_path / "frames"
+    res = invoke("--model", tiny_model, "--source", clip, "--input-loop", replays, "--max-frames", 50,
+                 "--sink", f"{out}/", "--no-stabilize", "--json")
+    assert res.exit_code == 0, res.output
+    assert summary_of(res)["frames"] == frames
+    assert sorted(p.name for p in out.iterdir()) == [f"frame_{i:06d}.png" for i in range(frames)]
+
+
+def test_loop_and_a_count_of_replays_together_are_refused(tiny_model, clip):
+    res = invoke("--model", tiny_model, "--source", clip, "--loop", "--input-loop", 2, "--sink", "null")
+    assert res.exit_code == 2 and "--loop replays for ever but --input-loop 2 asks for 2 replays" in res.output
+
+
 def test_serve_a_bare_port_binds_this_machine_only(tiny_model, clip):
     res = invoke("--model", tiny_model, "--source", clip, "--serve", "0", "--sink", "null", "--max-frames", 1)
     assert res.exit_code == 0, res.output
