@@ -96,13 +96,12 @@ def build(
     ] = True,
     as_json: JsonOpt = False,
 ) -> None:
-    """Build an engine and check it against FP32 on held-out frames.
+    """Build an engine and check it against FP32 on held-out frames. The last line it prints, next:, is the
+    command that uses the engine (a style's: edgecolor stylize photo.jpg -o out.jpg --style ENGINE).
 
     \b
     Example: edgecolor build colorizer --precision int8 --target cpu
     Example: edgecolor build starry-night --precision int8 --target cpu
-    (its last line, next:, is the command that uses the engine: edgecolor stylize photo.jpg -o out.jpg
-    --style engines/starry-night-int8-cpu.onnx)
     """
     from edgecolor.build import manifest as mf
     from edgecolor.build.builder import BuildConfig, up_to_date
