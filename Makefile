@@ -43,8 +43,10 @@ browser:
 	  && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
 	  || echo "chromium not installed: the browser-view test will be skipped"
 
+# Writes nothing inside the checkout (tests/test_checkout_untouched.py compares git status before and after):
+# no .pytest_cache, no __pycache__ next to the sources.
 test: $(VENV)/.full browser
-	$(BIN)/python -m pytest -q
+	PYTHONDONTWRITEBYTECODE=1 $(BIN)/python -m pytest -q -p no:cacheprovider
 
 lint: $(VENV)/.full
 	$(BIN)/ruff check edgecolor tests scripts
