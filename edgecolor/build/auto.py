@@ -9,7 +9,8 @@ graph; u8 convolutions) 3.30 x engine / 3.56 x pipeline, OpenVINO BF16 3.27 x / 
 dot-product flags and OpenVINO -> OpenVINO INT8; bfloat16 flags and OpenVINO (without integer dot products)
 -> BF16; integer dot products without OpenVINO -> ONNX Runtime INT8; else
 FP32 on ONNX Runtime (INT8/BF16 would be emulated; not measured). The chosen precision still goes through
-its accuracy gate; the choice and its reason are recorded in the engine's manifest (``auto``), printed by
+its accuracy gate; when it cannot compile or fails the gate, ``build`` tries the next of :func:`candidates`
+(ONNX Runtime FP32 last, which always builds) with a warning naming why; the choice and its reason are recorded in the engine's manifest (``auto``), printed by
 ``build`` and copied into ``bench``'s JSON rows.
 """
 
@@ -44,6 +45,12 @@ def openvino_installed() -> bool:
 
 def choose(flags: Iterable[str] | None = None, openvino: bool | None = None) -> CpuChoice:
     """The fastest precision/backend for this CPU (``flags`` / ``openvino`` given: for that CPU / install)."""
+    return candidates(flags, openvino)[0]
+
+
+def candidates(flags: Iterable[str] | None = None, openvino: bool | None = None) -> list[CpuChoice]:
+    """Every precision/backend the rule admits for this CPU, fastest first, ending with ONNX Runtime FP32 (which
+    always builds): ``build`` falls back along this list when a choice cannot compile or fails its gate."""
     if flags is None:
         from edgecolor.bench.machine import cpu_flags
 
@@ -52,18 +59,23 @@ def choose(flags: Iterable[str] | None = None, openvino: bool | None = None) -> 
     ov = openvino_installed() if openvino is None else openvino
     bf16 = [f for f in BF16_FLAGS if f in have]
     int8 = [f for f in INT8_FLAGS if f in have]
+    found = []
     if int8 and ov:
-        return CpuChoice(Precision.INT8, EngineBackend.OPENVINO,
-                         f"the CPU has {', '.join(int8)} (integer dot products) and OpenVINO is installed: "
-                         "OpenVINO INT8 (u8 convolutions from the Q/DQ graph)", have)
+        found.append(CpuChoice(Precision.INT8, EngineBackend.OPENVINO,
+                               f"the CPU has {', '.join(int8)} (integer dot products) and OpenVINO is installed: "
+                               "OpenVINO INT8 (u8 convolutions from the Q/DQ graph)", have))
     if bf16 and ov:
-        return CpuChoice(Precision.BF16, EngineBackend.OPENVINO,
-                         f"the CPU has {', '.join(bf16)} (no integer dot products) and OpenVINO is installed: "
-                         "bfloat16 kernels", have)
-    missing = f" (OpenVINO is not installed: {install_command('openvino')})" if bf16 else ""
+        found.append(CpuChoice(Precision.BF16, EngineBackend.OPENVINO,
+                               f"the CPU has {', '.join(bf16)} and OpenVINO is installed: bfloat16 kernels", have))
+    missing = f" (OpenVINO is not installed: {install_command('openvino')})" if (bf16 or int8) and not ov else ""
     if int8:
-        return CpuChoice(Precision.INT8, EngineBackend.ONNXRUNTIME,
-                         f"the CPU has {', '.join(int8)} (integer dot products){missing}: ONNX Runtime INT8", have)
-    return CpuChoice(Precision.FP32, EngineBackend.ONNXRUNTIME,
-                     f"no integer dot-product flags{missing or ' and no OpenVINO'}: "
-                     "ONNX Runtime FP32 (INT8/BF16 would be emulated)", have)
+        found.append(CpuChoice(Precision.INT8, EngineBackend.ONNXRUNTIME,
+                               f"the CPU has {', '.join(int8)} (integer dot products){missing}: ONNX Runtime INT8",
+                               have))
+    if found:
+        reason = "the rule's last resort: ONNX Runtime FP32"
+    else:
+        reason = (f"no integer dot-product flags{missing or ('' if ov or bf16 else ' and no OpenVINO')}: "
+                  "ONNX Runtime FP32 (INT8/BF16 would be emulated)")
+    found.append(CpuChoice(Precision.FP32, EngineBackend.ONNXRUNTIME, reason, have))
+    return found

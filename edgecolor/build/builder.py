@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import shlex
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -203,7 +203,37 @@ def _check_metadata(meta: dict[str, str], name: str) -> None:
 
 def build(cfg: BuildConfig, on_step: Any = None, on_progress: Progress | None = None) -> dict[str, Any]:
     """Run the whole build; returns the manifest (also written beside the engine). ``on_step(message)``
-    announces each stage; ``on_progress(what, done, total)`` counts frames in calibration and the gate."""
+    announces each stage; ``on_progress(what, done, total)`` counts frames in calibration and the gate.
+
+    ``--precision auto``: when the chosen precision/backend cannot be compiled or fails its gate, the next one
+    the rule admits is built (:func:`edgecolor.build.auto.candidates`, ending with ONNX Runtime FP32), with a
+    warning naming why; the manifest's ``auto.fell_back_from`` records each one skipped.
+    """
+    if not cfg.auto or "fell_back_from" in cfg.auto:  # not auto, or one candidate (a rebuild from a manifest)
+        return _build(cfg, on_step, on_progress)
+    from edgecolor.build.auto import candidates
+    from edgecolor.build.gate import GateFailed
+    from edgecolor.errors import MissingDependency
+
+    options = candidates(cfg.auto["cpu_flags"])
+    skipped: list[dict[str, str]] = []
+    for i, choice in enumerate(options):
+        attempt = replace(cfg, precision=choice.precision, cpu_backend=choice.backend,
+                          auto={**choice.describe(), "fell_back_from": list(skipped)})
+        try:
+            return _build(attempt, on_step, on_progress)
+        except (ModelError, GateFailed, MissingDependency) as err:
+            if i == len(options) - 1:
+                raise
+            nxt = options[i + 1]
+            log.warning("--precision auto: %s on %s failed (%s); building %s on %s instead", choice.precision,
+                        choice.backend, err.problem[:200], nxt.precision, nxt.backend)
+            skipped.append({"precision": str(choice.precision), "cpu_backend": str(choice.backend),
+                            "why": err.problem[:300]})
+    raise RuntimeError("--precision auto had no candidate")  # a bug: candidates() always ends with FP32
+
+
+def _build(cfg: BuildConfig, on_step: Any = None, on_progress: Progress | None = None) -> dict[str, Any]:
     step = on_step or (lambda msg: log.info(msg))
 
     def gate_progress(done: int, total: int) -> None:

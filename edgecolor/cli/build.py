@@ -150,6 +150,7 @@ def build(
         console.print(manifest["openvino"]["note"])
     if manifest.get("kept_fp32"):
         console.print(f"kept in higher precision: {', '.join(manifest['kept_fp32'])}")
+    engine = engine.parent / str(manifest["engine"])  # --precision auto may have fallen back to another name
     console.print(f"wrote {engine} and {mf.manifest_path(engine).name} in {manifest['build_seconds']} s")
     if cfg.target is Target.CPU:
         console.print(f"next: {next_command(manifest.get('task'), engine)}")

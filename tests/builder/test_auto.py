@@ -64,3 +64,62 @@ def test_auto_choice_reaches_the_manifest_and_the_bench_json(monkeypatch, tmp_pa
                               "--json"])
     assert res.exit_code == 0, res.output
     assert json.loads(res.stdout)["rows"][0]["auto"]["reason"].startswith("no integer")
+
+
+def test_candidates_fall_back_along_the_rule_to_onnxruntime_fp32():
+    found = [(c.precision, c.backend) for c in auto.candidates(["avx512_vnni", "avx512_bf16"], True)]
+    assert found == [(Precision.INT8, OV), (Precision.BF16, OV), (Precision.INT8, ORT), (Precision.FP32, ORT)]
+    assert [(c.precision, c.backend) for c in auto.candidates(["avx2"], True)] == [(Precision.FP32, ORT)]
+
+
+def test_auto_falls_back_with_one_warning_when_openvino_cannot_compile(monkeypatch, tmp_path, caplog):
+    """The CI-class CPU (VNNI, OpenVINO installed) whose OpenVINO fails: one warning line, no traceback, the
+    next choice of the rule built, and the manifest saying what was skipped and why."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from edgecolor.backends import openvino
+    from edgecolor.bench import machine
+    from edgecolor.cli import app
+    from edgecolor.errors import ModelError
+
+    from build_helpers import conv_colorizer, image_folder
+
+    def refuse(*args, **kwargs):
+        raise ModelError("OpenVINO cannot compile this network: Reorder node failed", "use --cpu-path split")
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(machine, "cpu_flags", lambda: ["avx2", "avx512_vnni"])
+    monkeypatch.setattr(auto, "openvino_installed", lambda: True)
+    monkeypatch.setattr(openvino, "compile_network", refuse)
+    conv_colorizer(tmp_path / "m.onnx")
+    image_folder(tmp_path / "frames", 8)
+    res = CliRunner().invoke(app, ["build", "m.onnx", "--precision", "auto", "--calib", "frames", "--threads", "1"])
+    assert res.exit_code == 0, res.output
+    assert "Traceback" not in res.output
+    warned = [r.getMessage() for r in caplog.records if "--precision auto" in r.getMessage()]
+    assert len(warned) == 1 and "Reorder node failed" in warned[0] and "int8 on onnxruntime instead" in warned[0]
+    assert "wrote engines/m-int8-cpu.onnx " in res.output and "--model engines/m-int8-cpu.onnx" in res.output
+    manifest = json.loads((tmp_path / "engines" / "m-int8-cpu.onnx.json").read_text())
+    assert (manifest["precision"], manifest["backend"]) == ("int8", "onnxruntime")
+    skipped = manifest["auto"]["fell_back_from"]
+    assert [(s["precision"], s["cpu_backend"]) for s in skipped] == [("int8", "openvino")]
+    assert "Reorder node failed" in skipped[0]["why"]
+
+
+@pytest.mark.parametrize(("flags", "backend", "target", "seven_bits"), [
+    (["avx2"], "onnxruntime", "cpu", True),  # u8 x s8 pairs saturate in 16 bits without VNNI
+    (["avx2", "avx512_vnni"], "onnxruntime", "cpu", False),
+    (["avx2", "avx_vnni"], "onnxruntime", "cpu", False),
+    (["avx2"], "openvino", "cpu", False),  # OpenVINO's kernels do not saturate (gated at 8 bits)
+    (["asimddp"], "onnxruntime", "cpu", False),  # Arm
+])
+def test_int8_weights_are_seven_bits_where_onnxruntime_would_saturate(monkeypatch, flags, backend, target,
+                                                                      seven_bits):
+    from edgecolor.bench import machine
+    from edgecolor.build.precisions import _saturating_cpu
+
+    monkeypatch.setattr(machine, "cpu_flags", lambda: flags)
+    cfg = BuildConfig(model="colorizer", precision="int8", target=target, cpu_backend=backend)
+    assert _saturating_cpu(cfg) is seven_bits
