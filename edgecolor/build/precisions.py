@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import onnx
 
-from edgecolor.choices import CalibMethod, EngineBackend, Precision
+from edgecolor.choices import CalibMethod, EngineBackend, Precision, Target
 
 if TYPE_CHECKING:
     from edgecolor.build.builder import BuildConfig
@@ -67,7 +67,8 @@ def _int8_graph(cfg: BuildConfig, fp32: Path, out: Path, work: Path, model_sha: 
     from edgecolor.graph import precision
     from edgecolor.graph.calibration import cache_key, cache_paths
 
-    opts = precision.Int8Options(target=cfg.target, method=cfg.calib_method, keep_fp32=keep)
+    opts = precision.Int8Options(target=cfg.target, method=cfg.calib_method, keep_fp32=keep,
+                                 reduce_range=_saturating_cpu(cfg))
     described = opts.describe()
     key, meta = cache_key(model_sha, frames, dict(described))
     scales, hit = cache_paths(key, meta)
@@ -84,6 +85,18 @@ def _int8_graph(cfg: BuildConfig, fp32: Path, out: Path, work: Path, model_sha: 
         "graph_preprocessing": facts,
         "kept_fp32_for_speed": for_speed,
     }
+
+
+def _saturating_cpu(cfg: BuildConfig) -> bool:
+    """Whether this build's INT8 engine runs on ONNX Runtime on an x86 CPU without integer dot products,
+    where 8-bit weights saturate (:attr:`edgecolor.graph.precision.Int8Options.reduce_range`)."""
+    from edgecolor.bench.machine import cpu_flags
+    from edgecolor.build.auto import INT8_FLAGS
+
+    if cfg.target is not Target.CPU or cfg.cpu_backend is not EngineBackend.ONNXRUNTIME:
+        return False
+    flags = set(cpu_flags())
+    return "avx2" in flags and not flags & set(INT8_FLAGS)
 
 
 def prepared_for_int8(fp32: Path, work: Path) -> tuple[Path, dict]:

@@ -81,6 +81,10 @@ class Int8Options:
     percentile: float = 99.99
     keep_fp32: tuple[str, ...] = field(default_factory=tuple)
     narrow_fp32: bool = True  # CPU target: keep narrow convolutions float (:func:`narrow_convs`)
+    # Weights in 7 bits: for ONNX Runtime on an x86 CPU without integer dot products (VNNI), whose u8 x s8
+    # kernels add pairs of products in 16 bits and saturate with 8-bit weights (ONNX Runtime's quantization
+    # guide). Measured on the AVX2 EPYC: the colorizer's INT8 loss against the colour truth 0.335 dB -> 0.179 dB.
+    reduce_range: bool = False
 
     def __post_init__(self) -> None:
         from edgecolor.errors import InputError
@@ -109,6 +113,7 @@ class Int8Options:
             "ops": list(self.op_types),
             "graph_preprocessing": "onnxruntime quant_pre_process",
             "narrow_convs_fp32": self.target is Target.CPU and self.narrow_fp32,
+            "weight_bits": 7 if self.reduce_range else 8,
         }
 
 
@@ -276,7 +281,7 @@ def quantize_int8(
             quant_format=QuantFormat.QDQ,
             op_types_to_quantize=list(op_types),
             per_channel=True,
-            reduce_range=False,
+            reduce_range=opts.reduce_range,
             activation_type=QuantType.QInt8 if opts.signed_activations else QuantType.QUInt8,
             weight_type=QuantType.QInt8,
             nodes_to_quantize=targets,
