@@ -29,7 +29,29 @@ def tiny_style_core(mix: np.ndarray | None = None, bias: tuple = (0.0, 0.0, 0.0)
     return model
 
 
-def tiny_style(path: Path, net_size: int = 64, **kw) -> Path:
+def two_layer_style_core(hidden: int = 8, seed: int = 0) -> onnx.ModelProto:
+    """A 3x3 convolution to ``hidden`` channels, ReLU, a 1x1 back to 3: a style network with a layer INT8
+    quantises (the per-pixel core's only convolution is too narrow for it)."""
+    rng = np.random.default_rng(seed)
+    w1 = rng.normal(0, 0.3, (hidden, 3, 3, 3)).astype(np.float32)
+    w2 = rng.normal(0, 0.3, (3, hidden, 1, 1)).astype(np.float32)
+    nodes = [helper.make_node("Conv", ["bgr", "w1", "b1"], ["h"], pads=[1, 1, 1, 1]),
+             helper.make_node("Relu", ["h"], ["r"]),
+             helper.make_node("Conv", ["r", "w2", "b2"], ["styled"])]
+    graph = helper.make_graph(
+        nodes, "two_layer_style",
+        [helper.make_tensor_value_info("bgr", TensorProto.FLOAT, ["N", 3, "h", "w"])],
+        [helper.make_tensor_value_info("styled", TensorProto.FLOAT, ["N", 3, "h", "w"])],
+        [numpy_helper.from_array(w1, "w1"), numpy_helper.from_array(np.full(hidden, 0.1, np.float32), "b1"),
+         numpy_helper.from_array(w2, "w2"), numpy_helper.from_array(np.zeros(3, np.float32), "b2")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
+    model.ir_version = IR_VERSION
+    return model
+
+
+def tiny_style(path: Path, net_size: int = 64, two_layers: bool = False, **kw) -> Path:
     meta = {"edgecolor.name": "style-tiny", "edgecolor.style": "tiny", "edgecolor.source": "tests"}
-    onnx.save(stylize_frame_model(tiny_style_core(**kw), net_size, meta), path)
+    core = two_layer_style_core() if two_layers else tiny_style_core(**kw)
+    onnx.save(stylize_frame_model(core, net_size, meta), path)
     return path

@@ -16,6 +16,7 @@ import numpy as np
 
 from edgecolor.backends.base import Engine
 from edgecolor.bench.stats import summarise
+from edgecolor.errors import EdgecolorError
 
 
 @dataclass(frozen=True)
@@ -40,24 +41,34 @@ EngineKey = tuple[Path, str, int]  # model file, CPU path ("tensorrt" for a Tens
 
 
 def open_engines(chosen: list[tuple[Path, str]], threads: int, streams: list[int] | None = None
-                 ) -> dict[EngineKey, Engine]:
+                 ) -> tuple[dict[EngineKey, Engine], list[dict[str, str]]]:
     """One engine per (model file, CPU path, streams), through the one loader
     (:func:`edgecolor.backends.open_engine`): a file whose manifest says TensorRT runs on TensorRT, everything
     else (frame models, ``edgecolor build``'s CPU engines) on the CPU path asked for, with each of ``streams``
-    (default: one stream)."""
+    (default: one stream). Also returns the models that could not be opened (``model``, ``path``, ``error``):
+    the others are still timed; when none opens, the first one's error is raised."""
     from edgecolor.backends import open_engine
 
     engines: dict[EngineKey, Engine] = {}
+    failed: list[dict[str, str]] = []
+    first: EdgecolorError | None = None
     try:
         for path, cpu_path in chosen:
             for n in streams or [1]:
-                engine = open_engine(path, cpu_path=cpu_path, threads=threads, streams=n)
+                try:
+                    engine = open_engine(path, cpu_path=cpu_path, threads=threads, streams=n)
+                except EdgecolorError as err:
+                    first = first or err
+                    failed.append({"model": Path(path).stem, "path": str(path), "error": str(err)})
+                    break  # the other stream counts of this model would fail alike
                 engines[(path, "tensorrt" if engine.backend == "tensorrt" else cpu_path, n)] = engine
     except BaseException:
         for engine in engines.values():
             engine.close()
         raise
-    return engines
+    if not engines and first is not None:
+        raise first
+    return engines, failed
 
 
 @dataclass

@@ -10,8 +10,8 @@ dot-product flags and OpenVINO -> OpenVINO INT8; bfloat16 flags and OpenVINO (wi
 -> BF16; integer dot products without OpenVINO -> ONNX Runtime INT8; else
 FP32 on ONNX Runtime (INT8/BF16 would be emulated; not measured). The chosen precision still goes through
 its accuracy gate; when it cannot compile or fails the gate, ``build`` tries the next of :func:`candidates`
-(ONNX Runtime FP32 last, which always builds) with a warning naming why; the choice and its reason are recorded in the engine's manifest (``auto``), printed by
-``build`` and copied into ``bench``'s JSON rows.
+(ONNX Runtime FP32 last, which always builds) with a warning naming why; the choice and its reason are
+recorded in the engine's manifest (``auto``), printed by ``build`` and copied into ``bench``'s JSON rows.
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 import typer
 
 from edgecolor.backends.streams import MAX_STREAMS
+from edgecolor.choices import CpuPath
 from edgecolor.errors import InputError
 
 MAX_THREADS = 256  # more than any edge board has cores; ONNX Runtime / PyTorch spawn one OS thread each
@@ -50,3 +51,9 @@ THREADS = bounded(0, MAX_THREADS)
 STREAMS_HELP = ("Throughput mode for CPU engines: this many ONNX Runtime sessions, each with its share of --threads, "
                 "frames dealt out in turn: more frames/s, each frame slower (for files, not a live camera).")
 StreamsOpt = Annotated[int, typer.Option(help=STREAMS_HELP + " 1..64.", callback=bounded(1, MAX_STREAMS))]
+
+CpuPathOpt = Annotated[CpuPath, typer.Option(
+    help="How a CPU frame model runs. auto: the colorizer's network on ONNX Runtime and its colour math in OpenCV "
+         "where the model allows it (faster), else the whole graph; graph: the whole frame model in ONNX Runtime "
+         "(the two agree within 2 LSB); split: the OpenCV colour math, refused where impossible; openvino*: the "
+         "network on OpenVINO.")]

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from edgecolor.cli._common import JsonOpt, console, emit_json, out, progress
+from edgecolor.cli._common import JsonOpt, console, emit_json, out, print_error, progress
 from edgecolor.cli._numbers import STREAMS_HELP, THREADS, bounded
 
 MODES = ("engine", "pipeline")
@@ -99,7 +99,8 @@ def bench(
     file ahead of the engine, so its frames wait in the queue stage, which a camera's never do: it also reports
     the latency less that wait (latency_from_submit_ms), about what a live source sees. The JSON records the
     time, the machine (CPU, INT8/BF16 flags, threads) and its load average before and after. Rows of built
-    INT8/FP16 engines carry their accuracy gate's record from the manifest.
+    INT8/FP16 engines carry their accuracy gate's record from the manifest. A model that cannot be opened is
+    named in one error line (and in the JSON's failed list) while the others are timed; the exit status is 1.
 
     \b
     Example: edgecolor bench colorizer engines/colorizer-int8-cpu.onnx --resolutions 720p,1080p --json
@@ -133,8 +134,10 @@ def bench(
     plan = BenchPlan(modes, sinks, res, float(warmup), seconds, iterations,  # type: ignore[arg-type]
                      list(percentile), export_times is not None, rounds)  # type: ignore[arg-type]
     started, load_before = utc_now(), load_average()
-    engines = open_engines([(p, c) for p, (_, c) in zip(paths, chosen, strict=True)], threads,
-                           streams)  # type: ignore[arg-type]  # the callback turned the text into counts
+    engines, failed = open_engines([(p, c) for p, (_, c) in zip(paths, chosen, strict=True)], threads,
+                                   streams)  # type: ignore[arg-type]  # the callback turned the text into counts
+    for failure in failed:  # the others are still timed; the exit status says one failed
+        print_error(f"{failure['model']} ({failure['path']}): {failure['error']}")
     with work_dir("bench") as tmp, progress(not as_json) as bar:
         task = bar.add_task("bench", total=len(engines) * plan.rows_per_engine)
 
@@ -160,7 +163,7 @@ def bench(
               "settings": {"mode": modes, "sink": sinks, "cpu_path": cpu_path, "warmup_s": plan.warmup_s,
                            "duration_s": seconds, "iterations": iterations, "rounds": rounds, "threads": threads,
                            "streams": streams, "percentiles": plan.percentiles},
-              "rows": rows, "ratios": pipeline_ratios(rows), "streams_gain": streams_gain(rows)}
+              "rows": rows, "ratios": pipeline_ratios(rows), "streams_gain": streams_gain(rows), "failed": failed}
     if export_times is not None:
         from edgecolor.bench.session import write_times
 
@@ -171,8 +174,10 @@ def bench(
         plot_rows([r for r in rows if r["mode"] == modes[0]], plot)
     if as_json:
         emit_json(report)
-        return
-    _print_tables(report, plan.percentiles)
+    else:
+        _print_tables(report, plan.percentiles)
+    if failed:
+        raise typer.Exit(1)
 
 
 def machine_threads() -> int:

@@ -9,7 +9,7 @@ import typer
 
 from edgecolor.choices import CpuPath, On
 from edgecolor.cli._common import JsonOpt
-from edgecolor.cli._numbers import THREADS, StreamsOpt, bounded
+from edgecolor.cli._numbers import THREADS, CpuPathOpt, StreamsOpt, bounded
 from edgecolor.cli._oneshot import AddressOpt, GpusOpt, OnOpt, WorkersOpt, ray_options, run_frame_model
 
 
@@ -24,9 +24,7 @@ def colorize(
              "model's validated value (the shipped colorizer: 0.3125).")] = None,
     threads: Annotated[int, typer.Option(help="ONNX Runtime threads (0 = all cores; at most 256).",
                                          callback=THREADS)] = 0,
-    cpu_path: Annotated[CpuPath, typer.Option(help="auto/split: colour math in OpenCV (faster on CPU); graph: the "
-                                                   "whole frame model in ONNX Runtime (they agree within 2 LSB); "
-                                                   "openvino*: the network on OpenVINO.")] = CpuPath.AUTO,
+    cpu_path: CpuPathOpt = CpuPath.AUTO,
     streams: StreamsOpt = 1,
     on: OnOpt = On.LOCAL,
     address: AddressOpt = None,

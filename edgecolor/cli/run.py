@@ -7,9 +7,9 @@ from typing import Annotated
 
 import typer
 
-from edgecolor.choices import Backend, CameraCodec
+from edgecolor.choices import Backend, CameraCodec, CpuPath
 from edgecolor.cli._common import JsonOpt, console, emit_json
-from edgecolor.cli._numbers import THREADS, StreamsOpt, bounded
+from edgecolor.cli._numbers import THREADS, CpuPathOpt, StreamsOpt, bounded
 from edgecolor.errors import InputError
 
 DEFAULT_FILE = Path("out/run.mp4")
@@ -56,7 +56,8 @@ def _print_view_urls(urls: list[str], host: str) -> None:
         console.print("  (no network address found: only this machine can open the view)")
 
 
-def _load_engines(models: list[str], engine: Path | None, backend: Backend, threads: int, streams: int = 1) -> dict:
+def _load_engines(models: list[str], engine: Path | None, backend: Backend, threads: int, streams: int = 1,
+                  cpu_path: CpuPath = CpuPath.AUTO) -> dict:
     """The engines ``run`` streams through (one per ``--model``, or the ``--engine``), from the one loader."""
     from edgecolor.backends import open_engine
     from edgecolor.backends.base import Engine
@@ -77,7 +78,7 @@ def _load_engines(models: list[str], engine: Path | None, backend: Backend, thre
         )
     for name in models:  # onnxruntime-gpu's CUDA provider when present; else the CPU path (colour math in OpenCV)
         engines[Path(name).stem] = open_engine(resolve_model(name), backend=backend, threads=threads, ort_gpu=True,
-                                               streams=streams)
+                                               streams=streams, cpu_path=cpu_path)
     return engines
 
 
@@ -158,6 +159,7 @@ def run(
                                                    callback=bounded(1, 10**12))] = None,
     threads: Annotated[int, typer.Option(help="ONNX Runtime threads (0 = all cores; at most 256).",
                                          callback=THREADS)] = 0,
+    cpu_path: CpuPathOpt = CpuPath.AUTO,
     streams: StreamsOpt = 1,
     as_json: JsonOpt = False,
 ) -> None:
@@ -201,7 +203,7 @@ def run(
     serve_at = parse_address(serve) if serve else None
     source = source or str(SAMPLE_CLIP)
     _refuse_sinks_onto_the_source(sinks_spec, source)  # also checks every sink spec before a model loads
-    engines = _load_engines(model or ["colorizer"], engine, Backend(backend), threads, streams)
+    engines = _load_engines(model or ["colorizer"], engine, Backend(backend), threads, streams, cpu_path)
     try:
         src = open_source(source, realtime=realtime, loop=replays != 0, replays=replays, camera=camera)
     except BaseException:

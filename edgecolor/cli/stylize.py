@@ -7,9 +7,9 @@ from typing import Annotated
 
 import typer
 
-from edgecolor.choices import On
+from edgecolor.choices import CpuPath, On
 from edgecolor.cli._common import JsonOpt, console, emit_json
-from edgecolor.cli._numbers import THREADS, StreamsOpt, bounded
+from edgecolor.cli._numbers import THREADS, CpuPathOpt, StreamsOpt, bounded
 from edgecolor.cli._oneshot import AddressOpt, GpusOpt, OnOpt, WorkersOpt, ray_options, run_frame_model
 from edgecolor.errors import InputError
 
@@ -34,6 +34,7 @@ def stylize(
         help="Instead of -o: write one contact sheet PNG, each image | each style.")] = None,
     threads: Annotated[int, typer.Option(help="ONNX Runtime threads (0 = all cores; at most 256).",
                                          callback=THREADS)] = 0,
+    cpu_path: CpuPathOpt = CpuPath.AUTO,
     streams: StreamsOpt = 1,
     on: OnOpt = On.LOCAL,
     address: AddressOpt = None,
@@ -66,5 +67,5 @@ def stylize(
     if output is None or not style or len(style) != 1:
         raise InputError("stylize needs one --style and an --output (or --sheet)",
                          "e.g. edgecolor stylize photo.jpg --style starry-night -o painted.jpg")
-    run_frame_model(inputs, output, str(resolve_style(style[0])), extra, threads, as_json, "stylize",
+    run_frame_model(inputs, output, str(resolve_style(style[0])), extra, threads, as_json, "stylize", cpu_path,
                     ray=ray_options(on, address, workers, gpus_per_worker, threads), streams=streams)

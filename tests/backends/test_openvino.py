@@ -1,5 +1,6 @@
 """The colorizer's network on OpenVINO (split path): same output as ONNX Runtime's split path."""
 
+import re
 import sys
 
 import cv2
@@ -8,7 +9,7 @@ import pytest
 
 from edgecolor.backends import open_engine
 from edgecolor.backends.cpu_split import SplitColorizerEngine
-from edgecolor.errors import InputError, MissingDependency, ModelError
+from edgecolor.errors import InputError, MissingDependency, ModelError, install_command
 
 from helpers import random_bgr, tiny_colorizer
 from style_helpers import tiny_style
@@ -66,5 +67,5 @@ def test_refuses_bad_precisions_and_onnxruntime_fused_graphs(tmp_path, model):
 
 def test_missing_openvino_names_the_extra(model, monkeypatch):
     monkeypatch.setitem(sys.modules, "openvino", None)
-    with pytest.raises(MissingDependency, match=r"edgecolor\[openvino\]"):
+    with pytest.raises(MissingDependency, match=re.escape(install_command("openvino"))):
         open_engine(model, cpu_path="openvino")
