@@ -43,12 +43,16 @@ class OrtEngine(Engine):
     backend = "onnxruntime"
 
     def __init__(self, model: str | Path | bytes, threads: int = 0, providers: list[str] | None = None,
-                 name: str | None = None) -> None:
-        """``model``: a frame-model file, or its bytes (``name`` then says which file they came from)."""
+                 name: str | None = None, op_by_op: bool = False) -> None:
+        """``model``: a frame-model file, or its bytes (``name`` then says which file they came from).
+        ``op_by_op``: no graph optimisation, so a Q/DQ graph runs as the ONNX spec defines it (quantise,
+        dequantise, float op) instead of ONNX Runtime's fused integer kernels, whose x86 versions without VNNI
+        add pairs of 8-bit products in 16 bits and saturate: how the gate judges a graph built for TensorRT."""
         super().__init__()
         ort = require("onnxruntime", "core")
         opts = cpu_session_options(threads)
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        opts.graph_optimization_level = (ort.GraphOptimizationLevel.ORT_DISABLE_ALL if op_by_op
+                                         else ort.GraphOptimizationLevel.ORT_ENABLE_ALL)
         src = model if isinstance(model, bytes) else str(model)
         if not isinstance(model, bytes) and not Path(model).is_file():
             raise ModelError(f"model {model} does not exist", "pass a frame-model .onnx file or a shipped model name")

@@ -82,7 +82,8 @@ def evaluate(
     """Gate numbers for ``variant`` (a frame model) against ``fp32`` on ``frames``; ``passed`` inside.
     ``on_frame(done, total)`` is called after each frame (a progress bar). ``backend``: what the variant is
     built for; ``openvino`` runs it there, with its precision's hint (BF16 exists only there), so the gate
-    measures what the engine will run. The FP32 reference is always the frame graph on ONNX Runtime."""
+    measures what the engine will run; ``tensorrt`` runs the graph on ONNX Runtime op by op (TensorRT needs the
+    GPU). The FP32 reference is always the frame graph on ONNX Runtime."""
     from edgecolor.backends import open_engine
 
     ref_engine = open_engine(fp32, cpu_path="graph", threads=threads)
@@ -92,6 +93,10 @@ def evaluate(
         hint = recipe(precision).openvino_hint or "f32"
         var_engine = open_openvino(onnx.load(str(variant)), hint, threads=threads, name=f"the {precision} graph")
         plugin = getattr(var_engine, "inference_precision", None)
+    elif backend == "tensorrt":  # TensorRT cannot run here: its Q/DQ graph, op by op as the spec defines it
+        from edgecolor.backends.onnxruntime import OrtEngine
+
+        var_engine, plugin = OrtEngine(variant, threads=threads, op_by_op=True), None
     else:
         var_engine, plugin = open_engine(variant, cpu_path="graph", threads=threads), None
     outs = []

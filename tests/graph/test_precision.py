@@ -19,15 +19,9 @@ FRAMES = tuple(random_bgr(24, 32, s) for s in range(6))
 
 
 def emulated(path: object, frame: np.ndarray) -> np.ndarray:
-    """The Q/DQ graph run op by op in float (ONNX Runtime with no graph optimisation: no fused integer kernel),
-    as the ONNX spec defines it. A signed (TensorRT) graph's integer kernels on an x86 CPU without VNNI add
-    pairs of 8-bit products in 16 bits and saturate, which says nothing about the graph TensorRT will run."""
-    import onnxruntime as ort
-
-    opts = ort.SessionOptions()
-    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-    session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-    return session.run(["frame_out"], {"frame": frame[None]})[0][0]
+    """The Q/DQ graph run op by op, as the spec defines it and as the gate judges a TensorRT graph: a signed
+    graph's fused integer kernels on an x86 CPU without VNNI saturate, which says nothing of TensorRT's."""
+    return OrtEngine(str(path), threads=1, op_by_op=True)(frame)
 
 
 def test_fp16_keeps_colour_math_and_io_fp32(tmp_path):
