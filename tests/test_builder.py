@@ -160,7 +160,7 @@ def test_cli_bad_input_is_one_line_exit_2(work, monkeypatch, case):
     elif case == "few_frames":
         args[4] = image_folder(work / "few", 4)
     elif case == "unreadable":
-        (work / "frames" / "f003.png").write_bytes(b"garbage")
+        (work / "frames" / "f000.png").write_bytes(b"garbage")  # the first frame is always sampled
     else:
         monkeypatch.setitem(sys.modules, "tensorrt", None)  # import fails as if not installed
         args += ["--target", "trt"]
@@ -170,6 +170,8 @@ def test_cli_bad_input_is_one_line_exit_2(work, monkeypatch, case):
     assert len(lines) == 1
     if case == "trt":
         assert "pip install 'edgecolor[trt]'" in out
+    if case == "unreadable":
+        assert "f000.png" in lines[0], lines[0]
     assert not (work / "engines").exists() or list((work / "engines").iterdir()) == []
 
 

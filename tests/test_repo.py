@@ -70,14 +70,25 @@ def test_readme_commands_use_only_shipped_files():
         assert (ROOT / folder / "README.md").is_file()
 
 
-def test_wheel_carries_the_licence(tmp_path):
+def test_wheel_carries_the_licence_and_the_bundled_assets(tmp_path):
+    """Built from a copy: setuptools writes build/ and *.egg-info beside the sources it builds."""
+    import shutil
+
+    source = tmp_path / "src"
+    shutil.copytree(ROOT / "edgecolor", source / "edgecolor", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "LICENSE", "README.md"):
+        shutil.copy2(ROOT / name, source / name)
     proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-                           "-w", str(tmp_path), str(ROOT)], capture_output=True, text=True, timeout=300)
+                           "-w", str(tmp_path), str(source)], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     (wheel,) = tmp_path.glob("edgecolor-*.whl")
     archive = zipfile.ZipFile(wheel)
     licences = [n for n in archive.namelist() if n.endswith("licenses/LICENSE")]
     assert licences and "Apache License" in archive.read(licences[0]).decode()
+    names = set(archive.namelist())
+    gate = [n for n in names if n.startswith("edgecolor/assets/gate/") and n.endswith(".jpg")]
+    assert "edgecolor/assets/colorizer.onnx" in names and "edgecolor/assets/gate/manifest.json" in names
+    assert len(gate) == len(list((ROOT / "edgecolor" / "assets" / "gate").glob("*.jpg")))
 
 
 def test_pytest_collects_every_test_folder(pytestconfig):
