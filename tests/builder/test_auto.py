@@ -16,10 +16,12 @@ OV, ORT = EngineBackend.OPENVINO, EngineBackend.ONNXRUNTIME
     (["avx2", "amx_int8", "amx_bf16"], True, Precision.INT8, OV, "amx_int8"),  # Sapphire Rapids
     (["avx2", "avx512_bf16"], True, Precision.BF16, OV, "avx512_bf16"),
     (["avx2", "avx512_vnni", "avx512_bf16"], False, Precision.INT8, ORT, "not installed"),
-    (["avx2", "avx512_bf16"], False, Precision.FP32, ORT, "not installed"),
+    (["avx2", "avx512_bf16"], False, Precision.INT8, ORT, "not installed"),  # emulated INT8 beats FP32
+    (["avx2"], True, Precision.INT8, OV, "16-bit multiply-adds"),  # AVX2 EPYC without VNNI (2026-12-06 record)
+    (["avx2"], False, Precision.INT8, ORT, "16-bit multiply-adds"),
+    (["sse4_2"], True, Precision.FP32, ORT, "no integer"),
     (["avx2", "avx_vnni"], False, Precision.INT8, ORT, "avx_vnni"),  # Alder Lake
     (["asimddp", "i8mm"], False, Precision.INT8, ORT, "asimddp"),  # Arm
-    (["avx2"], True, Precision.FP32, ORT, "no integer"),
     ([], False, Precision.FP32, ORT, "no integer"),
 ])
 def test_choice_follows_flags_and_install(flags, openvino, precision, backend, says):
@@ -52,7 +54,7 @@ def test_auto_choice_reaches_the_manifest_and_the_bench_json(monkeypatch, tmp_pa
     from build_helpers import conv_colorizer
 
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(machine, "cpu_flags", lambda: ["avx2"])
+    monkeypatch.setattr(machine, "cpu_flags", lambda: ["sse4_2"])
     monkeypatch.setattr(auto, "openvino_installed", lambda: False)
     conv_colorizer(tmp_path / "m.onnx")
     runner = CliRunner()
@@ -69,7 +71,9 @@ def test_auto_choice_reaches_the_manifest_and_the_bench_json(monkeypatch, tmp_pa
 def test_candidates_fall_back_along_the_rule_to_onnxruntime_fp32():
     found = [(c.precision, c.backend) for c in auto.candidates(["avx512_vnni", "avx512_bf16"], True)]
     assert found == [(Precision.INT8, OV), (Precision.BF16, OV), (Precision.INT8, ORT), (Precision.FP32, ORT)]
-    assert [(c.precision, c.backend) for c in auto.candidates(["avx2"], True)] == [(Precision.FP32, ORT)]
+    assert [(c.precision, c.backend) for c in auto.candidates(["avx2"], True)] == [
+        (Precision.INT8, OV), (Precision.INT8, ORT), (Precision.FP32, ORT)]
+    assert [(c.precision, c.backend) for c in auto.candidates(["sse4_2"], True)] == [(Precision.FP32, ORT)]
 
 
 def test_auto_falls_back_with_one_warning_when_openvino_cannot_compile(monkeypatch, tmp_path, caplog):

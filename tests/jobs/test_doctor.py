@@ -49,7 +49,7 @@ def test_json_reports_this_cpus_flags_openvino_and_the_auto_choice():
     (SAPPHIRE_RAPIDS, True, "int8", "openvino",
      "dot product amx_int8, avx512_vnni; bf16 amx_bf16, avx512_bf16; amx amx_tile, amx_int8, amx_bf16"),
     (["avx2", "avx512_bf16"], True, "bf16", "openvino", "dot product none; bf16 avx512_bf16; amx none"),
-    (["avx2"], False, "fp32", "onnxruntime", "dot product none; bf16 none; amx none"),
+    (["avx2"], False, "int8", "onnxruntime", "dot product none; bf16 none; amx none"),
     ([], True, "fp32", "onnxruntime", "dot product none; bf16 none; amx none"),
 ])
 def test_text_says_the_flags_and_what_auto_would_choose_and_why(monkeypatch, flags, openvino, precision, backend,
