@@ -3,7 +3,7 @@
 edgecolor works in full-range BT.601 YCbCr (the JPEG / OpenCV ``COLOR_BGR2YCrCb`` convention).
 Why not Lab: on the CPU path the colour math runs on every full-resolution pixel inside the ONNX graph,
 and exact sRGB<->Lab (pow, cube root, branches) costs ~165 ms per 720p frame on the CI-class CPU versus
-~22 ms for a 3x3 linear transform (measured, see ARCHITECTURE.md). YCbCr is linear, so the graph's
+~22 ms for a 3x3 linear transform (measured, ``docs/architecture.md``). YCbCr is linear, so the graph's
 post-processing reduces to "luma + upsampled chroma offset", and the gray baseline (Cb = Cr = 0) is
 exactly OpenCV's ``COLOR_BGR2GRAY``.
 

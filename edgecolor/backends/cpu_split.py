@@ -65,7 +65,7 @@ class SplitColorizerEngine(TwoStageEngine[Prepared]):
     full-resolution colour math. Submitted frames overlap: the network of frame k+1 runs while frame k's
     colour math does, which spends long stretches on one core (merge, the uint8 add); on the 2-core CI VM the
     720p pipeline ran 1.08-1.13x the frames/s of one worker thread for both stages
-    (``benchmarks/results/pipeline-overlap-2026-12-01-s5.md``).
+    (``benchmarks/results/pipeline-overlap-2026-12-01-two-stage-split.md``).
     """
 
     backend = "onnxruntime+opencv"

@@ -25,7 +25,8 @@ def cpu_session_options(threads: int = 0, spin: bool = True) -> Any:
     colour math, OpenVINO's network): ONNX Runtime's idle pool threads otherwise spin after each run on the
     cores that work needs next. Measured on the 2-core CI VM, 720p colorizer on the split path, the same process,
     8 alternating rounds: pipeline +8 % frames/s, about 5 ms less CPU a frame; the whole-graph style engines ran
-    ~5-10 % slower without spinning, so they keep it (``benchmarks/results/pipeline-overlap-2026-12-01-s4.md``).
+    ~5-10 % slower without spinning, so they keep it
+    (``benchmarks/results/pipeline-overlap-2026-12-01-no-spin-streams.md``).
     """
     ort = require("onnxruntime", "core")
     opts = ort.SessionOptions()

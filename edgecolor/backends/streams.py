@@ -4,7 +4,8 @@ in turn (trtexec's ``--streams``, OpenVINO's THROUGHPUT hint).
 One ONNX Runtime session with every core splits each operator across its threads, and each thread waits for the
 slowest at every operator; a small network at 720p spends much of its time so. Two sessions of one thread each,
 frame k on one and k+1 on the other, never wait for each other: on the 2-core CI VM the split colorizer ran
-1.42x the frames/s in engine mode and 1.30x in the pipeline (``benchmarks/results/pipeline-overlap-2026-12-01-s4.md``).
+1.42x the frames/s in engine mode and 1.30x in the pipeline
+(``benchmarks/results/pipeline-overlap-2026-12-01-no-spin-streams.md``).
 The price is latency: each frame gets fewer threads, so it takes longer, and N frames are in flight at once.
 So it is for files and archives; a live camera keeps one stream (the default).
 

@@ -5,7 +5,7 @@ checked by :func:`edgecolor.build.manifest.check`) says it was built by another 
 another GPU, or changed since: TensorRT plans are not portable, and a mismatched plan fails later with a
 far less helpful message. Its I/O is then checked against the frame-model contract.
 
-Only calls present in all three supported API surfaces are used (``/work/shared/trt-api``):
+Only calls present in all three supported API surfaces are used (``tests/fakes/trt-api``):
 ``Runtime(logger).deserialize_cuda_engine(plan)``, ``num_io_tensors`` / ``get_tensor_name`` /
 ``get_tensor_mode`` / ``get_tensor_dtype`` / ``get_tensor_profile_shape``, ``create_execution_context``,
 ``set_input_shape``, ``get_tensor_shape``, ``set_tensor_address`` and ``execute_async_v3``.

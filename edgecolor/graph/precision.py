@@ -196,9 +196,10 @@ def prepare_for_int8(model_path: Path, out_path: Path) -> dict[str, int]:
     optimisations constant-fold the shape arithmetic PyTorch exports around EfficientNet's "same" padding, fold
     each zero ``Pad`` into its ``Conv``'s pads and drop layout ``Transpose`` pairs, so that every convolution
     sits directly between DequantizeLinear and QuantizeLinear and ONNX Runtime fuses it into ``QLinearConv``.
-    Without it most convolutions of the colorizer stayed float between DQ, Pad and Transpose (README, builder).
-    Reflection pads (style networks) cannot become Conv pads and stay ``Pad`` ops. The result is standard ONNX
-    (basic level only), so the same graph also serves TensorRT. Returns op counts before and after.
+    Without it most convolutions of the colorizer stayed float between DQ, Pad and Transpose
+    (``docs/architecture.md``, INT8). Reflection pads (style networks) cannot become Conv pads and stay ``Pad``
+    ops. The result is standard ONNX (basic level only), so the same graph also serves TensorRT. Returns op
+    counts before and after.
     """
     from onnxruntime.quantization.shape_inference import quant_pre_process
 

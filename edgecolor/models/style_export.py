@@ -21,7 +21,7 @@ from edgecolor.models.train_style import load_style_net
 log = logging.getLogger(__name__)
 
 # Longest side the network sees inside the frame model; larger frames are stylised at this size and the
-# result upsampled (ONNX Runtime CPU timings in the README's "Styles" section).
+# result upsampled (ONNX Runtime CPU timings: ``docs/models.md``, speed).
 NET_SIZE = 512
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 

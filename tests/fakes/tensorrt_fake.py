@@ -3,7 +3,7 @@
 TensorRT cannot be installed on edgecolor's CI machines, so no test here ever runs TensorRT. What these
 tests do check is the *contract*: every class, method, keyword argument, property and enum value that
 edgecolor touches exists in the real Python bindings of TensorRT 10.3, 10.13 and 11.1, as recorded in
-``tests/fakes/trt-api/tensorrt-*.json`` (copied from ``../shared/trt-api``; extracted from the pybind11
+``tests/fakes/trt-api/tensorrt-*.json`` (extracted from the pybind11
 sources, so a missing name is a strong signal, not proof).
 
 Use it
