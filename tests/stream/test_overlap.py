@@ -123,7 +123,8 @@ def test_a_slow_view_drops_its_oldest_outputs_while_a_file_keeps_every_frame():
     file = Collect(keeps_every_frame=True)
     stats = run(n, engine, [view, file], sink_queue_size=2)
     assert file.indices == list(range(n))
-    assert view.indices[0] == 0 and view.indices[-1] == n - 1 and view.indices == sorted(view.indices)
+    # the newest output always reaches the view; the oldest may be dropped before its writer thread first runs
+    assert view.indices[-1] == n - 1 and view.indices == sorted(view.indices)
     assert stats.sink_dropped >= 1 and len(view.indices) + stats.sink_dropped == n
     assert stats.frames == n and view.closed and file.closed
 
