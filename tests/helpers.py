@@ -50,3 +50,50 @@ def write_clip(path: Path, frames: int, size: tuple[int, int] = (32, 24), fourcc
         writer.write(random_bgr(size[1], size[0], k))
     writer.release()
     return path
+
+
+# Frame models that break the output contract, each in one or two uint8 ops, for the tests of the check where
+# frames come out: kind -> (nodes, constants, declared output type and shape). "odd-only" is right on even frame
+# sizes and one pixel too big on odd ones; "even-only" cannot run an odd size at all.
+def _bad_output_graph(kind: str) -> tuple[list[onnx.NodeProto], dict[str, np.ndarray], int, list]:
+    i64 = np.int64
+    half = {"s": np.array([0, 0], i64), "e": np.array([1 << 30, 1 << 30], i64), "a": np.array([1, 2], i64),
+            "st": np.array([2, 2], i64)}
+    node = helper.make_node
+    same, u8 = ["N", "H", "W", 3], TensorProto.UINT8
+    return {
+        "half": ([node("Slice", ["frame", "s", "e", "a", "st"], ["frame_out"])], half, u8, ["N", "h", "w", 3]),
+        "one-px-less": ([node("Slice", ["frame", "s", "e", "a"], ["frame_out"])],
+                        {"s": np.array([0], i64), "e": np.array([-1], i64), "a": np.array([2], i64)}, u8,
+                        ["N", "H", "w", 3]),
+        "transposed": ([node("Transpose", ["frame"], ["frame_out"], perm=[0, 2, 1, 3])], {}, u8, ["N", "W", "H", 3]),
+        "padded": ([node("Pad", ["frame", "p"], ["frame_out"])], {"p": np.array([0, 1, 1, 0, 0, 1, 1, 0], i64)}, u8,
+                   ["N", "h", "w", 3]),
+        "float32": ([node("Cast", ["frame"], ["frame_out"], to=TensorProto.FLOAT)], {}, TensorProto.FLOAT, same),
+        "nchw": ([node("Transpose", ["frame"], ["frame_out"], perm=[0, 3, 1, 2])], {}, u8, ["N", 3, "H", "W"]),
+        "odd-only": ([node("Slice", ["frame", "s", "e", "a", "st"], ["h"]),
+                      node("Resize", ["h", "", "sc"], ["frame_out"], mode="nearest")],
+                     {**half, "sc": np.array([1, 2, 2, 1], np.float32)}, u8, ["N", "h", "w", 3]),
+        "even-only": ([node("Reshape", ["frame", "pairs"], ["rows"]), node("Shape", ["frame"], ["shape"]),
+                       node("Reshape", ["rows", "shape"], ["frame_out"])],
+                      {"pairs": np.array([0, -1, 2, 0, 3], i64)}, u8, same),
+    }[kind]
+
+
+BAD_OUTPUTS = ("half", "one-px-less", "transposed", "padded", "float32", "nchw")
+
+
+def bad_output_model(path: Path, kind: str, task: str = "colorize") -> Path:
+    """A frame model (``frame`` uint8 [N, H, W, 3] in, metadata of ``task``) whose output breaks the contract as
+    ``kind`` says (see :data:`BAD_OUTPUTS`, "odd-only", "even-only")."""
+    nodes, consts, out_type, out_shape = _bad_output_graph(kind)
+    graph = helper.make_graph(
+        nodes, kind, [helper.make_tensor_value_info("frame", TensorProto.UINT8, ["N", "H", "W", 3])],
+        [helper.make_tensor_value_info("frame_out", out_type, out_shape)],
+        [numpy_helper.from_array(v, k) for k, v in consts.items()])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
+    model.ir_version = IR_VERSION
+    helper.set_model_props(model, {"edgecolor.task": task, "edgecolor.net_size": "16", "edgecolor.extra_inputs": "{}"})
+    onnx.checker.check_model(model, full_check=True)
+    onnx.save(model, path)
+    return path

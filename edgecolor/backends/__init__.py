@@ -16,6 +16,12 @@ manifest once (checked: the backend first, then staleness) and a frame model's m
 - an OpenVINO engine (``edgecolor build ... --target cpu`` with ``--precision bf16`` or ``--cpu-backend
   openvino``) for a manifest that says ``openvino``, with the inference precision hint it records.
 
+Two checks run here, so every command gets them (``colorize``, ``stylize``, ``run``, ``bench``, the build's gate):
+``task`` refuses a model made for another task (a style given to ``colorize``, a colorizer to ``stylize``) before
+it loads, by what the file records (a built engine's manifest, else the frame model's ``edgecolor.task``); and
+every engine but TensorRT's runs one probe frame (:func:`probe`) before it is returned, so a model whose output
+is not its input frame's size, dtype or layout is refused before a job writes anything.
+
 ``streams=N`` (CPU engines) opens N of that engine, each with its share of the threads, behind one
 :class:`~edgecolor.backends.streams.StreamsEngine` (throughput mode: frames dealt out in turn).
 """
@@ -26,7 +32,9 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from edgecolor.backends.base import Engine
+import numpy as np
+
+from edgecolor.backends.base import OUTPUT_REMEDY, Engine
 from edgecolor.backends.streams import MAX_STREAMS, StreamsEngine
 from edgecolor.choices import Backend, CpuPath, EngineBackend, Task
 from edgecolor.errors import InputError, ModelError
@@ -39,11 +47,22 @@ log = logging.getLogger(__name__)
 CPU_PATHS = CpuPath.values()
 TRT_SUFFIXES = (".engine", ".plan")  # what ``edgecolor build --target trt`` writes (trtexec's names too)
 _WANTS = {Backend.TRT: EngineBackend.TENSORRT, Backend.ORT: EngineBackend.ONNXRUNTIME, Backend.AUTO: None}
+# Odd and not square: an output of half the size, one pixel less, transposed or padded differs from the input's
+# shape here, and it is small enough to cost a few milliseconds even for the shipped colorizer.
+PROBE_SHAPE = (37, 53, 3)
+_RUNTIMES = ("onnxruntime", "openvino")  # whose own exception types mean "this graph cannot run that frame"
+_TASK_NOUNS = {Task.COLORIZE: "a colorizer", Task.STYLIZE: "a style"}
+_TASK_REMEDIES = {
+    Task.COLORIZE: "pass a colorizer (--model colorizer, or one from 'edgecolor train colorizer'); a style paints in "
+                   "'edgecolor stylize --style NAME'",
+    Task.STYLIZE: "pass a style (see 'edgecolor models', or one from 'edgecolor train style'); a colorizer runs in "
+                  "'edgecolor colorize --model NAME'",
+}
 
 
 def open_engine(model: str | Path, *, backend: Backend | str = Backend.AUTO, cpu_path: CpuPath | str = CpuPath.AUTO,
                 threads: int = 0, ort_gpu: bool = False, rebuild_if_stale: bool = False, streams: int = 1,
-                **trt_options: Any) -> Engine:
+                task: Task | str | None = None, **trt_options: Any) -> Engine:
     """The engine for ``model`` (a shipped model name or a path): see the module docstring.
 
     ``backend``: ``trt`` or ``ort`` refuse an engine built for the other (the manifest's backend is checked
@@ -52,22 +71,29 @@ def open_engine(model: str | Path, *, backend: Backend | str = Backend.AUTO, cpu
     command its manifest records instead of refusing it. ``trt_options`` go to
     :class:`~edgecolor.backends.tensorrt_runtime.TrtEngine` (``slots``, ``cuda_graphs``, ``mapped``, ``cuda``).
     ``streams`` > 1: N CPU engines of ``threads // N`` threads each (``threads`` 0: this machine's cores).
+    ``task``: the task the caller runs (``colorize`` / ``stylize``); a model recorded as made for another one, or
+    recording none, is refused with a one-line ModelError before it loads (:func:`check_task`).
+    The engine has run :func:`probe` (a frame model breaking the output contract is a one-line ModelError).
     """
     if isinstance(streams, bool) or not isinstance(streams, int) or not 1 <= streams <= MAX_STREAMS:
         raise InputError(f"streams must be a whole number from 1 to {MAX_STREAMS}, got {streams!r}",
                          "e.g. --streams 2 on a 2-core CPU")
+    wanted_task = None if task is None else Task.parse(task, "task")
     if streams == 1:
-        return _open_one(model, backend, cpu_path, threads, ort_gpu, rebuild_if_stale, trt_options)
+        return probe(_open_one(model, backend, cpu_path, threads, ort_gpu, rebuild_if_stale, wanted_task, trt_options))
     from edgecolor.system import usable_cores
 
     each = max(1, (threads or usable_cores()) // streams)
     engines: list[Engine] = []
     try:
         for _ in range(streams):
-            engines.append(_open_one(model, backend, cpu_path, each, ort_gpu, rebuild_if_stale, trt_options))
+            engines.append(_open_one(model, backend, cpu_path, each, ort_gpu, rebuild_if_stale, wanted_task,
+                                     trt_options))
             if engines[-1].backend == EngineBackend.TENSORRT:  # checked on the first one
                 raise InputError(f"--streams is for ONNX Runtime and OpenVINO engines; {Path(str(model)).name} is "
                                  "a TensorRT engine", "drop --streams (TensorRT overlaps frames in its own slots)")
+            if len(engines) == 1:  # the others are the same model: one probe answers for them all
+                probe(engines[0])
     except BaseException:
         for engine in engines:
             engine.close()
@@ -75,8 +101,46 @@ def open_engine(model: str | Path, *, backend: Backend | str = Backend.AUTO, cpu
     return StreamsEngine(engines)
 
 
+def probe(engine: Engine) -> Engine:
+    """``engine`` after one frame of :data:`PROBE_SHAPE` went through it, checked as every frame is
+    (:func:`~edgecolor.backends.base.check_output`): a model whose output is not the input's size, dtype or layout
+    is a one-line ModelError here, before a command starts its work.
+
+    Not for TensorRT: its engine runs only within the shapes of its optimisation profile (a probe outside them
+    fails for that reason alone), it is built by ``edgecolor build``, which probed the frame model it was built
+    from (:func:`edgecolor.build.builder.load_frame_model`), and every frame it returns is still checked."""
+    if engine.backend == EngineBackend.TENSORRT:
+        return engine
+    try:
+        engine.infer(np.full(PROBE_SHAPE, 128, np.uint8))
+    except Exception as exc:
+        engine.close()
+        if type(exc).__module__.split(".")[0] not in _RUNTIMES:
+            raise  # a ModelError from the output check, or a bug of ours
+        h, w, _ = PROBE_SHAPE
+        raise ModelError(f"{engine.name} cannot run a {h}x{w} frame ({str(exc).strip().splitlines()[0][:160]}), must "
+                         "run frames of any size (uint8 [N, H, W, 3], N, H and W dynamic)", OUTPUT_REMEDY) from exc
+    except BaseException:
+        engine.close()
+        raise
+    return engine
+
+
+def check_task(name: str, recorded: object, task: Task, where: str) -> None:
+    """Refuse a model ``recorded`` (its ``edgecolor.task``, or its manifest's ``task``; None: not recorded) as made
+    for another task than ``task``, in one line naming the file ``name`` and ``where`` the record is."""
+    if recorded == task:
+        return
+    if recorded is None or recorded == "":
+        raise ModelError(f"{name} records no task ({where} is missing), so it is not known to be "
+                         f"{_TASK_NOUNS[task]}", _TASK_REMEDIES[task])
+    shown = str(recorded)[:40]
+    noun = _TASK_NOUNS[Task(shown)] if shown in Task.values() else f"a '{shown}' model"
+    raise ModelError(f"{name} is {noun}, not {_TASK_NOUNS[task]} ({where} is {shown})", _TASK_REMEDIES[task])
+
+
 def _open_one(model: str | Path, backend: Backend | str, cpu_path: CpuPath | str, threads: int, ort_gpu: bool,
-              rebuild_if_stale: bool, trt_options: dict[str, Any]) -> Engine:
+              rebuild_if_stale: bool, task: Task | None, trt_options: dict[str, Any]) -> Engine:
     from edgecolor.build import manifest as mf
 
     backend = Backend.parse(backend, "backend")
@@ -88,6 +152,13 @@ def _open_one(model: str | Path, backend: Backend | str, cpu_path: CpuPath | str
     manifest = None
     if wanted is EngineBackend.TENSORRT or mf.manifest_path(path).is_file():
         manifest = mf.check(path, rebuild_if_stale=rebuild_if_stale, backend=wanted)
+    proto = None
+    if task is not None and manifest is not None:  # a built engine: its manifest says what it was built from
+        check_task(path.name, manifest.get("task"), task, f"the task in its manifest {mf.manifest_path(path).name}")
+    elif task is not None:
+        proto = _load(path)
+        meta = {p.key: p.value for p in proto.metadata_props}
+        check_task(path.name, meta.get("edgecolor.task"), task, "its edgecolor.task metadata")
     if manifest is not None and manifest.get("backend") == EngineBackend.TENSORRT:
         from edgecolor.backends.tensorrt_runtime import TrtEngine
 
@@ -96,7 +167,7 @@ def _open_one(model: str | Path, backend: Backend | str, cpu_path: CpuPath | str
         raise TypeError(f"TensorRT options {sorted(trt_options)} given for an ONNX Runtime model {path}")
     if manifest is not None and manifest.get("backend") == EngineBackend.OPENVINO:
         return _open_openvino_engine(path, manifest, cpu_path, threads)
-    return _open_onnx(path, cpu_path, threads, ort_gpu)
+    return _open_onnx(path, cpu_path, threads, ort_gpu, proto)
 
 
 def _open_openvino_engine(path: Path, manifest: dict[str, Any], cpu_path: CpuPath, threads: int) -> Engine:
@@ -121,7 +192,9 @@ def _path(model: str | Path) -> Path:
     return shipped_models()[name] if name is not None else Path(model)
 
 
-def _open_onnx(path: Path, cpu_path: CpuPath, threads: int, ort_gpu: bool) -> Engine:
+def _open_onnx(path: Path, cpu_path: CpuPath, threads: int, ort_gpu: bool,
+               proto: onnx.ModelProto | None = None) -> Engine:
+    """``proto``: the frame model when the caller already parsed it (parsed here when a path needs it)."""
     from edgecolor.backends.onnxruntime import OrtEngine
 
     if ort_gpu:
@@ -131,7 +204,7 @@ def _open_onnx(path: Path, cpu_path: CpuPath, threads: int, ort_gpu: bool) -> En
             return OrtEngine(path, threads=threads, providers=["CUDAExecutionProvider", "CPUExecutionProvider"])
     if cpu_path is CpuPath.GRAPH:
         return OrtEngine(path, threads=threads)  # ONNX Runtime reads the metadata itself
-    proto = _load(path)
+    proto = proto or _load(path)
     meta = {p.key: p.value for p in proto.metadata_props}
     # The split path knows edgecolor's own colorizer contract only; adapted colorizers run as a graph, and
     # so does a colorizer whose network boundary an optimised FP16 engine no longer has.

@@ -2,7 +2,11 @@
 
 Polygraphy-style: this base class owns the public methods and their checks; a backend overrides only the
 small ``*_impl`` methods. Frames at the boundary are ``numpy.uint8`` BGR, ``H x W x 3`` (one frame) or
-``N x H x W x 3`` (a batch), C-contiguous; the output has the input's shape.
+``N x H x W x 3`` (a batch), C-contiguous; the output has the input's shape. That is checked where frames come
+out (:func:`check_output`), on every frame: a model returning another size, dtype or layout is a one-line
+:class:`~edgecolor.errors.ModelError` naming what it returned and what it must return.
+:func:`edgecolor.backends.open_engine` runs one probe frame through each engine it opens, so a model that breaks
+the contract is refused before a command starts its work.
 
 Extra inputs are the frame model's scalar inputs with defaults (e.g. ``colour_strength``), recorded in the
 model's ``edgecolor.extra_inputs`` metadata. A value can change on every call, so a control such as a
@@ -57,6 +61,26 @@ def extra_defaults(spec: str | Mapping[str, Any] | None, what: str, remedy: str,
     return defaults
 
 
+OUTPUT_REMEDY = ("re-export the model so its output has the input frame's size and layout, or wrap its network: "
+                 "edgecolor build NET --adapter SPEC")
+
+
+def _dims(shape: tuple[int, ...]) -> str:
+    return "[" + ", ".join(map(str, shape)) + "]"
+
+
+def check_output(out: np.ndarray, shape: tuple[int, ...], name: str) -> None:
+    """The frame-model contract where frames come out: ``out`` must be ``uint8`` of the input batch's ``shape``
+    (``N x H x W x 3``); anything else is the model's fault, a one-line ModelError (what ``name`` returned,
+    what it must return)."""
+    if not isinstance(out, np.ndarray):
+        raise ModelError(f"{name} returned {type(out).__name__[:40]} for a uint8 {_dims(shape)} frame, must "
+                         f"return a uint8 {_dims(shape)} array", OUTPUT_REMEDY)
+    if out.shape != shape or out.dtype != np.uint8:
+        raise ModelError(f"{name} returned {out.dtype} {_dims(out.shape)} for a uint8 {_dims(shape)} frame, must "
+                         f"return uint8 {_dims(shape)} (the input's size, N x H x W x 3 BGR)", OUTPUT_REMEDY)
+
+
 class Pending:
     """A submitted frame: call it to wait for the output (once or many times; it is kept).
 
@@ -67,9 +91,10 @@ class Pending:
     """
 
     def __init__(self, wait: Callable[[], tuple[np.ndarray, float | None]], single: bool, shape: tuple[int, ...],
-                 backend: str, done: Callable[[], bool] | None = None) -> None:
-        """``wait`` returns the output and the compute milliseconds when the backend measured them."""
-        self._wait, self._single, self._shape, self._backend, self._done = wait, single, shape, backend, done
+                 name: str, done: Callable[[], bool] | None = None) -> None:
+        """``wait`` returns the output and the compute milliseconds when the backend measured them; ``name``:
+        the engine's model, as a bad output names it."""
+        self._wait, self._single, self._shape, self._name, self._done = wait, single, shape, name, done
         self._out: np.ndarray | None = None
         self.submitted = time.perf_counter()
         self.compute_ms: float | None = None
@@ -81,8 +106,7 @@ class Pending:
     def __call__(self) -> np.ndarray:
         if self._out is None:
             out, self.compute_ms = self._wait()
-            if out.shape != self._shape or out.dtype != np.uint8:
-                raise RuntimeError(f"{self._backend} returned {out.dtype}{out.shape} for input {self._shape}")
+            check_output(out, self._shape, self._name)
             if self.compute_ms is None:
                 self.compute_ms = (time.perf_counter() - self.submitted) * 1000
             self._out = out[0] if self._single else out
@@ -90,11 +114,13 @@ class Pending:
 
 
 class Engine:
-    """Base class: ``engine(frame, **extra) -> frame``; subclasses set ``defaults`` and ``metadata``."""
+    """Base class: ``engine(frame, **extra) -> frame``; subclasses set ``defaults``, ``metadata`` and ``name``
+    (the model's file name, as errors name it)."""
 
     backend = "abstract"
 
     def __init__(self) -> None:
+        self.name = "the model"
         self.defaults: dict[str, float] = {}
         self.metadata: dict[str, str] = {}
         self._closed = False
@@ -123,8 +149,7 @@ class Engine:
         values = self._check_extra(extra)
         with self._run_lock:
             out = self._infer_impl(batch, values)
-        if out.shape != batch.shape or out.dtype != np.uint8:
-            raise RuntimeError(f"{self.backend} returned {out.dtype}{out.shape} for input {batch.shape}")
+        check_output(out, batch.shape, self.name)
         return out[0] if single else out
 
     __call__ = infer
@@ -136,9 +161,9 @@ class Engine:
         values = self._check_extra(extra)
         if type(self)._submit_impl is Engine._submit_impl:
             future = self._on_worker(batch, values)
-            return Pending(future.result, single, batch.shape, self.backend, future.done)
+            return Pending(future.result, single, batch.shape, self.name, future.done)
         wait = self._submit_impl(batch, values)
-        return Pending(lambda: (wait(), None), single, batch.shape, self.backend)
+        return Pending(lambda: (wait(), None), single, batch.shape, self.name)
 
     def close(self) -> None:
         if not self._closed:

@@ -87,6 +87,7 @@ class SplitColorizerEngine(TwoStageEngine[Prepared]):
                 raise ModelError(f"{path} is not a readable ONNX file", "check the file") from exc
             label = name or path.name
         check_frame_model(*onnx_signature(frame_model), label)
+        self.name = label
         self.metadata = {p.key: p.value for p in frame_model.metadata_props}
         if self.metadata.get("edgecolor.task") != Task.COLORIZE:
             raise ModelError(f"{label} is not a colorizer frame model", "use the graph engine for other models")

@@ -73,6 +73,7 @@ class OrtEngine(Engine):
 
         # inputs with an initializer (the extra inputs' defaults) are not listed among the session's inputs
         label = name or ("the model" if isinstance(model, bytes) else Path(model).name)
+        self.name = label
         check_frame_model([sig(i) for i in ins], [sig(o) for o in outs], label)
         inputs = {i.name: i for i in ins}
         self.output_name = outs[0].name

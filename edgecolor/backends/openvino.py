@@ -147,7 +147,7 @@ class OpenVinoStyleEngine(Engine):
     def __init__(self, model: onnx.ModelProto, threads: int = 0, precision: str = "f32",
                  name: str | None = None) -> None:
         super().__init__()
-        label = name or "the model"
+        label = self.name = name or "the model"
         self.precision = OpenVinoPrecision.parse(precision, "OpenVINO precision")
         check_frame_model(*onnx_signature(model), label)
         self.metadata = {p.key: p.value for p in model.metadata_props}

@@ -38,6 +38,7 @@ class StreamsEngine(Engine):
         self.engines = list(engines)
         first = self.engines[0]
         self.backend, self.metadata, self.defaults = first.backend, first.metadata, first.defaults
+        self.name = first.name
         self._turn = itertools.cycle(self.engines)
         self._turn_lock = threading.Lock()
 

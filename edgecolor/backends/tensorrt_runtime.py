@@ -79,6 +79,7 @@ class TrtEngine(Engine):
         if not path.is_file():
             raise ModelError(f"engine {path} does not exist", "build one: edgecolor build MODEL --precision fp16")
         manifest = read_manifest(path) if manifest is None else manifest
+        self.name = path.name
         self._logger = trt.Logger()  # default severity: WARNING
         self._runtime = trt.Runtime(self._logger)
         self._engine = self._runtime.deserialize_cuda_engine(path.read_bytes())

@@ -149,7 +149,8 @@ class BuildConfig:
 
 
 def load_frame_model(cfg: BuildConfig) -> tuple[onnx.ModelProto, Path]:
-    """The FP32 frame model to build from, and the source file it came from."""
+    """The FP32 frame model to build from, and the source file it came from; checked against the frame-model
+    contract, statically and on a probe frame (:func:`_probe`), before any slow work."""
     from edgecolor.registry import resolve_model
 
     source = resolve_model(cfg.model)
@@ -171,13 +172,26 @@ def load_frame_model(cfg: BuildConfig) -> tuple[onnx.ModelProto, Path]:
                 f"{source.name} cannot be wrapped with adapter '{cfg.adapter}': {str(exc).splitlines()[0][:200]}",
                 "check the network is a valid ONNX and the adapter (or colorizer preset) matches it",
             ) from exc
-        check_frame_model(*onnx_signature(adapted), f"{source.name} wrapped with '{cfg.adapter}'")
+        label = f"{source.name} wrapped with '{cfg.adapter}'"
+        check_frame_model(*onnx_signature(adapted), label)
+        _probe(adapted, label, cfg.threads)
         return adapted, source
     check_frame_model(*onnx_signature(model), source.name)
     _check_metadata({p.key: p.value for p in model.metadata_props}, source.name)
+    _probe(model, source.name, cfg.threads)
     from edgecolor.graph.precision import name_nodes
 
     return name_nodes(model), source
+
+
+def _probe(model: onnx.ModelProto, name: str, threads: int) -> None:
+    """One probe frame through the FP32 frame model on ONNX Runtime (:func:`edgecolor.backends.probe`): an output
+    of another size, dtype or layout is refused in one line before calibration and the gate, and before a
+    TensorRT engine, which the loader does not probe, is built from it."""
+    from edgecolor.backends import probe
+    from edgecolor.backends.onnxruntime import OrtEngine
+
+    probe(OrtEngine(model.SerializeToString(), threads=threads, name=name)).close()
 
 
 def _precision_graph(cfg: BuildConfig, fp32: Path, work: Path, model_sha: str, frames: Any, keep: tuple[str, ...],

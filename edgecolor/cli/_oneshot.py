@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from edgecolor.choices import CpuPath, On
-from edgecolor.cli._common import console, emit_json, progress
+from edgecolor.choices import CpuPath, On, Task
+from edgecolor.cli._common import console, emit_json, print_line, progress
 from edgecolor.cli._numbers import bounded
-from edgecolor.jobs.files import Job, count_frames, plan, run_job, summarise
+from edgecolor.jobs.files import Job, JobsStopped, count_frames, plan, run_jobs, summarise
+from edgecolor.signals import stopping
 
 if TYPE_CHECKING:
     from edgecolor.batch.ray_jobs import RayOptions
@@ -60,28 +61,33 @@ def run_on_ray_cli(jobs: list[Job], model: Path, extra: dict[str, float], cpu_pa
 
 
 def run_frame_model(inputs: list[Path], output: Path, model: str, extra: dict[str, float], threads: int,
-                    as_json: bool, verb: str, cpu_path: CpuPath | str = CpuPath.AUTO,
+                    as_json: bool, task: Task, cpu_path: CpuPath | str = CpuPath.AUTO,
                     ray: RayOptions | None = None, streams: int = 1) -> None:
-    """Shared body of ``colorize`` and ``stylize``: plan, load the engine (``streams`` sessions), process with
-    a progress bar (or hand the plan to Ray with ``ray``, a ``RayOptions``)."""
+    """Shared body of ``colorize`` and ``stylize`` (``task``, also the verb it prints): plan, load the engine
+    (``streams`` sessions; a model made for another task, or breaking the output contract, is refused there),
+    process with a progress bar (or hand the plan to Ray with ``ray``, a ``RayOptions``)."""
     from edgecolor.backends import open_engine
     from edgecolor.errors import InputError
     from edgecolor.registry import resolve_model
 
     if ray is not None and streams > 1:
         raise InputError("--streams is for --on local", "with --on ray, use --workers (one engine per actor)")
+    verb = str(task)
     jobs = plan(inputs, output)
+    # Opened here with --on ray too, and closed: the task and output checks refuse a wrong model before Ray starts.
+    engine = open_engine(resolve_model(model), cpu_path=cpu_path, threads=threads, streams=streams, task=task)
     if ray is not None:
+        engine.close()
         run_on_ray_cli(jobs, Path(resolve_model(model)), extra, cpu_path, ray, as_json, verb)
         return
-    engine = open_engine(resolve_model(model), cpu_path=cpu_path, threads=threads, streams=streams)
-    with progress(not as_json) as bar:
-        task = bar.add_task(verb, total=sum(count_frames(j) for j in jobs))
-        results = []
-        for job in jobs:
-            results.append(run_job(job, engine, extra, on_frame=lambda: bar.advance(task)))
-            if job.kind == "image":
-                bar.advance(task)
+    with stopping() as stop:  # Ctrl+C and SIGTERM end the job at the next frame, as in run
+        try:
+            with progress(not as_json) as bar:
+                frames_done = bar.add_task(verb, total=sum(count_frames(j) for j in jobs))
+                results = run_jobs(jobs, engine, extra, on_frame=lambda: bar.advance(frames_done), stop=stop)
+        except JobsStopped as stopped:
+            print_line(stopped)  # inside stopping(): a second Ctrl+C cannot cut this line off
+            raise typer.Exit(stopped.exit_code) from None
     summary = summarise(model, results)
     frames, seconds = summary["frames"], sum(r.seconds for r in results)
     if as_json:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from edgecolor.choices import CpuPath, On
+from edgecolor.choices import CpuPath, On, Task
 from edgecolor.cli._common import JsonOpt
 from edgecolor.cli._numbers import THREADS, CpuPathOpt, StreamsOpt, bounded
 from edgecolor.cli._oneshot import AddressOpt, GpusOpt, OnOpt, WorkersOpt, ray_options, run_frame_model
@@ -40,5 +40,5 @@ def colorize(
     Example: edgecolor colorize old_film.mp4 -o coloured.mp4 --streams 2
     """
     extra = {} if colour_strength is None else {"colour_strength": colour_strength}
-    run_frame_model(inputs, output, model, extra, threads, as_json, "colorize", cpu_path,
+    run_frame_model(inputs, output, model, extra, threads, as_json, Task.COLORIZE, cpu_path,
                     ray=ray_options(on, address, workers, gpus_per_worker, threads), streams=streams)

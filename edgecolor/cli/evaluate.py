@@ -42,7 +42,7 @@ def colorizer(
     Example: edgecolor eval colorizer --data data/eval --sheet docs/colorizer_sheet.png
     Example: edgecolor eval colorizer --data data/corpus --validation --model runs/cv1/colorizer.onnx --val-fold 1"""
     from edgecolor.backends import open_engine
-    from edgecolor.choices import CpuPath
+    from edgecolor.choices import CpuPath, Task
     from edgecolor.errors import MissingDependency
     from edgecolor.jobs.eval_colorizer import (
         evaluate_colorizer,
@@ -60,7 +60,7 @@ def colorizer(
 
         inputs = sorted(data.rglob("*")) if by_source else sorted(data.iterdir())
         refuse_overwrite([sheet], [*inputs, resolve_model(model)], "contact sheet")
-    engine = open_engine(resolve_model(model), cpu_path=CpuPath.GRAPH)
+    engine = open_engine(resolve_model(model), cpu_path=CpuPath.GRAPH, task=Task.COLORIZE)
     if by_source:
         refuse_trained_on(engine.metadata, val_fold, model)
     extra = {} if colour_strength is None else {"colour_strength": colour_strength}
@@ -123,7 +123,7 @@ def styles(
     \b
     Example: edgecolor eval styles --data data/eval --paintings data/styles --json"""
     from edgecolor.backends import open_engine
-    from edgecolor.choices import CpuPath
+    from edgecolor.choices import CpuPath, Task
     from edgecolor.errors import InputError
     from edgecolor.jobs.eval_colorizer import load_photos
     from edgecolor.jobs.eval_styles import TARGETS, evaluate_styles, painting_for, square_photos, vgg_gram_losses
@@ -131,7 +131,7 @@ def styles(
 
     engines = {}
     for n in style or list(shipped_styles()):
-        engine = open_engine(resolve_style(n), cpu_path=CpuPath.GRAPH)
+        engine = open_engine(resolve_style(n), cpu_path=CpuPath.GRAPH, task=Task.STYLIZE)
         # a style is named by its model's metadata (a renamed or copied .onnx keeps its painting), else its file
         key = engine.metadata.get("edgecolor.style") or Path(n).stem.removeprefix("style-")
         if key in engines:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from edgecolor.choices import CpuPath, On
+from edgecolor.choices import CpuPath, On, Task
 from edgecolor.cli._common import JsonOpt, console, emit_json
 from edgecolor.cli._numbers import THREADS, CpuPathOpt, StreamsOpt, bounded
 from edgecolor.cli._oneshot import AddressOpt, GpusOpt, OnOpt, WorkersOpt, ray_options, run_frame_model
@@ -67,5 +67,5 @@ def stylize(
     if output is None or not style or len(style) != 1:
         raise InputError("stylize needs one --style and an --output (or --sheet)",
                          "e.g. edgecolor stylize photo.jpg --style starry-night -o painted.jpg")
-    run_frame_model(inputs, output, str(resolve_style(style[0])), extra, threads, as_json, "stylize", cpu_path,
+    run_frame_model(inputs, output, str(resolve_style(style[0])), extra, threads, as_json, Task.STYLIZE, cpu_path,
                     ray=ray_options(on, address, workers, gpus_per_worker, threads), streams=streams)

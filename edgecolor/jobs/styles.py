@@ -11,7 +11,7 @@ from pathlib import Path
 from edgecolor.choices import CpuPath, Task
 from edgecolor.errors import InputError, ModelError
 from edgecolor.overwrite import refuse_overwrite
-from edgecolor.registry import describe, shipped_models
+from edgecolor.registry import shipped_models, shipped_name
 
 
 def shipped_styles() -> dict[str, Path]:
@@ -20,19 +20,22 @@ def shipped_styles() -> dict[str, Path]:
 
 
 def resolve_style(style: str | Path) -> Path:
-    """A shipped style name (``starry-night`` or ``style-starry-night``) or a style ``.onnx`` path -> path."""
+    """A shipped style name (``starry-night`` or ``style-starry-night``) or a style ``.onnx`` path -> path.
+
+    Whether the file is a style is the loader's check, where the model opens (``open_engine(..., task=stylize)``
+    reads a built engine's manifest or the model's metadata): a shipped model of another task (``colorizer``)
+    resolves here so that the check can name what it is."""
     styles = shipped_styles()
     key = str(style).removeprefix("style-")
     if key in styles:
         return styles[key]
+    if (name := shipped_name(style)) is not None:
+        return shipped_models()[name]
     path = Path(style)
     if not path.is_file():
         names = ", ".join(styles) or "none shipped"
         raise ModelError(f"no style '{style}' (neither a shipped style nor a file)",
                          f"use one of: {names}; or a style .onnx from 'edgecolor train style'")
-    task = describe(path)["task"]
-    if task != Task.STYLIZE:
-        raise ModelError(f"{path} is a '{task}' model, not a style", "pass a model made by 'edgecolor train style'")
     return path
 
 
@@ -51,7 +54,8 @@ def write_style_sheet(images: list[Path], sheet: Path, styles: list[str] | None 
     names = styles or list(shipped_styles())
     if not names:
         raise ModelError("no styles shipped or given", "train one: edgecolor train style --style-image IMG --name NAME")
-    engines = [open_engine(resolve_style(n), cpu_path=CpuPath.GRAPH, threads=threads) for n in names]
+    engines = [open_engine(resolve_style(n), cpu_path=CpuPath.GRAPH, threads=threads, task=Task.STYLIZE)
+               for n in names]
     rows = []
     for f in files:
         img = read_image(f)

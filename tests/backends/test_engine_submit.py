@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from edgecolor.backends.base import Engine, TwoStageEngine
+from edgecolor.errors import ModelError
 
 
 class Gated(Engine):
@@ -38,13 +39,14 @@ def test_submit_returns_before_the_run_and_the_result_comes_from_the_worker():
     engine.close()
 
 
-def test_close_waits_for_a_submitted_run_and_a_bad_output_is_a_bug():
+def test_close_waits_for_a_submitted_run_and_a_bad_output_is_the_models_fault():
     engine = Gated(shape_change=True)
     pending = engine.submit(np.zeros((4, 6, 3), np.uint8))
     threading.Timer(0.05, engine.go.set).start()
     engine.close()  # returns only once the worker is done
     assert pending.done()
-    with pytest.raises(RuntimeError, match=r"gated returned uint8\(1, 3, 6, 3\) for input \(1, 4, 6, 3\)"):
+    with pytest.raises(ModelError, match=r"^the model returned uint8 \[1, 3, 6, 3\] for a uint8 \[1, 4, 6, 3\] frame, "
+                                         r"must return uint8 \[1, 4, 6, 3\]"):
         pending()
     with pytest.raises(RuntimeError, match="after close"):
         engine.submit(np.zeros((4, 6, 3), np.uint8))

@@ -59,13 +59,19 @@ def test_openvino_paths_get_the_parsed_model_and_their_precision(colorizer, monk
     seen = []
 
     class FakeOpenVino:
+        backend = "openvino"
+
         def __init__(self, model, threads, precision, name):
             seen.append((type(model), precision, name))
+
+        def infer(self, frame):  # the loader's probe frame
+            seen.append(frame.shape)
+            return frame
 
     monkeypatch.setattr(openvino_mod, "OpenVinoColorizerEngine", FakeOpenVino)
     open_engine(colorizer, cpu_path="openvino")
     open_engine(colorizer, cpu_path="openvino-bf16")
-    assert seen == [(onnx.ModelProto, "f32", "c.onnx"), (onnx.ModelProto, "bf16", "c.onnx")]
+    assert seen == [(onnx.ModelProto, "f32", "c.onnx"), (37, 53, 3), (onnx.ModelProto, "bf16", "c.onnx"), (37, 53, 3)]
 
 
 def test_a_tensorrt_manifest_opens_the_tensorrt_engine_with_the_manifest_read_once(colorizer, tmp_path,
@@ -79,7 +85,9 @@ def test_a_tensorrt_manifest_opens_the_tensorrt_engine_with_the_manifest_read_on
     real_read = mf.read
     monkeypatch.setattr(mf, "read", lambda path: reads.append(path) or real_read(path))
 
-    class FakeTrt:
+    class FakeTrt:  # no infer(): the loader does not probe a TensorRT engine outside its profile's shapes
+        backend = "tensorrt"
+
         def __init__(self, path, manifest, **options):
             opened.append((path, manifest["backend"], options))
 
