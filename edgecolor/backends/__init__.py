@@ -18,7 +18,8 @@ manifest once (checked: the backend first, then staleness) and a frame model's m
 
 Two checks run here, so every command gets them (``colorize``, ``stylize``, ``run``, ``bench``, the build's gate):
 ``task`` refuses a model made for another task (a style given to ``colorize``, a colorizer to ``stylize``) before
-it loads, by what the file records (a built engine's manifest, else the frame model's ``edgecolor.task``); and
+a frame runs, by what the file records (a built engine's manifest, read before the engine loads; else the frame
+model's ``edgecolor.task``, read as it loads); and
 every engine but TensorRT's runs one probe frame (:func:`probe`) before it is returned, so a model whose output
 is not its input frame's size, dtype or layout is refused before a job writes anything.
 
@@ -72,7 +73,7 @@ def open_engine(model: str | Path, *, backend: Backend | str = Backend.AUTO, cpu
     :class:`~edgecolor.backends.tensorrt_runtime.TrtEngine` (``slots``, ``cuda_graphs``, ``mapped``, ``cuda``).
     ``streams`` > 1: N CPU engines of ``threads // N`` threads each (``threads`` 0: this machine's cores).
     ``task``: the task the caller runs (``colorize`` / ``stylize``); a model recorded as made for another one, or
-    recording none, is refused with a one-line ModelError before it loads (:func:`check_task`).
+    recording none, is refused with a one-line ModelError before a frame runs (:func:`check_task`).
     The engine has run :func:`probe` (a frame model breaking the output contract is a one-line ModelError).
     """
     if isinstance(streams, bool) or not isinstance(streams, int) or not 1 <= streams <= MAX_STREAMS:
@@ -152,22 +153,27 @@ def _open_one(model: str | Path, backend: Backend | str, cpu_path: CpuPath | str
     manifest = None
     if wanted is EngineBackend.TENSORRT or mf.manifest_path(path).is_file():
         manifest = mf.check(path, rebuild_if_stale=rebuild_if_stale, backend=wanted)
-    proto = None
-    if task is not None and manifest is not None:  # a built engine: its manifest says what it was built from
-        check_task(path.name, manifest.get("task"), task, f"the task in its manifest {mf.manifest_path(path).name}")
-    elif task is not None:
-        proto = _load(path)
-        meta = {p.key: p.value for p in proto.metadata_props}
-        check_task(path.name, meta.get("edgecolor.task"), task, "its edgecolor.task metadata")
-    if manifest is not None and manifest.get("backend") == EngineBackend.TENSORRT:
-        from edgecolor.backends.tensorrt_runtime import TrtEngine
+    if manifest is not None:
+        if task is not None:  # a built engine: its manifest says what it was built from, before it loads
+            check_task(path.name, manifest.get("task"), task, f"the task in its manifest {mf.manifest_path(path).name}")
+        if manifest.get("backend") == EngineBackend.TENSORRT:
+            from edgecolor.backends.tensorrt_runtime import TrtEngine
 
-        return TrtEngine(path, manifest=manifest, **trt_options)
+            return TrtEngine(path, manifest=manifest, **trt_options)
     if trt_options:
         raise TypeError(f"TensorRT options {sorted(trt_options)} given for an ONNX Runtime model {path}")
     if manifest is not None and manifest.get("backend") == EngineBackend.OPENVINO:
         return _open_openvino_engine(path, manifest, cpu_path, threads)
-    return _open_onnx(path, cpu_path, threads, ort_gpu, proto)
+    engine = _open_onnx(path, cpu_path, threads, ort_gpu)
+    if task is not None and manifest is None:
+        # A frame model's task is its metadata, read as it loads: a file that is no frame model at all was refused
+        # for that first (the more basic fault), and no frame has run yet.
+        try:
+            check_task(path.name, engine.metadata.get("edgecolor.task"), task, "its edgecolor.task metadata")
+        except ModelError:
+            engine.close()
+            raise
+    return engine
 
 
 def _open_openvino_engine(path: Path, manifest: dict[str, Any], cpu_path: CpuPath, threads: int) -> Engine:
@@ -192,9 +198,7 @@ def _path(model: str | Path) -> Path:
     return shipped_models()[name] if name is not None else Path(model)
 
 
-def _open_onnx(path: Path, cpu_path: CpuPath, threads: int, ort_gpu: bool,
-               proto: onnx.ModelProto | None = None) -> Engine:
-    """``proto``: the frame model when the caller already parsed it (parsed here when a path needs it)."""
+def _open_onnx(path: Path, cpu_path: CpuPath, threads: int, ort_gpu: bool) -> Engine:
     from edgecolor.backends.onnxruntime import OrtEngine
 
     if ort_gpu:
@@ -204,7 +208,7 @@ def _open_onnx(path: Path, cpu_path: CpuPath, threads: int, ort_gpu: bool,
             return OrtEngine(path, threads=threads, providers=["CUDAExecutionProvider", "CPUExecutionProvider"])
     if cpu_path is CpuPath.GRAPH:
         return OrtEngine(path, threads=threads)  # ONNX Runtime reads the metadata itself
-    proto = proto or _load(path)
+    proto = _load(path)
     meta = {p.key: p.value for p in proto.metadata_props}
     # The split path knows edgecolor's own colorizer contract only; adapted colorizers run as a graph, and
     # so does a colorizer whose network boundary an optimised FP16 engine no longer has.
