@@ -2,10 +2,12 @@
 
 Library code raises :class:`~edgecolor.errors.EdgecolorError` for problems the user can fix; ``main``
 prints those as one line on stderr and exits with code 2. Anything else is a bug and keeps its traceback.
+An interrupt (SIGINT, SIGTERM, SIGHUP) is one line too, and exit code 128 + the signal's number.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import re
@@ -17,8 +19,9 @@ from typer.core import TyperGroup
 
 from edgecolor import __version__
 from edgecolor.cli import _native, bench, build, colorize, data, doctor, evaluate, models, run, stylize, train
-from edgecolor.cli._common import OwnRecordsOnly, SafeFormatter, print_error
+from edgecolor.cli._common import OwnRecordsOnly, SafeFormatter, print_error, print_line
 from edgecolor.errors import EdgecolorError
+from edgecolor.signals import Interrupted, ignore_after_interrupt, raising
 
 # typer >= 0.2x vendors click as typer._click; older ones use click itself: take the classes from typer.
 _CLICK = sys.modules[next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException").__module__]
@@ -45,7 +48,14 @@ class _Group(TyperGroup):
 
     def invoke(self, ctx: Any) -> Any:
         try:
-            return super().invoke(ctx)
+            with raising():  # SIGTERM/SIGHUP too: finally blocks clean up, a second signal cannot cut them short
+                return super().invoke(ctx)
+        except KeyboardInterrupt as exc:  # a command without its own stop (run, colorize and stylize have one)
+            name = exc.name if isinstance(exc, Interrupted) else "SIGINT"
+            command = " ".join(filter(None, ("edgecolor", ctx.invoked_subcommand)))
+            with contextlib.suppress(OSError):  # SIGHUP: the terminal may be gone
+                print_line(f"interrupted by {name}: '{command}' stopped before it finished. Run it again to finish.")
+            raise typer.Exit(exc.exit_code if isinstance(exc, Interrupted) else 130) from None
         except EdgecolorError as err:
             print_error(err)
             raise typer.Exit(2) from None
@@ -126,4 +136,5 @@ def main() -> None:
     _native.quiet_libraries()
     _native.capture_native_stderr()
     _native.warnings_to_log()
+    ignore_after_interrupt()
     app()

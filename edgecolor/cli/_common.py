@@ -84,6 +84,11 @@ def print_error(message: object) -> None:
     console.print(Text(f"error: {one_line(str(message))}"))
 
 
+def print_line(message: object) -> None:
+    """One line on stderr that is not an error (an interrupt saying what it kept)."""
+    console.print(Text(one_line(str(message))))
+
+
 class SafeFormatter(logging.Formatter):
     """Log records as printable single lines (file names in messages may hold newlines or escapes); a
     logged traceback (a bug) keeps its lines, each made printable."""

@@ -6,6 +6,10 @@ Videos overlap as the streaming pipeline does: frame k+1 is submitted to the eng
 Output naming: one input file -> ``OUT`` is a file (or a folder to put it in); a folder or several inputs
 -> ``OUT`` is a folder and each output keeps its input's stem and extension. Every output is written
 atomically, and the whole plan is validated before the first frame is processed.
+
+Interrupts: :func:`run_jobs` takes a :class:`~edgecolor.signals.StopRequest` (``run``'s mechanism: SIGINT and
+SIGTERM set it, nothing is raised mid-write) and checks it between frames and files, so finished outputs are
+kept, an unfinished video is removed, and :class:`JobsStopped` says which.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from edgecolor.overwrite import Inputs
 
 if TYPE_CHECKING:
     from edgecolor.backends.base import Engine, Pending
+    from edgecolor.signals import StopRequest
 
 
 @dataclass(frozen=True)
@@ -109,10 +114,64 @@ def plan(inputs: list[Path], out: Path) -> list[Job]:
     return jobs
 
 
+class JobsStopped(Exception):
+    """``run_jobs`` stopped by SIGINT/SIGTERM (its :class:`~edgecolor.signals.StopRequest`) between frames or
+    files. ``str()`` is the one line the CLI prints: what was kept, what was removed, how many of how many were
+    done; ``exit_code`` is the shell's ``128 + signal``."""
+
+    def __init__(self, stop: StopRequest, jobs: list[Job], done: list[Result], cut: Job | None = None,
+                 frames: tuple[int, int] = (0, 0)) -> None:
+        self.stop, self.jobs, self.done, self.cut, self.frames = stop, jobs, done, cut, frames
+        self.exit_code = stop.exit_code
+        super().__init__(self.line())
+
+    def line(self) -> str:
+        total, done = len(self.jobs), len(self.done)
+        text = f"interrupted by {self.stop.name}: {done} of {total} output{'s' if total > 1 else ''} done"
+        if done:
+            first, last = self.done[0].output, self.done[-1].output
+            text += f" and kept ({first}{', ' + last if done == 2 else ' ... ' + last if done > 2 else ''})"
+        if self.cut is not None:
+            written, frames = self.frames
+            text += f"; removed the unfinished {self.cut.dst} ({written} of {frames or '?'} frames written)"
+        left = total - done - (self.cut is not None)
+        if left:
+            text += f"; {left} not started"
+        return f"{text}. Run the same command again to write {'it' if total == 1 else f'all {total}'}."
+
+
+class _Cut(Exception):
+    """A video job stopped between frames by ``stop`` (its output already removed)."""
+
+    def __init__(self, stop: StopRequest, written: int, frames: int) -> None:
+        self.stop, self.written, self.frames = stop, written, frames
+
+
+def run_jobs(jobs: list[Job], engine: Engine, extra: Mapping[str, float] | None = None,
+             on_frame: Callable[[], None] | None = None, stop: StopRequest | None = None) -> list[Result]:
+    """:func:`run_job` for each of ``jobs`` in order (``on_frame`` after each video frame and each image). When
+    ``stop`` is set (:func:`edgecolor.signals.stopping`), the job in hand ends at the next frame (an unfinished
+    video is removed, a finished output kept) and :class:`JobsStopped` says what was done."""
+    results: list[Result] = []
+    for job in jobs:
+        if stop:
+            raise JobsStopped(stop, jobs, results)
+        try:
+            results.append(run_job(job, engine, extra, on_frame, stop))
+        except _Cut as cut:
+            raise JobsStopped(cut.stop, jobs, results, job, (cut.written, cut.frames)) from None
+        if job.kind == "image" and on_frame:
+            on_frame()
+    if stop:  # came during the last job, which was finished and kept
+        raise JobsStopped(stop, jobs, results)
+    return results
+
+
 def run_job(job: Job, engine: Engine, extra: Mapping[str, float] | None = None,
-            on_frame: Callable[[], None] | None = None) -> Result:
+            on_frame: Callable[[], None] | None = None, stop: StopRequest | None = None) -> Result:
     """Write ``job``'s output through ``engine`` (with its ``extra`` inputs); ``on_frame`` after each video
-    frame written. A video keeps ``engine.streams + 1`` frames in the engine, as the pipeline does."""
+    frame written. A video keeps ``engine.streams + 1`` frames in the engine, as the pipeline does; with
+    ``stop`` set it is removed unfinished at the next frame (``_Cut``)."""
     t0 = time.perf_counter()
     values = dict(extra or {})
     if job.kind == "image":
@@ -130,6 +189,8 @@ def run_job(job: Job, engine: Engine, extra: Mapping[str, float] | None = None,
 
         try:
             for frame in reader:
+                if stop:
+                    raise _Cut(stop, writer.frames, reader.frame_count)
                 pending.append(engine.submit(frame, **values))  # frame k+1 goes in before frame k is written
                 if len(pending) > engine.streams:
                     write_oldest()

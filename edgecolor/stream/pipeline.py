@@ -37,7 +37,6 @@ from __future__ import annotations
 import collections
 import contextlib
 import logging
-import signal
 import threading
 import time
 from dataclasses import dataclass, field
@@ -46,6 +45,7 @@ from typing import Any
 import numpy as np
 
 from edgecolor.backends.base import Engine, Pending
+from edgecolor.signals import StopRequest, stopping
 from edgecolor.stream.controls import Controls
 from edgecolor.stream.queues import FrameQueue
 from edgecolor.stream.sinks import Output, Sink
@@ -285,11 +285,7 @@ class Pipeline:
             raise errors[0]
 
 
-def signals_stop(pipeline: Pipeline) -> contextlib.AbstractContextManager[None]:
-    """While active, SIGINT and SIGTERM stop ``pipeline`` cleanly instead of killing the process."""
-    from edgecolor.signals import handling
-
-    def handler(signum: int, _frame: object) -> None:
-        pipeline.stop(signal.Signals(signum).name)
-
-    return handling((signal.SIGINT, signal.SIGTERM), handler)
+def signals_stop(pipeline: Pipeline) -> contextlib.AbstractContextManager[StopRequest]:
+    """While active, SIGINT and SIGTERM stop ``pipeline`` cleanly instead of killing the process (a second one
+    while it stops changes nothing: :mod:`edgecolor.signals`)."""
+    return stopping(pipeline.stop)

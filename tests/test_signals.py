@@ -1,0 +1,143 @@
+"""Interrupts speak (issue 29, item 5): SIGINT/SIGTERM during a job print one line (what was kept, what was removed,
+how many of how many were done) and exit 128 + the signal; a second signal during the cleanup is absorbed.
+
+Each case runs the ``edgecolor`` executable's entry point in a subprocess with the shipped colorizer, waits until
+the job is under way (an output, or the video's temporary file, exists), then sends the signal. A "burst" keeps
+sending it every 5 ms until the process ends, so a second (and tenth) Ctrl+C lands during the cleanup.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from edgecolor import signals
+
+from helpers import write_clip
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _start(args: list, cwd: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
+    # A child of a background job inherits SIGINT ignored (and would rightly keep ignoring it): restore the default.
+    return subprocess.Popen([sys.executable, "-c", "from edgecolor.cli import main; main()", *map(str, args)],
+                            cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+
+
+def _interrupt(proc: subprocess.Popen, ready: Callable[[], bool], signum: int, burst: bool) -> tuple[int, str]:
+    """Send ``signum`` once ``ready()`` (or every 5 ms until the process ends, with ``burst``); return the exit
+    status and stderr."""
+    end = time.monotonic() + 120
+    while not ready():
+        assert proc.poll() is None, f"ended before it could be interrupted: {proc.communicate()}"
+        assert time.monotonic() < end, "the job never started"
+        time.sleep(0.005)
+    proc.send_signal(signum)
+    while burst and proc.poll() is None:
+        time.sleep(0.005)
+        proc.send_signal(signum)
+    _, err = proc.communicate(timeout=120)
+    return proc.returncode, err
+
+
+def _partials(folder: Path) -> list[str]:
+    return [p.name for p in folder.rglob("*") if "partial" in p.name]
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory) -> Path:
+    """40 photos, each about 25 ms for the shipped colorizer on one thread."""
+    folder = tmp_path_factory.mktemp("photos")
+    for k in range(40):
+        cv2.imwrite(str(folder / f"p{k:02d}.png"), np.random.default_rng(k).integers(0, 256, (240, 320, 3), np.uint8))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory) -> Path:
+    return write_clip(tmp_path_factory.mktemp("clip") / "clip.avi", 600, size=(320, 240))
+
+
+FOLDER_LINE = re.compile(r"interrupted by (SIG\w+): (\d+) of 40 outputs done and kept \(out/p00\.png(?:, | \.\.\. )"
+                         r"out/p(\d\d)\.png\); (\d+) not started\. Run the same command again to write all 40\.")
+VIDEO_LINE = re.compile(r"interrupted by (SIG\w+): 0 of 1 output done; removed the unfinished out/o\.avi \((\d+) of "
+                        r"600 frames written\)\. Run the same command again to write it\.")
+
+
+@pytest.mark.parametrize("verb, signum, burst", [
+    ("colorize", signal.SIGINT, False),
+    ("colorize", signal.SIGINT, True),  # Ctrl+C held down: the cleanup still finishes and the line is printed
+    ("colorize", signal.SIGTERM, False),  # kill, systemd stopping a kiosk
+    ("stylize", signal.SIGINT, True),
+])
+def test_a_folder_job_says_which_outputs_it_kept(folder, tmp_path, verb, signum, burst):
+    out = tmp_path / "out"
+    style = ["--style", "starry-night"] if verb == "stylize" else []
+    proc = _start([verb, folder, "-o", "out", "--threads", "1", *style], tmp_path)
+    code, err = _interrupt(proc, lambda: len(list(out.glob("p*.png"))) >= 2, signum, burst)
+    lines = err.strip().splitlines()
+    assert code == 128 + signum and len(lines) == 1, err
+    m = FOLDER_LINE.fullmatch(lines[0])
+    assert m, lines[0]
+    done, last, left = int(m[2]), int(m[3]), int(m[4])
+    assert m[1] == signal.Signals(signum).name and 2 <= done < 40 and done + left == 40 and last == done - 1
+    assert sorted(p.name for p in out.iterdir()) == [f"p{k:02d}.png" for k in range(done)]  # kept: the ones said
+
+
+@pytest.mark.parametrize("signum, burst", [(signal.SIGINT, False), (signal.SIGINT, True), (signal.SIGTERM, True)])
+def test_a_video_job_removes_its_unfinished_output_and_says_so(clip, tmp_path, signum, burst):
+    out = tmp_path / "out"
+    out.mkdir()
+    proc = _start(["colorize", clip, "-o", "out/o.avi", "--threads", "1"], tmp_path)
+    code, err = _interrupt(proc, lambda: bool(_partials(out)), signum, burst)
+    lines = err.strip().splitlines()
+    assert code == 128 + signum and len(lines) == 1, err
+    m = VIDEO_LINE.fullmatch(lines[0])
+    assert m and m[1] == signal.Signals(signum).name and int(m[2]) < 600, lines[0]
+    assert list(out.iterdir()) == []  # neither the video nor its temporary file
+
+
+def test_a_command_without_its_own_stop_says_it_was_interrupted_and_cleans_up(tmp_path):
+    """``build`` (no per-frame stop): the CLI's handler raises, ``finally`` blocks remove the scratch folder and
+    the staged engine; a burst of SIGTERM cannot cut that short."""
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    proc = _start(["build", "colorizer", "--precision", "int8", "-o", "e/c.onnx"], tmp_path,
+                  {"TMPDIR": str(scratch)})
+    code, err = _interrupt(proc, lambda: any(scratch.glob("edgecolor-build-*")), signal.SIGTERM, True)
+    assert code == 128 + signal.SIGTERM, err
+    assert err.strip().splitlines()[-1] == ("interrupted by SIGTERM: 'edgecolor build' stopped before it finished. "
+                                             "Run it again to finish."), err
+    assert "Traceback" not in err and list(scratch.glob("edgecolor-*")) == []
+    assert not (tmp_path / "e").exists() or list((tmp_path / "e").iterdir()) == []
+
+
+def test_later_interrupts_are_absorbed_until_the_outermost_block_ends():
+    """The rule both ways of taking an interrupt share, in this process (Python's own SIGINT handler comes back)."""
+    before = signal.getsignal(signal.SIGINT)
+    with signals.raising():
+        with signals.stopping() as stop:
+            os.kill(os.getpid(), signal.SIGINT)
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.01)
+        assert stop and stop.name == "SIGINT" and stop.count == 2 and stop.exit_code == 130
+        for signum in (signal.SIGINT, signal.SIGTERM):  # taken already: absorbed by the outer block, not raised
+            os.kill(os.getpid(), signum)
+            time.sleep(0.01)
+    assert signal.getsignal(signal.SIGINT) is before
+    with pytest.raises(signals.Interrupted) as first, signals.raising():  # a fresh block raises again
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(1)
+    assert first.value.name == "SIGTERM" and first.value.exit_code == 143
