@@ -286,8 +286,37 @@ def _writer_refused(path: Path, fps: float, w: int, h: int, fourcc: str) -> Outp
                        "use an .mp4 or .avi output name in a writable folder")
 
 
+def letterbox(frame: np.ndarray, width: int, height: int) -> np.ndarray:
+    """``frame`` (BGR uint8 H x W x 3) scaled to fit ``width x height`` with its shape kept, centred on black."""
+    h, w = frame.shape[:2]
+    scale = min(width / w, height / h)
+    fw, fh = max(1, min(width, round(w * scale))), max(1, min(height, round(h * scale)))
+    out = np.zeros((height, width, 3), np.uint8)
+    x, y = (width - fw) // 2, (height - fh) // 2
+    out[y:y + fh, x:x + fw] = cv2.resize(frame, (fw, fh), interpolation=cv2.INTER_AREA if scale < 1 else
+                                         cv2.INTER_LINEAR)
+    return out
+
+
+def _playable_frames(path: Path, most: int) -> int:
+    """How many frames of ``path`` decode, reading at most ``most``."""
+    cap = cv2.VideoCapture(str(path))
+    count = 0
+    while count < most and cap.isOpened() and cap.grab():
+        count += 1
+    cap.release()
+    return count
+
+
 class VideoWriter:
-    """Write BGR frames to a video file atomically (the file appears only after :meth:`close`)."""
+    """Write BGR frames to a video file atomically (the file appears only after :meth:`close`).
+
+    A video file has one frame size, its first frame's. A frame of another size (a camera that reconnects in
+    another mode, a stream that changes resolution) is scaled to fit it, its shape kept (black bars), and
+    ``rescaled`` counts those frames; one warning per new size says so. Why not a new file per size: the
+    recording stays the one file the user named, playable in any player; the frames lose resolution
+    rather than being lost (OpenCV's writer silently drops a frame of another size, and the whole file was then
+    refused as incomplete)."""
 
     def __init__(self, path: str | Path, fps: float, fourcc: str = "mp4v") -> None:
         self.path = Path(path)
@@ -296,29 +325,46 @@ class VideoWriter:
         self._ctx = atomic_output(self.path)
         self._tmp = self._ctx.__enter__()
         self._writer: cv2.VideoWriter | None = None
+        self._size = (0, 0)
+        self._warned: set[tuple[int, int]] = set()
         self.frames = 0
+        self.rescaled = 0
 
     def write(self, frame: np.ndarray) -> None:
-        if self._writer is None:
-            h, w = frame.shape[:2]
-            if w % 2 or h % 2:  # OpenCV's FFmpeg writer drops the last odd row/column without a word
-                if self.path.suffix.lower() != ".avi":
-                    self.abort()
-                    raise OutputError(f"cannot write {w}x{h} frames to {self.path}: its codec needs an even "
-                                      "width and height", "write an .avi output (MJPEG keeps odd sizes)")
-                # OpenCV's own MJPEG writer keeps every pixel
-                self._writer = cv2.VideoWriter(str(self._tmp), cv2.CAP_OPENCV_MJPEG, cv2.VideoWriter.fourcc(*"MJPG"),
-                                               self.fps, (w, h))
-            else:
-                self._writer = cv2.VideoWriter(str(self._tmp), cv2.VideoWriter.fourcc(*self.fourcc), self.fps,
-                                               (w, h))
-            if not self._writer.isOpened():
-                self.abort()
-                raise _writer_refused(self.path, self.fps, w, h, self.fourcc)
-        self._writer.write(frame)
+        h, w = frame.shape[:2]
+        writer = self._writer if self._writer is not None else self._open(w, h)
+        if (w, h) != self._size:
+            if (w, h) not in self._warned:
+                self._warned.add((w, h))
+                log.warning("%s: frames changed from %dx%d to %dx%d at frame %d; they are scaled to fit %dx%d "
+                            "(shape kept, black bars): a video file has one frame size", self.path,
+                            *self._size, w, h, self.frames, *self._size)
+            frame = letterbox(frame, *self._size)
+            self.rescaled += 1
+        writer.write(frame)
         self.frames += 1
 
-    def close(self) -> None:
+    def _open(self, w: int, h: int) -> cv2.VideoWriter:
+        if w % 2 or h % 2:  # OpenCV's FFmpeg writer drops the last odd row/column without a word
+            if self.path.suffix.lower() != ".avi":
+                self.abort()
+                raise OutputError(f"cannot write {w}x{h} frames to {self.path}: its codec needs an even "
+                                  "width and height", "write an .avi output (MJPEG keeps odd sizes)")
+            # OpenCV's own MJPEG writer keeps every pixel
+            self._writer = cv2.VideoWriter(str(self._tmp), cv2.CAP_OPENCV_MJPEG, cv2.VideoWriter.fourcc(*"MJPG"),
+                                           self.fps, (w, h))
+        else:
+            self._writer = cv2.VideoWriter(str(self._tmp), cv2.VideoWriter.fourcc(*self.fourcc), self.fps, (w, h))
+        if not self._writer.isOpened():
+            self.abort()
+            raise _writer_refused(self.path, self.fps, w, h, self.fourcc)
+        self._size = (w, h)
+        return self._writer
+
+    def close(self, keep_partial: bool = False) -> None:
+        """Finish the file and rename it into place after checking it plays back to its last frame. One that
+        stops short is an :class:`OutputError` naming why; with ``keep_partial`` (a live recording, which cannot
+        be made again) the frames that do play are kept under the final name first, and the error says so."""
         if self._writer is not None:
             self._writer.release()
         if self.frames == 0:
@@ -329,11 +375,31 @@ class VideoWriter:
         check = cv2.VideoCapture(str(self._tmp))
         written = int(check.get(cv2.CAP_PROP_FRAME_COUNT)) if check.isOpened() else 0
         check.release()
-        if written < self.frames:
-            self.abort()
-            raise OutputError(f"cannot write {self.path}: the video is incomplete ({written} of {self.frames} frames)"
-                              f"{space_note(self.path)}", "free disk space or choose another output location")
-        self._ctx.__exit__(None, None, None)
+        if written >= self.frames:
+            self._ctx.__exit__(None, None, None)
+            return
+        why, remedy = self._why_short()
+        if keep_partial and written == 0 and self._tmp.exists():  # no index (a full disk cut the end off):
+            written = _playable_frames(self._tmp, self.frames)  # count the frames that do decode
+        if keep_partial and written > 0:
+            self._ctx.__exit__(None, None, None)
+            raise OutputError(f"{self.path} keeps only its first {written} of {self.frames} frames: {why}", remedy)
+        self.abort()
+        raise OutputError(f"cannot write {self.path}: the video is incomplete ({written} of {self.frames} frames): "
+                          f"{why}", remedy)
+
+    def _why_short(self) -> tuple[str, str]:
+        """Why the file holds fewer frames than were written to it, as far as can be told, and the remedy."""
+        if not self._tmp.exists():
+            if not self.path.parent.is_dir():
+                return (f"its folder {self.path.parent} was removed while it was written",
+                        "keep the output folder until the command ends, or choose another output location")
+            return (f"its temporary file {self._tmp.name} was removed while it was written",
+                    "leave the output folder's .partial files alone until the command ends")
+        if note := space_note(self.path):
+            return f"the disk is nearly full{note}", "free disk space or choose another output location"
+        return ("OpenCV's writer stopped without saying why", "check the output file system (free space, quota, "
+                "errors) or choose another output location")
 
     def abort(self) -> None:
         if self._writer is not None:

@@ -129,6 +129,10 @@ class NullSink(Sink):
 
 
 class VideoFileSink(Sink):
+    """One video file. Frames of another size than the first (a camera back in another mode) are scaled to fit
+    it (:class:`~edgecolor.imageio.VideoWriter`); frames that play back are kept at close even when the file
+    ended short (a live recording cannot be made again), with an error naming why it ended."""
+
     def __init__(self, path: Path, fps: float) -> None:
         self.name = str(path)
         self.writer = VideoWriter(path, fps)
@@ -137,7 +141,7 @@ class VideoFileSink(Sink):
         self.writer.write(out.image)
 
     def close(self) -> None:
-        self.writer.close()
+        self.writer.close(keep_partial=True)
 
     def abort(self) -> None:
         self.writer.abort()

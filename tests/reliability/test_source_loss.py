@@ -8,7 +8,9 @@ import socket
 import threading
 import time
 
+import cv2
 import numpy as np
+import pytest
 
 from edgecolor.backends.base import Engine
 from edgecolor.stream.controls import Controls, Style
@@ -163,3 +165,80 @@ def test_gives_up_after_max_outage_and_stop_interrupts_the_wait():
 def test_reconnect_can_be_turned_off():
     src = CaptureSource(FakeCapture(1), "cam", lambda: FakeCapture(5), Reconnect(enabled=False, lost_after_s=0.05))
     assert len(list(src.frames())) == 1 and src.reconnects == 0
+
+
+# --- a camera that comes back at another size (issue 29, item 1) --------------------------------------------
+class RebootingCamera:
+    """An MJPEG camera on loopback that serves ``before`` frames at the first size once a client watches, drops
+    out for a second (an IP camera rebooting) and comes back at the second size (another profile)."""
+
+    def __init__(self, port: int, first: tuple[int, int], second: tuple[int, int], before: int = 15) -> None:
+        self.port, self.sizes, self.before = port, (first, second), before
+        self.view: HttpView | None = HttpView(port=port)
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _publish(self, view: HttpView, size: tuple[int, int], count: int | None) -> None:
+        w, h = size
+        k = 0
+        while not self._done.is_set() and (count is None or k < count):
+            view.publish(np.full((h, w, 3), 200, np.uint8))
+            k += view.stream_clients > 0  # frames count once someone is watching
+            time.sleep(0.03)
+
+    def _serve(self) -> None:
+        assert self.view is not None
+        self._publish(self.view, self.sizes[0], self.before)
+        self.view.stop()
+        time.sleep(1.0)
+        if not self._done.is_set():
+            self.view = HttpView(port=self.port)
+            self._publish(self.view, self.sizes[1], None)
+
+    def stop(self) -> None:
+        self._done.set()
+        self._thread.join(timeout=5)
+        if self.view is not None:
+            self.view.stop()
+
+
+@pytest.mark.parametrize("sink, first, second", [
+    ("o.avi", (320, 240), (240, 320)),  # the issue's case: portrait after landscape (MJPEG in AVI)
+    ("o.mp4", (320, 240), (640, 480)),  # larger, same shape: scaled down, no bars (mp4v)
+    ("o.avi", (160, 120), (320, 180)),  # wider: letterboxed top and bottom
+])
+def test_a_file_sink_keeps_every_frame_when_the_camera_returns_at_another_size(tmp_path, caplog, sink, first, second):
+    from typer.testing import CliRunner
+
+    from edgecolor.cli import app
+
+    from helpers import tiny_colorizer
+
+    model = tiny_colorizer(tmp_path / "tiny.onnx")
+    cam = RebootingCamera(free_port(), first, second)
+    out = tmp_path / sink
+    try:
+        res = CliRunner().invoke(app, ["run", "--model", str(model), "--source",
+                                       f"http://127.0.0.1:{cam.port}/stream.mjpg", "--sink", str(out),
+                                       "--max-frames", "40"])
+    finally:
+        cam.stop()
+    assert res.exit_code == 0, res.output
+    assert f"frames changed from {first[0]}x{first[1]} to {second[0]}x{second[1]}" in caplog.text  # said once
+    cap = cv2.VideoCapture(str(out))
+    frames = []
+    while (ok := cap.read())[0]:
+        frames.append(ok[1])
+    cap.release()
+    assert len(frames) == 40 and {f.shape for f in frames} == {(first[1], first[0], 3)}
+    last = frames[-1].astype(int)
+    scale = min(first[0] / second[0], first[1] / second[1])
+    bar_x, bar_y = (first[0] - round(second[0] * scale)) // 2, (first[1] - round(second[1] * scale)) // 2
+    h, w = first[1], first[0]
+    assert last[h // 2 - 4: h // 2 + 4, w // 2 - 4: w // 2 + 4].mean() > 60  # the picture, scaled
+    if bar_x > 4:
+        assert last[:, : bar_x - 3].mean() < 12 and last[:, w - bar_x + 3:].mean() < 12  # black bars, shape kept
+    if bar_y > 4:
+        assert last[: bar_y - 3].mean() < 12 and last[h - bar_y + 3:].mean() < 12
+    assert list(tmp_path.glob(".*partial*")) == []
