@@ -15,6 +15,7 @@ import os
 import stat
 from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 from edgecolor.errors import InputError, OutputError
 
@@ -94,13 +95,41 @@ def read_bytes(path: str | Path, what: str = "input", limit: int = MAX_INPUT_BYT
             raise InputError(f"{what} {_short(path)} is {_describe(mode)}, not a regular file",
                              "pass a regular file")
         os.set_blocking(fd, True)
+        size = os.fstat(fd).st_size
+        if size > limit:
+            raise _too_large(path, what, limit)
         try:
-            data = f.read(limit + 1)
+            data = _read_sized(f, size, limit)
         except OSError as exc:
             raise InputError(f"cannot read {_short(path)}: {_os_problem(exc)}", "check the file") from exc
     if len(data) > limit:
-        raise InputError(f"{what} {_short(path)} is larger than {limit >> 20} MB", "pass a smaller file")
+        raise _too_large(path, what, limit)
     return data
+
+
+def _too_large(path: str | Path, what: str, limit: int) -> InputError:
+    return InputError(f"{what} {_short(path)} is larger than {limit >> 20} MB", "pass a smaller file")
+
+
+def _read_sized(f: BinaryIO, size: int, limit: int) -> bytes:
+    """At most ``limit + 1`` bytes of ``f``, asking for the ``size`` it has (from ``stat``) plus one byte.
+
+    Why not ``f.read(limit + 1)``: Python allocates the whole request up front, so every image asked for a
+    1 GiB buffer, and a process capped with ``ulimit -v`` (init scripts and supervisors do) failed every image
+    with ``MemoryError``. A file that grew since ``stat`` (or reports size 0, as ``/proc`` files do) is read on
+    in 1 MiB steps, up to the same limit."""
+    data = f.read(size + 1)
+    if len(data) <= size:
+        return data
+    parts = [data]
+    total = len(data)
+    while total <= limit:
+        part = f.read(min(1 << 20, limit + 1 - total))
+        if not part:
+            break
+        parts.append(part)
+        total += len(part)
+    return b"".join(parts)
 
 
 def read_text(path: str | Path, what: str = "input", limit: int = 16 << 20) -> str:
@@ -120,12 +149,18 @@ def require_file(path: str | Path, what: str = "input") -> Path:
     return Path(path)
 
 
-def check_output(path: str | Path) -> Path:
-    """An output path whose name fits the file system and that is not a symbolic-link loop."""
+def check_output(path: str | Path, folder: bool = False) -> Path:
+    """An output path (``folder``: an output folder) whose name fits the file system, that is not a
+    symbolic-link loop and whose folders are not links to nothing."""
     problem = name_problem(path)
     if problem:
         raise OutputError(f"output {_short(path)} {problem}", "choose a shorter output name")
     path = Path(path)
+    for above in (path, *path.parents) if folder else path.parents:
+        if above.is_symlink() and not above.exists():  # mkdir would fail with "File exists", which misleads
+            target = os.readlink(above)
+            raise OutputError(f"output folder {_short(above)} is a symbolic link to {_short(target)}, which does "
+                              "not exist", f"create {_short(target)} or remove the link {_short(above)}")
     try:
         path.resolve()
     except (OSError, RuntimeError) as exc:  # RuntimeError: Python < 3.13 reports link loops so

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from edgecolor.errors import OutputError
+from edgecolor.inputs import check_output
 
 
 def _resolved(path: Path) -> Path:
@@ -53,16 +54,17 @@ class Inputs:
         return hit
 
     def check_file(self, out: Path | str, what: str = "output") -> None:
-        """Refuse ``out`` if writing it would replace an input (also through a link)."""
-        out = Path(out)
+        """Refuse ``out`` if writing it would replace an input (also through a link), or cannot be written
+        (:func:`edgecolor.inputs.check_output`: checked here, before the work, not when it is written)."""
+        out = check_output(out)
         if (hit := self._same(out)) is not None:
             same = "" if str(out) == str(hit) else f" (the same file as {hit})"
             raise OutputError(f"{what} {out} is an input{same} and would be overwritten",
                               "choose another output location")
 
     def check_folder(self, folder: Path | str, what: str = "output folder") -> None:
-        """Refuse a folder output that inputs are read from."""
-        folder = Path(folder)
+        """Refuse a folder output that inputs are read from, or that cannot be written (as :meth:`check_file`)."""
+        folder = check_output(folder, folder=True)
         resolved = _resolved(folder)
         hit = self._folders.get(resolved)
         if hit is None and (key := _inode(folder)) is not None:
