@@ -11,8 +11,10 @@ Two ways an interrupt (SIGINT, SIGTERM, SIGHUP) is taken, and one rule they shar
   Ctrl+C during the cleanup the first one started (removing an unfinished video, a scratch folder) cannot cut
   that cleanup short, nor kill the process before it says what it kept.
 
-A signal whose handler was ``SIG_IGN`` when the block opened stays ignored (a job started in the background
-or under ``nohup`` is not meant to see the terminal's Ctrl+C or hangup).
+SIGHUP stays ignored where it was ignored when the block opened (``nohup``: the job is meant to outlive its
+terminal). SIGINT and SIGTERM are always taken, even where a shell started the process with SIGINT ignored (a
+background job of a script): they are someone's request to stop, and ``run`` has always honoured them so
+(``benchmarks/soak_live.py`` ends its background run with SIGINT).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import Any
 INTERRUPTS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 _taken: list[int] = []  # interrupts taken since the outermost raising/stopping block opened
+_raised: list[int] = []  # the one of them that raised Interrupted
 _depth = 0
 _ignore_after = False  # see ignore_after_interrupt()
 
@@ -89,7 +92,7 @@ def ignore_after_interrupt() -> None:
 def _interrupts(handler: Callable[[int, Any], None], signals: Iterable[signal.Signals]) -> Iterator[None]:
     global _depth
     main = threading.current_thread() is threading.main_thread()
-    wanted = [s for s in signals if main and signal.getsignal(s) is not signal.SIG_IGN]
+    wanted = [s for s in signals if main and not (s == signal.SIGHUP and signal.getsignal(s) is signal.SIG_IGN)]
     previous = {s: signal.signal(s, handler) for s in wanted}
     _depth += 1
     try:
@@ -102,6 +105,7 @@ def _interrupts(handler: Callable[[int, Any], None], signals: Iterable[signal.Si
             signal.signal(s, signal.SIG_IGN if ignore else old)
         if last:
             _taken.clear()
+            _raised.clear()
 
 
 def raising(signals: Iterable[signal.Signals] = INTERRUPTS) -> contextlib.AbstractContextManager[None]:
@@ -111,9 +115,16 @@ def raising(signals: Iterable[signal.Signals] = INTERRUPTS) -> contextlib.Abstra
     def handler(signum: int, frame: Any) -> None:
         _taken.append(signum)
         if len(_taken) == 1:
+            _raised.append(signum)
             raise Interrupted(signum)
 
     return _interrupts(handler, signals)
+
+
+def raised() -> int:
+    """The signal whose :class:`Interrupted` was raised in the open blocks, or 0. Whatever fails after it most
+    likely failed because of it: a C extension interrupted while it is imported reports an ``ImportError``."""
+    return _raised[0] if _raised else 0
 
 
 @contextlib.contextmanager

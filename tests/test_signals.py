@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _start(args: list, cwd: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
-    # A child of a background job inherits SIGINT ignored (and would rightly keep ignoring it): restore the default.
+    # As from a terminal: a child of a background job inherits SIGINT ignored (taken anyway; see edgecolor.signals).
     return subprocess.Popen([sys.executable, "-c", "from edgecolor.cli import main; main()", *map(str, args)],
                             cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
@@ -141,3 +141,33 @@ def test_later_interrupts_are_absorbed_until_the_outermost_block_ends():
         os.kill(os.getpid(), signal.SIGTERM)
         time.sleep(1)
     assert first.value.name == "SIGTERM" and first.value.exit_code == 143
+
+
+def test_sighup_stays_ignored_under_nohup_and_sigint_is_taken_even_if_ignored():
+    before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGHUP)}
+    try:
+        for s in before:
+            signal.signal(s, signal.SIG_IGN)
+        with signals.raising():
+            assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN  # nohup: outlive the terminal
+            assert callable(signal.getsignal(signal.SIGINT))
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        for s, handler in before.items():
+            signal.signal(s, handler)
+
+
+def test_run_in_a_background_job_still_stops_on_sigint(clip, tmp_path):
+    """A shell starts background jobs with SIGINT ignored; ``kill -INT`` still stops ``run`` cleanly, its summary
+    printed (``benchmarks/soak_live.py`` ends its run so)."""
+    proc = subprocess.Popen([sys.executable, "-c", "from edgecolor.cli import main; main()", "run", "--source",
+                             str(clip), "--sink", "null", "--loop"], cwd=tmp_path, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    assert proc.stderr is not None
+    started = proc.stderr.readline()  # "SOURCE -> null on BACKEND (Ctrl+C stops)": the pipeline is about to run
+    assert "Ctrl+C stops" in started, started + proc.communicate()[1]
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0 and "stopped by SIGINT" in err, started + err

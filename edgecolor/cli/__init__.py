@@ -11,8 +11,9 @@ import contextlib
 import errno
 import logging
 import re
+import signal
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 import typer
 from typer.core import TyperGroup
@@ -21,7 +22,9 @@ from edgecolor import __version__
 from edgecolor.cli import _native, bench, build, colorize, data, doctor, evaluate, models, run, stylize, train
 from edgecolor.cli._common import OwnRecordsOnly, SafeFormatter, print_error, print_line
 from edgecolor.errors import EdgecolorError
-from edgecolor.signals import Interrupted, ignore_after_interrupt, raising
+from edgecolor.signals import Interrupted, ignore_after_interrupt, raised, raising
+
+log = logging.getLogger(__name__)
 
 # typer >= 0.2x vendors click as typer._click; older ones use click itself: take the classes from typer.
 _CLICK = sys.modules[next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException").__module__]
@@ -42,20 +45,40 @@ def _usage_line(err: Any) -> str:
     return f"{problem}. Run '{command} --help' for usage."
 
 
+def _say_interrupted(command: str | None, signum: int) -> int:
+    """One line for an interrupt that stopped a command; returns the shell's exit code for it (128 + signal)."""
+    name = " ".join(filter(None, ("edgecolor", command)))
+    with contextlib.suppress(OSError):  # SIGHUP: the terminal may be gone
+        print_line(f"interrupted by {signal.Signals(signum).name}: '{name}' stopped before it finished. "
+                   "Run it again to finish.")
+    return 128 + signum
+
+
+def _interrupted(ctx: Any, signum: int) -> NoReturn:
+    raise typer.Exit(_say_interrupted(getattr(ctx, "invoked_subcommand", None), signum))
+
+
+def _signum(exc: KeyboardInterrupt) -> int:
+    return exc.signum if isinstance(exc, Interrupted) else int(signal.SIGINT)
+
+
 class _Group(TyperGroup):
     """Turns user errors from any subcommand into one line on stderr and exit code 2, and click's usage
     errors (unknown option, missing argument, bad value) into one line too."""
 
     def invoke(self, ctx: Any) -> Any:
         try:
-            with raising():  # SIGTERM/SIGHUP too: finally blocks clean up, a second signal cannot cut them short
-                return super().invoke(ctx)
-        except KeyboardInterrupt as exc:  # a command without its own stop (run, colorize and stylize have one)
-            name = exc.name if isinstance(exc, Interrupted) else "SIGINT"
-            command = " ".join(filter(None, ("edgecolor", ctx.invoked_subcommand)))
-            with contextlib.suppress(OSError):  # SIGHUP: the terminal may be gone
-                print_line(f"interrupted by {name}: '{command}' stopped before it finished. Run it again to finish.")
-            raise typer.Exit(exc.exit_code if isinstance(exc, Interrupted) else 130) from None
+            # SIGTERM/SIGHUP too: finally blocks clean up, and a second signal cannot cut them (or the line) short
+            with raising():
+                try:
+                    return super().invoke(ctx)
+                except KeyboardInterrupt as exc:  # a command without its own stop (run, colorize, stylize have one)
+                    _interrupted(ctx, _signum(exc))
+                except Exception as exc:
+                    if not raised():
+                        raise
+                    log.debug("after the interrupt: %r", exc)  # what it broke (an import: "ImportError")
+                    _interrupted(ctx, raised())
         except EdgecolorError as err:
             print_error(err)
             raise typer.Exit(2) from None
@@ -67,6 +90,12 @@ class _Group(TyperGroup):
             typer.echo(f"error: {exc.strerror}: {str(exc.filename)[:120]}. Use a shorter path without link loops.",
                        err=True)
             raise typer.Exit(2) from None
+
+    def make_context(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().make_context(*args, **kwargs)
+        except KeyboardInterrupt as exc:  # while the arguments are parsed (typer would exit 130 without a word)
+            _interrupted(None, _signum(exc))
 
     def main(  # type: ignore[override]
         self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
@@ -137,4 +166,8 @@ def main() -> None:
     _native.capture_native_stderr()
     _native.warnings_to_log()
     ignore_after_interrupt()
-    app()
+    try:
+        with raising():  # from here on: the commands' own blocks take over once one is invoked
+            app()
+    except KeyboardInterrupt as exc:  # before the arguments were parsed
+        sys.exit(_say_interrupted(None, _signum(exc)))
