@@ -2,12 +2,19 @@
 
 "Gray input" is the grayscale photo itself (luma copied into three channels), scored against the colour
 truth: what a user feeds in. Aggregates are means over photos, except the colourfulness ratio, which is
-mean(colourfulness of outputs) / mean(colourfulness of truths).
+mean(colourfulness of outputs) / mean(colourfulness of truths). Colour recall and false colour
+(:func:`edgecolor.quality.colour_recall`, :func:`~edgecolor.quality.false_colour`) are means over the photos that
+have pixels to score (a photo with no colourful pixel has no recall; one with no neutral pixel, no false colour);
+``None`` where no photo has any.
+
+Beside gray, the luma-lookup baseline (:mod:`edgecolor.models.lookup`, built from training photos, never from the
+photos scored) is the simplest prior the network must beat.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import hashlib
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -16,7 +23,8 @@ import numpy as np
 from edgecolor.colour import to_gray_bgr
 from edgecolor.errors import InputError
 from edgecolor.imageio import is_image, read_image
-from edgecolor.quality import colourfulness, contact_sheet, delta_e76, psnr, ssim
+from edgecolor.models.lookup import LumaLookup, build_lookup
+from edgecolor.quality import colour_recall, colourfulness, contact_sheet, delta_e76, false_colour, psnr, ssim
 
 Photo = tuple[str, np.ndarray]
 BAD_DB = 2.0  # a photo more than this far below the gray input is one the colorizer made worse
@@ -31,6 +39,8 @@ class Scores:
     colourfulness: float
     colourfulness_ratio: float
     delta_e76: float
+    colour_recall: float | None = None
+    false_colour: float | None = None
     classifier_agreement: float | None = None
 
 
@@ -71,15 +81,91 @@ def refuse_trained_on(metadata: dict[str, str], fold: int, label: str) -> None:
                          "score the public set (--data data/eval), or a fold run's model with its own --val-fold")
 
 
-def per_source(per_photo: list[dict]) -> dict[str, dict]:
-    """Mean PSNR of model and gray, and photos more than :data:`BAD_DB` below gray, per ``SOURCE/`` prefix."""
+def photo_sources(folder: Path) -> dict[str, str]:
+    """Photo name (as :func:`load_photos` names it) -> source, from the ``manifest.json`` that
+    ``edgecolor data evalset`` writes beside the photos; empty without one."""
+    from edgecolor import jsonio
+
+    path = folder / "manifest.json"
+    if not path.is_file():
+        return {}
+    found = jsonio.load(path, f"evaluation manifest {path}", InputError, "rebuild it: edgecolor data evalset")
+    entries = found.get("entries") if isinstance(found, dict) else None
+    return {Path(str(e["file"])).stem: str(e["source"]) for e in entries or []
+            if isinstance(e, dict) and "file" in e and "source" in e}
+
+
+def _mean(values: Sequence[float | None]) -> float | None:
+    """Mean of the defined values (``None`` and NaN left out); ``None`` when there are none."""
+    kept = [float(v) for v in values if v is not None and not np.isnan(v)]
+    return float(np.mean(kept)) if kept else None
+
+
+def _share(value: float) -> float | None:
+    """A per-photo recall or false colour as JSON has it: rounded, ``None`` for NaN (nothing to score)."""
+    return None if np.isnan(value) else round(float(value), 4)
+
+
+def per_source(per_photo: list[dict], sources: dict[str, str] | None = None) -> dict[str, dict]:
+    """Mean PSNR of model and gray, and photos more than :data:`BAD_DB` below gray, per source: ``sources[name]``
+    where given, else the ``SOURCE/`` prefix of the photo's name. Rows with colour recall and false colour (model,
+    gray, lookup) add their means over the source's photos that have pixels to score (``None``: none has)."""
     groups: dict[str, list[dict]] = {}
     for row in per_photo:
-        groups.setdefault(row["name"].rsplit("/", 1)[0], []).append(row)
-    return {src: {"photos": len(rows), "psnr_model": float(np.mean([r["psnr_model"] for r in rows])),
-                  "psnr_gray": float(np.mean([r["psnr_gray"] for r in rows])),
-                  "below_gray_2db": sum(r["psnr_gray"] - r["psnr_model"] > BAD_DB for r in rows)}
-            for src, rows in sorted(groups.items())}
+        src = (sources or {}).get(row["name"]) or row["name"].rsplit("/", 1)[0]
+        groups.setdefault(src, []).append(row)
+    table = {}
+    for src, rows in sorted(groups.items()):
+        entry = {"photos": len(rows), "psnr_model": float(np.mean([r["psnr_model"] for r in rows])),
+                 "psnr_gray": float(np.mean([r["psnr_gray"] for r in rows])),
+                 "below_gray_2db": sum(r["psnr_gray"] - r["psnr_model"] > BAD_DB for r in rows)}
+        if "psnr_lookup" in rows[0]:
+            entry["psnr_lookup"] = float(np.mean([r["psnr_lookup"] for r in rows]))
+        for key in (f"{m}_{who}" for m in ("colour_recall", "false_colour") for who in ("model", "gray", "lookup")):
+            if key in rows[0]:
+                entry[key] = _mean([r[key] for r in rows])
+        table[src] = entry
+    return table
+
+
+def lookup_baseline(source: Path, scored: list[Photo], val_fold: int | None = None) -> tuple[LumaLookup, dict]:
+    """The luma-lookup baseline built from ``source``, and what it was built from.
+
+    ``source`` is a corpus (``manifest.json`` and ``images/``, from ``edgecolor data fetch``: its training photos,
+    i.e. every source, or with ``val_fold`` the sources that fold trains on) or a folder of colour photos (every
+    image in it). Photos are read one at a time. Raises :class:`InputError` when ``source`` is missing or holds a
+    photo pixel-identical to one of ``scored``: the baseline is a prior from training photos, never fit on the
+    photos it is scored on."""
+    if not source.is_dir():
+        raise InputError(f"lookup folder {source} does not exist",
+                         "build the corpus with: edgecolor data fetch --dest data/corpus, or pass --no-lookup")
+    if (source / "manifest.json").is_file() and (source / "images").is_dir():
+        from edgecolor.data.corpus import load_manifest
+        from edgecolor.data.split import split_corpus
+
+        train = split_corpus(load_manifest(source), val_fold)[0]
+        files = [source / e["file"] for e in train]
+        built_from = "every source" if val_fold is None else f"the sources validation fold {val_fold} trains on"
+    else:
+        files = [p for p in sorted(source.iterdir()) if p.is_file() and is_image(p)]
+        built_from = "every photo in the folder"
+    held = {_digest(img): name for name, img in scored}
+
+    def photos() -> Iterator[np.ndarray]:
+        for path in files:
+            img = read_image(path)
+            if _digest(img) in held:
+                raise InputError(f"lookup photo {path} is scored photo {held[_digest(img)]}: the baseline would be "
+                                 "fit on the photos it is scored on",
+                                 "build it from training photos (--lookup-from data/corpus), not the evaluation set")
+            yield img
+
+    lookup = build_lookup(photos())
+    return lookup, {"from": str(source), "built_from": built_from, "photos": lookup.photos}
+
+
+def _digest(img: np.ndarray) -> str:
+    return hashlib.sha256(repr(img.shape).encode() + img.tobytes()).hexdigest()
 
 
 # Hasler-Suesstrunk colourfulness below this is gray to the eye (JPEG noise on a gray photo stays well under it;
@@ -100,6 +186,7 @@ def refuse_gray(photos: list[Photo]) -> None:
 
 def score(outputs: Sequence[np.ndarray], truths: Sequence[np.ndarray],
           top1: Callable[[np.ndarray], int] | None = None) -> Scores:
+    pairs = list(zip(outputs, truths, strict=True))
     truth_c = float(np.mean([colourfulness(t) for t in truths]))
     out_c = float(np.mean([colourfulness(o) for o in outputs]))
     agreement = None
@@ -110,7 +197,9 @@ def score(outputs: Sequence[np.ndarray], truths: Sequence[np.ndarray],
         ssim=float(np.mean([ssim(o, t) for o, t in zip(outputs, truths, strict=True)])),
         colourfulness=out_c,
         colourfulness_ratio=out_c / truth_c if truth_c else float("nan"),
-        delta_e76=float(np.mean([delta_e76(o, t) for o, t in zip(outputs, truths, strict=True)])),
+        delta_e76=float(np.mean([delta_e76(o, t) for o, t in pairs])),
+        colour_recall=_mean([colour_recall(o, t) for o, t in pairs]),
+        false_colour=_mean([false_colour(o, t) for o, t in pairs]),
         classifier_agreement=agreement,
     )
 
@@ -121,26 +210,37 @@ def below_gray(outputs: Sequence[np.ndarray], grays: Sequence[np.ndarray], truth
 
 
 def evaluate_colorizer(colorize: Colorize, photos: list[Photo], top1: Callable[[np.ndarray], int] | None = None,
-                       sheet: Path | None = None, sheet_rows: int = 8) -> dict:
-    """Scores of the colorizer and of the gray input; ``worst`` lists the photos it hurts most. The contact
-    sheet shows the first ``sheet_rows`` photos, then the worst ones not already shown."""
+                       sheet: Path | None = None, sheet_rows: int = 8, lookup: Colorize | None = None) -> dict:
+    """Scores of the colorizer, of the gray input and, given ``lookup`` (the luma-lookup baseline as a colorizer
+    of gray frames), of that baseline; ``worst`` lists the photos the colorizer hurts most. Per photo: PSNR,
+    colourfulness, colour recall and false colour of each. The contact sheet shows the first ``sheet_rows``
+    photos, then the worst ones not already shown."""
     refuse_gray(photos)
     truths = [img for _, img in photos]
     grays = [to_gray_bgr(img) for img in truths]
-    outputs = [colorize(g) for g in grays]
+    candidates = {"model": [colorize(g) for g in grays], "gray": grays}
+    if lookup is not None:
+        candidates["lookup"] = [lookup(g) for g in grays]
+    outputs = candidates["model"]
     loss = below_gray(outputs, grays, truths)
     order = [int(i) for i in np.argsort(-loss)[:WORST]]
-    result = {
-        "photos": len(photos),
-        "model": asdict(score(outputs, truths, top1)) | {"below_gray_2db": int((loss > BAD_DB).sum())},
-        "gray": asdict(score(grays, truths, top1)) | {"below_gray_2db": 0},
-        "worst": [{"name": photos[i][0], "db_below_gray": round(float(loss[i]), 2)} for i in order],
-        "per_photo": [
-            {"name": name, "psnr_model": round(psnr(o, t), 2), "psnr_gray": round(psnr(g, t), 2),
-             "colourfulness_model": round(colourfulness(o), 1), "colourfulness_truth": round(colourfulness(t), 1)}
-            for (name, t), o, g in zip(photos, outputs, grays, strict=True)
-        ],
-    }
+    result: dict = {"photos": len(photos)}
+    for who, outs in candidates.items():
+        below = int((below_gray(outs, grays, truths) > BAD_DB).sum())
+        result[who] = asdict(score(outs, truths, top1)) | {"below_gray_2db": below}
+    result["worst"] = [{"name": photos[i][0], "db_below_gray": round(float(loss[i]), 2)} for i in order]
+    per_photo = []
+    for i, (name, t) in enumerate(photos):
+        row = {"name": name, "psnr_model": round(psnr(outputs[i], t), 2), "psnr_gray": round(psnr(grays[i], t), 2)}
+        if lookup is not None:
+            row["psnr_lookup"] = round(psnr(candidates["lookup"][i], t), 2)
+        row |= {"colourfulness_model": round(colourfulness(outputs[i]), 1),
+                "colourfulness_truth": round(colourfulness(t), 1)}
+        for who, outs in candidates.items():
+            row[f"colour_recall_{who}"] = _share(colour_recall(outs[i], t))
+            row[f"false_colour_{who}"] = _share(false_colour(outs[i], t))
+        per_photo.append(row)
+    result["per_photo"] = per_photo
     if sheet is not None:
         from edgecolor.imageio import write_image
 
@@ -182,12 +282,21 @@ def strength_table(groups: Sequence[tuple[ColorizeAt, list[Photo]]], grid: Seque
 
 
 def _per_photo(outputs: list[np.ndarray], truths: list[np.ndarray]) -> dict[str, np.ndarray]:
-    """Each photo's PSNR, colourfulness and Delta E76: what a :func:`strength_table` row averages (it reports no
-    SSIM, the costliest metric, so none is computed)."""
+    """Each photo's PSNR, colourfulness, Delta E76, colour recall and false colour (NaN: nothing to score): what a
+    :func:`strength_table` row averages (it reports no SSIM, the costliest metric, so none is computed)."""
     pairs = list(zip(outputs, truths, strict=True))
     return {"psnr": np.array([psnr(o, t) for o, t in pairs]),
             "colourfulness": np.array([colourfulness(o) for o in outputs]),
-            "delta_e76": np.array([delta_e76(o, t) for o, t in pairs])}
+            "delta_e76": np.array([delta_e76(o, t) for o, t in pairs]),
+            "colour_recall": np.array([colour_recall(o, t) for o, t in pairs]),
+            "false_colour": np.array([false_colour(o, t) for o, t in pairs])}
+
+
+def _defined_mean(values: np.ndarray) -> float:
+    """Mean over the photos with pixels to score; 0.0 when none has (no pixel could be recalled or tinted), so a
+    row stays finite for the model's metadata and comparable with ``==``."""
+    kept = values[~np.isnan(values)]
+    return float(kept.mean()) if kept.size else 0.0
 
 
 def _strength_row(s: float, ours: dict[str, np.ndarray], gray: dict[str, np.ndarray], truth_colour: np.ndarray,
@@ -199,29 +308,41 @@ def _strength_row(s: float, ours: dict[str, np.ndarray], gray: dict[str, np.ndar
             "colourfulness_ratio": float(np.mean(ours["colourfulness"][span])) / truth_c if truth_c else float("nan"),
             "delta_e76": float(np.mean(ours["delta_e76"][span])),
             "gray_delta_e76": float(np.mean(gray["delta_e76"][span])),
+            "colour_recall": _defined_mean(ours["colour_recall"][span]),
+            "false_colour": _defined_mean(ours["false_colour"][span]),
             "bad_fraction": float((gray["psnr"][span] - ours["psnr"][span] > BAD_DB).mean())}
 
 
-def pick_strength(table: list[dict], min_ratio: float = 0.5, max_bad: float = 0.10) -> float:
+MAX_FALSE_COLOUR = 0.04  # issue 32: at most 4% of the truth's neutral pixels tinted, on validation
+
+
+def pick_strength(table: list[dict], min_ratio: float = 0.5, max_bad: float = 0.10,
+                  max_false: float = MAX_FALSE_COLOUR) -> float:
     """The default chroma scale, chosen on *validation* photos from held-out sources (never the evaluation set).
 
     Rule (:data:`STRENGTH_RULE`) over a :func:`strength_table`: the best mean PSNR among strengths that keep
     the colourfulness ratio at least ``min_ratio`` (visible colour, not sepia), mean Delta E below the gray
-    input's, and at most ``max_bad`` of the photos more than :data:`BAD_DB` below gray; failing that, the best
-    PSNR among those that keep ``max_bad``; failing that, the best PSNR."""
-    for ok in (lambda r: meets_strength_limits(r, min_ratio, max_bad), lambda r: r["bad_fraction"] <= max_bad,
-               lambda r: True):
+    input's, at most ``max_bad`` of the photos more than :data:`BAD_DB` below gray and mean false colour at most
+    ``max_false`` (neutral walls and skies left neutral); failing that, the best PSNR among those that keep
+    ``max_bad``; failing that, the best PSNR."""
+    for ok in (lambda r: meets_strength_limits(r, min_ratio, max_bad, max_false),
+               lambda r: r["bad_fraction"] <= max_bad, lambda r: True):
         candidates = [r for r in table if ok(r)]
         if candidates:
             return float(max(candidates, key=lambda r: r["psnr_db"])["strength"])
     raise AssertionError("unreachable: the last rule accepts every strength")
 
 
-def meets_strength_limits(row: dict, min_ratio: float = 0.5, max_bad: float = 0.10) -> bool:
-    """Whether a row of a :func:`strength_table` meets every limit of :data:`STRENGTH_RULE`."""
+def meets_strength_limits(row: dict, min_ratio: float = 0.5, max_bad: float = 0.10,
+                          max_false: float = MAX_FALSE_COLOUR) -> bool:
+    """Whether a row of a :func:`strength_table` meets every limit of :data:`STRENGTH_RULE`. A row recorded before
+    false colour was measured (an older model's metadata) has no ``false_colour``: not known to meet that limit,
+    so it does not."""
+    false = row.get("false_colour")
     return (row["colourfulness_ratio"] >= min_ratio and row["delta_e76"] < row["gray_delta_e76"]
-            and row["bad_fraction"] <= max_bad)
+            and row["bad_fraction"] <= max_bad and false is not None and false <= max_false)
 
 
-STRENGTH_RULE = ("best validation PSNR among strengths with colourfulness ratio >= 0.5, mean dE76 below gray and "
-                 "<= 10% of photos more than 2 dB below gray (validation = held-out sources)")
+STRENGTH_RULE = ("best validation PSNR among strengths with colourfulness ratio >= 0.5, mean dE76 below gray, "
+                 "<= 10% of photos more than 2 dB below gray and mean false colour <= 0.04 (share of the truth's "
+                 "neutral pixels, Lab chroma < 8, tinted to chroma > 12) (validation = held-out sources)")

@@ -144,7 +144,8 @@ def refit_step(folds: list[dict]) -> tuple[int, list[dict]]:
 
 RUN_RULE = ("among training runs, the one whose exported model has the best validation PSNR at its own default "
             "strength, of those meeting every strength-rule limit there (ratio >= 0.5, dE76 below gray, <= 10% of "
-            "photos more than 2 dB below gray); validation = held-out sources, never the evaluation set")
+            "photos more than 2 dB below gray, false colour <= 0.04); validation = held-out sources, never the "
+            "evaluation set")
 
 
 def choose_run(run_dirs: list[Path], install_to: Path | None = None) -> dict:
@@ -164,6 +165,9 @@ def choose_run(run_dirs: list[Path], install_to: Path | None = None) -> dict:
         meta = {p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props}
         record = jsonio.loads(meta["edgecolor.colour_strength_validation"], f"{path}'s validation record", ModelError)
         row = next(r for r in record["table"] if r["strength"] == record["chosen"])
+        if "false_colour" not in row:  # exported before the false-colour limit: cannot be judged on it
+            raise InputError(f"{path}'s validation record has no false colour (exported before that limit)",
+                             "re-export the run with this version of edgecolor, which measures it on validation")
         config = jsonio.loads(meta["edgecolor.training"], f"{path}'s training record", ModelError).get("config", {})
         candidates.append({
             "run": run.name, "neutral_weight": config.get("neutral_weight"), "steps": config.get("steps"),
@@ -171,6 +175,7 @@ def choose_run(run_dirs: list[Path], install_to: Path | None = None) -> dict:
             "strength": record["chosen"],
             "val_psnr_db": row["psnr_db"], "val_gray_psnr_db": row["gray_psnr_db"],
             "val_colourfulness_ratio": row["colourfulness_ratio"], "val_bad_fraction": row["bad_fraction"],
+            "val_false_colour": row.get("false_colour"),
             "qualifies": meets_strength_limits(row)})
     pool = [c for c in candidates if c["qualifies"]] or candidates
     best = max(pool, key=lambda c: c["val_psnr_db"])

@@ -11,13 +11,14 @@ from edgecolor.models.ship_colorizer import RUN_RULE, choose_run
 from helpers import tiny_colorizer
 
 
-def run(tmp_path, name, psnr, ratio, bad, nw):
+def run(tmp_path, name, psnr, ratio, bad, nw, false=0.02):
     folder = tmp_path / name
     folder.mkdir()
     path = tiny_colorizer(folder / "colorizer.onnx")
     model = onnx.load(str(path))
+    measured = {} if false is None else {"false_colour": false}  # None: recorded before false colour was measured
     table = [{"strength": s, "psnr_db": psnr - abs(s - 0.75), "gray_psnr_db": 19.4, "colourfulness_ratio": ratio,
-              "delta_e76": 21.0, "gray_delta_e76": 25.0, "bad_fraction": bad} for s in (0.5, 0.75, 1.0)]
+              "delta_e76": 21.0, "gray_delta_e76": 25.0, "bad_fraction": bad} | measured for s in (0.5, 0.75, 1.0)]
     for key, value in {"edgecolor.colour_strength_validation": json.dumps({"chosen": 0.75, "table": table}),
                        "edgecolor.training": json.dumps({"config": {"neutral_weight": nw, "steps": 1500,
                                                                     "seed": 0, "lr": 1e-3}})}.items():
@@ -39,3 +40,13 @@ def test_the_best_validation_psnr_among_runs_that_meet_every_limit_ships(tmp_pat
     assert json.loads(meta["edgecolor.training"])["config"]["neutral_weight"] == 5.0  # run c's own record
     with pytest.raises(InputError, match="has no exported colorizer.onnx"):
         choose_run([tmp_path])  # a folder without an export
+
+
+def test_a_run_that_tints_neutral_pixels_does_not_qualify_and_an_unmeasured_one_is_refused(tmp_path):
+    runs = [run(tmp_path, "a", 21.0, 0.57, 0.08, 2.0),
+            run(tmp_path, "b", 21.3, 0.55, 0.05, 5.0, false=0.05)]  # best PSNR, but 5% of neutral pixels tinted
+    selection = choose_run(runs)
+    assert selection["chosen"] == "a" and [c["qualifies"] for c in selection["candidates"]] == [True, False]
+    assert selection["candidates"][1]["val_false_colour"] == 0.05
+    with pytest.raises(InputError, match="has no false colour"):
+        choose_run([*runs, run(tmp_path, "old", 22.0, 0.6, 0.0, 5.0, false=None)])
