@@ -32,11 +32,22 @@ def colorizer(
     val_fold: Annotated[int, typer.Option(help="With --validation: which fold's held-out sources (0, 1, 2; a "
                                                "cross-validation run's own --val-fold).",
                                           callback=bounded(0, FOLDS - 1))] = 0,
+    lookup_from: Annotated[Path | None, typer.Option(
+        help="Build the luma-lookup baseline from this corpus ('edgecolor data fetch': its training photos; with "
+             "--validation, the sources the fold trains on) or folder of colour photos, never the scored ones "
+             "[default: data/corpus if it exists, else no baseline].")] = None,
+    lookup_strength: Annotated[float, typer.Option(help="Chroma scale of the luma-lookup baseline.",
+                                                   callback=bounded(0, 4))] = 0.5,
+    lookup: Annotated[bool, typer.Option(help="Score the luma-lookup baseline beside gray.")] = True,
     as_json: JsonOpt = False,
 ) -> None:
-    """Score the colorizer and the gray baseline: PSNR (RGB, 8-bit), SSIM, colourfulness (Hasler &
-    Suesstrunk 2003) and its ratio to the truth, mean CIE76 Delta E, classifier agreement, the photos more
-    than 2 dB below gray and the five worst.
+    """Score the colorizer, the gray input and the luma-lookup baseline (each luma level's mean training
+    chroma, a brightness-dependent tint): PSNR (RGB, 8-bit), SSIM, colourfulness (Hasler & Suesstrunk 2003) and
+    its ratio to the truth, mean CIE76 Delta E, colour recall (of the truth's pixels with Lab chroma > 20, the
+    share given chroma > 10 within 45 degrees of hue) and false colour (of its neutral pixels, chroma < 8, the
+    share tinted to chroma > 12), classifier agreement, the photos more than 2 dB below gray and the five worst;
+    per photo, per source and pooled (means over photos; recall and false colour over the photos that have
+    such pixels). Lab is OpenCV's float conversion of [0, 1] BGR, so a* and b* are in CIE units.
 
     \b
     Example: edgecolor eval colorizer --data data/eval --sheet docs/colorizer_sheet.png
@@ -45,10 +56,13 @@ def colorizer(
     from edgecolor.choices import CpuPath, Task
     from edgecolor.errors import MissingDependency
     from edgecolor.jobs.eval_colorizer import (
+        Colorize,
         evaluate_colorizer,
         load_photos,
         load_validation_photos,
+        lookup_baseline,
         per_source,
+        photo_sources,
         refuse_trained_on,
     )
     from edgecolor.registry import resolve_model
@@ -76,9 +90,30 @@ def colorizer(
             top1 = imagenet_top1()
         except MissingDependency:
             top1 = None
-    result = evaluate_colorizer(lambda f: engine(f, **extra), photos, top1, sheet)
-    if by_source:
-        result["per_source"] = per_source(result["per_photo"])
+    baseline: dict = {}
+    colour_lookup: Colorize | None = None
+    source = lookup_from if lookup_from is not None else Path("data/corpus")
+    if not lookup:
+        baseline = {"skipped": "--no-lookup"}
+    elif lookup_from is None and not source.is_dir():
+        baseline = {"skipped": "no data/corpus to build it from (edgecolor data fetch, or --lookup-from DIR)"}
+    else:
+        from functools import partial
+
+        from edgecolor.errors import InputError
+        from edgecolor.models.lookup import apply_lookup
+
+        if not by_source and source.resolve() == data.resolve():
+            raise InputError(f"--lookup-from {source} is the folder scored: the baseline would be fit on the photos "
+                             "it is scored on", "build it from training photos: --lookup-from data/corpus")
+        prior, baseline = lookup_baseline(source, photos, val_fold if by_source else None)
+        baseline["strength"] = lookup_strength
+        colour_lookup = partial(apply_lookup, prior, strength=lookup_strength)
+    result = evaluate_colorizer(lambda f: engine(f, **extra), photos, top1, sheet, lookup=colour_lookup)
+    result["lookup_baseline"] = baseline
+    sources = {} if by_source else photo_sources(data)
+    if by_source or sources:
+        result["per_source"] = per_source(result["per_photo"], sources)
     result["model_file"] = str(resolve_model(model))
     default = engine.defaults.get("colour_strength")
     result["colour_strength"] = colour_strength if colour_strength is not None else default
@@ -86,23 +121,34 @@ def colorizer(
         emit_json(result)
         return
     table = Table(title=f"colorizer on {result['photos']} photos in {data}")
-    for col in ("", "PSNR dB", "SSIM", "colourfulness ratio", "mean ΔE76", "classifier agreement",
-                "photos > 2 dB below gray"):
+    for col in ("", "PSNR dB", "SSIM", "colourfulness ratio", "mean ΔE76", "colour recall", "false colour",
+                "classifier agreement", "photos > 2 dB below gray"):
         table.add_column(col, justify="right")
-    for name in ("model", "gray"):
+    labels = {"model": "edgecolor", "gray": "gray input", "lookup": f"luma lookup ×{lookup_strength:g}"}
+    for name in (n for n in labels if n in result):
         s = result[name]
         agree = "n/a" if s["classifier_agreement"] is None else f"{s['classifier_agreement']:.2f}"
-        table.add_row("edgecolor" if name == "model" else "gray input", f"{s['psnr_db']:.2f}", f"{s['ssim']:.4f}",
-                      f"{s['colourfulness_ratio']:.2f}", f"{s['delta_e76']:.2f}", agree,
+        table.add_row(labels[name], f"{s['psnr_db']:.2f}", f"{s['ssim']:.4f}", f"{s['colourfulness_ratio']:.2f}",
+                      f"{s['delta_e76']:.2f}", _share(s["colour_recall"]), _share(s["false_colour"]), agree,
                       f"{s['below_gray_2db']} of {result['photos']}")
     out.print(table)
+    if "skipped" in baseline:
+        out.print(f"luma-lookup baseline skipped: {baseline['skipped']}")
+    else:
+        out.print(f"luma-lookup baseline: {baseline['photos']} photos of {baseline['from']} ({baseline['built_from']})")
     out.print("worst photos (dB below gray): "
               + ", ".join(f"{w['name']} {w['db_below_gray']:+.2f}" for w in result["worst"]))
     for src, row in result.get("per_source", {}).items():
         out.print(f"  {src}: {row['photos']} photos, PSNR {row['psnr_model']:.2f} vs gray {row['psnr_gray']:.2f} dB, "
-                  f"{row['below_gray_2db']} more than 2 dB below gray")
+                  f"{row['below_gray_2db']} more than 2 dB below gray; colour recall / false colour: "
+                  + ", ".join(f"{who} {_share(row[f'colour_recall_{who}'])} / {_share(row[f'false_colour_{who}'])}"
+                              for who in ("model", "gray", "lookup") if f"colour_recall_{who}" in row))
     if sheet:
         out.print(f"contact sheet: {sheet}")
+
+
+def _share(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
 
 
 @app.command("styles")

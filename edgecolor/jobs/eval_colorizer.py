@@ -61,6 +61,9 @@ def load_validation_photos(corpus: Path, fold: int = 0) -> list[Photo]:
     from edgecolor.data.split import source_of, split_corpus
 
     _, val = split_corpus(load_manifest(corpus), fold)
+    if not val:
+        raise InputError(f"corpus {corpus} has no validation photos for fold {fold}",
+                         "rebuild it with more photos: edgecolor data fetch")
     return [(f"{source_of(e)}/{Path(e['file']).name}", read_image(corpus / e["file"])) for e in val]
 
 
