@@ -152,3 +152,14 @@ class CameraCodec(Choice):
     MJPEG = "mjpeg"
     YUYV = "yuyv"
     H264 = "h264"
+
+
+class VideoCodec(Choice):
+    """What a video output is encoded with (``--codec``; :data:`edgecolor.video_encode.CODECS` says how)."""
+
+    H264 = "h264"
+    HEVC = "hevc"
+    VP9 = "vp9"
+    AV1 = "av1"
+    FFV1 = "ffv1"  # lossless, in .mkv: the archival choice
+    MJPEG = "mjpeg"

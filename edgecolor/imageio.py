@@ -22,8 +22,18 @@ import cv2
 import numpy as np
 
 from edgecolor import inputs
+from edgecolor.choices import VideoCodec
 from edgecolor.errors import InputError, OutputError
-from edgecolor.imageheader import FORMATS, Header, image_size, jpeg_scans
+from edgecolor.imageheader import FORMATS as IMAGE_FORMATS
+from edgecolor.imageheader import Header, image_size, jpeg_scans
+from edgecolor.video_encode import (
+    AvEncoder,
+    Encoding,
+    check_encoding,
+    count_video_frames,
+    exact_rate,
+    probe_source,
+)
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +66,7 @@ def check_header(data: bytes | Header, name: str = "image") -> tuple[int, int]:
         raise InputError(f"{name} is empty (0 bytes)", "pass a JPEG/PNG/WebP image")
     size = image_size(data)
     if size is None or 0 in size:
-        raise InputError(f"{name} is not a readable image (corrupt, cut short or not {FORMATS})",
+        raise InputError(f"{name} is not a readable image (corrupt, cut short or not {IMAGE_FORMATS})",
                          "pass a JPEG/PNG/WebP image")
     check_pixels(size[0], size[1], name)
     return size
@@ -286,6 +296,13 @@ def _writer_refused(path: Path, fps: float, w: int, h: int, fourcc: str) -> Outp
                        "use an .mp4 or .avi output name in a writable folder")
 
 
+def av_errors() -> type[Exception]:
+    """PyAV's base exception (imported late: PyAV loads FFmpeg's libraries)."""
+    import av
+
+    return av.FFmpegError
+
+
 def letterbox(frame: np.ndarray, width: int, height: int) -> np.ndarray:
     """``frame`` (BGR uint8 H x W x 3) scaled to fit ``width x height`` with its shape kept, centred on black."""
     h, w = frame.shape[:2]
@@ -318,13 +335,22 @@ class VideoWriter:
     rather than being lost (OpenCV's writer silently drops a frame of another size, and the whole file was then
     refused as incomplete)."""
 
-    def __init__(self, path: str | Path, fps: float, fourcc: str = "mp4v") -> None:
+    def __init__(self, path: str | Path, fps: float, fourcc: str = "mp4v", encoding: Encoding | None = None,
+                 copy_from: str | Path | None = None) -> None:
         self.path = Path(path)
         self.fps = fps
         self.fourcc = fourcc
+        # .avi stays with OpenCV's writer (mp4v, MJPEG for odd sizes or --codec mjpeg): AVI is no browser format,
+        # and a recording cut short plays without its index. Every other extension is encoded by PyAV.
+        self._opencv = self.path.suffix.lower() == ".avi"
+        self.encoding = encoding or Encoding()
+        check_encoding(self.path, self.encoding)  # a codec the container cannot hold: refused before any work
+        self.copy_from = Path(copy_from) if copy_from is not None else None
         self._ctx = atomic_output(self.path)
         self._tmp = self._ctx.__enter__()
         self._writer: cv2.VideoWriter | None = None
+        self._encoder: AvEncoder | None = None
+        self._failure: BaseException | None = None
         self._size = (0, 0)
         self._warned: set[tuple[int, int]] = set()
         self.frames = 0
@@ -332,7 +358,8 @@ class VideoWriter:
 
     def write(self, frame: np.ndarray) -> None:
         h, w = frame.shape[:2]
-        writer = self._writer if self._writer is not None else self._open(w, h)
+        if self._writer is None and self._encoder is None:
+            self._open(w, h)
         if (w, h) != self._size:
             if (w, h) not in self._warned:
                 self._warned.add((w, h))
@@ -341,15 +368,43 @@ class VideoWriter:
                             *self._size, w, h, self.frames, *self._size)
             frame = letterbox(frame, *self._size)
             self.rescaled += 1
-        writer.write(frame)
+        if self._writer is not None:
+            self._writer.write(frame)
+        elif self._encoder is not None and self._failure is None:
+            # A failed write (a full disk, a vanished folder) is kept and reported by close(), as OpenCV's
+            # writer's were: the frames still count, so the message says how many of how many were kept.
+            try:
+                self._encoder.write(np.ascontiguousarray(frame), self.frames)
+            except (OSError, av_errors()) as exc:
+                self._failure = exc
         self.frames += 1
 
-    def _open(self, w: int, h: int) -> cv2.VideoWriter:
-        if w % 2 or h % 2:  # OpenCV's FFmpeg writer drops the last odd row/column without a word
-            if self.path.suffix.lower() != ".avi":
+    def _open(self, w: int, h: int) -> None:
+        if not self._opencv:
+            if min(w, h) < 2 and self.encoding.resolve(self.path)[1].odd_sizes:  # else: refused as odd
                 self.abort()
-                raise OutputError(f"cannot write {w}x{h} frames to {self.path}: its codec needs an even "
-                                  "width and height", "write an .avi output (MJPEG keeps odd sizes)")
+                raise OutputError(f"cannot write {self.path}: {w}x{h} frames are too small for a video codec",
+                                  "use an image output (.png) for frames under 2x2 pixels")
+            if not 0 < self.fps <= MAX_WRITER_FPS:
+                self.abort()
+                raise _writer_refused(self.path, self.fps, w, h, "h264")
+            source = probe_source(self.copy_from) if self.copy_from is not None else None
+            rate = source.rate if source is not None and source.rate and \
+                abs(float(source.rate) - self.fps) < 0.01 else exact_rate(self.fps)
+            try:
+                self._encoder = AvEncoder(self._tmp, self.path, w, h, rate, self.encoding, self.copy_from, source)
+            except OutputError:
+                self.abort()
+                raise
+            except (OSError, av_errors()) as exc:
+                self.abort()
+                raise OutputError(f"cannot open a video encoder for {self.path} ({w}x{h} at {self.fps:g} "
+                                  f"frames/s): {str(exc)[:120]}{space_note(self.path)}",
+                                  "try another --codec, or free disk space") from exc
+            self._size = (w, h)
+            return
+        mjpeg = self.encoding.codec is VideoCodec.MJPEG
+        if w % 2 or h % 2 or mjpeg:  # OpenCV's FFmpeg writer drops the last odd row/column without a word
             # OpenCV's own MJPEG writer keeps every pixel
             self._writer = cv2.VideoWriter(str(self._tmp), cv2.CAP_OPENCV_MJPEG, cv2.VideoWriter.fourcc(*"MJPG"),
                                            self.fps, (w, h))
@@ -357,9 +412,8 @@ class VideoWriter:
             self._writer = cv2.VideoWriter(str(self._tmp), cv2.VideoWriter.fourcc(*self.fourcc), self.fps, (w, h))
         if not self._writer.isOpened():
             self.abort()
-            raise _writer_refused(self.path, self.fps, w, h, self.fourcc)
+            raise _writer_refused(self.path, self.fps, w, h, "MJPG" if mjpeg else self.fourcc)
         self._size = (w, h)
-        return self._writer
 
     def close(self, keep_partial: bool = False) -> None:
         """Finish the file and rename it into place after checking it plays back to its last frame. One that
@@ -367,14 +421,23 @@ class VideoWriter:
         be made again) the frames that do play are kept under the final name first, and the error says so."""
         if self._writer is not None:
             self._writer.release()
+        if self._encoder is not None:
+            encoder, self._encoder = self._encoder, None
+            try:
+                encoder.close() if self._failure is None else encoder.release()
+            except (OSError, av_errors()) as exc:
+                self._failure = self._failure or exc
         if self.frames == 0:
             self.abort()
             raise OutputError(f"no frames were written to {self.path}", "check that the input has readable frames")
-        # OpenCV's writer never reports a failed write (a full disk, a vanished folder): check the file
-        # plays back to the end before it is renamed into place.
-        check = cv2.VideoCapture(str(self._tmp))
-        written = int(check.get(cv2.CAP_PROP_FRAME_COUNT)) if check.isOpened() else 0
-        check.release()
+        # OpenCV's writer never reports a failed write (a full disk, a vanished folder), and an encoder's error
+        # was kept: check the file holds every frame before it is renamed into place.
+        if self._opencv:
+            check = cv2.VideoCapture(str(self._tmp))
+            written = int(check.get(cv2.CAP_PROP_FRAME_COUNT)) if check.isOpened() else 0
+            check.release()
+        else:
+            written = count_video_frames(self._tmp) if self._tmp.exists() else 0
         if written >= self.frames:
             self._ctx.__exit__(None, None, None)
             return
@@ -398,6 +461,9 @@ class VideoWriter:
                     "leave the output folder's .partial files alone until the command ends")
         if note := space_note(self.path):
             return f"the disk is nearly full{note}", "free disk space or choose another output location"
+        if self._failure is not None:
+            return (f"the encoder failed: {str(self._failure)[:120]}", "check the output file system (free space, "
+                    "quota, errors) or choose another output location")
         return ("OpenCV's writer stopped without saying why", "check the output file system (free space, quota, "
                 "errors) or choose another output location")
 
@@ -405,5 +471,9 @@ class VideoWriter:
         if self._writer is not None:
             self._writer.release()
             self._writer = None
+        if self._encoder is not None:
+            encoder, self._encoder = self._encoder, None
+            with contextlib.suppress(Exception):  # the output is being thrown away: its errors do not matter
+                encoder.release()
         with contextlib.suppress(Exception):
             self._ctx.__exit__(RuntimeError, RuntimeError("aborted"), None)

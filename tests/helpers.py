@@ -97,3 +97,36 @@ def bad_output_model(path: Path, kind: str, task: str = "colorize") -> Path:
     onnx.checker.check_model(model, full_check=True)
     onnx.save(model, path)
     return path
+
+
+def gray_h264_aac_clip(path: Path, frames: int = 48, size: tuple[int, int] = (160, 120), fps: int = 24,
+                       tone: float = 440.0, sample_rate: int = 44100) -> Path:
+    """A gray H.264 (yuv420p) + AAC (a ``tone`` Hz sine, mono) clip written with PyAV, streams interleaved as a
+    camera's are; frame k is half ``5k`` gray, half its inverse."""
+    import av
+
+    with av.open(str(path), "w") as out:
+        video = out.add_stream("libx264", rate=fps)
+        video.width, video.height, video.pix_fmt = size[0], size[1], "yuv420p"
+        audio = out.add_stream("aac", rate=sample_rate)
+        audio.layout = "mono"
+        total, done, k = frames * sample_rate // fps, 0, 0
+        while k < frames or done < total:
+            if k < frames and k / fps <= done / sample_rate:
+                gray = np.full((size[1], size[0], 3), (k * 5) % 256, np.uint8)
+                gray[: size[1] // 2] = 255 - gray[: size[1] // 2]
+                picture = av.VideoFrame.from_ndarray(gray, format="bgr24")
+                picture.pts = k
+                out.mux(video.encode(picture))
+                k += 1
+            else:
+                n = min(1024, total - done)
+                t = np.arange(done, done + n, dtype=np.float64) / sample_rate
+                sound = av.AudioFrame.from_ndarray((0.3 * np.sin(2 * np.pi * tone * t)).astype(np.float32)[None],
+                                                   format="fltp", layout="mono")
+                sound.sample_rate, sound.pts = sample_rate, done
+                out.mux(audio.encode(sound))
+                done += n
+        out.mux(video.encode(None))
+        out.mux(audio.encode(None))
+    return path

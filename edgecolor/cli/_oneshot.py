@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from edgecolor.choices import CpuPath, On, Task
+from edgecolor.choices import CpuPath, On, Task, VideoCodec
 from edgecolor.cli._common import console, emit_json, print_line, progress
 from edgecolor.cli._numbers import bounded
 from edgecolor.jobs.files import Job, JobsStopped, count_frames, plan, run_jobs, summarise
@@ -16,6 +16,7 @@ from edgecolor.signals import stopping
 
 if TYPE_CHECKING:
     from edgecolor.batch.ray_jobs import RayOptions
+    from edgecolor.video_encode import Encoding
 
 # --on ray: the same command over a Ray cluster (edgecolor.batch.ray_jobs); shared by colorize and stylize.
 OnOpt = Annotated[On, typer.Option("--on", help="local: this process; ray: Ray Data actors, one engine each "
@@ -26,6 +27,24 @@ WorkersOpt = Annotated[int, typer.Option(callback=bounded(1, 4096),
                                          help="With --on ray: actors (one engine each); 1..4096.")]
 GpusOpt = Annotated[float, typer.Option(callback=bounded(0, 64),
                                         help="With --on ray: GPUs per actor (0 = CPU); 0..64.")]
+
+# Video outputs (edgecolor.video_encode): shared by colorize and stylize.
+CodecOpt = Annotated[VideoCodec | None, typer.Option(
+    "--codec", help="Video codec. Default: h264 (yuv420p, plays in browsers) in .mp4/.mov/.mkv, vp9 in .webm; "
+                    "ffv1 in .mkv is lossless (archives); .avi is OpenCV's MPEG-4 Part 2 or mjpeg. Audio and "
+                    "subtitle streams are copied unchanged.")]
+CrfOpt = Annotated[int | None, typer.Option(
+    "--crf", callback=bounded(0, 63), help="Constant quality, lower is better (h264 default 23, 0..51; hevc 28; "
+                                          "vp9 32 and av1 35, 0..63).")]
+BitrateOpt = Annotated[str | None, typer.Option(
+    "--bitrate", help="Target video bit rate instead of --crf, e.g. 4M or 800k.")]
+
+
+def encoding_options(codec: VideoCodec | None, crf: int | None, bitrate: str | None) -> Encoding:
+    """The ``Encoding`` the video options ask for (checked against each output's container by ``plan``)."""
+    from edgecolor.video_encode import Encoding, parse_bitrate
+
+    return Encoding(codec, crf, parse_bitrate(bitrate) if bitrate is not None else None)
 
 
 def ray_options(on: On | str, address: str | None, workers: int, gpus_per_worker: float,
@@ -62,18 +81,22 @@ def run_on_ray_cli(jobs: list[Job], model: Path, extra: dict[str, float], cpu_pa
 
 def run_frame_model(inputs: list[Path], output: Path, model: str, extra: dict[str, float], threads: int,
                     as_json: bool, task: Task, cpu_path: CpuPath | str = CpuPath.AUTO,
-                    ray: RayOptions | None = None, streams: int = 1) -> None:
+                    ray: RayOptions | None = None, streams: int = 1, encoding: Encoding | None = None) -> None:
     """Shared body of ``colorize`` and ``stylize`` (``task``, also the verb it prints): plan, load the engine
     (``streams`` sessions; a model made for another task, or breaking the output contract, is refused there),
-    process with a progress bar (or hand the plan to Ray with ``ray``, a ``RayOptions``)."""
+    process with a progress bar (or hand the plan to Ray with ``ray``, a ``RayOptions``); videos are encoded as
+    ``encoding`` says."""
     from edgecolor.backends import open_engine
     from edgecolor.errors import InputError
     from edgecolor.registry import resolve_model
 
     if ray is not None and streams > 1:
         raise InputError("--streams is for --on local", "with --on ray, use --workers (one engine per actor)")
+    if ray is not None and encoding is not None and encoding != type(encoding)():
+        raise InputError("--codec, --crf and --bitrate are for --on local", "leave them out with --on ray (its "
+                         "videos are H.264 in .mp4/.mov/.mkv, VP9 in .webm)")
     verb = str(task)
-    jobs = plan(inputs, output)
+    jobs = plan(inputs, output, encoding)
     # Opened here with --on ray too, and closed: the task and output checks refuse a wrong model before Ray starts.
     engine = open_engine(resolve_model(model), cpu_path=cpu_path, threads=threads, streams=streams, task=task)
     if ray is not None:
@@ -84,7 +107,8 @@ def run_frame_model(inputs: list[Path], output: Path, model: str, extra: dict[st
         try:
             with progress(not as_json) as bar:
                 frames_done = bar.add_task(verb, total=sum(count_frames(j) for j in jobs))
-                results = run_jobs(jobs, engine, extra, on_frame=lambda: bar.advance(frames_done), stop=stop)
+                results = run_jobs(jobs, engine, extra, on_frame=lambda: bar.advance(frames_done), stop=stop,
+                                   encoding=encoding)
         except JobsStopped as stopped:
             print_line(stopped)  # inside stopping(): a second Ctrl+C cannot cut this line off
             raise typer.Exit(stopped.exit_code) from None

@@ -10,7 +10,18 @@ import typer
 from edgecolor.choices import CpuPath, On, Task
 from edgecolor.cli._common import JsonOpt
 from edgecolor.cli._numbers import THREADS, CpuPathOpt, StreamsOpt, bounded
-from edgecolor.cli._oneshot import AddressOpt, GpusOpt, OnOpt, WorkersOpt, ray_options, run_frame_model
+from edgecolor.cli._oneshot import (
+    AddressOpt,
+    BitrateOpt,
+    CodecOpt,
+    CrfOpt,
+    GpusOpt,
+    OnOpt,
+    WorkersOpt,
+    encoding_options,
+    ray_options,
+    run_frame_model,
+)
 
 
 def colorize(
@@ -30,6 +41,9 @@ def colorize(
     address: AddressOpt = None,
     workers: WorkersOpt = 2,
     gpus_per_worker: GpusOpt = 0.0,
+    codec: CodecOpt = None,
+    crf: CrfOpt = None,
+    bitrate: BitrateOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Colorize images, folders and videos with the shipped colorizer on ONNX Runtime (CPU).
@@ -38,7 +52,11 @@ def colorize(
     Example: edgecolor colorize old_photos/ -o coloured/
     Example: edgecolor colorize archive/ -o coloured/ --on ray --workers 2 --json
     Example: edgecolor colorize old_film.mp4 -o coloured.mp4 --streams 2
+    Example: edgecolor colorize old_film.mp4 -o coloured.mp4 --crf 18        (H.264, audio copied)
+    Example: edgecolor colorize old_film.mkv -o archive.mkv --codec ffv1      (lossless)
+    Example: edgecolor colorize old_film.mp4 -o web.webm                     (VP9)
     """
     extra = {} if colour_strength is None else {"colour_strength": colour_strength}
     run_frame_model(inputs, output, model, extra, threads, as_json, Task.COLORIZE, cpu_path,
-                    ray=ray_options(on, address, workers, gpus_per_worker, threads), streams=streams)
+                    ray=ray_options(on, address, workers, gpus_per_worker, threads), streams=streams,
+                    encoding=encoding_options(codec, crf, bitrate))

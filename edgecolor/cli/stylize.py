@@ -10,7 +10,18 @@ import typer
 from edgecolor.choices import CpuPath, On, Task
 from edgecolor.cli._common import JsonOpt, console, emit_json
 from edgecolor.cli._numbers import THREADS, CpuPathOpt, StreamsOpt, bounded
-from edgecolor.cli._oneshot import AddressOpt, GpusOpt, OnOpt, WorkersOpt, ray_options, run_frame_model
+from edgecolor.cli._oneshot import (
+    AddressOpt,
+    BitrateOpt,
+    CodecOpt,
+    CrfOpt,
+    GpusOpt,
+    OnOpt,
+    WorkersOpt,
+    encoding_options,
+    ray_options,
+    run_frame_model,
+)
 from edgecolor.errors import InputError
 
 
@@ -40,6 +51,9 @@ def stylize(
     address: AddressOpt = None,
     workers: WorkersOpt = 2,
     gpus_per_worker: GpusOpt = 0.0,
+    codec: CodecOpt = None,
+    crf: CrfOpt = None,
+    bitrate: BitrateOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Stylise images, folders and videos with a style network on ONNX Runtime (CPU).
@@ -48,6 +62,7 @@ def stylize(
     Example: edgecolor stylize photo.jpg --style starry-night -o painted.jpg
     Example: edgecolor stylize archive/ --style starry-night -o painted/ --on ray --workers 2
     Example: edgecolor stylize clip.mp4 --style great-wave -o wave.mp4 --streams 2
+    Example: edgecolor stylize clip.mp4 --style great-wave -o wave.mp4 --codec hevc --bitrate 4M
     """
     from edgecolor.jobs.styles import resolve_style, write_style_sheet
 
@@ -68,4 +83,5 @@ def stylize(
         raise InputError("stylize needs one --style and an --output (or --sheet)",
                          "e.g. edgecolor stylize photo.jpg --style starry-night -o painted.jpg")
     run_frame_model(inputs, output, str(resolve_style(style[0])), extra, threads, as_json, Task.STYLIZE, cpu_path,
-                    ray=ray_options(on, address, workers, gpus_per_worker, threads), streams=streams)
+                    ray=ray_options(on, address, workers, gpus_per_worker, threads), streams=streams,
+                    encoding=encoding_options(codec, crf, bitrate))

@@ -34,6 +34,7 @@ from edgecolor.imageio import (
     write_image,
 )
 from edgecolor.overwrite import Inputs
+from edgecolor.video_encode import Encoding, check_encoding
 
 if TYPE_CHECKING:
     from edgecolor.backends.base import Engine, Pending
@@ -61,8 +62,9 @@ def _media(folder: Path) -> list[Path]:
     return ec_inputs.folder_files(folder, lambda p: is_image(p) or is_video(p), "input folder")
 
 
-def plan(inputs: list[Path], out: Path) -> list[Job]:
-    """Map inputs to outputs, or raise a one-line error before anything is written."""
+def plan(inputs: list[Path], out: Path, encoding: Encoding | None = None) -> list[Job]:
+    """Map inputs to outputs, or raise a one-line error before anything is written (``encoding``: a codec
+    a video output's container cannot hold, or quality options that do not apply to it)."""
     if not inputs:
         raise InputError("no input given", "pass an image, a video or a folder")
     files: list[tuple[Path, Path | None]] = []  # (file, folder it came from)
@@ -106,6 +108,8 @@ def plan(inputs: list[Path], out: Path) -> list[Job]:
     for job in jobs:
         if job.kind == "image":
             probe_image(job.src)  # header only: a bad file in a folder fails before anything is written
+        elif encoding is not None:
+            check_encoding(job.dst, encoding)
         ec_inputs.check_output(job.dst)
         if job.dst in seen:
             raise OutputError(f"{seen[job.dst]} and {job.src} would both be written to {job.dst}", "rename one input")
@@ -148,7 +152,8 @@ class _Cut(Exception):
 
 
 def run_jobs(jobs: list[Job], engine: Engine, extra: Mapping[str, float] | None = None,
-             on_frame: Callable[[], None] | None = None, stop: StopRequest | None = None) -> list[Result]:
+             on_frame: Callable[[], None] | None = None, stop: StopRequest | None = None,
+             encoding: Encoding | None = None) -> list[Result]:
     """:func:`run_job` for each of ``jobs`` in order (``on_frame`` after each video frame and each image). When
     ``stop`` is set (:func:`edgecolor.signals.stopping`), the job in hand ends at the next frame (an unfinished
     video is removed, a finished output kept) and :class:`JobsStopped` says what was done."""
@@ -157,7 +162,7 @@ def run_jobs(jobs: list[Job], engine: Engine, extra: Mapping[str, float] | None 
         if stop:
             raise JobsStopped(stop, jobs, results)
         try:
-            results.append(run_job(job, engine, extra, on_frame, stop))
+            results.append(run_job(job, engine, extra, on_frame, stop, encoding))
         except _Cut as cut:
             raise JobsStopped(cut.stop, jobs, results, job, (cut.written, cut.frames)) from None
         if job.kind == "image" and on_frame:
@@ -168,10 +173,12 @@ def run_jobs(jobs: list[Job], engine: Engine, extra: Mapping[str, float] | None 
 
 
 def run_job(job: Job, engine: Engine, extra: Mapping[str, float] | None = None,
-            on_frame: Callable[[], None] | None = None, stop: StopRequest | None = None) -> Result:
+            on_frame: Callable[[], None] | None = None, stop: StopRequest | None = None,
+            encoding: Encoding | None = None) -> Result:
     """Write ``job``'s output through ``engine`` (with its ``extra`` inputs); ``on_frame`` after each video
-    frame written. A video keeps ``engine.streams + 1`` frames in the engine, as the pipeline does; with
-    ``stop`` set it is removed unfinished at the next frame (``_Cut``)."""
+    frame written. A video is encoded as ``encoding`` says (default: H.264 in MP4/MOV/MKV, VP9 in WebM) with
+    the input's audio and subtitle streams copied. A video keeps ``engine.streams + 1`` frames in the engine, as
+    the pipeline does; with ``stop`` set it is removed unfinished at the next frame (``_Cut``)."""
     t0 = time.perf_counter()
     values = dict(extra or {})
     if job.kind == "image":
@@ -179,7 +186,11 @@ def run_job(job: Job, engine: Engine, extra: Mapping[str, float] | None = None,
         frames, skipped = 1, 0
     else:
         reader = VideoReader(job.src)
-        writer = VideoWriter(job.dst, reader.fps)
+        try:
+            writer = VideoWriter(job.dst, reader.fps, encoding=encoding, copy_from=job.src)
+        except BaseException:
+            reader.close()
+            raise
         pending: collections.deque[Pending] = collections.deque()
 
         def write_oldest() -> None:

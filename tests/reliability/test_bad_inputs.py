@@ -320,15 +320,15 @@ def _clip(path: Path, frames: int = 30) -> Path:
 
 @pytest.mark.parametrize("kind", ["image", "video"])
 def test_full_disk_simulated_with_enospc(tmp_path, model, monkeypatch, kind):
-    """Writes that fail with ENOSPC (image: the write; video: OpenCV's writer drops every frame silently)."""
-    src = image(tmp_path / "in.png", random_bgr(40, 40)) if kind == "image" else _clip(tmp_path / "in.mp4", 5)
-    if kind == "image":
-        def no_space(self, data):
-            raise OSError(28, "No space left on device")
+    """Writes that fail with ENOSPC (image: the write; video: the PyAV encoder's)."""
+    from edgecolor.video_encode import AvEncoder
 
-        monkeypatch.setattr(Path, "write_bytes", no_space)
-    else:
-        monkeypatch.setattr(cv2.VideoWriter, "write", lambda self, frame: None)
+    src = image(tmp_path / "in.png", random_bgr(40, 40)) if kind == "image" else _clip(tmp_path / "in.mp4", 5)
+
+    def no_space(self, *args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(*(Path, "write_bytes") if kind == "image" else (AvEncoder, "write"), no_space)
     code, text = invoke(_colorize(src, tmp_path, model, out="o.png" if kind == "image" else "o.mp4"))
     assert code == 2 and "cannot write" in text, text
     assert outputs(tmp_path) == []
