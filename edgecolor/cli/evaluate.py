@@ -139,8 +139,9 @@ def colorizer(
     out.print("worst photos (dB below gray): "
               + ", ".join(f"{w['name']} {w['db_below_gray']:+.2f}" for w in result["worst"]))
     for src, row in result.get("per_source", {}).items():
-        out.print(f"  {src}: {row['photos']} photos, PSNR {row['psnr_model']:.2f} vs gray {row['psnr_gray']:.2f} dB, "
-                  f"{row['below_gray_2db']} more than 2 dB below gray; colour recall / false colour: "
+        lookup_db = f" (lookup {row['psnr_lookup']:.2f})" if "psnr_lookup" in row else ""
+        out.print(f"  {src}: {row['photos']} photos, PSNR {row['psnr_model']:.2f} vs gray {row['psnr_gray']:.2f}"
+                  f"{lookup_db} dB, {row['below_gray_2db']} more than 2 dB below gray; colour recall / false colour: "
                   + ", ".join(f"{who} {_share(row[f'colour_recall_{who}'])} / {_share(row[f'false_colour_{who}'])}"
                               for who in ("model", "gray", "lookup") if f"colour_recall_{who}" in row))
     if sheet:

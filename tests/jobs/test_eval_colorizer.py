@@ -68,7 +68,7 @@ def test_eval_reports_recall_and_false_colour_for_model_gray_and_lookup(tmp_path
     text = invoke("--data", data, "--model", model, "--no-classifier", "--lookup-from", train)
     assert text.exit_code == 0, text.output
     assert "luma lookup ×0.5" in text.output and "colour recall" in text.output
-    assert "luma-lookup baseline: 6 photos" in text.output
+    assert "luma-lookup baseline: 6 photos" in text.output and "(lookup " in text.output
 
 
 def test_per_photo_values_are_the_metrics_of_the_lookup_output(tmp_path):
