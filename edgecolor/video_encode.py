@@ -2,11 +2,14 @@
 encoder that writes BGR frames and remuxes the input's audio and subtitle streams beside them.
 
 Frames in are ``numpy.uint8``, ``H x W x 3``, BGR, C-contiguous; they are converted once, here, to the codec's
-pixel format. Audio and subtitle packets are copied, never re-encoded: their timestamps are the input's, and
-the video frames are stamped ``start + index / rate`` on the input's own rate (a :class:`fractions.Fraction`,
-so 30000/1001 stays exact), which keeps a constant-rate clip in sync with its sound. The frames come from
-OpenCV's decoder (:class:`~edgecolor.imageio.VideoReader`), which does not give their timestamps: a
-variable-rate clip is written at its average rate (its sound keeps its own timing).
+pixel format. Audio and subtitle packets are copied, never re-encoded, with the input's timestamps. The frames
+come from OpenCV's decoder (:class:`~edgecolor.imageio.VideoReader`), which gives no timestamps: frame ``k``
+is stamped with the ``k``-th presentation time of the input's video packets (read once from the container,
+no decoding), so a variable-rate phone clip keeps its timing and its sync with the sound. Inputs without
+times (AVI) are stamped ``start + k / rate`` on the input's own rate (a :class:`fractions.Fraction`, so
+30000/1001 stays exact). A frame the reader skipped as undecodable shifts the later frames' times one slot
+earlier, as it shifted them by one frame before. The sample aspect ratio is kept where the frames keep the
+input's size.
 
 Why PyAV rather than OpenCV's writer: OpenCV's FFmpeg build writes MPEG-4 Part 2 (``mp4v``), which browsers
 refuse, drops audio, and reports no write error. Why PyAV rather than a piped ``ffmpeg`` process: the wheels
@@ -141,14 +144,24 @@ def exact_rate(fps: float) -> Fraction:
     return Fraction(fps).limit_denominator(1001)
 
 
+# Containers whose packets carry presentation times (AVI's are frame numbers at one rate).
+TIMED = (".mp4", ".m4v", ".mov", ".mkv", ".webm")
+
+
 @dataclass(frozen=True)
 class SourceStreams:
     """What the encoder takes from the input file: its video rate and start (seconds) as FFmpeg reads them,
-    and the indexes of the audio and subtitle streams to copy."""
+    the indexes of the audio and subtitle streams to copy, and its video frames' presentation times (``pts``
+    in ``time_base``, in display order; empty where the container has none), frame size and sample aspect
+    ratio."""
 
     rate: Fraction | None
     start: float
     copy: tuple[int, ...]
+    pts: tuple[int, ...] = ()
+    time_base: Fraction | None = None
+    size: tuple[int, int] = (0, 0)
+    sar: Fraction | None = None
 
 
 def probe_source(path: Path) -> SourceStreams:
@@ -164,7 +177,18 @@ def probe_source(path: Path) -> SourceStreams:
             start = float(video.start_time * video.time_base) if video is not None and video.start_time \
                 and video.time_base else 0.0
             copy = tuple(s.index for s in src.streams if s.type in ("audio", "subtitle"))
-            return SourceStreams(rate if rate and 0 < rate <= 1000 else None, start, copy)
+            if video is None:
+                return SourceStreams(None, start, copy)
+            # The frames' times from the packets (no decoding; one read of the file): a variable-rate clip keeps
+            # its timing. Discarded packets (before an edit list's start) are not shown, so not decoded.
+            pts: tuple[int, ...] = ()
+            if path.suffix.lower() in TIMED and video.time_base:
+                pts = tuple(sorted({p.pts for p in src.demux(video) if p.size and p.pts is not None
+                                    and not p.is_discard}))
+            sar = video.sample_aspect_ratio
+            return SourceStreams(rate if rate and 0 < rate <= 1000 else None, start, copy, pts,
+                                 Fraction(video.time_base) if video.time_base else None,
+                                 (video.width, video.height), Fraction(sar) if sar else None)
     except (av.FFmpegError, OSError, ValueError):
         return SourceStreams(None, 0.0, ())
 
@@ -197,7 +221,15 @@ class AvEncoder:
             video: Any = self._out.add_stream(spec.encoder, rate=rate, options=encoding.encoder_options(codec, spec))
             self._video = video
             video.width, video.height, video.pix_fmt = width, height, spec.pix_fmt
-            self._video.codec_context.time_base = 1 / rate
+            source = source or (probe_source(copy_from) if copy_from else None)
+            # The input's frame times when it has them (variable frame rate kept), else start + index / rate.
+            self._pts = source.pts if source is not None and source.time_base else ()
+            self.time_base = source.time_base if self._pts and source is not None and source.time_base \
+                else 1 / rate
+            self._step = max(1, round(1 / (rate * self.time_base)))
+            video.codec_context.time_base = self.time_base
+            if source is not None and source.sar and source.sar != 1 and source.size == (width, height):
+                video.codec_context.sample_aspect_ratio = source.sar  # anamorphic DV/DVD: the shape it shows at
             if encoding.bitrate is not None:
                 self._video.codec_context.bit_rate = encoding.bitrate
             if spec.tag and FORMATS[ext] in ("mp4", "mov"):
@@ -205,10 +237,8 @@ class AvEncoder:
             self._src: Any = None
             self._map: dict[int, Any] = {}
             self._pending: Any = None
-            self._first = 0
-            source = source or (probe_source(copy_from) if copy_from else None)
+            self._first = round(source.start * rate) * self._step if source is not None and not self._pts else 0
             if copy_from is not None and source is not None and source.copy:
-                self._first = round(source.start * rate)
                 self._open_copies(copy_from, source.copy)
         except BaseException:
             self._out.close()
@@ -246,11 +276,20 @@ class AvEncoder:
         import av
 
         picture = av.VideoFrame.from_ndarray(frame, format="bgr24")
-        picture.pts = self._first + index
-        picture.time_base = 1 / self.rate
+        picture.pts = self._frame_pts(index)
+        picture.time_base = self.time_base
         self._out.mux(self._video.encode(picture))
         if self._map:
-            self._copy_until(float((self._first + index + 1) / self.rate))
+            self._copy_until(float((picture.pts + self._step) * self.time_base))
+
+    def _frame_pts(self, index: int) -> int:
+        """Frame ``index``'s time in ``time_base``: the input's own, or (past its frames, or for an input without
+        times) one ``1 / rate`` step after the last."""
+        if index < len(self._pts):
+            return self._pts[index]
+        if self._pts:
+            return self._pts[-1] + self._step * (index - len(self._pts) + 1)
+        return self._first + self._step * index
 
     def close(self) -> None:
         """Flush the encoder, copy what is left of the other streams and finish the file."""

@@ -162,3 +162,50 @@ def test_a_failing_encoder_is_one_line_and_leaves_no_file(tmp_path, monkeypatch)
     with pytest.raises(OutputError, match=r"incomplete \(0 of 3 frames\).*No space left on device"):
         writer.close()
     assert list(tmp_path.iterdir()) == []
+
+
+def _timed_clip(path: Path, times_ms: list[int], size=(64, 48), sar: Fraction | None = None) -> Path:
+    """An H.264 clip whose frame ``k`` is shown at ``times_ms[k]`` (a phone's variable frame rate)."""
+    with av.open(str(path), "w") as out:
+        video = out.add_stream("libx264", rate=30)
+        video.width, video.height, video.pix_fmt = size[0], size[1], "yuv420p"
+        video.codec_context.time_base = Fraction(1, 1000)
+        if sar is not None:
+            video.codec_context.sample_aspect_ratio = sar
+        for k, ms in enumerate(times_ms):
+            picture = av.VideoFrame.from_ndarray(random_bgr(size[1], size[0], k), format="bgr24")
+            picture.pts, picture.time_base = ms, Fraction(1, 1000)
+            out.mux(video.encode(picture))
+        out.mux(video.encode(None))
+    return path
+
+
+def _frame_times(path: Path) -> list[float]:
+    with av.open(str(path)) as f:
+        return [round(float(frame.time), 3) for frame in f.decode(video=0)]
+
+
+@pytest.mark.parametrize("name", ["o.mp4", "o.mkv", "o.webm"])
+def test_a_variable_frame_rate_keeps_every_frame_at_its_time(tmp_path, name):
+    # 30 frames/s, a 4 s pause, 30 frames/s again: at a constant rate the frame after the pause came 4 s early
+    times = [k * 33 for k in range(10)] + [4300 + k * 33 for k in range(10)]
+    clip = _timed_clip(tmp_path / "vfr.mp4", times)
+    from edgecolor.imageio import VideoReader
+
+    reader = VideoReader(clip)
+    frames = list(reader)
+    reader.close()
+    _write(tmp_path / name, frames, fps=reader.fps, copy_from=clip)
+    assert _frame_times(tmp_path / name) == pytest.approx([t / 1000 for t in times], abs=0.0015)
+
+
+def test_the_sample_aspect_ratio_is_kept(tmp_path):
+    clip = _timed_clip(tmp_path / "dv.mp4", [k * 40 for k in range(4)], size=(72, 48), sar=Fraction(16, 11))
+    from edgecolor.imageio import VideoReader
+
+    reader = VideoReader(clip)
+    frames = list(reader)
+    reader.close()
+    _write(tmp_path / "o.mp4", frames, fps=reader.fps, copy_from=clip)
+    with av.open(str(tmp_path / "o.mp4")) as f:
+        assert f.streams.video[0].sample_aspect_ratio == Fraction(16, 11)
