@@ -10,6 +10,7 @@ import typer
 from edgecolor.choices import Backend, CameraCodec, CpuPath
 from edgecolor.cli._common import JsonOpt, console, emit_json
 from edgecolor.cli._numbers import THREADS, CpuPathOpt, StreamsOpt, bounded
+from edgecolor.cli._oneshot import BitrateOpt, CodecOpt, CrfOpt, encoding_options
 from edgecolor.errors import InputError
 
 DEFAULT_FILE = Path("out/run.mp4")
@@ -123,6 +124,9 @@ def run(
         typer.Option(help="Token the browser view's controls require (default: generated and printed when "
                           "--serve is not a loopback address; none on 127.0.0.1)."),
     ] = None,
+    codec: CodecOpt = None,
+    crf: CrfOpt = None,
+    bitrate: BitrateOpt = None,
     allow_host: Annotated[
         list[str] | None,
         typer.Option(help="A host name the browser view also answers to and accepts control requests from "
@@ -177,6 +181,7 @@ def run(
     \b
     Kiosk demo: edgecolor run --source file://demo.mp4 --loop --realtime --sink display://0 --fullscreen
     Play a clip three times: edgecolor run --source clip.mp4 --input-loop 2 --sink out.mp4
+    Record losslessly: edgecolor run --source camera:0 --sink archive.mkv --codec ffv1
 
     jetson-utils' URIs and options work too: v4l2:///dev/video0, csi://0, file://PATH, display://0 and the
     --input-* options below.
@@ -188,9 +193,10 @@ def run(
     from edgecolor.stream.controls import Controls, Style
     from edgecolor.stream.http_view import HttpView, parse_address
     from edgecolor.stream.pipeline import Pipeline, PipelineConfig, signals_stop
-    from edgecolor.stream.sinks import HttpViewSink, display_available, open_sink
+    from edgecolor.stream.sinks import HttpViewSink, display_available, open_sink, sink_target
     from edgecolor.stream.sources import check_options, open_source
     from edgecolor.stream.stabilize import Stabilizer
+    from edgecolor.video_encode import check_encoding
 
     if engine is not None and model:
         raise InputError("--model and --engine both given", "pass one of them")
@@ -203,6 +209,10 @@ def run(
     serve_at = parse_address(serve) if serve else None
     source = source or str(SAMPLE_CLIP)
     _refuse_sinks_onto_the_source(sinks_spec, source)  # also checks every sink spec before a model loads
+    encoding = encoding_options(codec, crf, bitrate)
+    for target in map(sink_target, sinks_spec):
+        if target.kind == "video":
+            check_encoding(target.path, encoding)
     engines = _load_engines(model or ["colorizer"], engine, Backend(backend), threads, streams, cpu_path)
     try:
         src = open_source(source, realtime=realtime, loop=replays != 0, replays=replays, camera=camera)
@@ -215,7 +225,7 @@ def run(
     view = None
     ran = False
     try:
-        sinks = [open_sink(s, src.fps or 25.0, controls, fullscreen) for s in sinks_spec]
+        sinks = [open_sink(s, src.fps or 25.0, controls, fullscreen, encoding) for s in sinks_spec]
         if serve_at:
             view = HttpView(*serve_at, controls=controls, token=token, allowed_hosts=allow_host or ())
             sinks.append(HttpViewSink(view))

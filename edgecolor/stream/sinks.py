@@ -27,6 +27,7 @@ from edgecolor.imageio import VideoWriter, is_video, write_image
 from edgecolor.stream.controls import Controls
 from edgecolor.stream.http_view import HttpView
 from edgecolor.stream.sources import Frame
+from edgecolor.video_encode import Encoding
 
 log = logging.getLogger(__name__)
 
@@ -133,9 +134,9 @@ class VideoFileSink(Sink):
     it (:class:`~edgecolor.imageio.VideoWriter`); frames that play back are kept at close even when the file
     ended short (a live recording cannot be made again), with an error naming why it ended."""
 
-    def __init__(self, path: Path, fps: float) -> None:
+    def __init__(self, path: Path, fps: float, encoding: Encoding | None = None) -> None:
         self.name = str(path)
-        self.writer = VideoWriter(path, fps)
+        self.writer = VideoWriter(path, fps, encoding=encoding)
 
     def write(self, out: Output) -> None:
         self.writer.write(out.image)
@@ -242,13 +243,15 @@ def sink_target(spec: str) -> SinkTarget:
     raise OutputError(f"sink '{spec}' is not window, null, a video file or a folder", SINK_HELP)
 
 
-def open_sink(spec: str, fps: float, controls: Controls, fullscreen: bool = False) -> Sink:
-    """A sink from its spec string (see the module docstring), or :class:`OutputError`."""
+def open_sink(spec: str, fps: float, controls: Controls, fullscreen: bool = False,
+              encoding: Encoding | None = None) -> Sink:
+    """A sink from its spec string (see the module docstring), or :class:`OutputError`; a video file is encoded
+    as ``encoding`` says (default: H.264 yuv420p in .mp4/.mov/.mkv, VP9 in .webm)."""
     target = sink_target(spec)
     if target.kind == "null":
         return NullSink()
     if target.kind == "window":
         return WindowSink(controls, fullscreen=fullscreen)
     if target.kind == "video":
-        return VideoFileSink(target.path, fps)
+        return VideoFileSink(target.path, fps, encoding)
     return ImageFolderSink(target.path)

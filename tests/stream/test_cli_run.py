@@ -29,6 +29,23 @@ def test_writes_every_frame_to_a_playable_video(tiny_model, clip, tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["out.mp4"]  # no partial files left beside it
 
 
+def test_a_file_sink_takes_the_codec_options(tiny_model, clip, tmp_path):
+    import av
+
+    res = invoke("--model", tiny_model, "--source", clip, "--sink", tmp_path / "a.mkv", "--codec", "ffv1")
+    assert res.exit_code == 0, res.output
+    with av.open(str(tmp_path / "a.mkv")) as f:
+        stream = f.streams.video[0]
+        assert stream.codec_context.name == "ffv1" and sum(1 for p in f.demux(stream) if p.size) == 12
+
+
+def test_a_codec_the_sink_cannot_hold_is_refused_before_the_model_loads(clip, tmp_path):
+    res = invoke("--model", tmp_path / "missing.onnx", "--source", clip, "--sink", tmp_path / "a.webm",
+                 "--codec", "h264")
+    assert res.exit_code == 2 and "cannot be written in a '.webm' file" in res.output, res.output
+    assert "missing.onnx" not in res.output and list(tmp_path.iterdir()) == []
+
+
 def test_several_sinks_and_an_image_folder(tiny_model, clip, tmp_path):
     res = invoke(
         "--model",
