@@ -209,3 +209,48 @@ def test_the_sample_aspect_ratio_is_kept(tmp_path):
     _write(tmp_path / "o.mp4", frames, fps=reader.fps, copy_from=clip)
     with av.open(str(tmp_path / "o.mp4")) as f:
         assert f.streams.video[0].sample_aspect_ratio == Fraction(16, 11)
+
+
+def test_a_rotated_phone_clip_is_written_upright(tmp_path):
+    # Rotation metadata (a display matrix) is applied by the reader: the output's pixels are upright and it
+    # carries no rotation, so players show it as they showed the input.
+    with av.open(str(tmp_path / "rot.mp4"), "w") as out:
+        video = out.add_stream("libx264", rate=10)
+        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+        video.set_display_rotation(90)
+        for k in range(3):
+            half = np.zeros((48, 64, 3), np.uint8)
+            half[:, :32] = 255  # the left half white: at the bottom once turned 90 degrees counter-clockwise
+            picture = av.VideoFrame.from_ndarray(half, format="bgr24")
+            picture.pts = k
+            out.mux(video.encode(picture))
+        out.mux(video.encode(None))
+    from edgecolor.imageio import VideoReader
+
+    reader = VideoReader(tmp_path / "rot.mp4")
+    frames = list(reader)
+    reader.close()
+    _write(tmp_path / "o.mp4", frames, fps=reader.fps, copy_from=tmp_path / "rot.mp4")
+    with av.open(str(tmp_path / "o.mp4")) as f:
+        first = next(f.decode(video=0)).to_ndarray(format="bgr24")
+    assert first.shape == (64, 48, 3) and first[:28].mean() < 10 and first[36:].mean() > 240
+
+
+def test_ten_bit_input_is_read_at_its_level(tmp_path):
+    with av.open(str(tmp_path / "t10.mkv"), "w") as out:
+        video = out.add_stream("libx265", rate=10, options={"x265-params": "log-level=error"})
+        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p10le"
+        for k in range(2):
+            picture = av.VideoFrame(64, 48, "yuv420p10le")
+            for plane, level in zip(picture.planes, (600, 512, 512), strict=True):  # luma 600/1023, no chroma
+                plane.update(np.full((plane.height, plane.line_size // 2), level, np.uint16).tobytes())
+            picture.pts = k
+            out.mux(video.encode(picture))
+        out.mux(video.encode(None))
+    from edgecolor.imageio import VideoReader
+
+    reader = VideoReader(tmp_path / "t10.mkv")
+    frames = list(reader)
+    reader.close()
+    expected = (600 / 4 - 16) * 255 / 219  # limited-range luma 150 (of 255) as full-range gray
+    assert len(frames) == 2 and abs(float(frames[0].mean()) - expected) < 2.5
