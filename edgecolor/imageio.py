@@ -59,16 +59,16 @@ def is_video(path: Path) -> bool:
     return path.suffix.lower() in VIDEO_EXTS
 
 
-def check_header(data: bytes | Header, name: str = "image") -> tuple[int, int]:
+def check_header(data: bytes | Header, name: str = "image", max_pixels: int | None = None) -> tuple[int, int]:
     """``(width, height)`` from the encoded image's header, or :class:`InputError` if it is unknown, empty or
-    larger than :data:`MAX_PIXELS` / :data:`MAX_SIDE`. Reads no pixels."""
+    larger than ``max_pixels`` (default :data:`MAX_PIXELS`) / :data:`MAX_SIDE`. Reads no pixels."""
     if not data:
         raise InputError(f"{name} is empty (0 bytes)", "pass a JPEG/PNG/WebP image")
     size = image_size(data)
     if size is None or 0 in size:
         raise InputError(f"{name} is not a readable image (corrupt, cut short or not {IMAGE_FORMATS})",
                          "pass a JPEG/PNG/WebP image")
-    check_pixels(size[0], size[1], name)
+    check_pixels(size[0], size[1], name, max_pixels)
     return size
 
 
@@ -79,16 +79,32 @@ def is_bgr_frame(a: object, batch: bool = False) -> bool:
             and a.shape[-1] == 3 and a.size > 0)
 
 
-def check_pixels(width: int, height: int, name: str = "image") -> None:
+class TooManyPixels(InputError):
+    """An image or frame past the pixel limit; ``pixels`` and ``limit`` say by how much (a caller with a way to
+    raise the limit, such as ``colorize --max-pixels``, names it from these)."""
+
+    def __init__(self, name: str, width: int, height: int, limit: int, remedy: str = "downscale it first") -> None:
+        self.name, self.width, self.height, self.pixels, self.limit = name, width, height, width * height, limit
+        super().__init__(f"{name} is {width}x{height}, larger than the {megapixels(limit)} MP limit", remedy)
+
+
+def megapixels(pixels: int) -> str:
+    """``pixels`` in millions as people say them: 67 for 8192 x 8192, 115 for 12000 x 9600, 0.3 for 640 x 480."""
+    return f"{pixels / 1e6:.0f}" if pixels >= 10**7 else f"{pixels / 1e6:.2g}"
+
+
+def check_pixels(width: int, height: int, name: str = "image", max_pixels: int | None = None) -> None:
     """:class:`InputError` when a ``width x height`` image, video frame or stream frame is past the limits
-    (:data:`MAX_PIXELS`, :data:`MAX_SIDE`)."""
-    if width * height > MAX_PIXELS or max(width, height) > MAX_SIDE:
-        limit = f"the {MAX_PIXELS // 1_000_000} MP limit" if width * height > MAX_PIXELS else \
-            f"the {MAX_SIDE}-pixel side limit"
-        raise InputError(f"{name} is {width}x{height}, larger than {limit}", "downscale it first")
+    (``max_pixels``, default :data:`MAX_PIXELS`: :class:`TooManyPixels`; :data:`MAX_SIDE`)."""
+    limit = MAX_PIXELS if max_pixels is None else max_pixels  # read at call time: tests lower it
+    if width * height > limit:
+        raise TooManyPixels(name, width, height, limit)
+    if max(width, height) > MAX_SIDE:
+        raise InputError(f"{name} is {width}x{height}, larger than the {MAX_SIDE}-pixel side limit",
+                         "downscale it first")
 
 
-def probe_image(path: str | Path) -> tuple[int, int]:
+def probe_image(path: str | Path, max_pixels: int | None = None) -> tuple[int, int]:
     """Check an image file's header without decoding it (reads only the header's bytes); see
     :func:`check_header`."""
     path = inputs.require_file(path, "image")
@@ -96,14 +112,15 @@ def probe_image(path: str | Path) -> tuple[int, int]:
         with open(path, "rb") as f:
             if not f.read(1):
                 raise InputError(f"{path} is empty (0 bytes)", "pass a JPEG/PNG/WebP image")
-            return check_header(Header(f), str(path))  # type: ignore[arg-type]
+            return check_header(Header(f), str(path), max_pixels)  # type: ignore[arg-type]
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror or exc}", "check the path and its permissions") from exc
 
 
-def decode_image(data: bytes, name: str = "image") -> np.ndarray:
-    """Decode encoded bytes to a BGR uint8 frame; gray, RGBA, 16-bit and palette images become 8-bit BGR."""
-    check_header(data, name)  # refuse huge images before the decoder allocates them
+def decode_image(data: bytes, name: str = "image", max_pixels: int | None = None) -> np.ndarray:
+    """Decode encoded bytes to a BGR uint8 frame; gray, RGBA, 16-bit and palette images become 8-bit BGR.
+    Larger than ``max_pixels`` (default :data:`MAX_PIXELS`): :class:`TooManyPixels`, before decoding."""
+    check_header(data, name, max_pixels)  # refuse huge images before the decoder allocates them
     scans = jpeg_scans(data)
     if scans > MAX_JPEG_SCANS:
         raise InputError(f"{name} is a progressive JPEG of {scans} scans (at most {MAX_JPEG_SCANS} are decoded)",
@@ -117,11 +134,7 @@ def decode_image(data: bytes, name: str = "image") -> np.ndarray:
     if img is None or img.size == 0:
         raise InputError(f"{name} is not a readable image (corrupt or unsupported format)",
                          "pass a JPEG/PNG/WebP image")
-    if img.shape[0] * img.shape[1] > MAX_PIXELS:  # a header that lied
-        raise InputError(
-            f"{name} is {img.shape[1]}x{img.shape[0]}, larger than the {MAX_PIXELS // 1_000_000} MP limit",
-            "downscale it first",
-        )
+    check_pixels(img.shape[1], img.shape[0], name, max_pixels)  # a header that lied
     if img.dtype != np.uint8:  # 16-bit PNG/TIFF, float EXR: scale to 8 bits
         if img.dtype.kind == "f":  # a few NaN/inf pixels must not stretch the rest to black
             finite = np.isfinite(img)
@@ -140,10 +153,11 @@ def decode_image(data: bytes, name: str = "image") -> np.ndarray:
     return np.ascontiguousarray(img)
 
 
-def read_image(path: str | Path) -> np.ndarray:
-    """Read an image file as a BGR uint8 ``H x W x 3`` frame, or raise :class:`InputError`."""
+def read_image(path: str | Path, max_pixels: int | None = None) -> np.ndarray:
+    """Read an image file as a BGR uint8 ``H x W x 3`` frame, or raise :class:`InputError` (past ``max_pixels``,
+    default :data:`MAX_PIXELS`: :class:`TooManyPixels`)."""
     data = inputs.read_bytes(path, "image")  # regular files only: a FIFO or /dev/zero is refused, not read
-    return decode_image(data, str(path))
+    return decode_image(data, str(path), max_pixels)
 
 
 _TOKEN_BYTES = 4  # the random part of a temporary name: 8 hex digits
@@ -220,8 +234,9 @@ class VideoReader:
 
     MAX_CONSECUTIVE_FAILURES = 100
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, max_pixels: int | None = None) -> None:
         self.path = Path(path)
+        self.max_pixels = max_pixels
         if inputs.kind(self.path, "video") != "file":  # a FIFO or device is refused, not opened (a hang)
             raise InputError(f"video {self.path} does not exist", "check the path")
         self._cap = cv2.VideoCapture(str(self.path))
@@ -235,7 +250,7 @@ class VideoReader:
         self.skipped = 0
         width, height = int(self._cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(self._cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
         try:
-            check_pixels(width, height, f"video {self.path}")  # before FFmpeg allocates frames that size
+            check_pixels(width, height, f"video {self.path}", max_pixels)  # before FFmpeg allocates frames
         except InputError:
             self._cap.release()
             raise
@@ -256,7 +271,7 @@ class VideoReader:
                 self.skipped += failures
                 log.warning("%s: %d unreadable frame(s) before frame %d skipped", self.path, failures, index)
                 failures = 0
-            check_pixels(frame.shape[1], frame.shape[0], f"a frame of video {self.path}")  # a size change
+            check_pixels(frame.shape[1], frame.shape[0], f"a frame of video {self.path}", self.max_pixels)
             yield index, frame
             index += 1
 

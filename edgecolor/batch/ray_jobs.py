@@ -29,7 +29,7 @@ import numpy as np
 
 from edgecolor.errors import EdgecolorError, InputError, require
 from edgecolor.imageio import remove_orphaned_temps
-from edgecolor.jobs.files import Job, run_job
+from edgecolor.jobs.files import Failure, Job, failure, run_job
 
 log = logging.getLogger(__name__)
 
@@ -90,29 +90,40 @@ def append_record(folder: Path, output: str, key: str) -> None:
 class FrameModelWorker:
     """One Ray actor: one engine, then every job of its batches through :func:`run_job`."""
 
-    def __init__(self, model: str, extra: dict[str, float], cpu_path: str, threads: int) -> None:
+    def __init__(self, model: str, extra: dict[str, float], cpu_path: str, threads: int,
+                 max_pixels: int | None = None) -> None:
         from edgecolor.backends import open_engine
 
         self.engine = open_engine(model, cpu_path=cpu_path, threads=threads)
         self.extra = extra
+        self.max_pixels = max_pixels
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, Any]:
-        rows: dict[str, list[Any]] = {k: [] for k in ("dst", "status", "error", "frames", "seconds", "pid")}
+        keys = ("dst", "status", "error", "reason", "frames", "seconds", "pid")
+        rows: dict[str, list[Any]] = {k: [] for k in keys}
         for src, dst, kind in zip(batch["src"], batch["dst"], batch["kind"], strict=True):
             try:
-                res = run_job(Job(Path(src), Path(dst), str(kind)), self.engine, self.extra)
-                status, error, frames, seconds = "written", "", res.frames, res.seconds
-            except EdgecolorError as exc:  # a bad input is reported, the job goes on
-                status, error, frames, seconds = "failed", str(exc).splitlines()[0][:300], 0, 0.0
-            for k, v in zip(rows, (str(dst), status, error, frames, seconds, os.getpid()), strict=True):
+                res = run_job(Job(Path(src), Path(dst), str(kind)), self.engine, self.extra,
+                              max_pixels=self.max_pixels)
+                status, error, reason, frames, seconds = "written", "", "", res.frames, res.seconds
+            except InputError as exc:  # a bad input is reported as the local command does, the job goes on
+                bad = failure(str(src), exc)
+                status, error, reason, frames, seconds = "failed", bad.error, bad.reason, 0, 0.0
+            except EdgecolorError as exc:  # an output this worker cannot write: reported, the job goes on
+                error = str(exc).splitlines()[0][:300]
+                status, reason, frames, seconds = "failed", error, 0, 0.0
+            for k, v in zip(rows, (str(dst), status, error, reason, frames, seconds, os.getpid()), strict=True):
                 rows[k].append(v)
         return {k: np.array(v) for k, v in rows.items()}
 
 
 def run_on_ray(jobs: list[Job], model: Path, extra: dict[str, float], cpu_path: str, opts: RayOptions,
                on_done: Callable[[dict], None] | None = None,
-               worker: type[FrameModelWorker] = FrameModelWorker) -> dict[str, Any]:
-    """Run ``jobs`` on Ray; returns the summary (``written``, ``skipped``, ``failed``, frames/s, workers)."""
+               worker: type[FrameModelWorker] = FrameModelWorker, max_pixels: int | None = None,
+               failed: list[Failure] | None = None) -> dict[str, Any]:
+    """Run ``jobs`` on Ray; returns the summary (``written``, ``skipped``, ``failed``, frames/s, workers).
+    ``failed``: the files the plan already left out (:func:`~edgecolor.jobs.files.plan`), listed first; each
+    entry of ``failed`` has ``input``, ``reason`` and ``error``, as the local command's."""
     if opts.workers < 1 or opts.gpus_per_worker < 0:
         raise InputError("--workers must be >= 1 and --gpus-per-worker >= 0", "e.g. --workers 2")
     folders = {j.dst.parent for j in jobs}
@@ -123,7 +134,8 @@ def run_on_ray(jobs: list[Job], model: Path, extra: dict[str, float], cpu_path: 
     for job in jobs:
         done = records[job.dst.parent].get(job.dst.name) == job_key(job, settings) and job.dst.is_file()
         (skipped if done else todo).append(job)
-    summary: dict[str, Any] = {"written": 0, "skipped": len(skipped), "failed": [], "frames": 0,
+    summary: dict[str, Any] = {"written": 0, "skipped": len(skipped), "failed": [f.__dict__ for f in failed or []],
+                               "frames": 0,
                                "seconds": 0.0, "frames_per_s": None, "workers": opts.workers, "outputs": []}
     if not todo:
         return summary
@@ -148,7 +160,7 @@ def run_on_ray(jobs: list[Job], model: Path, extra: dict[str, float], cpu_path: 
             worker, batch_size=1, compute=ray.data.ActorPoolStrategy(size=opts.workers),
             num_cpus=1, num_gpus=opts.gpus_per_worker or None,
             fn_constructor_kwargs={"model": str(model), "extra": extra, "cpu_path": cpu_path,
-                                   "threads": opts.threads},
+                                   "threads": opts.threads, "max_pixels": max_pixels},
         )
         by_dst = {str(j.dst): j for j in todo}
         for row in out.iter_rows():
@@ -158,7 +170,8 @@ def run_on_ray(jobs: list[Job], model: Path, extra: dict[str, float], cpu_path: 
                 summary["frames"] += int(row["frames"])
                 append_record(job.dst.parent, job.dst.name, job_key(job, settings))
             else:
-                summary["failed"].append({"input": str(job.src), "error": str(row["error"])})
+                summary["failed"].append({"input": str(job.src), "reason": str(row["reason"]),
+                                          "error": str(row["error"])})
             summary["outputs"].append({"input": str(job.src), "output": str(job.dst), "status": str(row["status"]),
                                        "pid": int(row["pid"])})
             if on_done:

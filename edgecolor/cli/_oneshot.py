@@ -11,7 +11,17 @@ import typer
 from edgecolor.choices import CpuPath, On, Task, VideoCodec
 from edgecolor.cli._common import console, emit_json, print_line, progress
 from edgecolor.cli._numbers import bounded
-from edgecolor.jobs.files import Job, JobsStopped, count_frames, plan, run_jobs, summarise
+from edgecolor.jobs.files import (
+    Failure,
+    Job,
+    JobsStopped,
+    count_frames,
+    failed_line,
+    keeps_going,
+    plan,
+    run_jobs,
+    summarise,
+)
 from edgecolor.signals import stopping
 
 if TYPE_CHECKING:
@@ -40,6 +50,39 @@ BitrateOpt = Annotated[str | None, typer.Option(
     "--bitrate", help="Target video bit rate instead of --crf, e.g. 4M or 800k.")]
 
 
+# Bad files in a folder: skipped and reported (exit 1) unless --fail-fast; the pixel limit: shared by both.
+FailFastOpt = Annotated[bool, typer.Option(
+    "--fail-fast", help="Stop at the first bad input file (unreadable, corrupt, too many pixels) and write nothing "
+                        "(exit 2). Default: skip it, write the rest, name it in the summary and exit 1.")]
+# OpenCV refuses to decode past 2^30 pixels (CV_IO_MAX_IMAGE_PIXELS), so a higher limit could not be used.
+MAX_PIXELS_CEILING = 1 << 30
+
+
+def parse_pixels(text: str) -> int:
+    """``--max-pixels``: a whole number of pixels, or with K, M or G (thousands, millions, billions): 120M."""
+    from edgecolor.errors import InputError
+    from edgecolor.imageio import MAX_PIXELS
+
+    raw = text.strip().upper()
+    scale = {"K": 10**3, "M": 10**6, "G": 10**9}.get(raw[-1:], 1)
+    digits = raw[:-1] if scale > 1 else raw
+    try:
+        value = round(float(digits) * scale) if digits.replace(".", "", 1).isdigit() else 0
+    except ValueError:
+        value = 0
+    if not 1 <= value <= MAX_PIXELS_CEILING:
+        raise InputError(f"--max-pixels {text!r} is not a pixel count from 1 to {MAX_PIXELS_CEILING} (OpenCV's "
+                         "decoding limit)", f"pass e.g. --max-pixels 120M or --max-pixels 120000000 (default "
+                                             f"{MAX_PIXELS})")
+    return value
+
+
+MaxPixelsOpt = Annotated[int | None, typer.Option(
+    "--max-pixels", parser=parse_pixels, callback=bounded(1, MAX_PIXELS_CEILING), metavar="PIXELS",
+    help="Largest image or video frame read, in pixels: 120M or 120000000 (default 67M, 8192x8192; an 8x10 in "
+         "print scanned at 1200 dpi is 115M). Peak memory grows with it (~2.6 GiB colorizing 115M).")]
+
+
 def encoding_options(codec: VideoCodec | None, crf: int | None, bitrate: str | None) -> Encoding:
     """The ``Encoding`` the video options ask for (checked against each output's container by ``plan``)."""
     from edgecolor.video_encode import Encoding, parse_bitrate
@@ -58,34 +101,40 @@ def ray_options(on: On | str, address: str | None, workers: int, gpus_per_worker
 
 
 def run_on_ray_cli(jobs: list[Job], model: Path, extra: dict[str, float], cpu_path: CpuPath | str, opts: RayOptions,
-                   as_json: bool, verb: str) -> None:
+                   as_json: bool, verb: str, max_pixels: int | None = None,
+                   failed: list[Failure] | None = None) -> None:
     from edgecolor.batch.ray_jobs import RECORD, run_on_ray
 
     with progress(not as_json) as bar:
         task = bar.add_task(f"{verb} on ray", total=len(jobs))
         summary = run_on_ray(jobs, model, extra, cpu_path, opts,
-                             on_done=lambda s: bar.update(task, completed=s["skipped"] + len(s["outputs"])))
+                             on_done=lambda s: bar.update(task, completed=s["skipped"] + len(s["outputs"])),
+                             max_pixels=max_pixels, failed=failed)
     if as_json:
         emit_json(summary)
-    elif not summary["outputs"]:  # every output was complete: Ray was not started, nothing ran to time
+    elif not summary["outputs"] and not summary["failed"]:  # every output was complete: Ray was not started
         console.print(f"{verb} on ray: nothing to do: {summary['skipped']} output(s) already complete (the "
                       f"output folder's {RECORD} says so; delete it to redo them)")
     else:
-        console.print(f"{verb} on ray ({summary['workers']} workers): written {summary['written']}, skipped "
-                      f"{summary['skipped']}, failed {len(summary['failed'])} ({summary['frames_per_s']} frames/s)")
-        for f in summary["failed"]:
-            console.print(f"failed: {f['input']}: {f['error']}", markup=False)
+        if summary["outputs"]:
+            console.print(f"{verb} on ray ({summary['workers']} workers): written {summary['written']}, skipped "
+                          f"{summary['skipped']}, failed {len(summary['failed'])} ({summary['frames_per_s']} "
+                          "frames/s)")
+        if summary["failed"]:
+            print_line(failed_line(f"{verb} on ray", summary["written"], summary["failed"]))
     if summary["failed"]:
         raise typer.Exit(1)
 
 
 def run_frame_model(inputs: list[Path], output: Path, model: str, extra: dict[str, float], threads: int,
                     as_json: bool, task: Task, cpu_path: CpuPath | str = CpuPath.AUTO,
-                    ray: RayOptions | None = None, streams: int = 1, encoding: Encoding | None = None) -> None:
+                    ray: RayOptions | None = None, streams: int = 1, encoding: Encoding | None = None,
+                    max_pixels: int | None = None, fail_fast: bool = False) -> None:
     """Shared body of ``colorize`` and ``stylize`` (``task``, also the verb it prints): plan, load the engine
     (``streams`` sessions; a model made for another task, or breaking the output contract, is refused there),
     process with a progress bar (or hand the plan to Ray with ``ray``, a ``RayOptions``); videos are encoded as
-    ``encoding`` says."""
+    ``encoding`` says. A folder's (or several inputs') bad files are skipped and named, exit 1, unless
+    ``fail_fast``; inputs up to ``max_pixels`` are read."""
     from edgecolor.backends import open_engine
     from edgecolor.errors import InputError
     from edgecolor.registry import resolve_model
@@ -95,29 +144,48 @@ def run_frame_model(inputs: list[Path], output: Path, model: str, extra: dict[st
     if ray is not None and encoding is not None and encoding != type(encoding)():
         raise InputError("--codec, --crf and --bitrate are for --on local", "leave them out with --on ray (its "
                          "videos are H.264 in .mp4/.mov/.mkv, VP9 in .webm)")
+    if ray is not None and fail_fast:
+        raise InputError("--fail-fast is for --on local (Ray's workers go on past a bad file)",
+                         "leave it out with --on ray: bad files are listed in its summary and the exit code is 1")
     verb = str(task)
-    jobs = plan(inputs, output, encoding)
+    failed: list[Failure] | None = [] if keeps_going(inputs) and not fail_fast else None
+    jobs = plan(inputs, output, encoding, max_pixels, failed)
     # Opened here with --on ray too, and closed: the task and output checks refuse a wrong model before Ray starts.
     engine = open_engine(resolve_model(model), cpu_path=cpu_path, threads=threads, streams=streams, task=task)
     if ray is not None:
         engine.close()
-        run_on_ray_cli(jobs, Path(resolve_model(model)), extra, cpu_path, ray, as_json, verb)
+        run_on_ray_cli(jobs, Path(resolve_model(model)), extra, cpu_path, ray, as_json, verb, max_pixels, failed)
         return
+
+    def frames_in(job: Job) -> int:  # a bad video is counted as one frame here and reported when it is reached
+        try:
+            return count_frames(job, max_pixels)
+        except InputError:
+            if failed is None:
+                raise
+            return 1
+
     with stopping() as stop:  # Ctrl+C and SIGTERM end the job at the next frame, as in run
         try:
             with progress(not as_json) as bar:
-                frames_done = bar.add_task(verb, total=sum(count_frames(j) for j in jobs))
+                frames_done = bar.add_task(verb, total=sum(frames_in(j) for j in jobs))
                 results = run_jobs(jobs, engine, extra, on_frame=lambda: bar.advance(frames_done), stop=stop,
-                                   encoding=encoding)
+                                   encoding=encoding, max_pixels=max_pixels, failed=failed)
         except JobsStopped as stopped:
             print_line(stopped)  # inside stopping(): a second Ctrl+C cannot cut this line off
             raise typer.Exit(stopped.exit_code) from None
-    summary = summarise(model, results)
+    summary = summarise(model, results, failed)
     frames, seconds = summary["frames"], sum(r.seconds for r in results)
     if as_json:
         emit_json(summary)
-        return
-    where = results[0].output if len(results) == 1 else str(output)
-    console.print(f"{verb}: {frames} frame(s) in {seconds:.1f} s ({summary['frames_per_s']} frames/s) -> {where}")
-    if summary["skipped_frames"]:
-        console.print(f"skipped {summary['skipped_frames']} undecodable frame(s)")
+    else:
+        if results:
+            where = results[0].output if len(results) == 1 else str(output)
+            console.print(f"{verb}: {frames} frame(s) in {seconds:.1f} s ({summary['frames_per_s']} frames/s) -> "
+                          f"{where}")
+        if summary["skipped_frames"]:
+            console.print(f"skipped {summary['skipped_frames']} undecodable frame(s)")
+        if failed:
+            print_line(failed_line(verb, len(results), summary["failed"]))
+    if failed:
+        raise typer.Exit(1)

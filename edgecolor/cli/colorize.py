@@ -15,7 +15,9 @@ from edgecolor.cli._oneshot import (
     BitrateOpt,
     CodecOpt,
     CrfOpt,
+    FailFastOpt,
     GpusOpt,
+    MaxPixelsOpt,
     OnOpt,
     WorkersOpt,
     encoding_options,
@@ -44,6 +46,8 @@ def colorize(
     codec: CodecOpt = None,
     crf: CrfOpt = None,
     bitrate: BitrateOpt = None,
+    max_pixels: MaxPixelsOpt = None,
+    fail_fast: FailFastOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Colorize images, folders and videos with the shipped colorizer on ONNX Runtime (CPU).
@@ -59,4 +63,4 @@ def colorize(
     extra = {} if colour_strength is None else {"colour_strength": colour_strength}
     run_frame_model(inputs, output, model, extra, threads, as_json, Task.COLORIZE, cpu_path,
                     ray=ray_options(on, address, workers, gpus_per_worker, threads), streams=streams,
-                    encoding=encoding_options(codec, crf, bitrate))
+                    encoding=encoding_options(codec, crf, bitrate), max_pixels=max_pixels, fail_fast=fail_fast)

@@ -15,7 +15,9 @@ from edgecolor.cli._oneshot import (
     BitrateOpt,
     CodecOpt,
     CrfOpt,
+    FailFastOpt,
     GpusOpt,
+    MaxPixelsOpt,
     OnOpt,
     WorkersOpt,
     encoding_options,
@@ -54,6 +56,8 @@ def stylize(
     codec: CodecOpt = None,
     crf: CrfOpt = None,
     bitrate: BitrateOpt = None,
+    max_pixels: MaxPixelsOpt = None,
+    fail_fast: FailFastOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Stylise images, folders and videos with a style network on ONNX Runtime (CPU).
@@ -84,4 +88,4 @@ def stylize(
                          "e.g. edgecolor stylize photo.jpg --style starry-night -o painted.jpg")
     run_frame_model(inputs, output, str(resolve_style(style[0])), extra, threads, as_json, Task.STYLIZE, cpu_path,
                     ray=ray_options(on, address, workers, gpus_per_worker, threads), streams=streams,
-                    encoding=encoding_options(codec, crf, bitrate))
+                    encoding=encoding_options(codec, crf, bitrate), max_pixels=max_pixels, fail_fast=fail_fast)

@@ -7,6 +7,12 @@ Output naming: one input file -> ``OUT`` is a file (or a folder to put it in); a
 -> ``OUT`` is a folder and each output keeps its input's stem and extension. Every output is written
 atomically, and the whole plan is validated before the first frame is processed.
 
+Bad files: by default one input file that cannot be used (unreadable, corrupt, past the pixel limit) stops the
+whole job before anything is written. A caller that passes a ``failed`` list to :func:`plan` and :func:`run_jobs`
+keeps going instead: each bad file becomes a :class:`Failure` (its name and a short reason) and the rest are
+written. Only input faults are kept going past (:class:`~edgecolor.errors.InputError`); an output that cannot
+be written or a bad model still stops the job.
+
 Interrupts: :func:`run_jobs` takes a :class:`~edgecolor.signals.StopRequest` (``run``'s mechanism: SIGINT and
 SIGTERM set it, nothing is raised mid-write) and checks it between frames and files, so finished outputs are
 kept, an unfinished video is removed, and :class:`JobsStopped` says which.
@@ -15,6 +21,7 @@ kept, an unfinished video is removed, and :class:`JobsStopped` says which.
 from __future__ import annotations
 
 import collections
+import math
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -25,10 +32,12 @@ from typing import TYPE_CHECKING
 from edgecolor import inputs as ec_inputs
 from edgecolor.errors import InputError, OutputError
 from edgecolor.imageio import (
+    TooManyPixels,
     VideoReader,
     VideoWriter,
     is_image,
     is_video,
+    megapixels,
     probe_image,
     read_image,
     write_image,
@@ -58,13 +67,61 @@ class Result:
     skipped_frames: int = 0
 
 
+@dataclass(frozen=True)
+class Failure:
+    """An input file that was skipped: ``reason`` is short, for a summary line ("not a readable image",
+    "115 MP > the 67 MP limit: --max-pixels 120M"); ``error`` is the whole one-line message."""
+
+    input: str
+    reason: str
+    error: str
+
+
+def max_pixels_hint(pixels: int) -> str:
+    """The ``--max-pixels`` value that lets a ``pixels`` image through: the next 10 million up (``120M``)."""
+    return f"{math.ceil(pixels / 1e7) * 10}M"
+
+
+def failure(src: Path | str, exc: InputError) -> Failure:
+    """``exc`` (raised for the input ``src``) as a :class:`Failure`."""
+    if isinstance(exc, TooManyPixels):
+        reason = (f"{megapixels(exc.pixels)} MP > the {megapixels(exc.limit)} MP limit: "
+                  f"--max-pixels {max_pixels_hint(exc.pixels)}")
+    else:
+        reason = exc.problem
+        for prefix in (f"{src} is ", f"image {src} is ", f"video {src} is "):
+            if reason.startswith(prefix):
+                reason = reason[len(prefix):].split(" (")[0]  # "not a readable image (corrupt, ...)": the gist
+                break
+        else:
+            reason = reason.replace(str(src), Path(src).name)
+    return Failure(str(src), reason, str(exc).splitlines()[0][:300])
+
+
+def _with_option(exc: InputError) -> InputError:
+    """A :class:`TooManyPixels` from a colorize/stylize input says which ``--max-pixels`` lets it through."""
+    if isinstance(exc, TooManyPixels):
+        return TooManyPixels(exc.name, exc.width, exc.height, exc.limit,
+                             f"pass --max-pixels {max_pixels_hint(exc.pixels)}, or downscale it first")
+    return exc
+
+
+def keeps_going(inputs: list[Path]) -> bool:
+    """Whether a bad file can be skipped: the inputs are a folder or several files. One file given alone is the
+    whole job, so a bad one is an error (exit 2), as it always was."""
+    return len(inputs) > 1 or (len(inputs) == 1 and inputs[0].is_dir())
+
+
 def _media(folder: Path) -> list[Path]:
     return ec_inputs.folder_files(folder, lambda p: is_image(p) or is_video(p), "input folder")
 
 
-def plan(inputs: list[Path], out: Path, encoding: Encoding | None = None) -> list[Job]:
+def plan(inputs: list[Path], out: Path, encoding: Encoding | None = None, max_pixels: int | None = None,
+         failed: list[Failure] | None = None) -> list[Job]:
     """Map inputs to outputs, or raise a one-line error before anything is written (``encoding``: a codec
-    a video output's container cannot hold, or quality options that do not apply to it)."""
+    a video output's container cannot hold, or quality options that do not apply to it). Each image's header is
+    checked (readable, at most ``max_pixels``, default :data:`~edgecolor.imageio.MAX_PIXELS`); with ``failed``,
+    an image that fails it is added there and left out of the plan instead."""
     if not inputs:
         raise InputError("no input given", "pass an image, a video or a folder")
     files: list[tuple[Path, Path | None]] = []  # (file, folder it came from)
@@ -105,9 +162,16 @@ def plan(inputs: list[Path], out: Path, encoding: Encoding | None = None) -> lis
         jobs = [Job(src, out, "video" if is_video(src) else "image")]
     seen: dict[Path, Path] = {}
     guard = Inputs(f for f, _ in files)
+    kept: list[Job] = []
     for job in jobs:
         if job.kind == "image":
-            probe_image(job.src)  # header only: a bad file in a folder fails before anything is written
+            try:
+                probe_image(job.src, max_pixels)  # header only: a bad file fails before anything is written
+            except InputError as exc:
+                if failed is None:
+                    raise _with_option(exc) from None
+                failed.append(failure(job.src, exc))
+                continue
         elif encoding is not None:
             check_encoding(job.dst, encoding)
         ec_inputs.check_output(job.dst)
@@ -115,7 +179,8 @@ def plan(inputs: list[Path], out: Path, encoding: Encoding | None = None) -> lis
             raise OutputError(f"{seen[job.dst]} and {job.src} would both be written to {job.dst}", "rename one input")
         guard.check_file(job.dst)
         seen[job.dst] = job.src
-    return jobs
+        kept.append(job)
+    return kept
 
 
 class JobsStopped(Exception):
@@ -124,8 +189,9 @@ class JobsStopped(Exception):
     done; ``exit_code`` is the shell's ``128 + signal``."""
 
     def __init__(self, stop: StopRequest, jobs: list[Job], done: list[Result], cut: Job | None = None,
-                 frames: tuple[int, int] = (0, 0)) -> None:
+                 frames: tuple[int, int] = (0, 0), failed: int = 0) -> None:
         self.stop, self.jobs, self.done, self.cut, self.frames = stop, jobs, done, cut, frames
+        self.failed = failed  # jobs skipped as bad inputs before the stop
         self.exit_code = stop.exit_code
         super().__init__(self.line())
 
@@ -138,7 +204,9 @@ class JobsStopped(Exception):
         if self.cut is not None:
             written, frames = self.frames
             text += f"; removed the unfinished {self.cut.dst} ({written} of {frames or '?'} frames written)"
-        left = total - done - (self.cut is not None)
+        if self.failed:
+            text += f"; {self.failed} failed (bad input{'s' if self.failed > 1 else ''})"
+        left = total - done - self.failed - (self.cut is not None)
         if left:
             text += f"; {left} not started"
         return f"{text}. Run the same command again to write {'it' if total == 1 else f'all {total}'}."
@@ -153,39 +221,49 @@ class _Cut(Exception):
 
 def run_jobs(jobs: list[Job], engine: Engine, extra: Mapping[str, float] | None = None,
              on_frame: Callable[[], None] | None = None, stop: StopRequest | None = None,
-             encoding: Encoding | None = None) -> list[Result]:
+             encoding: Encoding | None = None, max_pixels: int | None = None,
+             failed: list[Failure] | None = None) -> list[Result]:
     """:func:`run_job` for each of ``jobs`` in order (``on_frame`` after each video frame and each image). When
     ``stop`` is set (:func:`edgecolor.signals.stopping`), the job in hand ends at the next frame (an unfinished
-    video is removed, a finished output kept) and :class:`JobsStopped` says what was done."""
+    video is removed, a finished output kept) and :class:`JobsStopped` says what was done. With ``failed``, a
+    job whose input is bad (:class:`~edgecolor.errors.InputError`: nothing of it is left written) is added there
+    and the rest go on; without it, the error ends the run."""
     results: list[Result] = []
+    bad = 0
     for job in jobs:
         if stop:
-            raise JobsStopped(stop, jobs, results)
+            raise JobsStopped(stop, jobs, results, failed=bad)
         try:
-            results.append(run_job(job, engine, extra, on_frame, stop, encoding))
+            results.append(run_job(job, engine, extra, on_frame, stop, encoding, max_pixels))
         except _Cut as cut:
-            raise JobsStopped(cut.stop, jobs, results, job, (cut.written, cut.frames)) from None
+            raise JobsStopped(cut.stop, jobs, results, job, (cut.written, cut.frames), bad) from None
+        except InputError as exc:
+            if failed is None:
+                raise _with_option(exc) from None
+            failed.append(failure(job.src, exc))
+            bad += 1
         if job.kind == "image" and on_frame:
             on_frame()
     if stop:  # came during the last job, which was finished and kept
-        raise JobsStopped(stop, jobs, results)
+        raise JobsStopped(stop, jobs, results, failed=bad)
     return results
 
 
 def run_job(job: Job, engine: Engine, extra: Mapping[str, float] | None = None,
             on_frame: Callable[[], None] | None = None, stop: StopRequest | None = None,
-            encoding: Encoding | None = None) -> Result:
+            encoding: Encoding | None = None, max_pixels: int | None = None) -> Result:
     """Write ``job``'s output through ``engine`` (with its ``extra`` inputs); ``on_frame`` after each video
-    frame written. A video is encoded as ``encoding`` says (default: H.264 in MP4/MOV/MKV, VP9 in WebM) with
-    the input's audio and subtitle streams copied. A video keeps ``engine.streams + 1`` frames in the engine, as
+    frame written. An input past ``max_pixels`` (default :data:`~edgecolor.imageio.MAX_PIXELS`) is refused. A
+    video is encoded as ``encoding`` says (default: H.264 in MP4/MOV/MKV, VP9 in WebM) with the input's audio and
+    subtitle streams copied. A video keeps ``engine.streams + 1`` frames in the engine, as
     the pipeline does; with ``stop`` set it is removed unfinished at the next frame (``_Cut``)."""
     t0 = time.perf_counter()
     values = dict(extra or {})
     if job.kind == "image":
-        write_image(job.dst, engine(read_image(job.src), **values))
+        write_image(job.dst, engine(read_image(job.src, max_pixels), **values))
         frames, skipped = 1, 0
     else:
-        reader = VideoReader(job.src)
+        reader = VideoReader(job.src, max_pixels)
         try:
             writer = VideoWriter(job.dst, reader.fps, encoding=encoding, copy_from=job.src)
         except BaseException:
@@ -217,20 +295,34 @@ def run_job(job: Job, engine: Engine, extra: Mapping[str, float] | None = None,
     return Result(str(job.src), str(job.dst), job.kind, frames, round(time.perf_counter() - t0, 3), skipped)
 
 
-def count_frames(job: Job) -> int:
+def count_frames(job: Job, max_pixels: int | None = None) -> int:
     if job.kind == "image":
         return 1
-    reader = VideoReader(job.src)
+    reader = VideoReader(job.src, max_pixels)
     reader.close()
     return max(reader.frame_count, 1)
 
 
-def summarise(model: str, results: list[Result]) -> dict:
-    """What ``colorize`` / ``stylize`` report (``--json``): every output, frames, seconds, frames/s, skips."""
+def summarise(model: str, results: list[Result], failed: list[Failure] | None = None) -> dict:
+    """What ``colorize`` / ``stylize`` report (``--json``): every output, frames, seconds, frames/s, skips, and
+    the input files that failed (``input``, ``reason``, ``error``: as ``--on ray`` reports them)."""
     frames = sum(r.frames for r in results)
     seconds = sum(r.seconds for r in results)
     return {
         "model": model, "outputs": [r.__dict__ for r in results], "frames": frames,
         "seconds": round(seconds, 3), "frames_per_s": round(frames / seconds, 2) if seconds else None,
-        "skipped_frames": sum(r.skipped_frames for r in results),
+        "skipped_frames": sum(r.skipped_frames for r in results), "written": len(results),
+        "failed": [f.__dict__ for f in failed or []],
     }
+
+
+def failed_line(verb: str, written: int, failed: list[dict]) -> str:
+    """The summary line of a job with bad files: ``colorize: 8 written, 2 failed: bad1.jpg (not a readable
+    image), huge.png (115 MP > the 67 MP limit: --max-pixels 120M)`` (``failed``: :func:`summarise`'s). Past
+    :data:`NAMED_FAILURES` files it says how many more (a folder of 10,000 bad files is one readable line)."""
+    named = ", ".join(f"{Path(f['input']).name} ({f['reason']})" for f in failed[:NAMED_FAILURES])
+    more = f" and {len(failed) - NAMED_FAILURES} more (--json lists them all)" if len(failed) > NAMED_FAILURES else ""
+    return f"{verb}: {written} written, {len(failed)} failed: {named}{more}"
+
+
+NAMED_FAILURES = 10

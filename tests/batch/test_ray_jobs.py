@@ -125,3 +125,37 @@ def test_a_torn_record_line_is_skipped_and_the_rest_kept(tmp_path):
     append_record(tmp_path, "c.png", "k3")
     append_record(tmp_path, "a.png", "k4")  # a redone output: the later line wins
     assert load_record(tmp_path) == {"a.png": "k4", "c.png": "k3"}
+
+
+def test_bad_files_are_named_with_the_reasons_the_local_command_gives(local_ray, tmp_path):
+    src = photos(tmp_path / "in", n=8)
+    (src / "bad1.jpg").write_bytes(b"\xff\xd8\xff\xe0 not a JPEG after all" * 4)
+    cv2.imwrite(str(src / "huge.png"), np.zeros((100, 120), np.uint8))  # 12,000 pixels
+    failed = {}
+    for on in ("local", "ray"):
+        result = CliRunner().invoke(app, ["colorize", str(src), "-o", str(tmp_path / on), "--on", on, "--threads",
+                                          "1", "--max-pixels", "10000", "--json"])
+        assert result.exit_code == 1, result.output
+        summary = json.loads(result.stdout)
+        assert summary["written"] == 8 and sorted(p.name for p in (tmp_path / on).glob("*.png")) == \
+            [f"p{i:02d}.png" for i in range(8)]
+        failed[on] = [(Path(f["input"]).name, f["reason"]) for f in summary["failed"]]
+    assert failed["ray"] == failed["local"] == [
+        ("bad1.jpg", "not a readable image"), ("huge.png", "0.012 MP > the 0.01 MP limit: --max-pixels 10M")]
+    result = CliRunner().invoke(app, ["colorize", str(src), "-o", str(tmp_path / "ray"), "--on", "ray"])
+    assert result.exit_code == 1  # huge.png now written; bad1.jpg still named in the one summary line
+    assert "colorize on ray: 1 written, 1 failed: bad1.jpg (not a readable image)" in " ".join(result.output.split())
+    assert (tmp_path / "ray" / "huge.png").is_file()
+
+
+def test_a_worker_reads_up_to_its_max_pixels(tmp_path):
+    src = photos(tmp_path / "in", n=1)  # 96x72 = 6,912 pixels
+    worker = FrameModelWorker(str(MODEL), {}, "auto", 1, max_pixels=6911)
+    batch = {"src": np.array([str(src / "p00.png")]), "dst": np.array([str(tmp_path / "o.png")]),
+             "kind": np.array(["image"])}
+    row = worker(batch)
+    assert (str(row["status"][0]), str(row["reason"][0])) == ("failed", "0.0069 MP > the 0.0069 MP limit: "
+                                                                        "--max-pixels 10M")
+    assert not (tmp_path / "o.png").exists()
+    worker.max_pixels = 6912
+    assert str(worker(batch)["status"][0]) == "written" and (tmp_path / "o.png").is_file()

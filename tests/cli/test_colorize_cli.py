@@ -103,9 +103,12 @@ def test_failure_mid_folder_leaves_no_partial_file(tmp_path, model):
     cv2.imwrite(str(src / "a.png"), random_bgr(8, 8))
     (src / "b.png").write_bytes(b"\x89PNG broken")
     res = invoke("colorize", src, "-o", tmp_path / "out", "--model", model)
+    assert res.exit_code == 1  # the bad file is skipped and named, the good one written, no partial file
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["a.png"]
+    res = invoke("colorize", src, "-o", tmp_path / "fast", "--model", model, "--fail-fast")
     assert res.exit_code == 2
     # the broken header is found while planning: nothing is written, not even the good image's output
-    assert not (tmp_path / "out").exists()
+    assert not (tmp_path / "fast").exists()
 
 
 def test_help_teaches():

@@ -98,7 +98,7 @@ class Case:
     id: str
     what: str  # the bad input, for the docs table
     make: Callable[[Path, Path], list]  # (tmp, model) -> CLI args; outputs go under tmp / "out"
-    expect: str  # a piece of the one-line error ("" for accepted inputs)
+    expect: str  # a piece of the one-line error ("" for accepted inputs; code 1: of the summary line)
     code: int = 2
 
 
@@ -139,7 +139,19 @@ CASES = [
     Case("huge-jpeg", "16384x16384 JPEG (header)", lambda t, m: _colorize(huge_jpeg(t / "big.jpg"), t, m),
          "16384x16384, larger than"),
     Case("folder-with-bad-file", "folder: one good image, one corrupt",
-         lambda t, m: _colorize(_folder_with_bad(t), t, m, out=""), "not a readable image"),
+         lambda t, m: _colorize(_folder_with_bad(t), t, m, out=""), "1 written, 1 failed: b.png (not a readable image)",
+         1),
+    Case("folder-with-bad-file-fail-fast", "folder: one good image, one corrupt, with --fail-fast",
+         lambda t, m: [*_colorize(_folder_with_bad(t), t, m, out=""), "--fail-fast"], "not a readable image"),
+    Case("folder-past-max-pixels", "folder: one good image, one 120x100 PNG, with --max-pixels 5000",
+         lambda t, m: [*_colorize(_folder_with_big(t), t, m, out=""), "--max-pixels", "5000"],
+         "1 written, 1 failed: big.png (0.012 MP > the 0.005 MP limit: --max-pixels 10M)", 1),
+    Case("image-past-max-pixels", "one 120x100 PNG, with --max-pixels 5K",
+         lambda t, m: [*_colorize(image(t / "big.png", random_bgr(100, 120)), t, m), "--max-pixels", "5K"],
+         "Pass --max-pixels 10M"),
+    Case("max-pixels-not-a-count", "--max-pixels 12MB",
+         lambda t, m: [*_colorize(image(t / "p.png", random_bgr(8, 8)), t, m), "--max-pixels", "12MB"],
+         "is not a pixel count"),
     Case("one-pixel", "1x1 image", lambda t, m: _colorize(image(t / "p.png", random_bgr(1, 1)), t, m), "", 0),
     Case("gray", "8-bit grayscale PNG", lambda t, m: _colorize(image(t / "g.png", random_bgr(20, 30)[..., 0]), t, m),
          "", 0),
@@ -240,6 +252,14 @@ def _png_of(array: np.ndarray) -> bytes:
     return cv2.imencode(".png", array)[1].tobytes()
 
 
+def _folder_with_big(tmp: Path) -> Path:
+    folder = tmp / "in"
+    folder.mkdir()
+    image(folder / "a.png", random_bgr(8, 8))
+    image(folder / "big.png", random_bgr(100, 120))
+    return folder
+
+
 def _folder_with_bad(tmp: Path) -> Path:
     folder = tmp / "in"
     folder.mkdir()
@@ -274,6 +294,11 @@ def check(case: Case, tmp: Path, model: Path) -> str:
         assert errors[0].rstrip().endswith(".") and ". " in errors[0], "problem. Remedy. expected: " + errors[0]
         assert outputs(tmp) == [], f"{case.id} left {outputs(tmp)}"
         return errors[0][len("error: "):]
+    if case.code == 1:  # a folder's bad file: skipped and named, the rest written
+        summary = [ln for ln in lines if " failed: " in ln]
+        assert code == 1 and not errors and len(summary) == 1 and case.expect in summary[0], text
+        assert [p.name for p in (tmp / "out").iterdir()] == ["a.png"]
+        return summary[0].strip()
     assert code == 0 and not errors, text
     assert case.expect in text
     written = [p for p in (tmp / "out").iterdir() if "partial" not in p.name]
