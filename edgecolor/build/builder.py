@@ -229,6 +229,7 @@ def build(cfg: BuildConfig, on_step: Any = None, on_progress: Progress | None = 
     from edgecolor.build.gate import GateFailed
     from edgecolor.errors import MissingDependency
 
+    load_frame_model(cfg)  # a fault of the model itself is refused once, not once per precision tried
     options = candidates(cfg.auto["cpu_flags"])
     skipped: list[dict[str, str]] = []
     for i, choice in enumerate(options):

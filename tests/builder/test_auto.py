@@ -127,3 +127,22 @@ def test_int8_weights_are_seven_bits_where_onnxruntime_would_saturate(monkeypatc
     monkeypatch.setattr(machine, "cpu_flags", lambda: flags)
     cfg = BuildConfig(model="colorizer", precision="int8", target=target, cpu_backend=backend)
     assert _saturating_cpu(cfg) is seven_bits
+
+
+def test_auto_refuses_a_broken_model_once_without_falling_back(monkeypatch, tmp_path, caplog):
+    """A fault of the model itself (its output is half the frame) is no reason to try another precision."""
+    from typer.testing import CliRunner
+
+    from edgecolor.bench import machine
+    from edgecolor.cli import app
+
+    from helpers import bad_output_model
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(machine, "cpu_flags", lambda: ["avx2", "avx512_vnni"])
+    monkeypatch.setattr(auto, "openvino_installed", lambda: True)
+    bad_output_model(tmp_path / "half.onnx", "half")
+    res = CliRunner().invoke(app, ["build", "half.onnx", "--precision", "auto", "--threads", "1"])
+    assert res.exit_code == 2 and len([ln for ln in res.output.splitlines() if ln.startswith("error:")]) == 1
+    assert not [r for r in caplog.records if "--precision auto" in r.getMessage()]
+    assert not (tmp_path / "engines").exists()
