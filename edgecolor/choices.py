@@ -163,3 +163,11 @@ class VideoCodec(Choice):
     AV1 = "av1"
     FFV1 = "ffv1"  # lossless, in .mkv: the archival choice
     MJPEG = "mjpeg"
+
+
+class Overwrite(Choice):
+    """What a command does with an output file that exists (ffmpeg's policy; :mod:`edgecolor.overwrite`)."""
+
+    SKIP = "skip"  # default: a complete output of an earlier run is kept (a rerun resumes); any other file refused
+    YES = "yes"  # -y/--overwrite: redo it
+    NO = "no"  # -n/--no-overwrite: never touch an existing file

@@ -6,6 +6,10 @@ they read. Two paths name the same file when they resolve to the same place (sym
 share device and inode (hard links, bind mounts). A folder output (``run --sink FOLDER``) may not be a
 folder its inputs are read from either: numbered frames would land among, and possibly over, the images
 being read.
+
+It also owns the one overwrite policy (ffmpeg's, :func:`leave_existing`): by default a complete output of an
+earlier run is kept, so a rerun resumes and rewrites nothing; ``-y`` redoes it, ``-n`` never touches an existing
+file. ``colorize`` / ``stylize`` (locally and on Ray), ``run``'s file sinks and ``build`` all decide through it.
 """
 
 from __future__ import annotations
@@ -14,7 +18,8 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from edgecolor.errors import OutputError
+from edgecolor.choices import Overwrite
+from edgecolor.errors import InputError, OutputError
 from edgecolor.inputs import check_output
 
 
@@ -88,3 +93,41 @@ def refuse_overwrite(outputs: Iterable[Path | str], inputs: Iterable[Path | str]
     guard = Inputs(inputs)
     for out in outputs:
         guard.check_file(out, what)
+
+
+def overwrite_policy(yes: bool, no: bool) -> Overwrite:
+    """``-y`` / ``-n`` as an :class:`~edgecolor.choices.Overwrite` (neither: ``skip``); both is refused."""
+    if yes and no:
+        raise InputError("-y/--overwrite and -n/--no-overwrite contradict each other", "pass one of them")
+    return Overwrite.YES if yes else Overwrite.NO if no else Overwrite.SKIP
+
+
+def leave_existing(out: Path, policy: Overwrite, complete: bool | None = None, what: str = "output") -> bool:
+    """Whether ``out`` is left as it is (True) or written (False), by ``policy``:
+
+    - ``yes``: always written; ``no``: an existing file is never touched;
+    - ``skip`` (the default): a missing file is written, a ``complete`` one (an earlier run's, same inputs and
+      settings) is left, a stale one of ours (``complete is False``: its input or settings changed) is redone,
+      and a file this command cannot vouch for (``complete is None``: not ours, or an output such as an engine
+      or a recording that has no notion of complete) is refused in one line naming ``-y`` and ``-n``.
+    """
+    if policy is Overwrite.YES or not os.path.lexists(out):
+        return False
+    if policy is Overwrite.NO:
+        return True
+    if complete is None:
+        raise OutputError(f"{what} {out} already exists", "pass -y to overwrite it, or -n to leave it as it is")
+    return complete
+
+
+def refuse_existing(out: Path | str, policy: Overwrite, what: str) -> None:
+    """For an output that is the whole point of its command and has no notion of complete (``run``'s recording,
+    ``build``'s engine): an existing ``out`` is replaced only with ``-y``. Without it, one line naming ``-y``; with
+    ``-n`` too, as ffmpeg ``-n`` ends with "already exists. Exiting." (here exit 2: the command cannot do its job
+    without touching the file). A live recording cannot be "complete", so the default cannot skip it."""
+    if policy is Overwrite.YES or not os.path.lexists(out):
+        return
+    if policy is Overwrite.NO:
+        raise OutputError(f"{what} {out} already exists and -n never overwrites it",
+                          "choose another path, or pass -y to replace it")
+    raise OutputError(f"{what} {out} already exists", "pass -y to overwrite it, or choose another path")

@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 
 from edgecolor import signals
+from edgecolor.jobs.record import RECORD, load_record
 
 from helpers import write_clip
 
@@ -93,7 +94,9 @@ def test_a_folder_job_says_which_outputs_it_kept(folder, tmp_path, verb, signum,
     assert m, lines[0]
     done, last, left = int(m[2]), int(m[3]), int(m[4])
     assert m[1] == signal.Signals(signum).name and 2 <= done < 40 and done + left == 40 and last == done - 1
-    assert sorted(p.name for p in out.iterdir()) == [f"p{k:02d}.png" for k in range(done)]  # kept: the ones said
+    kept = sorted(p.name for p in out.iterdir() if p.name != RECORD)
+    assert kept == [f"p{k:02d}.png" for k in range(done)]  # kept: the ones said
+    assert sorted(load_record(out)) == kept  # and recorded complete: a rerun resumes after them
 
 
 @pytest.mark.parametrize("signum, burst", [(signal.SIGINT, False), (signal.SIGINT, True), (signal.SIGTERM, True)])

@@ -7,16 +7,17 @@ use (:func:`edgecolor.jobs.files.plan`). A video is one job (colorize and styliz
 frames, so a video could be split without seams; that split is not done yet).
 
 Resume: ``.edgecolor-done.jsonl`` in the output folder records, per finished output, a key of the model
-file, the settings and the input's size and mtime. A second run skips outputs whose record matches and
-whose file exists. Faults: an actor that dies is restarted by Ray and its task retried; outputs are
+file, the settings and the input's size and mtime (:mod:`edgecolor.jobs.record`, the same record the local
+command writes). A second run skips outputs whose record matches and whose file exists; ``-y`` redoes them,
+``-n`` leaves every existing file (:func:`edgecolor.overwrite.leave_existing`).
+
+Faults: an actor that dies is restarted by Ray and its task retried; outputs are
 renamed into place only when complete, so a retry can neither lose nor duplicate one. One bad input is
 reported as failed with its one-line reason and the rest go on.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import os
 import time
@@ -27,15 +28,15 @@ from typing import Any
 
 import numpy as np
 
+from edgecolor.choices import Overwrite
 from edgecolor.errors import EdgecolorError, InputError, require
 from edgecolor.imageio import remove_orphaned_temps
 from edgecolor.jobs.files import Failure, Job, failure, run_job
+from edgecolor.jobs.record import RECORD, load_record, record_done, settings_key, split
+
+__all__ = ["RECORD", "FrameModelWorker", "RayOptions", "load_record", "run_on_ray"]
 
 log = logging.getLogger(__name__)
-
-RECORD = ".edgecolor-done.jsonl"
-MAX_RECORD_BYTES = 64 << 20
-
 
 @dataclass(frozen=True)
 class RayOptions:
@@ -43,48 +44,6 @@ class RayOptions:
     workers: int = 1
     gpus_per_worker: float = 0.0
     threads: int = 1  # ONNX Runtime threads per worker
-
-
-def settings_key(model: Path, extra: dict[str, float], cpu_path: str) -> str:
-    digest = hashlib.sha256(model.read_bytes()).hexdigest()
-    return hashlib.sha256(json.dumps([digest, sorted(extra.items()), cpu_path]).encode()).hexdigest()[:20]
-
-
-def job_key(job: Job, settings: str) -> str:
-    st = job.src.stat()
-    return f"{settings}:{st.st_size}:{st.st_mtime_ns}"
-
-
-def load_record(folder: Path) -> dict[str, str]:
-    """``output name -> key`` of finished outputs. The record is append-only JSON lines (one per output, so a
-    100,000-photo job never rewrites it); a torn or foreign line is skipped, a later line wins."""
-    path = folder / RECORD
-    found: dict[str, str] = {}
-    try:
-        if not path.is_file() or path.stat().st_size > MAX_RECORD_BYTES:
-            return found
-        lines = path.read_text(errors="replace").splitlines()
-    except OSError:
-        log.warning("cannot read the resume record %s: everything is redone", path)
-        return found
-    for line in lines:
-        try:
-            entry = json.loads(line) if len(line) < 4096 else None
-        except (ValueError, RecursionError):
-            continue  # a line cut short by a killed run
-        if isinstance(entry, dict) and isinstance(entry.get("output"), str) and isinstance(entry.get("key"), str):
-            found[entry["output"]] = entry["key"]
-    return found
-
-
-def append_record(folder: Path, output: str, key: str) -> None:
-    """Add one finished output to the record (after its file was renamed into place)."""
-    path = folder / RECORD
-    with path.open("ab+") as f:
-        f.seek(0, os.SEEK_END)
-        torn = f.tell() > 0 and (f.seek(-1, os.SEEK_END), f.read(1))[1] != b"\n"  # a line a killed run cut short
-        f.write((b"\n" if torn else b"") + json.dumps({"output": output, "key": key}).encode() + b"\n")
-        f.flush()
 
 
 class FrameModelWorker:
@@ -120,20 +79,14 @@ class FrameModelWorker:
 def run_on_ray(jobs: list[Job], model: Path, extra: dict[str, float], cpu_path: str, opts: RayOptions,
                on_done: Callable[[dict], None] | None = None,
                worker: type[FrameModelWorker] = FrameModelWorker, max_pixels: int | None = None,
-               failed: list[Failure] | None = None) -> dict[str, Any]:
+               failed: list[Failure] | None = None, policy: Overwrite = Overwrite.SKIP) -> dict[str, Any]:
     """Run ``jobs`` on Ray; returns the summary (``written``, ``skipped``, ``failed``, frames/s, workers).
     ``failed``: the files the plan already left out (:func:`~edgecolor.jobs.files.plan`), listed first; each
     entry of ``failed`` has ``input``, ``reason`` and ``error``, as the local command's."""
     if opts.workers < 1 or opts.gpus_per_worker < 0:
         raise InputError("--workers must be >= 1 and --gpus-per-worker >= 0", "e.g. --workers 2")
-    folders = {j.dst.parent for j in jobs}
     settings = settings_key(model, extra, cpu_path)
-    records = {f: load_record(f) for f in folders}
-    todo: list[Job] = []
-    skipped: list[Job] = []
-    for job in jobs:
-        done = records[job.dst.parent].get(job.dst.name) == job_key(job, settings) and job.dst.is_file()
-        (skipped if done else todo).append(job)
+    todo, skipped = split(jobs, settings, policy)
     summary: dict[str, Any] = {"written": 0, "skipped": len(skipped), "failed": [f.__dict__ for f in failed or []],
                                "frames": 0,
                                "seconds": 0.0, "frames_per_s": None, "workers": opts.workers, "outputs": []}
@@ -168,7 +121,7 @@ def run_on_ray(jobs: list[Job], model: Path, extra: dict[str, float], cpu_path: 
             if row["status"] == "written":
                 summary["written"] += 1
                 summary["frames"] += int(row["frames"])
-                append_record(job.dst.parent, job.dst.name, job_key(job, settings))
+                record_done(job, settings)
             else:
                 summary["failed"].append({"input": str(job.src), "reason": str(row["reason"]),
                                           "error": str(row["error"])})

@@ -21,10 +21,10 @@ from edgecolor.build.engine_writer import write_engine
 from edgecolor.build.gate import GateFailed, GateLimits, evaluate, layer_sensitivity
 from edgecolor.build.gate_frames import GateFrames, held_out_fold, load_gate_frames
 from edgecolor.build.precisions import Progress, prepared_for_int8, recipe
-from edgecolor.choices import CalibMethod, CpuBackend, EngineBackend, Precision, Target, Task
+from edgecolor.choices import CalibMethod, CpuBackend, EngineBackend, Overwrite, Precision, Target, Task
 from edgecolor.errors import InputError, ModelError
 from edgecolor.imageio import atomic_output
-from edgecolor.overwrite import refuse_overwrite
+from edgecolor.overwrite import refuse_existing, refuse_overwrite
 from edgecolor.tempdirs import work_dir
 
 log = logging.getLogger(__name__)
@@ -118,6 +118,7 @@ class BuildConfig:
             str(self.target),
             "-o",
             str(self.engine_path),
+            "-y",  # it rebuilds the engine where it is
         ]
         if self.calib is not None:
             args += ["--calib", str(self.calib)]
@@ -215,16 +216,19 @@ def _check_metadata(meta: dict[str, str], name: str) -> None:
         net_size(meta, name)
 
 
-def build(cfg: BuildConfig, on_step: Any = None, on_progress: Progress | None = None) -> dict[str, Any]:
+def build(cfg: BuildConfig, on_step: Any = None, on_progress: Progress | None = None,
+          overwrite: Overwrite = Overwrite.SKIP) -> dict[str, Any]:
     """Run the whole build; returns the manifest (also written beside the engine). ``on_step(message)``
-    announces each stage; ``on_progress(what, done, total)`` counts frames in calibration and the gate.
+    announces each stage; ``on_progress(what, done, total)`` counts frames in calibration and the gate. An
+    existing engine is replaced only with ``overwrite`` ``yes`` (:func:`edgecolor.overwrite.refuse_existing`,
+    checked before any slow work).
 
     ``--precision auto``: when the chosen precision/backend cannot be compiled or fails its gate, the next one
     the rule admits is built (:func:`edgecolor.build.auto.candidates`, ending with ONNX Runtime FP32), with a
     warning naming why; the manifest's ``auto.fell_back_from`` records each one skipped.
     """
     if not cfg.auto or "fell_back_from" in cfg.auto:  # not auto, or one candidate (a rebuild from a manifest)
-        return _build(cfg, on_step, on_progress)
+        return _build(cfg, on_step, on_progress, overwrite)
     from edgecolor.build.auto import candidates
     from edgecolor.build.gate import GateFailed
     from edgecolor.errors import MissingDependency
@@ -236,7 +240,7 @@ def build(cfg: BuildConfig, on_step: Any = None, on_progress: Progress | None = 
         attempt = replace(cfg, precision=choice.precision, cpu_backend=choice.backend,
                           auto={**choice.describe(), "fell_back_from": list(skipped)})
         try:
-            return _build(attempt, on_step, on_progress)
+            return _build(attempt, on_step, on_progress, overwrite)
         except (ModelError, GateFailed, MissingDependency) as err:
             if i == len(options) - 1:
                 raise
@@ -248,7 +252,8 @@ def build(cfg: BuildConfig, on_step: Any = None, on_progress: Progress | None = 
     raise RuntimeError("--precision auto had no candidate")  # a bug: candidates() always ends with FP32
 
 
-def _build(cfg: BuildConfig, on_step: Any = None, on_progress: Progress | None = None) -> dict[str, Any]:
+def _build(cfg: BuildConfig, on_step: Any = None, on_progress: Progress | None = None,
+           overwrite: Overwrite = Overwrite.SKIP) -> dict[str, Any]:
     step = on_step or (lambda msg: log.info(msg))
 
     def gate_progress(done: int, total: int) -> None:
@@ -265,6 +270,7 @@ def _build(cfg: BuildConfig, on_step: Any = None, on_progress: Progress | None =
     model, source = load_frame_model(cfg)
     read = [source, *([Path(cfg.adapter)] if cfg.adapter and cfg.adapter.endswith(".json") else [])]
     refuse_overwrite([engine, mf.manifest_path(engine)], read, "engine")
+    refuse_existing(engine, overwrite, "engine")
     task = next((p.value for p in model.metadata_props if p.key == "edgecolor.task"), Task.STYLIZE)
     with work_dir("build") as work:
         fp32 = work / "fp32.onnx"

@@ -161,6 +161,7 @@ def check(engine: Path, rebuild_if_stale: bool = False, backend: str | None = No
         )
     log.warning("engine %s is stale (%s): rebuilding", engine, "; ".join(problems))
     from edgecolor.build.builder import BuildConfig, build
+    from edgecolor.choices import Overwrite
 
-    build(BuildConfig.from_manifest(manifest))
+    build(BuildConfig.from_manifest(manifest), overwrite=Overwrite.YES)  # asked for: --rebuild-if-stale
     return read(engine)

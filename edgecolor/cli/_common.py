@@ -132,3 +132,12 @@ def progress(enabled: bool = True) -> Iterator[Progress]:
     )
     with bar:
         yield bar
+
+
+# Existing outputs (edgecolor.overwrite): ffmpeg's -y / -n, shared by colorize, stylize, run and build.
+OverwriteOpt = Annotated[bool, typer.Option(
+    "--overwrite", "-y", help="Replace outputs that exist (ffmpeg's -y). Default: colorize/stylize keep the outputs "
+                              "an earlier run completed (a rerun resumes); any other existing file is refused.")]
+NoOverwriteOpt = Annotated[bool, typer.Option(
+    "--no-overwrite", "-n", help="Never touch an existing file (ffmpeg's -n): colorize/stylize write only the "
+                                 "missing outputs (exit 0); run and build refuse (exit 2).")]

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from edgecolor.choices import CpuPath, On, Task, VideoCodec
+from edgecolor.choices import CpuPath, On, Overwrite, Task, VideoCodec
 from edgecolor.cli._common import console, emit_json, print_line, progress
 from edgecolor.cli._numbers import bounded
 from edgecolor.jobs.files import (
@@ -54,6 +54,13 @@ BitrateOpt = Annotated[str | None, typer.Option(
 FailFastOpt = Annotated[bool, typer.Option(
     "--fail-fast", help="Stop at the first bad input file (unreadable, corrupt, too many pixels) and write nothing "
                         "(exit 2). Default: skip it, write the rest, name it in the summary and exit 1.")]
+def left_line(n: int, policy: Overwrite) -> str:
+    """What a run says of the ``n`` outputs it left as they were."""
+    if policy is Overwrite.NO:
+        return f"{n} existing output(s) left untouched (-n)"
+    return f"{n} output(s) already complete (-y redoes them)"
+
+
 # OpenCV refuses to decode past 2^30 pixels (CV_IO_MAX_IMAGE_PIXELS), so a higher limit could not be used.
 MAX_PIXELS_CEILING = 1 << 30
 
@@ -102,19 +109,18 @@ def ray_options(on: On | str, address: str | None, workers: int, gpus_per_worker
 
 def run_on_ray_cli(jobs: list[Job], model: Path, extra: dict[str, float], cpu_path: CpuPath | str, opts: RayOptions,
                    as_json: bool, verb: str, max_pixels: int | None = None,
-                   failed: list[Failure] | None = None) -> None:
-    from edgecolor.batch.ray_jobs import RECORD, run_on_ray
+                   failed: list[Failure] | None = None, policy: Overwrite = Overwrite.SKIP) -> None:
+    from edgecolor.batch.ray_jobs import run_on_ray
 
     with progress(not as_json) as bar:
         task = bar.add_task(f"{verb} on ray", total=len(jobs))
         summary = run_on_ray(jobs, model, extra, cpu_path, opts,
                              on_done=lambda s: bar.update(task, completed=s["skipped"] + len(s["outputs"])),
-                             max_pixels=max_pixels, failed=failed)
+                             max_pixels=max_pixels, failed=failed, policy=policy)
     if as_json:
         emit_json(summary)
     elif not summary["outputs"] and not summary["failed"]:  # every output was complete: Ray was not started
-        console.print(f"{verb} on ray: nothing to do: {summary['skipped']} output(s) already complete (the "
-                      f"output folder's {RECORD} says so; delete it to redo them)")
+        console.print(f"{verb} on ray: nothing to do: {left_line(summary['skipped'], policy)}")
     else:
         if summary["outputs"]:
             console.print(f"{verb} on ray ({summary['workers']} workers): written {summary['written']}, skipped "
@@ -129,14 +135,17 @@ def run_on_ray_cli(jobs: list[Job], model: Path, extra: dict[str, float], cpu_pa
 def run_frame_model(inputs: list[Path], output: Path, model: str, extra: dict[str, float], threads: int,
                     as_json: bool, task: Task, cpu_path: CpuPath | str = CpuPath.AUTO,
                     ray: RayOptions | None = None, streams: int = 1, encoding: Encoding | None = None,
-                    max_pixels: int | None = None, fail_fast: bool = False) -> None:
+                    max_pixels: int | None = None, fail_fast: bool = False,
+                    policy: Overwrite = Overwrite.SKIP) -> None:
     """Shared body of ``colorize`` and ``stylize`` (``task``, also the verb it prints): plan, load the engine
     (``streams`` sessions; a model made for another task, or breaking the output contract, is refused there),
     process with a progress bar (or hand the plan to Ray with ``ray``, a ``RayOptions``); videos are encoded as
     ``encoding`` says. A folder's (or several inputs') bad files are skipped and named, exit 1, unless
-    ``fail_fast``; inputs up to ``max_pixels`` are read."""
+    ``fail_fast``; inputs up to ``max_pixels`` are read. Existing outputs follow ``policy``
+    (:func:`edgecolor.jobs.record.split`), here and on Ray alike."""
     from edgecolor.backends import open_engine
     from edgecolor.errors import InputError
+    from edgecolor.jobs.record import record_done, settings_key, split
     from edgecolor.registry import resolve_model
 
     if ray is not None and streams > 1:
@@ -150,11 +159,16 @@ def run_frame_model(inputs: list[Path], output: Path, model: str, extra: dict[st
     verb = str(task)
     failed: list[Failure] | None = [] if keeps_going(inputs) and not fail_fast else None
     jobs = plan(inputs, output, encoding, max_pixels, failed)
+    settings, left = "", list[Job]()
+    if ray is None:  # an existing output is refused before the model loads (run_on_ray splits the same way)
+        settings = settings_key(Path(resolve_model(model)), extra, cpu_path)
+        jobs, left = split(jobs, settings, policy)
     # Opened here with --on ray too, and closed: the task and output checks refuse a wrong model before Ray starts.
     engine = open_engine(resolve_model(model), cpu_path=cpu_path, threads=threads, streams=streams, task=task)
     if ray is not None:
         engine.close()
-        run_on_ray_cli(jobs, Path(resolve_model(model)), extra, cpu_path, ray, as_json, verb, max_pixels, failed)
+        run_on_ray_cli(jobs, Path(resolve_model(model)), extra, cpu_path, ray, as_json, verb, max_pixels, failed,
+                       policy)
         return
 
     def frames_in(job: Job) -> int:  # a bad video is counted as one frame here and reported when it is reached
@@ -170,11 +184,12 @@ def run_frame_model(inputs: list[Path], output: Path, model: str, extra: dict[st
             with progress(not as_json) as bar:
                 frames_done = bar.add_task(verb, total=sum(frames_in(j) for j in jobs))
                 results = run_jobs(jobs, engine, extra, on_frame=lambda: bar.advance(frames_done), stop=stop,
-                                   encoding=encoding, max_pixels=max_pixels, failed=failed)
+                                   encoding=encoding, max_pixels=max_pixels, failed=failed,
+                                   done=lambda job: record_done(job, settings))
         except JobsStopped as stopped:
             print_line(stopped)  # inside stopping(): a second Ctrl+C cannot cut this line off
             raise typer.Exit(stopped.exit_code) from None
-    summary = summarise(model, results, failed)
+    summary = summarise(model, results, failed, len(left))
     frames, seconds = summary["frames"], sum(r.seconds for r in results)
     if as_json:
         emit_json(summary)
@@ -183,6 +198,9 @@ def run_frame_model(inputs: list[Path], output: Path, model: str, extra: dict[st
             where = results[0].output if len(results) == 1 else str(output)
             console.print(f"{verb}: {frames} frame(s) in {seconds:.1f} s ({summary['frames_per_s']} frames/s) -> "
                           f"{where}")
+        if left:
+            console.print(f"{verb}: {'nothing to do: ' if not results and not failed else ''}"
+                          f"{left_line(len(left), policy)}")
         if summary["skipped_frames"]:
             console.print(f"skipped {summary['skipped_frames']} undecodable frame(s)")
         if failed:

@@ -9,7 +9,7 @@ import typer
 from rich.progress import TaskID
 
 from edgecolor.choices import CalibMethod, CpuBackend, Precision, Target, Task
-from edgecolor.cli._common import JsonOpt, console, emit_json, progress
+from edgecolor.cli._common import JsonOpt, NoOverwriteOpt, OverwriteOpt, console, emit_json, progress
 from edgecolor.cli._numbers import THREADS, bounded
 
 
@@ -94,6 +94,8 @@ def build(
     gate: Annotated[
         bool, typer.Option("--gate/--no-gate", help="Check the variant against FP32 (--no-gate: skip, explicitly).")
     ] = True,
+    overwrite: OverwriteOpt = False,
+    no_overwrite: NoOverwriteOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Build an engine and check it against FP32 on held-out frames. The last line it prints, next:, is the
@@ -102,10 +104,15 @@ def build(
     \b
     Example: edgecolor build colorizer --precision int8 --target cpu
     Example: edgecolor build starry-night --precision int8 --target cpu
+    Example: edgecolor build colorizer --precision fp16 --target cpu -o engines/c.onnx -y
     """
     from edgecolor.build import manifest as mf
     from edgecolor.build.builder import BuildConfig, up_to_date
     from edgecolor.build.builder import build as run_build
+    from edgecolor.choices import Overwrite
+    from edgecolor.overwrite import overwrite_policy
+
+    policy = overwrite_policy(overwrite, no_overwrite)
 
     cfg = BuildConfig(
         model=model, precision=precision, target=target, output=output, calib=calib, calib_method=calib_method,
@@ -126,6 +133,8 @@ def build(
         except mf.StaleEngine as err:
             console.print(f"rebuilding: {err.problem}")
             current = None
+            if policy is Overwrite.SKIP:  # --rebuild-if-stale asks for the stale engine to be replaced
+                policy = Overwrite.YES
         if current is not None:
             if as_json:
                 emit_json({**current, "status": "up to date"})
@@ -141,7 +150,7 @@ def build(
             bar.update(tasks[what], completed=done, total=total)
 
         manifest = run_build(cfg, on_step=None if as_json else (lambda msg: console.print(f"- {msg}")),
-                             on_progress=on_progress)
+                             on_progress=on_progress, overwrite=policy)
     if as_json:
         emit_json(manifest)
         return

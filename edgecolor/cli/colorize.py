@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from edgecolor.choices import CpuPath, On, Task
-from edgecolor.cli._common import JsonOpt
+from edgecolor.cli._common import JsonOpt, NoOverwriteOpt, OverwriteOpt
 from edgecolor.cli._numbers import THREADS, CpuPathOpt, StreamsOpt, bounded
 from edgecolor.cli._oneshot import (
     AddressOpt,
@@ -24,6 +24,7 @@ from edgecolor.cli._oneshot import (
     ray_options,
     run_frame_model,
 )
+from edgecolor.overwrite import overwrite_policy
 
 
 def colorize(
@@ -48,12 +49,14 @@ def colorize(
     bitrate: BitrateOpt = None,
     max_pixels: MaxPixelsOpt = None,
     fail_fast: FailFastOpt = False,
+    overwrite: OverwriteOpt = False,
+    no_overwrite: NoOverwriteOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Colorize images, folders and videos with the shipped colorizer on ONNX Runtime (CPU).
 
     \b
-    Example: edgecolor colorize old_photos/ -o coloured/
+    Example: edgecolor colorize old_photos/ -o coloured/      (again: resumes, -y redoes all, -n keeps files)
     Example: edgecolor colorize archive/ -o coloured/ --on ray --workers 2 --json
     Example: edgecolor colorize old_film.mp4 -o coloured.mp4 --streams 2
     Example: edgecolor colorize old_film.mp4 -o coloured.mp4 --crf 18        (H.264, audio copied)
@@ -63,4 +66,5 @@ def colorize(
     extra = {} if colour_strength is None else {"colour_strength": colour_strength}
     run_frame_model(inputs, output, model, extra, threads, as_json, Task.COLORIZE, cpu_path,
                     ray=ray_options(on, address, workers, gpus_per_worker, threads), streams=streams,
-                    encoding=encoding_options(codec, crf, bitrate), max_pixels=max_pixels, fail_fast=fail_fast)
+                    encoding=encoding_options(codec, crf, bitrate), max_pixels=max_pixels, fail_fast=fail_fast,
+                    policy=overwrite_policy(overwrite, no_overwrite))

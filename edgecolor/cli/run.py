@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from edgecolor.choices import Backend, CameraCodec, CpuPath
-from edgecolor.cli._common import JsonOpt, console, emit_json
+from edgecolor.cli._common import JsonOpt, NoOverwriteOpt, OverwriteOpt, console, emit_json
 from edgecolor.cli._numbers import THREADS, CpuPathOpt, StreamsOpt, bounded
 from edgecolor.cli._oneshot import BitrateOpt, CodecOpt, CrfOpt, encoding_options
 from edgecolor.errors import InputError
@@ -165,6 +165,8 @@ def run(
                                          callback=THREADS)] = 0,
     cpu_path: CpuPathOpt = CpuPath.AUTO,
     streams: StreamsOpt = 1,
+    overwrite: OverwriteOpt = False,
+    no_overwrite: NoOverwriteOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Stream frames through a frame model: camera/file/RTSP in, window/file/browser out.
@@ -181,6 +183,7 @@ def run(
     \b
     Kiosk demo: edgecolor run --source file://demo.mp4 --loop --realtime --sink display://0 --fullscreen
     Play a clip three times: edgecolor run --source clip.mp4 --input-loop 2 --sink out.mp4
+    Record over an earlier recording: edgecolor run --source clip.mp4 --sink out.mp4 -y
     Record losslessly: edgecolor run --source camera:0 --sink archive.mkv --codec ffv1
 
     jetson-utils' URIs and options work too: v4l2:///dev/video0, csi://0, file://PATH, display://0 and the
@@ -188,6 +191,7 @@ def run(
 
     Keys (window) and POST /control/ACTION (browser view): next, prev, split, stabilize, quit.
     """
+    from edgecolor.overwrite import overwrite_policy, refuse_existing
     from edgecolor.registry import SAMPLE_CLIP
     from edgecolor.stream.camera_mode import CameraMode
     from edgecolor.stream.controls import Controls, Style
@@ -210,9 +214,11 @@ def run(
     source = source or str(SAMPLE_CLIP)
     _refuse_sinks_onto_the_source(sinks_spec, source)  # also checks every sink spec before a model loads
     encoding = encoding_options(codec, crf, bitrate)
+    policy = overwrite_policy(overwrite, no_overwrite)
     for target in map(sink_target, sinks_spec):
         if target.kind == "video":
             check_encoding(target.path, encoding)
+            refuse_existing(target.path, policy, "sink")  # a recording is never "complete": -y or refused
     engines = _load_engines(model or ["colorizer"], engine, Backend(backend), threads, streams, cpu_path)
     try:
         src = open_source(source, realtime=realtime, loop=replays != 0, replays=replays, camera=camera)

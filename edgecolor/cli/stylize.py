@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from edgecolor.choices import CpuPath, On, Task
-from edgecolor.cli._common import JsonOpt, console, emit_json
+from edgecolor.cli._common import JsonOpt, NoOverwriteOpt, OverwriteOpt, console, emit_json
 from edgecolor.cli._numbers import THREADS, CpuPathOpt, StreamsOpt, bounded
 from edgecolor.cli._oneshot import (
     AddressOpt,
@@ -25,6 +25,7 @@ from edgecolor.cli._oneshot import (
     run_frame_model,
 )
 from edgecolor.errors import InputError
+from edgecolor.overwrite import overwrite_policy
 
 
 def stylize(
@@ -58,13 +59,15 @@ def stylize(
     bitrate: BitrateOpt = None,
     max_pixels: MaxPixelsOpt = None,
     fail_fast: FailFastOpt = False,
+    overwrite: OverwriteOpt = False,
+    no_overwrite: NoOverwriteOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Stylise images, folders and videos with a style network on ONNX Runtime (CPU).
 
     \b
     Example: edgecolor stylize photo.jpg --style starry-night -o painted.jpg
-    Example: edgecolor stylize archive/ --style starry-night -o painted/ --on ray --workers 2
+    Example: edgecolor stylize archive/ --style starry-night -o painted/ --on ray --workers 2 -y
     Example: edgecolor stylize clip.mp4 --style great-wave -o wave.mp4 --streams 2
     Example: edgecolor stylize clip.mp4 --style great-wave -o wave.mp4 --codec hevc --bitrate 4M
     """
@@ -88,4 +91,5 @@ def stylize(
                          "e.g. edgecolor stylize photo.jpg --style starry-night -o painted.jpg")
     run_frame_model(inputs, output, str(resolve_style(style[0])), extra, threads, as_json, Task.STYLIZE, cpu_path,
                     ray=ray_options(on, address, workers, gpus_per_worker, threads), streams=streams,
-                    encoding=encoding_options(codec, crf, bitrate), max_pixels=max_pixels, fail_fast=fail_fast)
+                    encoding=encoding_options(codec, crf, bitrate), max_pixels=max_pixels, fail_fast=fail_fast,
+                    policy=overwrite_policy(overwrite, no_overwrite))

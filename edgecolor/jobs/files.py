@@ -222,8 +222,9 @@ class _Cut(Exception):
 def run_jobs(jobs: list[Job], engine: Engine, extra: Mapping[str, float] | None = None,
              on_frame: Callable[[], None] | None = None, stop: StopRequest | None = None,
              encoding: Encoding | None = None, max_pixels: int | None = None,
-             failed: list[Failure] | None = None) -> list[Result]:
-    """:func:`run_job` for each of ``jobs`` in order (``on_frame`` after each video frame and each image). When
+             failed: list[Failure] | None = None, done: Callable[[Job], None] | None = None) -> list[Result]:
+    """:func:`run_job` for each of ``jobs`` in order (``on_frame`` after each video frame and each image;
+    ``done`` after each output is in place: :func:`edgecolor.jobs.record.record_done` marks it complete). When
     ``stop`` is set (:func:`edgecolor.signals.stopping`), the job in hand ends at the next frame (an unfinished
     video is removed, a finished output kept) and :class:`JobsStopped` says what was done. With ``failed``, a
     job whose input is bad (:class:`~edgecolor.errors.InputError`: nothing of it is left written) is added there
@@ -235,6 +236,8 @@ def run_jobs(jobs: list[Job], engine: Engine, extra: Mapping[str, float] | None 
             raise JobsStopped(stop, jobs, results, failed=bad)
         try:
             results.append(run_job(job, engine, extra, on_frame, stop, encoding, max_pixels))
+            if done:
+                done(job)
         except _Cut as cut:
             raise JobsStopped(cut.stop, jobs, results, job, (cut.written, cut.frames), bad) from None
         except InputError as exc:
@@ -303,16 +306,17 @@ def count_frames(job: Job, max_pixels: int | None = None) -> int:
     return max(reader.frame_count, 1)
 
 
-def summarise(model: str, results: list[Result], failed: list[Failure] | None = None) -> dict:
-    """What ``colorize`` / ``stylize`` report (``--json``): every output, frames, seconds, frames/s, skips, and
-    the input files that failed (``input``, ``reason``, ``error``: as ``--on ray`` reports them)."""
+def summarise(model: str, results: list[Result], failed: list[Failure] | None = None, skipped: int = 0) -> dict:
+    """What ``colorize`` / ``stylize`` report (``--json``): every output, frames, seconds, frames/s, skips, the
+    outputs left as they were (``skipped``: already complete, or existing with ``-n``; as ``--on ray`` counts
+    them) and the input files that failed (``input``, ``reason``, ``error``: as ``--on ray`` reports them)."""
     frames = sum(r.frames for r in results)
     seconds = sum(r.seconds for r in results)
     return {
         "model": model, "outputs": [r.__dict__ for r in results], "frames": frames,
         "seconds": round(seconds, 3), "frames_per_s": round(frames / seconds, 2) if seconds else None,
         "skipped_frames": sum(r.skipped_frames for r in results), "written": len(results),
-        "failed": [f.__dict__ for f in failed or []],
+        "skipped": skipped, "failed": [f.__dict__ for f in failed or []],
     }
 
 

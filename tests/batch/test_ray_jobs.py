@@ -19,8 +19,9 @@ ray = pytest.importorskip("ray")
 
 from edgecolor.backends import open_engine  # noqa: E402
 from edgecolor.batch.ray_jobs import RECORD, FrameModelWorker, RayOptions, load_record, run_on_ray  # noqa: E402
+from edgecolor.choices import Overwrite  # noqa: E402
 from edgecolor.cli import app  # noqa: E402
-from edgecolor.errors import MissingDependency, install_command  # noqa: E402
+from edgecolor.errors import MissingDependency, OutputError, install_command  # noqa: E402
 from edgecolor.jobs.files import plan, run_job  # noqa: E402
 from edgecolor.registry import resolve_model  # noqa: E402
 
@@ -63,6 +64,27 @@ def test_same_files_as_one_machine_and_a_rerun_writes_nothing(local_ray, tmp_pat
     os.utime(src / "p03.png", ns=(time.time_ns(), time.time_ns() + 10**9))
     third = run_on_ray(plan([src], tmp_path / "out"), MODEL, {}, "auto", RayOptions(workers=1))
     assert (third["written"], third["skipped"]) == (1, 11)
+
+
+@pytest.mark.parametrize(("policy", "written", "skipped", "mine_kept"), [
+    (Overwrite.SKIP, 0, 4, None),  # the local run's record says its 3 are complete; mine.png is refused
+    (Overwrite.YES, 4, 0, False),
+    (Overwrite.NO, 0, 4, True),
+])
+def test_a_local_run_is_resumed_on_ray_by_the_same_policy(local_ray, tmp_path, policy, written, skipped, mine_kept):
+    src = photos(tmp_path / "in", 3)
+    res = CliRunner().invoke(app, ["colorize", str(src), "-o", str(tmp_path / "out"), "--threads", "1"])
+    assert res.exit_code == 0, res.output
+    cv2.imwrite(str(src / "mine.png"), cv2.imread(str(src / "p00.png")))
+    (tmp_path / "out" / "mine.png").write_bytes(b"the user's own file")
+    jobs = plan([src], tmp_path / "out")
+    if mine_kept is None:
+        with pytest.raises(OutputError, match="mine.png already exists"):
+            run_on_ray(jobs, MODEL, {}, "auto", RayOptions(workers=1), policy=policy)
+        return
+    summary = run_on_ray(jobs, MODEL, {}, "auto", RayOptions(workers=1), policy=policy)
+    assert (summary["written"], summary["skipped"]) == (written, skipped)
+    assert ((tmp_path / "out" / "mine.png").read_bytes() == b"the user's own file") == mine_kept
 
 
 def test_a_bad_file_is_listed_and_the_job_goes_on(local_ray, tmp_path):
@@ -114,17 +136,6 @@ def test_missing_ray_names_the_extra(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)
     with pytest.raises(MissingDependency, match=re.escape(install_command("ray"))):
         run_on_ray(plan([src], tmp_path / "out"), MODEL, {}, "auto", RayOptions())
-
-
-def test_a_torn_record_line_is_skipped_and_the_rest_kept(tmp_path):
-    from edgecolor.batch.ray_jobs import append_record
-
-    append_record(tmp_path, "a.png", "k1")
-    with (tmp_path / RECORD).open("a") as f:
-        f.write('{"output": "b.png", "ke')  # a run killed mid-line
-    append_record(tmp_path, "c.png", "k3")
-    append_record(tmp_path, "a.png", "k4")  # a redone output: the later line wins
-    assert load_record(tmp_path) == {"a.png": "k4", "c.png": "k3"}
 
 
 def test_bad_files_are_named_with_the_reasons_the_local_command_gives(local_ray, tmp_path):

@@ -48,7 +48,7 @@ def work(tmp_path, monkeypatch):
 
 
 def build(*args: object) -> tuple[int, str]:
-    res = runner.invoke(app, ["build", *map(str, args), "--threads", "1"])
+    res = runner.invoke(app, ["build", *map(str, args), "--threads", "1", "-y"])  # -y: tests build one path again
     return res.exit_code, res.output
 
 

@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from edgecolor.cli import app
+from edgecolor.jobs.record import RECORD
 
 from helpers import random_bgr, tiny_colorizer
 
@@ -50,7 +51,7 @@ def test_folder_to_folder_keeps_stems_and_json(tmp_path, model):
     res = invoke("colorize", src, "-o", tmp_path / "out", "--model", model, "--json")
     assert res.exit_code == 0, res.output
     summary = json.loads(res.stdout)
-    assert sorted(os.listdir(tmp_path / "out")) == ["a.png", "b.jpg", "c.mp4"]
+    assert sorted(os.listdir(tmp_path / "out")) == [RECORD, "a.png", "b.jpg", "c.mp4"]  # RECORD: what is complete
     assert summary["frames"] == 2 + 5
     cap = cv2.VideoCapture(str(tmp_path / "out" / "c.mp4"))
     assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 5
@@ -104,7 +105,7 @@ def test_failure_mid_folder_leaves_no_partial_file(tmp_path, model):
     (src / "b.png").write_bytes(b"\x89PNG broken")
     res = invoke("colorize", src, "-o", tmp_path / "out", "--model", model)
     assert res.exit_code == 1  # the bad file is skipped and named, the good one written, no partial file
-    assert [p.name for p in (tmp_path / "out").iterdir()] == ["a.png"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [RECORD, "a.png"]
     res = invoke("colorize", src, "-o", tmp_path / "fast", "--model", model, "--fail-fast")
     assert res.exit_code == 2
     # the broken header is found while planning: nothing is written, not even the good image's output

@@ -289,3 +289,23 @@ def _read_all(path: Path) -> list:
         ok, img = cap.read()
     cap.release()
     return frames
+
+
+# --- an existing recording: -y replaces it, nothing else touches it (edgecolor.overwrite.refuse_existing) ---------
+@pytest.mark.parametrize(("flags", "code", "says"), [
+    ([], 2, "error: sink {sink} already exists. Pass -y to overwrite it, or choose another path."),
+    (["-n"], 2, "error: sink {sink} already exists and -n never overwrites it. Choose another path, or pass -y"),
+    (["--no-overwrite"], 2, "already exists and -n never overwrites it"),
+    (["-y"], 0, ""),
+    (["--overwrite"], 0, ""),
+])
+def test_an_existing_sink_file_is_replaced_only_with_y(tmp_path, models, flags, code, says):
+    src, sink = _clip(tmp_path / "v.avi"), tmp_path / "old.mp4"
+    sink.write_bytes(b"a 75-frame recording")
+    res = invoke("run", "--model", models["colorizer"], "--source", src, "--sink", sink, "--max-frames", 2, *flags)
+    assert res.exit_code == code, res.output
+    assert says.format(sink=sink) in " ".join(res.output.split())
+    if code:
+        assert sink.read_bytes() == b"a 75-frame recording"
+    else:
+        assert int(cv2.VideoCapture(str(sink)).get(cv2.CAP_PROP_FRAME_COUNT)) == 2

@@ -8,6 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from edgecolor.cli import app
+from edgecolor.jobs.record import RECORD
 from edgecolor.jobs.styles import shipped_styles
 
 from helpers import random_bgr
@@ -57,7 +58,7 @@ def test_folder_and_preserve_colour(tmp_path, model):
     res = invoke("stylize", tmp_path / "in", "--style", model, "--preserve-colour", "--max-side", 32,
                  "-o", tmp_path / "out")
     assert res.exit_code == 0, res.output
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["p0.png", "p1.png"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [RECORD, "p0.png", "p1.png"]
 
 
 def test_sheet(tmp_path, model):
