@@ -27,7 +27,7 @@ from edgecolor.errors import install_command
 
 # On an AVX2 CPU without them (AMD EPYC, 2026-12-06, 720p engine / pipeline mode): OpenVINO INT8 1.45x / 1.54x,
 # ONNX Runtime INT8 1.38x / 1.35x FP32.
-EMULATED_INT8 = "1.38-1.54x"
+EMULATED_INT8 = "1.35-1.54x"
 EMULATED_RECORD = "benchmarks/results/2026-12-06-colorizer-int8-backends-720p-avx2.md"
 BF16_FLAGS = ("amx_bf16", "avx512_bf16")  # x86 bfloat16 matrix / dot-product instructions
 INT8_FLAGS = ("amx_int8", "avx512_vnni", "avx_vnni", "asimddp", "i8mm")  # integer dot products (x86, Arm)
