@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -130,3 +134,19 @@ def gray_h264_aac_clip(path: Path, frames: int = 48, size: tuple[int, int] = (16
         out.mux(video.encode(None))
         out.mux(audio.encode(None))
     return path
+
+
+@contextlib.contextmanager
+def tmpfs(where: Path, options: str) -> Iterator[Path]:
+    """A real tmpfs mounted at ``where`` with mount ``options`` (e.g. ``size=256k``, ``size=1m,ro``); the test
+    is skipped where mounting is not permitted (not root)."""
+    import pytest
+
+    where.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(where)],
+                                           capture_output=True).returncode != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], check=False)

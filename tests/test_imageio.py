@@ -4,14 +4,12 @@ the frames that play back."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -22,7 +20,7 @@ from typer.testing import CliRunner
 from edgecolor.cli import app
 from edgecolor.imageio import VideoWriter, letterbox
 
-from helpers import random_bgr, tiny_colorizer, write_clip
+from helpers import random_bgr, tiny_colorizer, tmpfs, write_clip
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -88,17 +86,6 @@ def test_an_output_folder_removed_mid_video_is_named_not_blamed_on_disk_space(tm
     assert "disk" not in lines[0] and not out.exists()
 
 
-@contextlib.contextmanager
-def tmpfs(where: Path, size: str) -> Iterator[Path]:
-    where.mkdir()
-    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)],
-                                           capture_output=True).returncode != 0:
-        pytest.skip("mounting a tmpfs needs root")
-    try:
-        yield where
-    finally:
-        subprocess.run(["umount", "-l", str(where)], check=False)
-
 
 @pytest.mark.parametrize("sink, kept", [("r.avi", True), ("r.mp4", False)])  # an MP4 without its index plays nothing
 def test_a_recording_cut_short_by_a_full_disk_keeps_what_plays(tmp_path, sink, kept):
@@ -106,7 +93,7 @@ def test_a_recording_cut_short_by_a_full_disk_keeps_what_plays(tmp_path, sink, k
     file is renamed into place), and the one line says how many and why."""
     clip = write_clip(tmp_path / "noise.avi", 100, size=(320, 240))  # random frames: about 60 kB each
     model = tiny_colorizer(tmp_path / "tiny.onnx")
-    with tmpfs(tmp_path / "full", "256k") as full:
+    with tmpfs(tmp_path / "full", "size=256k") as full:
         res = CliRunner().invoke(app, ["run", "--model", str(model), "--source", str(clip), "--sink",
                                        str(full / sink)])
         left = sorted(p.name for p in full.iterdir())

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import os
-import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -18,19 +16,7 @@ from typer.testing import CliRunner
 
 from edgecolor.cli import app
 
-from helpers import tiny_colorizer
-
-
-@contextlib.contextmanager
-def tmpfs(where: Path, options: str) -> Iterator[Path]:
-    where.mkdir()
-    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(where)],
-                                           capture_output=True).returncode != 0:
-        pytest.skip("mounting a tmpfs needs root")
-    try:
-        yield where
-    finally:
-        subprocess.run(["umount", "-l", str(where)], check=False)
+from helpers import tiny_colorizer, tmpfs
 
 
 def _fill(folder: Path) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import struct
-import subprocess
 import sys
 import zlib
 from collections.abc import Callable
@@ -27,7 +26,7 @@ from typer.testing import CliRunner
 from edgecolor.cli import app
 from edgecolor.jobs.record import RECORD
 
-from helpers import random_bgr, tiny_colorizer, write_clip
+from helpers import random_bgr, tiny_colorizer, tmpfs, write_clip
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -361,12 +360,7 @@ def test_full_disk_simulated_with_enospc(tmp_path, model, monkeypatch, kind):
 
 
 def test_full_disk_on_a_real_tiny_tmpfs(tmp_path, model):
-    mount = tmp_path / "out"
-    mount.mkdir()
-    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)],
-                                           capture_output=True).returncode != 0:
-        pytest.skip("mounting a tmpfs needs root; the ENOSPC test above covers the logic")
-    try:
+    with tmpfs(tmp_path / "out", "size=64k") as mount:  # skipped without root: the ENOSPC test above covers it
         src = _clip(tmp_path / "in.mp4")
         for args in (_colorize(src, tmp_path, model, out="o.mp4"),
                      _colorize(image(tmp_path / "in.png", random_bgr(400, 400)), tmp_path, model),
@@ -375,8 +369,6 @@ def test_full_disk_on_a_real_tiny_tmpfs(tmp_path, model):
             errors = [ln for ln in text.splitlines() if ln.startswith("error:")]
             assert code == 2 and len(errors) == 1 and "cannot write" in errors[0], text
             assert outputs(tmp_path) == []
-    finally:
-        subprocess.run(["umount", str(mount)], check=False)
 
 
 # --- engines and manifests (the strict fake TensorRT: NOT TensorRT) ----------------------------------------
