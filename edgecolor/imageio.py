@@ -29,6 +29,7 @@ from edgecolor.imageheader import Header, image_size, jpeg_scans
 from edgecolor.video_encode import (
     AvEncoder,
     Encoding,
+    SourceStreams,
     check_encoding,
     count_video_frames,
     exact_rate,
@@ -248,6 +249,7 @@ class VideoReader:
         count = self._cap.get(cv2.CAP_PROP_FRAME_COUNT)
         self.frame_count = int(count) if math.isfinite(count) and count > 0 else 0
         self.skipped = 0
+        self._start, self._at_ms = 0, 0.0  # see seek()
         width, height = int(self._cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(self._cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
         try:
             check_pixels(width, height, f"video {self.path}", max_pixels)  # before FFmpeg allocates frames
@@ -255,13 +257,39 @@ class VideoReader:
             self._cap.release()
             raise
 
+    def seek(self, index: int, at_ms: float) -> None:
+        """Start reading at frame ``index``, shown ``at_ms`` milliseconds after the video's first frame. OpenCV seeks
+        to the keyframe before it and decodes up to it; its frame numbers come from the frame rate, so on a
+        variable-rate file it can land elsewhere: the first frame read is checked against ``at_ms`` (within half a
+        frame) and, if it is not that frame, the file is read again from the start up to ``index`` (slow, exact)."""
+        self._cap.set(cv2.CAP_PROP_POS_FRAMES, index)
+        self._start, self._at_ms = index, at_ms
+
+    def _landed(self) -> bool:
+        """After a :meth:`seek` and the first grab: whether it is the frame asked for (else it is read again)."""
+        if abs(self._cap.get(cv2.CAP_PROP_POS_MSEC) - self._at_ms) <= 500 / self.fps:
+            return True
+        log.warning("%s: seeking to frame %d landed elsewhere; reading up to it from the start", self.path,
+                    self._start)
+        self._cap.release()
+        self._cap = cv2.VideoCapture(str(self.path))
+        for _ in range(self._start):
+            if not self._cap.grab():
+                break
+        return False
+
     def indexed(self) -> Iterator[tuple[int, np.ndarray]]:
         """Yield ``(index in the file, frame)``."""
-        index, failures = 0, 0
+        index, failures = self._start, 0
+        check = index > 0
         while failures < self.MAX_CONSECUTIVE_FAILURES:
             # No seek after a failure: FFmpeg has consumed the broken packet and goes on with the next one
             # (seeking back into broken frames lost the whole file when its first frames were broken).
             ok = self._cap.grab()
+            if ok and check:
+                check = False
+                if not self._landed():
+                    continue
             frame = self._cap.retrieve()[1] if ok else None
             if frame is None:
                 failures += 1
@@ -351,8 +379,9 @@ class VideoWriter:
     refused as incomplete)."""
 
     def __init__(self, path: str | Path, fps: float, fourcc: str = "mp4v", encoding: Encoding | None = None,
-                 copy_from: str | Path | None = None) -> None:
+                 copy_from: str | Path | None = None, source: SourceStreams | None = None) -> None:
         self.path = Path(path)
+        self.source = source  # the input's streams and frame times, if already probed (else probed from copy_from)
         self.fps = fps
         self.fourcc = fourcc
         # .avi stays with OpenCV's writer (mp4v, MJPEG for odd sizes or --codec mjpeg): AVI is no browser format,
@@ -371,7 +400,9 @@ class VideoWriter:
         self.frames = 0
         self.rescaled = 0
 
-    def write(self, frame: np.ndarray) -> None:
+    def write(self, frame: np.ndarray, index: int | None = None) -> None:
+        """Append ``frame``; ``index`` (PyAV outputs) is its place in the input, whose time it is given (default:
+        the count of frames written so far: a part of a video written from frame 1000 on passes 1000, 1001, ...)."""
         h, w = frame.shape[:2]
         if self._writer is None and self._encoder is None:
             self._open(w, h)
@@ -389,7 +420,7 @@ class VideoWriter:
             # A failed write (a full disk, a vanished folder) is kept and reported by close(), as OpenCV's
             # writer's were: the frames still count, so the message says how many of how many were kept.
             try:
-                self._encoder.write(np.ascontiguousarray(frame), self.frames)
+                self._encoder.write(np.ascontiguousarray(frame), self.frames if index is None else index)
             except (OSError, av_errors()) as exc:
                 self._failure = exc
         self.frames += 1
@@ -403,7 +434,7 @@ class VideoWriter:
             if not 0 < self.fps <= MAX_WRITER_FPS:
                 self.abort()
                 raise _writer_refused(self.path, self.fps, w, h, "h264")
-            source = probe_source(self.copy_from) if self.copy_from is not None else None
+            source = self.source or (probe_source(self.copy_from) if self.copy_from is not None else None)
             rate = source.rate if source is not None and source.rate and \
                 abs(float(source.rate) - self.fps) < 0.01 else exact_rate(self.fps)
             try:

@@ -199,6 +199,57 @@ def _packets(src: Any, streams: list[Any]) -> Iterator[Any]:
             yield packet
 
 
+def mov_options(fmt: str, time_base: Fraction | None) -> dict[str, str]:
+    """Muxer options for an MP4/MOV output: the index first (+faststart, so a browser plays it before it has it
+    all), and the movie's time scale the video's, so an edit list (a start other than 0, the decoder's delay)
+    keeps the frames' times exact instead of rounding them to milliseconds."""
+    if fmt not in ("mp4", "mov"):
+        return {}
+    options = {"movflags": "+faststart"}
+    if time_base is not None and time_base.numerator == 1 and time_base.denominator <= 1 << 20:
+        options["movie_timescale"] = str(time_base.denominator)
+    return options
+
+
+class StreamCopies:
+    """The input ``path``'s streams ``indexes`` (audio, subtitles) added to the output container ``out`` and
+    muxed packet for packet, never re-encoded, with their timestamps, as the video reaches them
+    (:meth:`until`). A stream the container cannot hold is left out with a warning."""
+
+    def __init__(self, out: Any, path: Path, indexes: tuple[int, ...]) -> None:
+        import av
+
+        self._src: Any = av.open(str(path))
+        self._map: dict[int, Any] = {}
+        streams = []
+        for index in indexes:
+            stream = self._src.streams[index]
+            name = stream.codec_context.name if stream.codec_context else "?"
+            if name not in out.supported_codecs:
+                log.warning("%s: the input's %s stream %d (%s) cannot be stored in a %s file; it is left out",
+                            out.name, stream.type, index, name, out.format.name)
+                continue
+            self._map[index] = out.add_stream_from_template(stream)
+            streams.append(stream)
+        self._out = out
+        self._copies = _packets(self._src, streams) if streams else iter(())
+        self._pending: Any = next(self._copies, None)
+
+    def until(self, seconds: float | None) -> None:
+        """Mux the copied streams' packets up to ``seconds`` (None: all that are left)."""
+        while self._pending is not None:
+            packet = self._pending
+            when = float(packet.dts * packet.time_base) if packet.time_base else 0.0
+            if seconds is not None and when > seconds:
+                return
+            packet.stream = self._map[packet.stream.index]
+            self._out.mux(packet)
+            self._pending = next(self._copies, None)
+
+    def close(self) -> None:
+        self._src.close()
+
+
 class AvEncoder:
     """Encodes BGR frames of one size into ``tmp`` (container by ``path``'s extension), copying ``copy_from``'s
     audio and subtitle streams in step with the video. Errors are :class:`OSError` or PyAV's exceptions, raised
@@ -214,19 +265,18 @@ class AvEncoder:
                               "needs an even width and height", "pass --codec vp9 (browsers play it, odd sizes "
                               "kept) or --codec ffv1 with an .mkv output, or an .avi output (MJPEG)")
         ext = path.suffix.lower()
-        options = {"movflags": "+faststart"} if FORMATS[ext] in ("mp4", "mov") else {}
+        source = source or (probe_source(copy_from) if copy_from else None)
+        # The input's frame times when it has them (variable frame rate kept), else start + index / rate.
+        self._pts = source.pts if source is not None and source.time_base else ()
+        self.time_base = source.time_base if self._pts and source is not None and source.time_base else 1 / rate
+        self._step = max(1, round(1 / (rate * self.time_base)))
         self.rate = rate
-        self._out = av.open(str(tmp), "w", format=FORMATS[ext], options=options)
+        self._out = av.open(str(tmp), "w", format=FORMATS[ext], options=mov_options(FORMATS[ext], self.time_base))
+        self._copies: StreamCopies | None = None
         try:
             video: Any = self._out.add_stream(spec.encoder, rate=rate, options=encoding.encoder_options(codec, spec))
             self._video = video
             video.width, video.height, video.pix_fmt = width, height, spec.pix_fmt
-            source = source or (probe_source(copy_from) if copy_from else None)
-            # The input's frame times when it has them (variable frame rate kept), else start + index / rate.
-            self._pts = source.pts if source is not None and source.time_base else ()
-            self.time_base = source.time_base if self._pts and source is not None and source.time_base \
-                else 1 / rate
-            self._step = max(1, round(1 / (rate * self.time_base)))
             video.codec_context.time_base = self.time_base
             if source is not None and source.sar and source.sar != 1 and source.size == (width, height):
                 video.codec_context.sample_aspect_ratio = source.sar  # anamorphic DV/DVD: the shape it shows at
@@ -234,43 +284,12 @@ class AvEncoder:
                 self._video.codec_context.bit_rate = encoding.bitrate
             if spec.tag and FORMATS[ext] in ("mp4", "mov"):
                 self._video.codec_tag = spec.tag
-            self._src: Any = None
-            self._map: dict[int, Any] = {}
-            self._pending: Any = None
             self._first = round(source.start * rate) * self._step if source is not None and not self._pts else 0
             if copy_from is not None and source is not None and source.copy:
-                self._open_copies(copy_from, source.copy)
+                self._copies = StreamCopies(self._out, copy_from, source.copy)
         except BaseException:
             self._out.close()
             raise
-
-    def _open_copies(self, path: Path, indexes: tuple[int, ...]) -> None:
-        import av
-
-        self._src = av.open(str(path))
-        streams = []
-        for index in indexes:
-            stream = self._src.streams[index]
-            name = stream.codec_context.name if stream.codec_context else "?"
-            if name not in self._out.supported_codecs:
-                log.warning("%s: the input's %s stream %d (%s) cannot be stored in a %s file; it is left out",
-                            self._out.name, stream.type, index, name, self._out.format.name)
-                continue
-            self._map[index] = self._out.add_stream_from_template(stream)
-            streams.append(stream)
-        self._copies = _packets(self._src, streams) if streams else iter(())
-        self._pending = next(self._copies, None)
-
-    def _copy_until(self, seconds: float | None) -> None:
-        """Mux the copied streams' packets up to ``seconds`` (None: all that are left)."""
-        while self._pending is not None:
-            packet = self._pending
-            when = float(packet.dts * packet.time_base) if packet.time_base else 0.0
-            if seconds is not None and when > seconds:
-                return
-            packet.stream = self._map[packet.stream.index]
-            self._out.mux(packet)
-            self._pending = next(self._copies, None)
 
     def write(self, frame: np.ndarray, index: int) -> None:
         import av
@@ -279,8 +298,8 @@ class AvEncoder:
         picture.pts = self._frame_pts(index)
         picture.time_base = self.time_base
         self._out.mux(self._video.encode(picture))
-        if self._map:
-            self._copy_until(float((picture.pts + self._step) * self.time_base))
+        if self._copies is not None:
+            self._copies.until(float((picture.pts + self._step) * self.time_base))
 
     def _frame_pts(self, index: int) -> int:
         """Frame ``index``'s time in ``time_base``: the input's own, or (past its frames, or for an input without
@@ -295,8 +314,8 @@ class AvEncoder:
         """Flush the encoder, copy what is left of the other streams and finish the file."""
         try:
             self._out.mux(self._video.encode(None))
-            if self._map:
-                self._copy_until(None)
+            if self._copies is not None:
+                self._copies.until(None)
         finally:
             self.release()
 
@@ -304,9 +323,9 @@ class AvEncoder:
         try:
             self._out.close()
         finally:
-            if self._src is not None:
-                self._src.close()
-                self._src = None
+            if self._copies is not None:
+                self._copies.close()
+                self._copies = None
 
 
 def count_video_frames(path: Path) -> int:

@@ -72,7 +72,7 @@ def test_an_output_folder_removed_mid_video_is_named_not_blamed_on_disk_space(tm
     out.mkdir()
     proc = _start(["colorize", clip, "-o", "out/o.mp4", "--threads", "1"], tmp_path)
     end = time.monotonic() + 120
-    while not any(out.glob(".*partial*")):
+    while not any(out.rglob(".*partial*")):  # in the output's work folder (.o.mp4.parts/), part by part
         assert proc.poll() is None and time.monotonic() < end, proc.communicate()
         time.sleep(0.005)
     time.sleep(0.3)  # some frames written

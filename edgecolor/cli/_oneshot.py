@@ -145,6 +145,7 @@ def run_frame_model(inputs: list[Path], output: Path, model: str, extra: dict[st
     (:func:`edgecolor.jobs.record.split`), here and on Ray alike."""
     from edgecolor.backends import open_engine
     from edgecolor.errors import InputError
+    from edgecolor.jobs.parts import Resume
     from edgecolor.jobs.record import record_done, settings_key, split
     from edgecolor.registry import resolve_model
 
@@ -185,7 +186,8 @@ def run_frame_model(inputs: list[Path], output: Path, model: str, extra: dict[st
                 frames_done = bar.add_task(verb, total=sum(frames_in(j) for j in jobs))
                 results = run_jobs(jobs, engine, extra, on_frame=lambda: bar.advance(frames_done), stop=stop,
                                    encoding=encoding, max_pixels=max_pixels, failed=failed,
-                                   done=lambda job: record_done(job, settings))
+                                   done=lambda job: record_done(job, settings),
+                                   resume=Resume(settings, redo=policy is Overwrite.YES))
         except JobsStopped as stopped:
             print_line(stopped)  # inside stopping(): a second Ctrl+C cannot cut this line off
             raise typer.Exit(stopped.exit_code) from None

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import collections
 import math
+import os
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -42,11 +43,13 @@ from edgecolor.imageio import (
     read_image,
     write_image,
 )
+from edgecolor.jobs.parts import Stopped, in_parts, write_video
 from edgecolor.overwrite import Inputs
 from edgecolor.video_encode import Encoding, check_encoding
 
 if TYPE_CHECKING:
     from edgecolor.backends.base import Engine, Pending
+    from edgecolor.jobs.parts import Resume, Temporal
     from edgecolor.signals import StopRequest
 
 
@@ -65,6 +68,7 @@ class Result:
     frames: int
     seconds: float
     skipped_frames: int = 0
+    resumed_frames: int = 0  # a video's frames an interrupted earlier run had finished (kept in its parts)
 
 
 @dataclass(frozen=True)
@@ -189,8 +193,9 @@ class JobsStopped(Exception):
     done; ``exit_code`` is the shell's ``128 + signal``."""
 
     def __init__(self, stop: StopRequest, jobs: list[Job], done: list[Result], cut: Job | None = None,
-                 frames: tuple[int, int] = (0, 0), failed: int = 0) -> None:
+                 frames: tuple[int, int] = (0, 0), failed: int = 0, kept: Path | None = None) -> None:
         self.stop, self.jobs, self.done, self.cut, self.frames = stop, jobs, done, cut, frames
+        self.kept = kept  # the work folder holding the unfinished video's finished frames (edgecolor.jobs.parts)
         self.failed = failed  # jobs skipped as bad inputs before the stop
         self.exit_code = stop.exit_code
         super().__init__(self.line())
@@ -201,7 +206,11 @@ class JobsStopped(Exception):
         if done:
             first, last = self.done[0].output, self.done[-1].output
             text += f" and kept ({first}{', ' + last if done == 2 else ' ... ' + last if done > 2 else ''})"
-        if self.cut is not None:
+        if self.cut is not None and self.kept is not None:
+            written, frames = self.frames
+            text += (f"; {self.cut.dst}: {written} of {frames or '?'} frames done, kept in "
+                     f"{self.kept.name}{os.sep} beside it")
+        elif self.cut is not None:
             written, frames = self.frames
             text += f"; removed the unfinished {self.cut.dst} ({written} of {frames or '?'} frames written)"
         if self.failed:
@@ -209,37 +218,40 @@ class JobsStopped(Exception):
         left = total - done - self.failed - (self.cut is not None)
         if left:
             text += f"; {left} not started"
-        return f"{text}. Run the same command again to write {'it' if total == 1 else f'all {total}'}."
+        rest = "the rest" if self.kept is not None else "it" if total == 1 else f"all {total}"
+        return f"{text}. Run the same command again to write {rest}."
 
 
 class _Cut(Exception):
-    """A video job stopped between frames by ``stop`` (its output already removed)."""
+    """A video job stopped between frames by ``stop``: its output removed, or (``kept``) its finished frames kept
+    in that work folder."""
 
-    def __init__(self, stop: StopRequest, written: int, frames: int) -> None:
-        self.stop, self.written, self.frames = stop, written, frames
+    def __init__(self, stop: StopRequest, written: int, frames: int, kept: Path | None = None) -> None:
+        self.stop, self.written, self.frames, self.kept = stop, written, frames, kept
 
 
 def run_jobs(jobs: list[Job], engine: Engine, extra: Mapping[str, float] | None = None,
              on_frame: Callable[[], None] | None = None, stop: StopRequest | None = None,
              encoding: Encoding | None = None, max_pixels: int | None = None,
-             failed: list[Failure] | None = None, done: Callable[[Job], None] | None = None) -> list[Result]:
+             failed: list[Failure] | None = None, done: Callable[[Job], None] | None = None,
+             temporal: Temporal | None = None, resume: Resume | None = None) -> list[Result]:
     """:func:`run_job` for each of ``jobs`` in order (``on_frame`` after each video frame and each image;
     ``done`` after each output is in place: :func:`edgecolor.jobs.record.record_done` marks it complete). When
     ``stop`` is set (:func:`edgecolor.signals.stopping`), the job in hand ends at the next frame (an unfinished
     video is removed, a finished output kept) and :class:`JobsStopped` says what was done. With ``failed``, a
     job whose input is bad (:class:`~edgecolor.errors.InputError`: nothing of it is left written) is added there
-    and the rest go on; without it, the error ends the run."""
+    and the rest go on; without it, the error ends the run. ``temporal`` and ``resume``: as :func:`run_job`."""
     results: list[Result] = []
     bad = 0
     for job in jobs:
         if stop:
             raise JobsStopped(stop, jobs, results, failed=bad)
         try:
-            results.append(run_job(job, engine, extra, on_frame, stop, encoding, max_pixels))
+            results.append(run_job(job, engine, extra, on_frame, stop, encoding, max_pixels, temporal, resume))
             if done:
                 done(job)
         except _Cut as cut:
-            raise JobsStopped(cut.stop, jobs, results, job, (cut.written, cut.frames), bad) from None
+            raise JobsStopped(cut.stop, jobs, results, job, (cut.written, cut.frames), bad, cut.kept) from None
         except InputError as exc:
             if failed is None:
                 raise _with_option(exc) from None
@@ -254,17 +266,29 @@ def run_jobs(jobs: list[Job], engine: Engine, extra: Mapping[str, float] | None 
 
 def run_job(job: Job, engine: Engine, extra: Mapping[str, float] | None = None,
             on_frame: Callable[[], None] | None = None, stop: StopRequest | None = None,
-            encoding: Encoding | None = None, max_pixels: int | None = None) -> Result:
+            encoding: Encoding | None = None, max_pixels: int | None = None, temporal: Temporal | None = None,
+            resume: Resume | None = None) -> Result:
     """Write ``job``'s output through ``engine`` (with its ``extra`` inputs); ``on_frame`` after each video
     frame written. An input past ``max_pixels`` (default :data:`~edgecolor.imageio.MAX_PIXELS`) is refused. A
     video is encoded as ``encoding`` says (default: H.264 in MP4/MOV/MKV, VP9 in WebM) with the input's audio and
-    subtitle streams copied. A video keeps ``engine.streams + 1`` frames in the engine, as
-    the pipeline does; with ``stop`` set it is removed unfinished at the next frame (``_Cut``)."""
+    subtitle streams copied. A video keeps ``engine.streams + 1`` frames in the engine, as the pipeline does,
+    and passes its outputs through ``temporal`` (:class:`~edgecolor.jobs.parts.Temporal`, the stabiliser) if
+    given. Every container but .avi is written in parts (:mod:`edgecolor.jobs.parts`): with ``stop`` set the
+    part in hand is finished and kept, and a rerun with the same ``resume`` settings continues it (``_Cut``); an
+    .avi output is removed unfinished."""
     t0 = time.perf_counter()
     values = dict(extra or {})
+    resumed = 0
     if job.kind == "image":
         write_image(job.dst, engine(read_image(job.src, max_pixels), **values))
         frames, skipped = 1, 0
+    elif in_parts(job.dst):
+        try:
+            video = write_video(job.src, job.dst, engine, values, encoding=encoding, temporal=temporal,
+                                resume=resume, max_pixels=max_pixels, stop=stop, on_frame=on_frame)
+        except Stopped as cut:
+            raise _Cut(cut.stop, cut.done, cut.frames, cut.folder) from None
+        frames, skipped, resumed = video.frames, video.skipped, video.resumed
     else:
         reader = VideoReader(job.src, max_pixels)
         try:
@@ -295,7 +319,8 @@ def run_job(job: Job, engine: Engine, extra: Mapping[str, float] | None = None,
         finally:
             reader.close()
         frames, skipped = writer.frames, reader.skipped
-    return Result(str(job.src), str(job.dst), job.kind, frames, round(time.perf_counter() - t0, 3), skipped)
+    return Result(str(job.src), str(job.dst), job.kind, frames, round(time.perf_counter() - t0, 3), skipped,
+                  resumed)
 
 
 def count_frames(job: Job, max_pixels: int | None = None) -> int:
