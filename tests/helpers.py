@@ -104,9 +104,10 @@ def bad_output_model(path: Path, kind: str, task: str = "colorize") -> Path:
 
 
 def gray_h264_aac_clip(path: Path, frames: int = 48, size: tuple[int, int] = (160, 120), fps: int = 24,
-                       tone: float = 440.0, sample_rate: int = 44100) -> Path:
+                       tone: float = 440.0, sample_rate: int = 44100, grain: float = 0.0) -> Path:
     """A gray H.264 (yuv420p) + AAC (a ``tone`` Hz sine, mono) clip written with PyAV, streams interleaved as a
-    camera's are; frame k is half ``5k`` gray, half its inverse."""
+    camera's are; frame k is half ``5k`` gray, half its inverse, plus gaussian film grain of ``grain`` levels
+    (frames that do not compress to nothing)."""
     import av
 
     with av.open(str(path), "w") as out:
@@ -119,6 +120,9 @@ def gray_h264_aac_clip(path: Path, frames: int = 48, size: tuple[int, int] = (16
             if k < frames and k / fps <= done / sample_rate:
                 gray = np.full((size[1], size[0], 3), (k * 5) % 256, np.uint8)
                 gray[: size[1] // 2] = 255 - gray[: size[1] // 2]
+                if grain:
+                    noise = np.random.default_rng(k).normal(0, grain, gray.shape[:2])[..., None]
+                    gray = np.clip(gray + noise, 0, 255).astype(np.uint8)
                 picture = av.VideoFrame.from_ndarray(gray, format="bgr24")
                 picture.pts = k
                 out.mux(video.encode(picture))
@@ -150,3 +154,24 @@ def tmpfs(where: Path, options: str) -> Iterator[Path]:
         yield where
     finally:
         subprocess.run(["umount", "-l", str(where)], check=False)
+
+
+def drifting_clip(path: Path, frames: int = 120, gop: int = 24) -> Path:
+    """Gray 64x48 H.264, a keyframe every ``gop`` frames: a smooth texture whose brightness drifts slowly (the
+    colorizer's chroma drifts with it, so a cold stabiliser differs from a warm one)."""
+    import av
+    import cv2
+
+    rng = np.random.default_rng(3)
+    base = cv2.resize(rng.uniform(40, 200, (6, 8)).astype(np.float32), (64, 48), interpolation=cv2.INTER_CUBIC)
+    with av.open(str(path), "w") as out:
+        video = out.add_stream("libx264", rate=24, options={"g": str(gop), "keyint_min": str(gop),
+                                                             "sc_threshold": "0", "crf": "10"})
+        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+        for k in range(frames):
+            gray = np.clip(base + 50 * np.sin(k / 9), 0, 255).astype(np.uint8)
+            picture = av.VideoFrame.from_ndarray(cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR), format="bgr24")
+            picture.pts = k
+            out.mux(video.encode(picture))
+        out.mux(video.encode(None))
+    return path

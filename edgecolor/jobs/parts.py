@@ -398,11 +398,12 @@ def join(parts: Parts, dst: Path, copy_from: Path, source: SourceStreams) -> int
                         copies = StreamCopies(out, copy_from, source.copy)
                     last_dts = None
                     for path in files:
+                        dts = _decode_times(path)
                         with av.open(str(path)) as part:
                             stream = part.streams.video[0]
-                            for packet in part.demux(stream):
-                                if not packet.size:
-                                    continue
+                            for packet in (p for p in part.demux(stream) if p.size):
+                                if dts is not None:
+                                    packet.dts = next(dts)
                                 if packet.dts is not None and last_dts is not None and packet.dts <= last_dts:
                                     packet.dts = last_dts + 1  # a variable-rate part's first decode time
                                 last_dts = packet.dts
@@ -427,6 +428,23 @@ def join(parts: Parts, dst: Path, copy_from: Path, source: SourceStreams) -> int
                           f"free disk space and run the command again (the parts are kept in {parts.folder})") \
             from exc
     return total
+
+
+def _decode_times(path: Path) -> Iterator[int] | None:
+    """The decode times of a part whose container stores none for some packets (Matroska keeps presentation
+    times only), else None: the presentation times in order, moved back by the decoder's reorder delay, so each
+    is at most its packet's presentation time and they rise packet by packet."""
+    import av
+
+    with av.open(str(path)) as part:
+        stream = part.streams.video[0]
+        found = [(p.pts, p.dts) for p in part.demux(stream) if p.size]
+    if all(dts is not None for _, dts in found) or any(pts is None for pts, _ in found):
+        return None
+    pts = [int(p) for p, _ in found]
+    ordered = sorted(pts)
+    delay = max(o - p for o, p in zip(ordered, pts, strict=True))
+    return iter([o - delay for o in ordered])
 
 
 @dataclass

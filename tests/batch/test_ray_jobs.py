@@ -25,7 +25,7 @@ from edgecolor.errors import MissingDependency, OutputError, install_command  # 
 from edgecolor.jobs.files import plan, run_job  # noqa: E402
 from edgecolor.registry import resolve_model  # noqa: E402
 
-from helpers import random_bgr  # noqa: E402
+from helpers import drifting_clip, gray_h264_aac_clip, random_bgr, tiny_colorizer  # noqa: E402
 
 MODEL = Path(resolve_model("colorizer"))
 
@@ -170,3 +170,48 @@ def test_a_worker_reads_up_to_its_max_pixels(tmp_path):
     assert not (tmp_path / "o.png").exists()
     worker.max_pixels = 6912
     assert str(worker(batch)["status"][0]) == "written" and (tmp_path / "o.png").is_file()
+
+
+def _decoded(path: Path) -> list[np.ndarray]:
+    import av
+
+    with av.open(str(path)) as f:
+        return [frame.to_ndarray(format="bgr24") for frame in f.decode(video=0)]
+
+
+def test_one_film_is_dealt_to_workers_in_parts_and_joined_as_the_local_job_writes_it(local_ray, tmp_path):
+    import av
+
+    clip = gray_h264_aac_clip(tmp_path / "film.mp4", frames=1440, size=(64, 48), grain=12.0)  # 60 s: 2 parts
+    model = tiny_colorizer(tmp_path / "tiny.onnx")
+    args = ["colorize", str(clip), "--model", str(model), "--threads", "1"]
+    local = CliRunner().invoke(app, [*args, "-o", str(tmp_path / "local.mp4")])
+    assert local.exit_code == 0, local.output
+    res = CliRunner().invoke(app, [*args, "-o", str(tmp_path / "ray" / "film.mp4"), "--on", "ray", "--workers", "2",
+                                   "--json"])
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.stdout)
+    assert (summary["written"], summary["parts"], summary["frames"]) == (1, 2, 1440)
+    a, b = _decoded(tmp_path / "local.mp4"), _decoded(tmp_path / "ray" / "film.mp4")
+    assert len(a) == len(b) == 1440
+    assert max(int(np.abs(x.astype(int) - y).max()) for x, y in zip(a, b, strict=True)) <= 2
+    with av.open(str(tmp_path / "ray" / "film.mp4")) as f:
+        assert [s.type for s in f.streams] == ["video", "audio"]
+    assert sorted(p.name for p in (tmp_path / "ray").iterdir()) == [RECORD, "film.mp4"]  # the parts are gone
+    again = CliRunner().invoke(app, [*args, "-o", str(tmp_path / "ray" / "film.mp4"), "--on", "ray", "--json"])
+    assert again.exit_code == 0 and json.loads(again.stdout)["skipped"] == 1
+
+
+def test_parts_on_workers_warm_the_stabiliser_up_as_the_continuous_local_run(local_ray, tmp_path):
+    from edgecolor.jobs.parts import stabilizer, write_video
+
+    clip = drifting_clip(tmp_path / "clip.mp4")  # keyframes every second; parts of 1.5 s: 3 parts
+    model = tiny_colorizer(tmp_path / "tiny.onnx", strength=4.0)
+    write_video(clip, tmp_path / "local.mkv", open_engine(model, cpu_path="auto", threads=1), temporal=stabilizer(),
+                part_seconds=1.5)
+    summary = run_on_ray(plan([clip], tmp_path / "ray.mkv"), model, {}, "auto", RayOptions(workers=2),
+                         temporal=stabilizer(), part_seconds=1.5)
+    assert (summary["written"], summary["parts"]) == (1, 3)
+    a, b = _decoded(tmp_path / "local.mkv"), _decoded(tmp_path / "ray.mkv")
+    assert len(a) == len(b) == 120
+    assert max(int(np.abs(x.astype(int) - y).max()) for x, y in zip(a, b, strict=True)) <= 2

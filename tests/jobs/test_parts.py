@@ -1,0 +1,95 @@
+"""Video parts (edgecolor.jobs.parts): cut at the input's keyframes, joined without re-encoding, and a part encoded
+on its own (as a Ray actor does) warmed up so the stabiliser carries across its boundary as in one continuous run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from edgecolor.backends import open_engine
+from edgecolor.jobs.parts import (
+    Parts,
+    Resume,
+    Temporal,
+    encode_part,
+    join,
+    probe,
+    run_key,
+    stabilizer,
+    warmup_frames,
+    write_video,
+)
+
+from helpers import drifting_clip, tiny_colorizer
+
+
+def frames_of(path: Path) -> list[np.ndarray]:
+    with av.open(str(path)) as f:
+        return [frame.to_ndarray(format="bgr24") for frame in f.decode(video=0)]
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    where = tmp_path_factory.mktemp("parts")
+    model = tiny_colorizer(where / "tiny.onnx", strength=4.0)
+    return drifting_clip(where / "clip.mp4"), open_engine(model, cpu_path="auto", threads=1)
+
+
+def test_parts_start_at_keyframes_at_least_part_seconds_apart(setup):
+    clip, _ = setup
+    plan, source = probe(clip, part_seconds=1.5)
+    assert plan.frames == 120 and len(source.pts) == 120
+    assert plan.starts == (0, 48, 96)  # keyframes every 24 frames (1 s); parts of at least 1.5 s
+    assert plan.bounds() == [(0, 48), (48, 96), (96, 120)]
+
+
+def test_warmup_covers_the_stabilisers_memory():
+    assert warmup_frames(0.1) == 60 and (1 - 0.1) ** 60 * 255 < 0.5 <= (1 - 0.1) ** 59 * 255
+    assert warmup_frames(1.0) == 0
+
+
+def _parts_on_their_own(clip: Path, engine, out: Path, temporal: Temporal, encoding=None) -> Path:
+    """What --on ray does: the driver plans, each part is encoded on its own (here in reverse order), the driver
+    joins."""
+    plan, source = probe(clip, part_seconds=1.5)
+    parts = Parts(out, plan)
+    parts.prepare(run_key(clip, Resume("s"), None, temporal, plan))
+    for start, end in reversed(parts.todo()):
+        encode_part(clip, out, start, end, engine, temporal=temporal, part_seconds=1.5, encoding=encoding)
+    assert join(parts, out, clip, source) == 120
+    parts.remove()
+    return out
+
+
+def test_a_part_encoded_on_its_own_matches_the_continuous_run(tmp_path, setup):
+    clip, engine = setup
+    from edgecolor.choices import VideoCodec
+    from edgecolor.video_encode import Encoding
+
+    ffv1 = Encoding(VideoCodec.FFV1)
+    whole = tmp_path / "whole.mkv"
+    write_video(clip, whole, engine, temporal=stabilizer(), part_seconds=1.5, encoding=ffv1)
+    warm = _parts_on_their_own(clip, engine, tmp_path / "warm.mkv", stabilizer(), ffv1)
+    cold = _parts_on_their_own(clip, engine, tmp_path / "cold.mkv", Temporal("cold", stabilizer().make, 0), ffv1)
+    a, b, c = frames_of(whole), frames_of(warm), frames_of(cold)
+    assert len(a) == len(b) == len(c) == 120
+    worst = max(int(np.abs(x.astype(int) - y).max()) for x, y in zip(a, b, strict=True))
+    assert worst <= 2  # FFV1 is lossless: what differs is the warm-up's residue only
+    # Without the warm-up the first frames of parts 2 and 3 start the average afresh: visibly other colours
+    cold_worst = max(int(np.abs(x.astype(int) - y).max()) for x, y in zip(a, c, strict=True))
+    assert cold_worst > max(worst, 1), (worst, cold_worst)
+
+
+@pytest.mark.parametrize("name", ["out.mp4", "out.mkv", "out.webm"])
+def test_parts_join_into_a_file_with_every_frame_at_its_time(tmp_path, setup, name):
+    """The default codecs (H.264 with B-frames in MP4 and Matroska, VP9 in WebM), parts encoded on their own and
+    joined: every frame decodes, at the input's time (Matroska: to the millisecond)."""
+    clip, engine = setup
+    out = _parts_on_their_own(clip, engine, tmp_path / name, stabilizer())
+    _, source = probe(clip)
+    with av.open(str(out)) as f:
+        times = [float(frame.pts * frame.time_base) for frame in f.decode(video=0)]
+    assert np.allclose(times, [float(p * source.time_base) for p in source.pts], atol=0.001)
