@@ -439,9 +439,9 @@ def _decode_times(path: Path) -> Iterator[int] | None:
     with av.open(str(path)) as part:
         stream = part.streams.video[0]
         found = [(p.pts, p.dts) for p in part.demux(stream) if p.size]
-    if all(dts is not None for _, dts in found) or any(pts is None for pts, _ in found):
+    pts = [p for p, _ in found if p is not None]
+    if all(dts is not None for _, dts in found) or len(pts) < len(found):
         return None
-    pts = [int(p) for p, _ in found]
     ordered = sorted(pts)
     delay = max(o - p for o, p in zip(ordered, pts, strict=True))
     return iter([o - delay for o in ordered])
