@@ -198,8 +198,9 @@ def run_frame_model(inputs: list[Path], output: Path, model: str, extra: dict[st
     else:
         if results:
             where = results[0].output if len(results) == 1 else str(output)
+            resumed = summary["resumed_frames"]
             console.print(f"{verb}: {frames} frame(s) in {seconds:.1f} s ({summary['frames_per_s']} frames/s) -> "
-                          f"{where}")
+                          f"{where}" + (f" ({resumed} of them kept from the interrupted run)" if resumed else ""))
         if left:
             console.print(f"{verb}: {'nothing to do: ' if not results and not failed else ''}"
                           f"{left_line(len(left), policy)}")

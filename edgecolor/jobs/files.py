@@ -15,7 +15,8 @@ be written or a bad model still stops the job.
 
 Interrupts: :func:`run_jobs` takes a :class:`~edgecolor.signals.StopRequest` (``run``'s mechanism: SIGINT and
 SIGTERM set it, nothing is raised mid-write) and checks it between frames and files, so finished outputs are
-kept, an unfinished video is removed, and :class:`JobsStopped` says which.
+kept, an unfinished video keeps its finished frames in its work folder (:mod:`edgecolor.jobs.parts`; an
+``.avi`` is removed), and :class:`JobsStopped` says which.
 """
 
 from __future__ import annotations
@@ -332,14 +333,16 @@ def count_frames(job: Job, max_pixels: int | None = None) -> int:
 
 
 def summarise(model: str, results: list[Result], failed: list[Failure] | None = None, skipped: int = 0) -> dict:
-    """What ``colorize`` / ``stylize`` report (``--json``): every output, frames, seconds, frames/s, skips, the
+    """What ``colorize`` / ``stylize`` report (``--json``): every output, frames (``resumed_frames`` of them kept
+    from an interrupted run's parts), seconds, frames/s (of this run's frames), skips, the
     outputs left as they were (``skipped``: already complete, or existing with ``-n``; as ``--on ray`` counts
     them) and the input files that failed (``input``, ``reason``, ``error``: as ``--on ray`` reports them)."""
     frames = sum(r.frames for r in results)
     seconds = sum(r.seconds for r in results)
+    resumed = sum(r.resumed_frames for r in results)  # done by an interrupted run: not this run's frames/s
     return {
-        "model": model, "outputs": [r.__dict__ for r in results], "frames": frames,
-        "seconds": round(seconds, 3), "frames_per_s": round(frames / seconds, 2) if seconds else None,
+        "model": model, "outputs": [r.__dict__ for r in results], "frames": frames, "resumed_frames": resumed,
+        "seconds": round(seconds, 3), "frames_per_s": round((frames - resumed) / seconds, 2) if seconds else None,
         "skipped_frames": sum(r.skipped_frames for r in results), "written": len(results),
         "skipped": skipped, "failed": [f.__dict__ for f in failed or []],
     }
