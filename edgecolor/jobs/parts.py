@@ -41,7 +41,6 @@ import logging
 import math
 import os
 import re
-import shutil
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from fractions import Fraction
@@ -64,6 +63,8 @@ log = logging.getLogger(__name__)
 PART_SECONDS = 30.0  # a part's length, at least (it ends at the first keyframe after): see docs/archive.md
 PLAN = "plan.json"
 _PART = re.compile(r"(\d{9})-(\d{9})(\.[a-z0-9]+)")
+# What a run leaves half-done in the folder: a part being written (and its temporary file), the record's.
+_UNFINISHED = re.compile(r"\.?\d{9}-\d{9}\.writing\..*|\.plan\.[0-9a-f]+\.partial\.json")
 
 
 def in_parts(dst: Path) -> bool:
@@ -213,7 +214,7 @@ class Parts:
         """Remove what a killed run left half-written (temporary files of parts that never finished)."""
         if self.folder.is_dir():
             for path in self.folder.iterdir():
-                if path.name != PLAN and not _PART.fullmatch(path.name):
+                if _UNFINISHED.fullmatch(path.name):
                     path.unlink(missing_ok=True)
 
     def done(self) -> list[tuple[int, int, Path]]:
@@ -249,8 +250,14 @@ class Parts:
         return self.folder / f"{start:09d}-{end:09d}{ext or self.ext}"
 
     def remove(self) -> None:
-        if self.folder.is_dir():
-            shutil.rmtree(self.folder, ignore_errors=True)
+        """Delete the folder's parts, record and unfinished files, then the folder if nothing else is in it."""
+        if not self.folder.is_dir():
+            return
+        for path in self.folder.iterdir():
+            if path.name == PLAN or _PART.fullmatch(path.name) or _UNFINISHED.fullmatch(path.name):
+                path.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            self.folder.rmdir()
 
 
 class Stopped(Exception):

@@ -93,3 +93,21 @@ def test_parts_join_into_a_file_with_every_frame_at_its_time(tmp_path, setup, na
     with av.open(str(out)) as f:
         times = [float(frame.pts * frame.time_base) for frame in f.decode(video=0)]
     assert np.allclose(times, [float(p * source.time_base) for p in source.pts], atol=0.001)
+
+
+def test_a_killed_runs_leftovers_are_cleared_and_its_finished_parts_kept(tmp_path, setup):
+    clip, _ = setup
+    plan, _ = probe(clip, part_seconds=1.5)
+    parts = Parts(tmp_path / "out.mp4", plan)
+    key = run_key(clip, Resume("s"), None, None, plan)
+    parts.prepare(key)
+    (parts.folder / "000000000-000000048.mp4").write_bytes(b"a finished part")
+    (parts.folder / ".000000048-000000096.writing.0123abcd.partial.mp4").write_bytes(b"cut by SIGKILL")
+    (parts.folder / "notes.txt").write_text("not ours")
+    parts.prepare(key)  # the rerun's
+    assert sorted(p.name for p in parts.folder.iterdir()) == ["000000000-000000048.mp4", "notes.txt", "plan.json"]
+    assert parts.todo() == [(48, 96), (96, 120)] and parts.frames_done() == 48
+    parts.prepare(run_key(clip, Resume("other settings"), None, None, plan))
+    assert parts.todo() == plan.bounds()
+    parts.remove()  # what is not ours stays, and so does the folder holding it
+    assert sorted(p.name for p in parts.folder.iterdir()) == ["notes.txt"]
