@@ -62,6 +62,8 @@ def colorize(
     Example: edgecolor colorize old_film.mp4 -o coloured.mp4 --crf 18        (H.264, audio copied)
     Example: edgecolor colorize old_film.mkv -o archive.mkv --codec ffv1      (lossless)
     Example: edgecolor colorize old_film.mp4 -o web.webm                     (VP9)
+    Example: edgecolor colorize long_film.mp4 -o coloured.mp4   (Ctrl+C keeps the frames done; run it again to finish)
+    Example: edgecolor colorize long_film.mp4 -o coloured.mp4 --on ray --workers 8   (parts of one film on 8 actors)
     """
     extra = {} if colour_strength is None else {"colour_strength": colour_strength}
     run_frame_model(inputs, output, model, extra, threads, as_json, Task.COLORIZE, cpu_path,
