@@ -1,6 +1,6 @@
 """One long film over Ray actors: ``colorize --on ray`` with 1 and 2 local workers against the local job, in one run.
 
-    python benchmarks/ray_film.py [--seconds 120] [--out benchmarks/results/ray-film-DATE.json]
+    python benchmarks/ray_film.py [--seconds 120] [--rounds 2] [--out benchmarks/results/ray-film-DATE.json]
 
 The film: ``--seconds`` of 1280x720 gray H.264 (CRF 18, a keyframe every 2 s, 24 frames/s) with an AAC tone,
 made from the public evaluation photos (data/eval, else the bundled sample's frames): a slow pan and zoom over
@@ -8,7 +8,8 @@ each photo for 12 s, cut to the next. Every row runs the same job through the li
 (:func:`edgecolor.jobs.parts.stabilizer`), so the Ray parts warm it up across their boundaries; the local job
 runs the parts in order with one engine of 1 thread, each actor has one engine of 1 thread. Ray is started once
 before timing (reported separately); each Ray row times the whole job (plan, actors loading the engine, parts,
-the join). The outputs are decoded and compared frame by frame with the local job's.
+the join), 1 and 2 workers round-robin for ``--rounds`` rounds, the order swapped each round (so a load that
+drifts falls on both alike). The outputs are decoded and compared frame by frame with the local job's.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def photos() -> list[np.ndarray]:
     if not images:  # the bundled sample's frames, one every 2 s
         cap = cv2.VideoCapture(str(Path(resolve_model("colorizer")).parent / "sample.mp4"))
         k = 0
-        while (ok := cap.grab()) and len(images) < 12:
+        while cap.grab() and len(images) < 12:
             if k % 48 == 0:
                 images.append(cap.retrieve()[1])
             k += 1
@@ -110,12 +111,14 @@ def machine() -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=int, default=120)
+    ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--out", type=Path, default=Path(f"benchmarks/results/ray-film-{time.strftime('%Y-%m-%d')}.json"))
     args = ap.parse_args()
     import ray
 
     model = Path(resolve_model("colorizer"))
-    record: dict = {"command": f"python benchmarks/ray_film.py --seconds {args.seconds}", "machine_before": machine(),
+    record: dict = {"command": f"python benchmarks/ray_film.py --seconds {args.seconds} --rounds {args.rounds}",
+                    "machine_before": machine(),
                     "film": f"{args.seconds} s, {W}x{H}, {FPS} frames/s, gray H.264 + AAC", "rows": []}
     temporal = stabilizer()
     with tempfile.TemporaryDirectory(dir=os.environ.get("FILM_TMP")) as tmp:
@@ -140,21 +143,25 @@ def main() -> None:
         t0 = time.perf_counter()
         ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
         record["rows"].append({"run": "ray.init (local, once)", "seconds": round(time.perf_counter() - t0, 1)})
-        for workers in (1, 2):
-            out = Path(tmp) / f"ray{workers}" / "film.mp4"
-            t0 = time.perf_counter()
-            summary = run_on_ray(plan([film], out), model, {}, "auto", RayOptions(workers=workers, threads=1),
-                                 temporal=temporal)
-            took = time.perf_counter() - t0
-            assert summary["written"] == 1, summary
-            outs[f"ray{workers}"] = out
-            record["rows"].append({"run": f"--on ray --workers {workers} (1 thread each)", "seconds": round(took, 1),
-                                   "frames_per_s": round(parts.frames / took, 2), "parts": summary["parts"]})
-            print(json.dumps(record["rows"][-1]), flush=True)
+        took: dict[int, list[float]] = {1: [], 2: []}
+        for r in range(args.rounds):
+            for workers in (1, 2) if r % 2 == 0 else (2, 1):
+                out = Path(tmp) / f"ray{workers}-{r}" / "film.mp4"
+                t0 = time.perf_counter()
+                summary = run_on_ray(plan([film], out), model, {}, "auto", RayOptions(workers=workers, threads=1),
+                                     temporal=temporal)
+                took[workers].append(time.perf_counter() - t0)
+                assert summary["written"] == 1, summary
+                outs[f"ray{workers}-round{r}"] = out
+                record["rows"].append({"run": f"--on ray --workers {workers} (1 thread each), round {r}",
+                                       "seconds": round(took[workers][-1], 1),
+                                       "frames_per_s": round(parts.frames / took[workers][-1], 2),
+                                       "parts": summary["parts"], "load_1min": os.getloadavg()[0]})
+                print(json.dumps(record["rows"][-1]), flush=True)
         ray.shutdown()
-        record["speedup_2_vs_1_workers"] = round(record["rows"][2]["seconds"] / record["rows"][3]["seconds"], 3)
+        record["speedup_2_vs_1_workers"] = [round(a / b, 3) for a, b in zip(took[1], took[2], strict=True)]
         record["against_local"] = {name: compare(outs["local"], path) for name, path in outs.items() if name != "local"}
-        with av.open(str(outs["ray2"])) as f:
+        with av.open(str(outs["ray2-round0"])) as f:
             a = f.streams.audio[0]
             packets = [p for p in f.demux(a) if p.size]
             record["ray2_audio_s"] = round(float((packets[-1].pts + packets[-1].duration - packets[0].pts)

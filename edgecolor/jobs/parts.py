@@ -21,11 +21,13 @@ Joining: every part is encoded with the same settings, so the streams' parameter
 times follow on from part to part (a time that does not is moved one tick past the previous packet's). Each part
 starts with a keyframe in the output, so a part boundary costs one keyframe; an interrupted part adds one more.
 
-Temporal state (the stabiliser): frames read in order carry their state from frame to frame, across part
-boundaries too, so the local job is one continuous run. A part started on its own (by a Ray actor, or by a
-rerun after an interrupt) first runs the ``warmup`` frames before its start through the engine and the temporal
-step and drops them: the stabiliser's moving average then remembers its cold start by less than half a level
-(:func:`warmup_frames`), and the part comes out as the continuous run's.
+Temporal state (the stabiliser): every part's state starts from the ``warmup`` frames before it. A part started
+on its own (by a Ray actor, or by a rerun after an interrupt) runs those frames through the engine and a fresh
+temporal step and drops them; the local job, reading the parts in order, runs the same frames through a fresh
+"shadow" step beside the current one (no second decode or inference) and goes on with it at the boundary. So
+a part's frames are the same however it was made, and the local and Ray outputs are the same file. The
+stabiliser's moving average remembers its cold start by less than half a level after the warm-up
+(:func:`warmup_frames`), so a part differs from one never-ending stretch by less than that.
 
 Disk: the parts and the output exist side by side while they are joined, so a video needs its output's size
 twice over at the end; a join that fails (a full disk) keeps the parts, and the rerun only joins.
@@ -273,18 +275,19 @@ def encode(src: Path, parts: Parts, ranges: list[tuple[int, int]], engine: Engin
            temporal: Temporal | None = None, max_pixels: int | None = None, stop: StopRequest | None = None,
            on_frame: Callable[[], None] | None = None) -> tuple[int, int]:
     """Encode the input frames ``ranges`` (each ``[start, end)``, in order) as finished parts; returns (frames
-    written, frames skipped as undecodable). Ranges that follow on are read as one stretch (the temporal state
-    carries over); a range that does not is sought to, ``temporal.warmup`` frames early. An interrupt finishes the
-    part in hand and raises :class:`Stopped`."""
+    written, frames skipped as undecodable). Ranges that follow on are read as one stretch (each range's temporal
+    step warmed up beside the last one's: :func:`_encode_range`); a range that does not is sought to,
+    ``temporal.warmup`` frames early. An interrupt finishes the part in hand and raises :class:`Stopped`."""
     plan = parts.plan
     video_only = replace(source, copy=())
     reader = VideoReader(src, max_pixels)
     written = 0
     try:
         step: FrameStep | None = None
+        shadow: FrameStep | None = None
         stream: Iterator[tuple[int, np.ndarray]] | None = None
         at = 0  # the next index the stretch yields
-        for start, end in ranges:
+        for k, (start, end) in enumerate(ranges):
             if stream is None or at != start:
                 begin = max(0, start - (temporal.warmup if temporal else 0))
                 if stream is not None or begin > 0:
@@ -294,14 +297,19 @@ def encode(src: Path, parts: Parts, ranges: list[tuple[int, int]], engine: Engin
                         reader.seek(begin, plan.ms(begin, reader.fps))
                 stream = reader.indexed()
                 step = temporal.make() if temporal else None
+            elif temporal is not None:  # read on from the last range: its shadow was warmed up on the same frames
+                step = shadow or temporal.make()
+            follows = k + 1 < len(ranges) and ranges[k + 1][0] == end
+            shadow_from = max(start, end - temporal.warmup) if temporal is not None and follows else None
             try:
                 writer = VideoWriter(parts.path(start, end, ".writing" + parts.ext), reader.fps, encoding=encoding,
                                      source=video_only)
             except OutputError as exc:
                 raise _named(exc, parts) from None
             try:
-                at, cut = _encode_range(stream, writer, start, None if end >= plan.frames else end, engine,
-                                        dict(extra or {}), step, stop, on_frame)
+                at, cut, shadow = _encode_range(stream, writer, start, None if end >= plan.frames else end, engine,
+                                                dict(extra or {}), step, stop, on_frame, shadow_from,
+                                                temporal.make if temporal is not None else None)
                 if writer.frames == 0:  # nothing decoded here (a broken tail, or cut at its first frame)
                     writer.abort()
                     if not cut:
@@ -340,15 +348,24 @@ def _named(exc: OutputError, parts: Parts) -> OutputError:
 
 def _encode_range(stream: Iterator[tuple[int, np.ndarray]], writer: VideoWriter, start: int, end: int | None,
                   engine: Engine, values: dict[str, float], step: FrameStep | None, stop: StopRequest | None,
-                  on_frame: Callable[[], None] | None) -> tuple[int, bool]:
+                  on_frame: Callable[[], None] | None, shadow_from: int | None = None,
+                  make: Callable[[], FrameStep] | None = None) -> tuple[int, bool, FrameStep | None]:
     """Frames from ``stream`` up to ``end`` (None: the file's end) through the engine and ``step`` into
     ``writer``; frames before ``start`` (a warm-up) only through them. ``engine.streams + 1`` frames stay in the
-    engine, as in the pipeline. Returns (the next index, whether ``stop`` cut it short)."""
+    engine, as in the pipeline. From frame ``shadow_from`` on, a fresh step (``make()``) takes the same frames
+    too, its output dropped: the next part goes on with it, so its state is exactly that of a part started on
+    its own (a Ray actor's, a rerun's), which warms a fresh step up on those frames. Returns (the next index,
+    whether ``stop`` cut it short, the shadow step)."""
     pending: collections.deque[tuple[int, np.ndarray, Pending]] = collections.deque()
+    shadow: FrameStep | None = None
 
     def write_oldest() -> None:
+        nonlocal shadow
         index, frame, result = pending.popleft()
         out = result()
+        if shadow_from is not None and make is not None and index >= shadow_from:
+            shadow = shadow or make()
+            shadow(frame, out)
         if step is not None:
             out = step(frame, out)
         if index >= start:  # a warm-up frame is dropped once the temporal state has taken it
@@ -369,7 +386,7 @@ def _encode_range(stream: Iterator[tuple[int, np.ndarray]], writer: VideoWriter,
             break
     while pending:
         write_oldest()
-    return max(at, start), cut
+    return max(at, start), cut, shadow
 
 
 def join(parts: Parts, dst: Path, copy_from: Path, source: SourceStreams) -> int:
