@@ -355,3 +355,43 @@ def extras_as_plain_inputs(model: onnx.ModelProto) -> onnx.ModelProto:
     out.graph.initializer.extend(kept)
     return out
 
+
+
+# What a frame model records about itself (``metadata_props``), beside the contract keys above: what it is called,
+# where it came from, what it learnt from, how its default colour strength was chosen, and how it was tuned.
+VERSION_KEY = "edgecolor.version"
+NAME_KEY = "edgecolor.name"
+SOURCE_KEY = "edgecolor.source"
+TRAINING_DATA_KEY = "edgecolor.training_data"
+STRENGTH_RECORD_KEY = "edgecolor.colour_strength_validation"
+TUNING_KEY = "edgecolor.tuning"
+EXTRA_INPUTS_KEY = "edgecolor.extra_inputs"
+
+
+def model_metadata(model: onnx.ModelProto) -> dict[str, str]:
+    """``model``'s ``metadata_props`` as a dict."""
+    return {p.key: p.value for p in model.metadata_props}
+
+
+def with_metadata(model: onnx.ModelProto, updates: Mapping[str, str]) -> onnx.ModelProto:
+    """A copy of ``model`` whose metadata holds ``updates`` (keys already there are replaced, the rest kept)."""
+    out = onnx.ModelProto()
+    out.CopyFrom(model)
+    meta = model_metadata(model) | dict(updates)
+    del out.metadata_props[:]
+    helper.set_model_props(out, meta)
+    return out
+
+
+def with_extra_default(model: onnx.ModelProto, name: str, value: float) -> onnx.ModelProto:
+    """A copy of frame model ``model`` whose extra input ``name`` (e.g. ``colour_strength``) defaults to ``value``:
+    its initializer and its ``edgecolor.extra_inputs`` record both change, so every engine reads the new default."""
+    record = json.loads(model_metadata(model).get(EXTRA_INPUTS_KEY, "{}"))
+    init = next((t for t in model.graph.initializer if t.name == name), None)
+    if name not in record or init is None:
+        raise ModelError(f"the model has no extra input '{name}' with a default", "export it with edgecolor")
+    record[name]["default"] = float(value)
+    out = with_metadata(model, {EXTRA_INPUTS_KEY: json.dumps(record)})
+    target = next(t for t in out.graph.initializer if t.name == name)
+    target.CopyFrom(numpy_helper.from_array(np.asarray(value, np.float32), name))
+    return out
