@@ -158,6 +158,10 @@ def _extract(model: onnx.ModelProto, inputs: list[str], outputs: list[str]) -> o
             needed.add(id(node))
             stack.extend(node.input)
     nodes = [n for n in model.graph.node if id(n) in needed]
+    read = {i for n in nodes for i in n.input}
+    unread = [i for i in inputs if i not in read]
+    if unread:  # the outputs do not depend on it: this is no cut there, and a value fed to it would be ignored
+        raise ModelError(f"the model computes {', '.join(outputs)[:60]} without {', '.join(unread)[:60]}", NOT_OURS)
 
     def info(name: str) -> onnx.ValueInfoProto:
         return declared.get(name) or helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, None)

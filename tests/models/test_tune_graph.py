@@ -92,3 +92,15 @@ def test_the_held_out_photos_are_spread_over_the_folder(n, held):
     train, out = split_photos(photos)
     assert [int(name[1:]) for name, _ in out] == held
     assert len(train) + len(out) == n and not {t for t, _ in train} & {o for o, _ in out}
+
+
+def test_a_cut_at_a_tensor_the_output_does_not_read_is_refused(shipped):
+    """Without its chroma curve the network's output is net/chroma, not net/raw_chroma: a colour model cut at the
+    old name would run the whole network and ignore the chroma fed to it."""
+    from edgecolor.graph.frame import with_chroma_curve
+
+    plain = with_chroma_curve(shipped, 0.0)
+    with pytest.raises(ModelError, match="without net/raw_chroma"):
+        colour_model(plain, find_decoder(shipped))
+    assert find_decoder(plain).chroma == "net/chroma"
+    colour_model(plain, find_decoder(plain))
