@@ -29,7 +29,7 @@ import numpy as np
 from edgecolor.backends import open_engine
 from edgecolor.bench.machine import describe_machine
 from edgecolor.bench.runner import test_frame, time_calls
-from edgecolor.build.builder import BuildConfig, build
+from edgecolor.builder.pipeline import BuildConfig, build
 from edgecolor.colour import to_gray_bgr
 from edgecolor.registry import resolve_model
 

@@ -34,8 +34,8 @@ from edgecolor.bench.machine import describe_machine
 from edgecolor.bench.pipeline_mode import time_pipeline
 from edgecolor.bench.report import markdown_table, plot_rows
 from edgecolor.bench.runner import parse_resolutions, test_frame, time_calls
-from edgecolor.build import manifest as mf
-from edgecolor.build.builder import BuildConfig, build
+from edgecolor.builder import manifest as mf
+from edgecolor.builder.pipeline import BuildConfig, build
 from edgecolor.colour import BGR_FROM_CHROMA
 from edgecolor.registry import resolve_model, shipped_models
 

@@ -38,13 +38,13 @@ class Choice(str, Enum):
 
 
 class Precision(Choice):
-    """What the ONNX graph carries (see :mod:`edgecolor.build.precisions` for what each one means)."""
+    """What the ONNX graph carries (see :mod:`edgecolor.builder.precisions` for what each one means)."""
 
     FP32 = "fp32"
     FP16 = "fp16"
     INT8 = "int8"
     BF16 = "bf16"  # CPU only, on OpenVINO: the FP32 graph with OpenVINO's bfloat16 inference hint
-    AUTO = "auto"  # build --target cpu only: resolved by BuildConfig (edgecolor.build.auto) before any use
+    AUTO = "auto"  # build --target cpu only: resolved by BuildConfig (edgecolor.builder.auto) before any use
 
 
 class Target(Choice):
@@ -81,7 +81,7 @@ class EngineBackend(Choice):
 
 class CpuBackend(Choice):
     """Which runtime a ``--target cpu`` engine is built for (``auto``: the precision's own, see
-    :mod:`edgecolor.build.precisions`)."""
+    :mod:`edgecolor.builder.precisions`)."""
 
     AUTO = "auto"
     ONNXRUNTIME = "onnxruntime"

@@ -109,7 +109,7 @@ def probe(engine: Engine) -> Engine:
 
     Not for TensorRT: its engine runs only within the shapes of its optimisation profile (a probe outside them
     fails for that reason alone), it is built by ``edgecolor build``, which probed the frame model it was built
-    from (:func:`edgecolor.build.builder.load_frame_model`), and every frame it returns is still checked."""
+    from (:func:`edgecolor.builder.pipeline.load_frame_model`), and every frame it returns is still checked."""
     if engine.backend == EngineBackend.TENSORRT:
         return engine
     try:
@@ -142,7 +142,7 @@ def check_task(name: str, recorded: object, task: Task, where: str) -> None:
 
 def _open_one(model: str | Path, backend: Backend | str, cpu_path: CpuPath | str, threads: int, ort_gpu: bool,
               rebuild_if_stale: bool, task: Task | None, trt_options: dict[str, Any]) -> Engine:
-    from edgecolor.build import manifest as mf
+    from edgecolor.builder import manifest as mf
 
     backend = Backend.parse(backend, "backend")
     cpu_path = CpuPath.parse(cpu_path, "CPU path")

@@ -189,7 +189,7 @@ def _attach_timing_cache(config: Any, path: Path | None) -> str:
 
 
 def deserialize(engine_path: Path) -> tuple[Any, Any]:
-    """``(runtime, engine)`` for a plan file; check its manifest first (:func:`edgecolor.build.manifest.check`)."""
+    """``(runtime, engine)`` for a plan file; check its manifest first (:func:`edgecolor.builder.manifest.check`)."""
     trt = trt_module()
     if not engine_path.is_file():
         raise ModelError(

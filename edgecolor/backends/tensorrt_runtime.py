@@ -1,7 +1,7 @@
 """Run a built TensorRT frame-model engine (TensorRT 10.3 / 10.13 / 11.x) on CUDA buffers.
 
 The engine is refused before it is deserialized when its JSON sidecar (written by ``edgecolor build``,
-checked by :func:`edgecolor.build.manifest.check`) says it was built by another TensorRT version, for
+checked by :func:`edgecolor.builder.manifest.check`) says it was built by another TensorRT version, for
 another GPU, or changed since: TensorRT plans are not portable, and a mismatched plan fails later with a
 far less helpful message. Its I/O is then checked against the frame-model contract.
 
@@ -30,8 +30,8 @@ log = logging.getLogger(__name__)
 
 def read_manifest(engine_path: Path) -> dict[str, Any]:
     """The engine's sidecar (``ENGINE.json``, written by ``edgecolor build``), checked for this machine:
-    schema, file hash, TensorRT version and GPU (:func:`edgecolor.build.manifest.check`)."""
-    from edgecolor.build import manifest
+    schema, file hash, TensorRT version and GPU (:func:`edgecolor.builder.manifest.check`)."""
+    from edgecolor.builder import manifest
 
     return manifest.check(engine_path, backend="tensorrt")
 

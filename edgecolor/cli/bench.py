@@ -47,7 +47,7 @@ def bounded_streams(ctx: typer.Context, param: typer.CallbackParam, value: str) 
 def _built_facts(path: Path) -> dict[str, dict | None]:
     """From a built engine's manifest, read once: ``gate``, the accuracy gate's record (None for FP32), and
     ``auto``, what ``build --precision auto`` chose for this CPU and why. Both None for an unbuilt model."""
-    from edgecolor.build import manifest as mf
+    from edgecolor.builder import manifest as mf
 
     try:
         man = mf.read(path)

@@ -106,9 +106,9 @@ def build(
     Example: edgecolor build starry-night --precision int8 --target cpu
     Example: edgecolor build colorizer --precision fp16 --target cpu -o engines/c.onnx -y
     """
-    from edgecolor.build import manifest as mf
-    from edgecolor.build.builder import BuildConfig, up_to_date
-    from edgecolor.build.builder import build as run_build
+    from edgecolor.builder import manifest as mf
+    from edgecolor.builder.pipeline import BuildConfig, up_to_date
+    from edgecolor.builder.pipeline import build as run_build
     from edgecolor.choices import Overwrite
     from edgecolor.overwrite import overwrite_policy
 

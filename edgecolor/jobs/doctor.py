@@ -4,7 +4,7 @@
 suffices (TensorRT, cuda-python and OpenVINO are looked up, not imported); :func:`problems` turns them into
 findings. The CPU's kernel flags and what ``build --precision auto --target cpu`` would choose come from the
 functions the bench and the builder use (:func:`edgecolor.bench.machine.cpu_flags`,
-:func:`edgecolor.build.auto.choose`), so doctor says what they will do.
+:func:`edgecolor.builder.auto.choose`), so doctor says what they will do.
 Severity: ``error`` (edgecolor cannot run as installed), ``warning`` (a feature is unavailable: cameras,
 TensorRT), ``info`` (worth knowing). Nothing here changes the machine.
 """
@@ -97,7 +97,7 @@ def cpu_facts() -> dict[str, Any]:
     """The CPU's model and the flags that decide its INT8 / bfloat16 kernels, grouped as ``--precision auto``
     reads them: integer dot products (VNNI, AMX-INT8, Arm dot product), bfloat16, and AMX."""
     from edgecolor.bench.machine import _cpu_model, cpu_flags
-    from edgecolor.build.auto import BF16_FLAGS, INT8_FLAGS
+    from edgecolor.builder.auto import BF16_FLAGS, INT8_FLAGS
     from edgecolor.system import usable_cores
 
     flags = cpu_flags()
@@ -113,7 +113,7 @@ def cpu_facts() -> dict[str, Any]:
 
 def precision_auto(flags: list[str]) -> dict[str, Any]:
     """What ``edgecolor build MODEL --precision auto --target cpu`` would choose here, and why."""
-    from edgecolor.build.auto import choose
+    from edgecolor.builder.auto import choose
 
     return choose(flags).describe()
 

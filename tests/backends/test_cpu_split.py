@@ -54,7 +54,7 @@ def test_refuses_non_colorizer(tmp_path):
 
 def test_runs_on_a_built_and_optimised_cpu_engine(tmp_path, monkeypatch):
     """Built CPU engines are ONNX Runtime-optimised (fused contrib ops); the network is still found."""
-    from edgecolor.build.builder import BuildConfig, build
+    from edgecolor.builder.pipeline import BuildConfig, build
 
     monkeypatch.chdir(tmp_path)
     path = tiny_colorizer(tmp_path / "tiny.onnx", net_size=32, gain=0.5)

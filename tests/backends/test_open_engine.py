@@ -13,7 +13,7 @@ import edgecolor.backends.tensorrt_runtime as trt_runtime
 from edgecolor.backends import open_engine
 from edgecolor.backends.cpu_split import SplitColorizerEngine
 from edgecolor.backends.onnxruntime import OrtEngine
-from edgecolor.build import manifest as mf
+from edgecolor.builder import manifest as mf
 from edgecolor.cli import app
 from edgecolor.errors import InputError, ModelError
 

@@ -7,7 +7,7 @@ import pytest
 import edgecolor.backends.tensorrt_runtime as trt_runtime
 from edgecolor.backends import PROBE_SHAPE, open_engine, probe
 from edgecolor.backends.base import Engine, check_output
-from edgecolor.build import manifest as mf
+from edgecolor.builder import manifest as mf
 from edgecolor.errors import ModelError
 
 from helpers import BAD_OUTPUTS, bad_output_model, random_bgr, tiny_colorizer

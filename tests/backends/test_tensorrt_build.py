@@ -68,8 +68,8 @@ def test_plan_from_another_version_is_refused(fake_trt, fp16_model, tmp_path):  
 
 
 def test_full_build_with_manifest_check(fake_trt, tmp_path, monkeypatch):  # noqa: F811
-    from edgecolor.build import manifest as mf
-    from edgecolor.build.builder import BuildConfig, build
+    from edgecolor.builder import manifest as mf
+    from edgecolor.builder.pipeline import BuildConfig, build
 
     from build_helpers import image_folder
 
@@ -98,7 +98,7 @@ def test_bad_shapes():
 def test_extra_inputs_reach_tensorrt_as_inputs_not_constants(fake_trt, tmp_path, monkeypatch):  # noqa: F811
     """TensorRT's parser folds an input that has an initializer into a constant; the builder must hand it a
     graph where ``colour_strength`` is a plain input, so it stays adjustable at run time."""
-    from edgecolor.build.builder import BuildConfig, build
+    from edgecolor.builder.pipeline import BuildConfig, build
 
     from build_helpers import image_folder
 

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from edgecolor.backends.cuda_buffers import CudaRuntime
 from edgecolor.backends.onnxruntime import OrtEngine
 from edgecolor.backends.tensorrt_runtime import TrtEngine
-from edgecolor.build import manifest as manifest_mod
+from edgecolor.builder import manifest as manifest_mod
 from edgecolor.cli import app
 from edgecolor.errors import InputError, ModelError
 

@@ -147,7 +147,7 @@ def test_a_tensorrt_engine_file_goes_to_tensorrt(tmp_path, monkeypatch):
 
 
 def test_an_engine_from_build_is_bench_input(model, tmp_path):
-    from edgecolor.build import manifest as mf
+    from edgecolor.builder import manifest as mf
 
     engine = tmp_path / "engines" / "tiny-int8-cpu.onnx"
     engine.parent.mkdir()

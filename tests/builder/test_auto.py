@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from edgecolor.build import auto
-from edgecolor.build.builder import BuildConfig
+from edgecolor.builder import auto
+from edgecolor.builder.pipeline import BuildConfig
 from edgecolor.choices import EngineBackend, Precision
 
 OV, ORT = EngineBackend.OPENVINO, EngineBackend.ONNXRUNTIME
@@ -122,7 +122,7 @@ def test_auto_falls_back_with_one_warning_when_openvino_cannot_compile(monkeypat
 def test_int8_weights_are_seven_bits_where_onnxruntime_would_saturate(monkeypatch, flags, backend, target,
                                                                       seven_bits):
     from edgecolor.bench import machine
-    from edgecolor.build.precisions import _saturating_cpu
+    from edgecolor.builder.precisions import _saturating_cpu
 
     monkeypatch.setattr(machine, "cpu_flags", lambda: flags)
     cfg = BuildConfig(model="colorizer", precision="int8", target=target, cpu_backend=backend)

@@ -12,8 +12,8 @@ import pytest
 from typer.testing import CliRunner
 
 from edgecolor.backends import open_engine
-from edgecolor.build import manifest as mf
-from edgecolor.build.builder import BuildConfig, build
+from edgecolor.builder import manifest as mf
+from edgecolor.builder.pipeline import BuildConfig, build
 from edgecolor.cli import app
 from edgecolor.errors import InputError, MissingDependency, ModelError, install_command
 
@@ -143,7 +143,7 @@ def test_missing_openvino_is_one_line_exit_2(work, monkeypatch):
 
 
 def test_rebuild_if_stale_sees_another_cpu_backend_and_old_manifests_default_to_onnxruntime(work, bf16):
-    from edgecolor.build.builder import differences
+    from edgecolor.builder.pipeline import differences
 
     c, manifest = bf16
     assert differences(c, manifest) == []

@@ -156,7 +156,7 @@ def test_cli_builds_a_preset_and_refuses_a_mismatch_in_one_line(tmp_path):
 def test_adapted_colorizer_builds_int8_for_tensorrt(tmp_path, monkeypatch, fake_trt):  # noqa: F811
     """Through the strict TensorRT fakes (10.3, 10.13, 11.1): API calls only, TensorRT itself is not run."""
     from edgecolor.backends import tensorrt as trt_backend
-    from edgecolor.build.builder import BuildConfig, build
+    from edgecolor.builder.pipeline import BuildConfig, build
 
     from build_helpers import image_folder
 

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from edgecolor.bench import machine
-from edgecolor.build import auto
+from edgecolor.builder import auto
 from edgecolor.cli import app
 from edgecolor.jobs import doctor
 from edgecolor.system import dist_version

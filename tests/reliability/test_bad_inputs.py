@@ -376,7 +376,7 @@ from fakes import fake_trt  # noqa: E402,F401 - fixture
 
 
 def _engine(fake, tmp: Path) -> Path:
-    from edgecolor.build import manifest
+    from edgecolor.builder import manifest
 
     model = tiny_colorizer(tmp / "t.onnx")
     trt = fake.module
@@ -404,7 +404,7 @@ ENGINE_CASES = {
     "other-trt-version": (lambda e, f: _edit(e, backend_version="8.6.1"), "built with TensorRT 8.6.1"),
     "other-gpu": (lambda e, f: _edit(e, gpu={"name": "Orin", "compute_capability": "8.7"}), "built for Orin"),
     "corrupt-engine": (lambda e, f: (e.write_bytes(junk(256)),
-                                     _edit(e, engine_sha256=__import__("edgecolor.build.manifest", fromlist=["x"])
+                                     _edit(e, engine_sha256=__import__("edgecolor.builder.manifest", fromlist=["x"])
                                            .sha256_file(e))), "cannot deserialize"),
     "engine-edited": (lambda e, f: e.write_bytes(e.read_bytes() + b"x"), "changed after it was built"),
     "manifest-not-json": (lambda e, f: e.with_name(e.name + ".json").write_text("{nope"), "not valid JSON"),

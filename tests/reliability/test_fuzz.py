@@ -209,7 +209,7 @@ def engine_file(tmp_path_factory) -> Path:
     st.dictionaries(st.sampled_from(MANIFEST_KEYS), JSON_VALUES, max_size=6).map(json.dumps),
     JSON_VALUES.map(json.dumps), st.text(max_size=40), st.binary(max_size=40).map(lambda b: b.decode("latin-1"))))
 def test_manifest_check(engine_file, text):
-    from edgecolor.build import manifest
+    from edgecolor.builder import manifest
 
     manifest.manifest_path(engine_file).write_text(text, encoding="utf-8", errors="surrogateescape")
     try:
@@ -229,7 +229,7 @@ def model_bytes(tmp_path_factory) -> bytes:
 def test_onnx_bytes(model_bytes, data):
     """Corrupt and truncated models through both loaders: ONNX Runtime (run) and onnx (build)."""
     from edgecolor.backends.onnxruntime import OrtEngine
-    from edgecolor.build.builder import BuildConfig, load_frame_model
+    from edgecolor.builder.pipeline import BuildConfig, load_frame_model
 
     blob = data.draw(st.one_of(mutated([model_bytes]), st.binary(max_size=128)))
     try:

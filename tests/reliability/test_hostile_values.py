@@ -194,7 +194,7 @@ def test_a_well_formed_corpus_manifest_still_loads(tmp_path):
 
 
 def test_non_numeric_accuracy_in_a_manifest_does_not_break_bench(tmp_path, model):
-    from edgecolor.build import manifest as mf
+    from edgecolor.builder import manifest as mf
 
     engine = tmp_path / "acc.onnx"
     engine.write_bytes(model.read_bytes())

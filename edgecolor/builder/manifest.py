@@ -160,7 +160,7 @@ def check(engine: Path, rebuild_if_stale: bool = False, backend: str | None = No
             f"rebuild it: {command} (or pass --rebuild-if-stale)",
         )
     log.warning("engine %s is stale (%s): rebuilding", engine, "; ".join(problems))
-    from edgecolor.build.builder import BuildConfig, build
+    from edgecolor.builder.pipeline import BuildConfig, build
     from edgecolor.choices import Overwrite
 
     build(BuildConfig.from_manifest(manifest), overwrite=Overwrite.YES)  # asked for: --rebuild-if-stale

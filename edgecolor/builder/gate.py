@@ -5,8 +5,8 @@ builds from, not TensorRT's own kernels (those can only be checked on a GPU).
 
 Criterion. For a colorizer the held-out colour frame is a ground truth (the model only sees its luma), so
 the gate bounds the *loss*: PSNR(FP32 output, truth) - PSNR(variant output, truth) <= 0.1 dB (FP16) or
-0.3 dB (INT8) (the table :data:`edgecolor.build.precisions.RECIPES`), or ``--max-loss-db``; the frames must
-be colour photos (:mod:`edgecolor.build.gate_frames`).
+0.3 dB (INT8) (the table :data:`edgecolor.builder.precisions.RECIPES`), or ``--max-loss-db``; the frames must
+be colour photos (:mod:`edgecolor.builder.gate_frames`).
 Other tasks (style transfer) have no ground truth: the gate asks PSNR(variant, FP32) >= 40 dB
 (FP16) or 30 dB (INT8). PSNR and mean CIE76 Delta E against FP32 are always reported.
 """
@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import onnx
 
-from edgecolor.build.precisions import recipe
+from edgecolor.builder.precisions import recipe
 from edgecolor.choices import Task
 from edgecolor.errors import EdgecolorError
 from edgecolor.graph.frame import FRAME
@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class GateLimits:
-    """``None``: the precision's default (its row in :data:`edgecolor.build.precisions.RECIPES`)."""
+    """``None``: the precision's default (its row in :data:`edgecolor.builder.precisions.RECIPES`)."""
 
     max_loss_db: float | None = None
     min_psnr_vs_fp32: float | None = None

@@ -16,11 +16,11 @@ from typing import Any
 import onnx
 
 from edgecolor import __version__
-from edgecolor.build import manifest as mf
-from edgecolor.build.engine_writer import write_engine
-from edgecolor.build.gate import GateFailed, GateLimits, evaluate, layer_sensitivity
-from edgecolor.build.gate_frames import GateFrames, held_out_fold, load_gate_frames
-from edgecolor.build.precisions import Progress, prepared_for_int8, recipe
+from edgecolor.builder import manifest as mf
+from edgecolor.builder.engine_writer import write_engine
+from edgecolor.builder.gate import GateFailed, GateLimits, evaluate, layer_sensitivity
+from edgecolor.builder.gate_frames import GateFrames, held_out_fold, load_gate_frames
+from edgecolor.builder.precisions import Progress, prepared_for_int8, recipe
 from edgecolor.choices import CalibMethod, CpuBackend, EngineBackend, Overwrite, Precision, Target, Task
 from edgecolor.errors import InputError, ModelError
 from edgecolor.imageio import atomic_output
@@ -51,7 +51,7 @@ class BuildConfig:
     gate_data: Path | None = None
     max_loss_db: float | None = None
     cpu_backend: CpuBackend | EngineBackend = CpuBackend.AUTO  # after __post_init__: the EngineBackend it builds for
-    auto: dict[str, Any] | None = None  # --precision auto: what edgecolor.build.auto chose and why
+    auto: dict[str, Any] | None = None  # --precision auto: what edgecolor.builder.auto chose and why
 
     def __post_init__(self) -> None:  # choices become Enums here, once (a manifest's build_config holds strings)
         set_ = object.__setattr__
@@ -65,7 +65,7 @@ class BuildConfig:
             if self.target is not Target.CPU or backend is not CpuBackend.AUTO:
                 raise InputError("--precision auto picks the precision and backend for this CPU",
                                  "use it with --target cpu and without --cpu-backend")
-            from edgecolor.build.auto import choose
+            from edgecolor.builder.auto import choose
 
             choice = choose()
             set_(self, "precision", choice.precision)
@@ -224,13 +224,13 @@ def build(cfg: BuildConfig, on_step: Any = None, on_progress: Progress | None = 
     checked before any slow work).
 
     ``--precision auto``: when the chosen precision/backend cannot be compiled or fails its gate, the next one
-    the rule admits is built (:func:`edgecolor.build.auto.candidates`, ending with ONNX Runtime FP32), with a
+    the rule admits is built (:func:`edgecolor.builder.auto.candidates`, ending with ONNX Runtime FP32), with a
     warning naming why; the manifest's ``auto.fell_back_from`` records each one skipped.
     """
     if not cfg.auto or "fell_back_from" in cfg.auto:  # not auto, or one candidate (a rebuild from a manifest)
         return _build(cfg, on_step, on_progress, overwrite)
-    from edgecolor.build.auto import candidates
-    from edgecolor.build.gate import GateFailed
+    from edgecolor.builder.auto import candidates
+    from edgecolor.builder.gate import GateFailed
     from edgecolor.errors import MissingDependency
 
     load_frame_model(cfg)  # a fault of the model itself is refused once, not once per precision tried
@@ -333,7 +333,7 @@ def _build(cfg: BuildConfig, on_step: Any = None, on_progress: Progress | None =
 def up_to_date(cfg: BuildConfig) -> dict[str, Any] | None:
     """The manifest of ``cfg``'s engine when it exists, fits this machine and is what ``cfg`` asks for (the same
     model, precision, target, adapter, calibration); None when there is no engine yet. A stale one raises
-    :class:`~edgecolor.build.manifest.StaleEngine` saying why (``build --rebuild-if-stale`` then rebuilds)."""
+    :class:`~edgecolor.builder.manifest.StaleEngine` saying why (``build --rebuild-if-stale`` then rebuilds)."""
     engine = cfg.engine_path
     if not mf.manifest_path(engine).is_file():
         return None
@@ -370,7 +370,7 @@ def differences(cfg: BuildConfig, manifest: dict[str, Any]) -> list[str]:
 
 def _frames(cfg: BuildConfig, task: str, step: Any, fold: int | None) -> tuple[Any, GateFrames | None]:
     """Calibration frames (INT8; None otherwise) and the gate's frames (None with --no-gate); ``fold``: the
-    corpus fold a colorizer held out (:func:`~edgecolor.build.gate_frames.held_out_fold`).
+    corpus fold a colorizer held out (:func:`~edgecolor.builder.gate_frames.held_out_fold`).
 
     A colorizer's gate frames are colour photos from elsewhere (read first, so a missing truth fails before
     any slow work, and never calibrated on); a style model's are the calibration hold-out by default.

@@ -13,14 +13,14 @@ from typing import TYPE_CHECKING, Any
 
 import onnx
 
-from edgecolor.build.precisions import recipe
+from edgecolor.builder.precisions import recipe
 from edgecolor.choices import EngineBackend, Target
 from edgecolor.errors import ModelError, OutputError
 from edgecolor.graph.frame import extras_as_plain_inputs
 from edgecolor.imageio import space_note
 
 if TYPE_CHECKING:
-    from edgecolor.build.builder import BuildConfig
+    from edgecolor.builder.pipeline import BuildConfig
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +94,7 @@ def _write_openvino(cfg: BuildConfig, graph: Path, engine: Path) -> dict[str, An
     it will run: a BF16 hint on a CPU without bfloat16 kernels runs f32, and the manifest says so."""
     from edgecolor.backends.openvino import compile_network
     from edgecolor.bench.machine import cpu_flags
-    from edgecolor.build.auto import BF16_FLAGS
+    from edgecolor.builder.auto import BF16_FLAGS
     from edgecolor.choices import OpenVinoPrecision
     from edgecolor.errors import require
 

@@ -20,7 +20,7 @@ import onnx
 from edgecolor.choices import CalibMethod, EngineBackend, Precision, Target
 
 if TYPE_CHECKING:
-    from edgecolor.build.builder import BuildConfig
+    from edgecolor.builder.pipeline import BuildConfig
 
 Progress = Callable[[str, int, int], None]  # (what, done, total)
 # (cfg, fp32 graph, output path, work folder, model hash, frames, nodes kept FP32, progress) -> extra manifest facts
@@ -91,7 +91,7 @@ def _saturating_cpu(cfg: BuildConfig) -> bool:
     """Whether this build's INT8 engine runs on ONNX Runtime on an x86 CPU without integer dot products,
     where 8-bit weights saturate (:attr:`edgecolor.graph.precision.Int8Options.reduce_range`)."""
     from edgecolor.bench.machine import cpu_flags
-    from edgecolor.build.auto import INT8_FLAGS
+    from edgecolor.builder.auto import INT8_FLAGS
 
     if cfg.target is not Target.CPU or cfg.cpu_backend is not EngineBackend.ONNXRUNTIME:
         return False

@@ -11,9 +11,9 @@ import pytest
 from onnx import TensorProto, helper
 from typer.testing import CliRunner
 
-from edgecolor.build import manifest as mf
-from edgecolor.build.builder import BuildConfig, build
-from edgecolor.build.gate import GateFailed
+from edgecolor.builder import manifest as mf
+from edgecolor.builder.gate import GateFailed
+from edgecolor.builder.pipeline import BuildConfig, build
 from edgecolor.choices import Overwrite
 from edgecolor.cli import app
 
@@ -56,7 +56,7 @@ def test_int8_cpu_build_manifest_and_cache(work):
 def test_gate_failure_names_remedy_and_writes_nothing(work, monkeypatch):
     import dataclasses
 
-    from edgecolor.build.precisions import RECIPES
+    from edgecolor.builder.precisions import RECIPES
     from edgecolor.choices import Precision
 
     impossible = dataclasses.replace(RECIPES[Precision.INT8], max_loss_db=-1.0)  # must gain 1 dB
@@ -67,7 +67,7 @@ def test_gate_failure_names_remedy_and_writes_nothing(work, monkeypatch):
 
 
 def test_sensitivity_pass_keeps_layers_fp32(work, monkeypatch):
-    from edgecolor.build import builder
+    from edgecolor.builder import pipeline as builder
 
     calls = []
 
