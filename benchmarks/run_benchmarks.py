@@ -30,7 +30,6 @@ import numpy as np
 
 from edgecolor.backends.cpu_split import SplitColorizerEngine
 from edgecolor.backends.onnxruntime import OrtEngine
-from edgecolor.bench.machine import describe_machine
 from edgecolor.bench.pipeline_mode import time_pipeline
 from edgecolor.bench.report import markdown_table, plot_rows
 from edgecolor.bench.runner import parse_resolutions, test_frame, time_calls
@@ -38,6 +37,7 @@ from edgecolor.builder import manifest as mf
 from edgecolor.builder.pipeline import BuildConfig, build
 from edgecolor.colour import BGR_FROM_CHROMA
 from edgecolor.registry import resolve_model, shipped_models
+from edgecolor.system import describe_machine
 
 HERE = Path(__file__).parent
 

@@ -1,6 +1,6 @@
 """``--precision auto --target cpu``: the precision and CPU backend expected to be fastest on this CPU.
 
-Decided from the CPU's flags (``/proc/cpuinfo``, :func:`edgecolor.bench.machine.cpu_flags`) and whether the
+Decided from the CPU's flags (``/proc/cpuinfo``, :func:`edgecolor.system.cpu_flags`) and whether the
 ``openvino`` extra is installed; nothing is timed, so the choice is deterministic and cheap. The order comes
 from one ``edgecolor bench`` run (``benchmarks/results/2026-12-01-cpu-backends.md`` run 3, AMD Zen 4: AVX-512
 VNNI and BF16, no AMX; 720p, ratios to ONNX Runtime FP32 in the same run): colorizer OpenVINO INT8 (the Q/DQ
@@ -58,7 +58,7 @@ def candidates(flags: Iterable[str] | None = None, openvino: bool | None = None)
     """Every precision/backend the rule admits for this CPU, fastest first, ending with ONNX Runtime FP32 (which
     always builds): ``build`` falls back along this list when a choice cannot compile or fails its gate."""
     if flags is None:
-        from edgecolor.bench.machine import cpu_flags
+        from edgecolor.system import cpu_flags
 
         flags = cpu_flags()
     have = tuple(flags)

@@ -93,10 +93,10 @@ def _write_openvino(cfg: BuildConfig, graph: Path, engine: Path) -> dict[str, An
     """The graph as it is (FP32 or Q/DQ: OpenVINO reads standard ONNX only), and what the CPU plugin reports
     it will run: a BF16 hint on a CPU without bfloat16 kernels runs f32, and the manifest says so."""
     from edgecolor.backends.openvino import compile_network
-    from edgecolor.bench.machine import cpu_flags
     from edgecolor.builder.auto import BF16_FLAGS
     from edgecolor.choices import OpenVinoPrecision
     from edgecolor.errors import require
+    from edgecolor.system import cpu_flags
 
     ov = require("openvino", "openvino")
     hint = OpenVinoPrecision.parse(recipe(cfg.precision).openvino_hint or "", "OpenVINO precision")

@@ -90,8 +90,8 @@ def _int8_graph(cfg: BuildConfig, fp32: Path, out: Path, work: Path, model_sha: 
 def _saturating_cpu(cfg: BuildConfig) -> bool:
     """Whether this build's INT8 engine runs on ONNX Runtime on an x86 CPU without integer dot products,
     where 8-bit weights saturate (:attr:`edgecolor.graph.precision.Int8Options.reduce_range`)."""
-    from edgecolor.bench.machine import cpu_flags
     from edgecolor.builder.auto import INT8_FLAGS
+    from edgecolor.system import cpu_flags
 
     if cfg.target is not Target.CPU or cfg.cpu_backend is not EngineBackend.ONNXRUNTIME:
         return False

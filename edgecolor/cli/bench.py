@@ -107,12 +107,12 @@ def bench(
     Example: edgecolor bench colorizer --mode engine,pipeline --sink null,http --resolutions 720p --duration 10s
     Example: edgecolor bench colorizer --streams 1,2 --mode engine,pipeline --resolutions 720p --rounds 5
     """
-    from edgecolor.bench.machine import describe_machine, load_average, utc_now
     from edgecolor.bench.pipeline_mode import SINKS
     from edgecolor.bench.runner import parse_resolutions
     from edgecolor.bench.session import BenchPlan, open_engines, pipeline_ratios, run_rows, streams_gain
     from edgecolor.bench.units import parse_choices
     from edgecolor.registry import resolve_model
+    from edgecolor.system import describe_machine, load_average, utc_now
     from edgecolor.tempdirs import work_dir
 
     modes = parse_choices(mode, MODES, "--mode", "mode")

@@ -3,7 +3,7 @@
 :func:`facts` gathers versions and capabilities without importing heavy modules where package metadata
 suffices (TensorRT, cuda-python and OpenVINO are looked up, not imported); :func:`problems` turns them into
 findings. The CPU's kernel flags and what ``build --precision auto --target cpu`` would choose come from the
-functions the bench and the builder use (:func:`edgecolor.bench.machine.cpu_flags`,
+functions the bench and the builder use (:func:`edgecolor.system.cpu_flags`,
 :func:`edgecolor.builder.auto.choose`), so doctor says what they will do.
 Severity: ``error`` (edgecolor cannot run as installed), ``warning`` (a feature is unavailable: cameras,
 TensorRT), ``info`` (worth knowing). Nothing here changes the machine.
@@ -96,13 +96,12 @@ def camera_facts() -> list[dict[str, Any]]:
 def cpu_facts() -> dict[str, Any]:
     """The CPU's model and the flags that decide its INT8 / bfloat16 kernels, grouped as ``--precision auto``
     reads them: integer dot products (VNNI, AMX-INT8, Arm dot product), bfloat16, and AMX."""
-    from edgecolor.bench.machine import _cpu_model, cpu_flags
     from edgecolor.builder.auto import BF16_FLAGS, INT8_FLAGS
-    from edgecolor.system import usable_cores
+    from edgecolor.system import cpu_flags, cpu_model, usable_cores
 
     flags = cpu_flags()
     return {
-        "model": _cpu_model(),
+        "model": cpu_model(),
         "cores": usable_cores(),
         "flags": flags,
         "dot_product": [f for f in INT8_FLAGS if f in flags],

@@ -8,7 +8,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from edgecolor.bench import machine
+from edgecolor import system
 from edgecolor.builder import auto
 from edgecolor.cli import app
 from edgecolor.jobs import doctor
@@ -34,7 +34,7 @@ def doctor_json() -> dict:
 def test_json_reports_this_cpus_flags_openvino_and_the_auto_choice():
     found = doctor_json()
     cpu = found["cpu"]
-    assert cpu["flags"] == machine.cpu_flags() and cpu["cores"] >= 1 and cpu["model"]
+    assert cpu["flags"] == system.cpu_flags() and cpu["cores"] >= 1 and cpu["model"]
     assert set(cpu["dot_product"]) <= set(auto.INT8_FLAGS) and set(cpu["dot_product"]) <= set(cpu["flags"])
     assert set(cpu["bf16"]) <= set(auto.BF16_FLAGS) and set(cpu["bf16"]) <= set(cpu["flags"])
     assert all(f.startswith("amx") for f in cpu["amx"])
@@ -54,7 +54,7 @@ def test_json_reports_this_cpus_flags_openvino_and_the_auto_choice():
 ])
 def test_text_says_the_flags_and_what_auto_would_choose_and_why(monkeypatch, flags, openvino, precision, backend,
                                                                   shown):
-    monkeypatch.setattr(machine, "cpu_flags", lambda: list(flags))
+    monkeypatch.setattr(system, "cpu_flags", lambda: list(flags))
     monkeypatch.setattr(auto, "openvino_installed", lambda: openvino)
     choice = auto.choose(flags, openvino)
     res = CliRunner().invoke(app, ["doctor"])
