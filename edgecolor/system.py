@@ -62,6 +62,8 @@ def cpu_model() -> str:
 
 
 # The instruction sets that decide which integer / bfloat16 kernels ONNX Runtime and OpenVINO can use.
+BF16_FLAGS = ("amx_bf16", "avx512_bf16")  # x86 bfloat16 matrix / dot-product instructions
+INT8_FLAGS = ("amx_int8", "avx512_vnni", "avx_vnni", "asimddp", "i8mm")  # integer dot products (x86, Arm)
 KERNEL_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_tile", "amx_int8", "amx_bf16",
                 "asimddp", "i8mm", "bf16")
 

@@ -2,5 +2,5 @@
 
 - :mod:`edgecolor.builder.pipeline`: the pipeline (one frozen :class:`~edgecolor.builder.pipeline.BuildConfig`).
 - :mod:`edgecolor.builder.gate`: accuracy vs FP32 on held-out frames, layer-sensitivity pass.
-- :mod:`edgecolor.builder.manifest`: the JSON sidecar and the check a loader runs before using an engine.
+- :mod:`edgecolor.backends.manifest`: the JSON sidecar and the check a loader runs before using an engine.
 """

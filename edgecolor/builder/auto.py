@@ -22,21 +22,20 @@ import importlib.util
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from edgecolor.choices import EngineBackend, Precision
+from edgecolor.choices import Precision, Runtime
 from edgecolor.errors import install_command
+from edgecolor.system import BF16_FLAGS, INT8_FLAGS
 
 # On an AVX2 CPU without them (AMD EPYC, 2026-12-06, 720p engine / pipeline mode): OpenVINO INT8 1.45x / 1.54x,
 # ONNX Runtime INT8 1.38x / 1.35x FP32.
 EMULATED_INT8 = "1.35-1.54x"
 EMULATED_RECORD = "benchmarks/results/2026-12-06-colorizer-int8-backends-720p-avx2.md"
-BF16_FLAGS = ("amx_bf16", "avx512_bf16")  # x86 bfloat16 matrix / dot-product instructions
-INT8_FLAGS = ("amx_int8", "avx512_vnni", "avx_vnni", "asimddp", "i8mm")  # integer dot products (x86, Arm)
 
 
 @dataclass(frozen=True)
 class CpuChoice:
     precision: Precision
-    backend: EngineBackend
+    backend: Runtime
     reason: str
     flags: tuple[str, ...]
 
@@ -67,29 +66,29 @@ def candidates(flags: Iterable[str] | None = None, openvino: bool | None = None)
     int8 = [f for f in INT8_FLAGS if f in have]
     found = []
     if int8 and ov:
-        found.append(CpuChoice(Precision.INT8, EngineBackend.OPENVINO,
+        found.append(CpuChoice(Precision.INT8, Runtime.OPENVINO,
                                f"the CPU has {', '.join(int8)} (integer dot products) and OpenVINO is installed: "
                                "OpenVINO INT8 (u8 convolutions from the Q/DQ graph)", have))
     if bf16 and ov:
-        found.append(CpuChoice(Precision.BF16, EngineBackend.OPENVINO,
+        found.append(CpuChoice(Precision.BF16, Runtime.OPENVINO,
                                f"the CPU has {', '.join(bf16)} and OpenVINO is installed: bfloat16 kernels", have))
     missing = (f" (OpenVINO is not installed: {install_command('openvino')})"
                if (bf16 or int8 or "avx2" in have) and not ov else "")
     if int8:
-        found.append(CpuChoice(Precision.INT8, EngineBackend.ONNXRUNTIME,
+        found.append(CpuChoice(Precision.INT8, Runtime.ONNXRUNTIME,
                                f"the CPU has {', '.join(int8)} (integer dot products){missing}: ONNX Runtime INT8",
                                have))
     elif "avx2" in have:  # 8-bit products emulated with 16-bit multiply-adds: still faster than FP32
         emulated = ("the CPU has avx2 but no integer dot products: INT8 runs on 16-bit multiply-adds, measured "
                     f"{EMULATED_INT8} FP32 at 720p ({EMULATED_RECORD})")
         if ov:
-            found.append(CpuChoice(Precision.INT8, EngineBackend.OPENVINO, f"{emulated}: OpenVINO INT8", have))
-        found.append(CpuChoice(Precision.INT8, EngineBackend.ONNXRUNTIME,
+            found.append(CpuChoice(Precision.INT8, Runtime.OPENVINO, f"{emulated}: OpenVINO INT8", have))
+        found.append(CpuChoice(Precision.INT8, Runtime.ONNXRUNTIME,
                                f"{emulated}{missing}: ONNX Runtime INT8", have))
     if found:
         reason = "the rule's last resort: ONNX Runtime FP32"
     else:
         reason = (f"no integer dot-product flags and no avx2{missing or ('' if ov or bf16 else ' and no OpenVINO')}: "
                   "ONNX Runtime FP32 (INT8/BF16 would be emulated)")
-    found.append(CpuChoice(Precision.FP32, EngineBackend.ONNXRUNTIME, reason, have))
+    found.append(CpuChoice(Precision.FP32, Runtime.ONNXRUNTIME, reason, have))
     return found

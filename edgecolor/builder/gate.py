@@ -25,7 +25,7 @@ import onnx
 from edgecolor.builder.precisions import recipe
 from edgecolor.choices import Task
 from edgecolor.errors import EdgecolorError
-from edgecolor.graph.frame import FRAME
+from edgecolor.graph.contract import FRAME, NET_SCOPE
 from edgecolor.quality import delta_e76, psnr
 
 IDENTICAL_DB = 100.0  # the PSNR recorded for a frame the variant reproduces exactly
@@ -88,7 +88,7 @@ def evaluate(
 
     ref_engine = open_engine(fp32, cpu_path="graph", threads=threads)
     if backend == "openvino":
-        from edgecolor.backends.openvino import open_openvino
+        from edgecolor.backends.openvino.engine import open_openvino
 
         hint = recipe(precision).openvino_hint or "f32"
         var_engine = open_openvino(onnx.load(str(variant)), hint, threads=threads, name=f"the {precision} graph")
@@ -154,7 +154,7 @@ def layer_sensitivity(
 
     ref_model = onnx.load(str(fp32))
     nodes = {n.name: n for n in ref_model.graph.node if n.name in set(names)}
-    tensors = sorted({o for n in ref_model.graph.node if n.name.startswith("net/") for o in n.output})
+    tensors = sorted({o for n in ref_model.graph.node if n.name.startswith(NET_SCOPE) for o in n.output})
 
     def run(path: Path) -> dict[str, np.ndarray]:
         model = onnx.load(str(path))

@@ -18,16 +18,15 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from edgecolor import jsonio
 from edgecolor.choices import Task
-from edgecolor.errors import InputError, ModelError
+from edgecolor.errors import InputError
 from edgecolor.graph.calibration import FrameSet, even_indices, fit_frame, frame_digest, iter_source
+from edgecolor.graph.contract import FrameModelInfo
 from edgecolor.imageio import IMAGE_EXTS, is_video, read_image
 from edgecolor.quality import colourfulness
 
@@ -70,14 +69,13 @@ def corpus_validation_files(corpus: Path, fold: int | None = 0) -> list[Path]:
     return [Path(corpus) / e["file"] for e in split_corpus(load_manifest(corpus), fold)[1]]
 
 
-def held_out_fold(meta: Mapping[str, str], name: str) -> int | None:
-    """The corpus fold whose validation sources the colorizer with metadata ``meta`` never trained on: its
+def held_out_fold(info: FrameModelInfo, name: str) -> int | None:
+    """The corpus fold whose validation sources the colorizer recording ``info`` never trained on: its
     training record's ``val_fold`` (None: a refit that trained on every source), fold 0 for a model without
     one (a user's own model: the default split)."""
     from edgecolor.data.split import FOLDS
 
-    text = meta.get("edgecolor.training")
-    record = jsonio.loads(text, f"{name}'s edgecolor.training metadata", ModelError) if text else {}
+    record = info.record("training", name) or {}
     config = record.get("config") if isinstance(record, dict) else None
     fold = config.get("val_fold", 0) if isinstance(config, dict) else 0
     return fold if fold is None or (isinstance(fold, int) and 0 <= fold < FOLDS) else 0

@@ -16,13 +16,14 @@ from typing import Any
 import onnx
 
 from edgecolor import __version__
-from edgecolor.builder import manifest as mf
-from edgecolor.builder.engine_writer import write_engine
+from edgecolor.backends import manifest as mf
+from edgecolor.backends.runtimes import EngineOptions, write_engine
 from edgecolor.builder.gate import GateFailed, GateLimits, evaluate, layer_sensitivity
 from edgecolor.builder.gate_frames import GateFrames, held_out_fold, load_gate_frames
 from edgecolor.builder.precisions import Progress, prepared_for_int8, recipe
-from edgecolor.choices import CalibMethod, CpuBackend, EngineBackend, Overwrite, Precision, Target, Task
+from edgecolor.choices import CalibMethod, CpuBackend, Overwrite, Precision, Runtime, Target, Task
 from edgecolor.errors import InputError, ModelError
+from edgecolor.graph.contract import FrameModelInfo
 from edgecolor.imageio import atomic_output
 from edgecolor.overwrite import refuse_existing, refuse_overwrite
 from edgecolor.tempdirs import work_dir
@@ -50,7 +51,7 @@ class BuildConfig:
     gate: bool = True
     gate_data: Path | None = None
     max_loss_db: float | None = None
-    cpu_backend: CpuBackend | EngineBackend = CpuBackend.AUTO  # after __post_init__: the EngineBackend it builds for
+    cpu_backend: CpuBackend | Runtime = CpuBackend.AUTO  # after __post_init__: the Runtime it builds for
     auto: dict[str, Any] | None = None  # --precision auto: what edgecolor.builder.auto chose and why
 
     def __post_init__(self) -> None:  # choices become Enums here, once (a manifest's build_config holds strings)
@@ -59,7 +60,7 @@ class BuildConfig:
         set_(self, "target", Target.parse(self.target, "target"))
         set_(self, "calib_method", CalibMethod.parse(self.calib_method, "calibration method"))
         # a manifest's build_config records the backend built for ("tensorrt" for a TensorRT plan)
-        asked = CpuBackend.AUTO if self.cpu_backend == EngineBackend.TENSORRT else self.cpu_backend
+        asked = CpuBackend.AUTO if self.cpu_backend == Runtime.TENSORRT else self.cpu_backend
         backend = CpuBackend.parse(asked, "CPU backend")
         if self.precision is Precision.AUTO:
             if self.target is not Target.CPU or backend is not CpuBackend.AUTO:
@@ -78,20 +79,20 @@ class BuildConfig:
             raise InputError("--no-gate contradicts --gate-data / --max-loss-db", "drop one of them")
 
     def _set_backend(self, asked: CpuBackend) -> None:
-        """``cpu_backend`` as the EngineBackend this build writes for; a precision/backend pair that cannot be
+        """``cpu_backend`` as the Runtime this build writes for; a precision/backend pair that cannot be
         built is refused here, before any slow work."""
         own = recipe(self.precision).cpu_backend
         if self.target is Target.TRT:
-            if asked is not CpuBackend.AUTO or own is not EngineBackend.ONNXRUNTIME:
+            if asked is not CpuBackend.AUTO or own is not Runtime.ONNXRUNTIME:
                 raise InputError(f"--precision {self.precision} --cpu-backend {asked} builds a CPU engine",
                                  "use --target cpu (TensorRT builds fp32, fp16 or int8)")
-            object.__setattr__(self, "cpu_backend", EngineBackend.TENSORRT)
+            object.__setattr__(self, "cpu_backend", Runtime.TENSORRT)
             return
-        backend = own if asked is CpuBackend.AUTO else EngineBackend(str(asked))
-        if backend is EngineBackend.OPENVINO and recipe(self.precision).openvino_hint is None:
+        backend = own if asked is CpuBackend.AUTO else Runtime(str(asked))
+        if backend is Runtime.OPENVINO and recipe(self.precision).openvino_hint is None:
             raise InputError(f"OpenVINO engines are built as fp32, bf16 or int8, not {self.precision}",
                              "use --precision fp32, bf16 or int8 with --cpu-backend openvino")
-        if backend is not EngineBackend.OPENVINO and own is EngineBackend.OPENVINO:
+        if backend is not Runtime.OPENVINO and own is Runtime.OPENVINO:
             raise InputError(f"{self.precision} runs on OpenVINO only (its bfloat16 kernels)",
                              "drop --cpu-backend, or build --precision int8 / fp32 for ONNX Runtime")
         object.__setattr__(self, "cpu_backend", backend)
@@ -140,9 +141,14 @@ class BuildConfig:
             args.append("--no-gate")
         return shlex.join(args)
 
+    def engine_options(self) -> EngineOptions:
+        return EngineOptions(label=self.model, precision=str(self.precision), threads=self.threads,
+                             openvino_hint=recipe(self.precision).openvino_hint, shapes=self.shapes,
+                             workspace_mib=self.workspace_mib, opt_level=self.opt_level)
+
     @staticmethod
-    def from_manifest(manifest: dict[str, Any]) -> BuildConfig:
-        cfg = dict(manifest["build_config"])
+    def from_manifest(manifest: mf.EngineManifest) -> BuildConfig:
+        cfg = dict(manifest.build_config or {})
         for key in ("output", "calib", "gate_data"):
             cfg[key] = Path(cfg[key]) if cfg.get(key) else None
         cfg["keep_fp32"] = tuple(cfg.get("keep_fp32", ()))
@@ -161,10 +167,10 @@ def load_frame_model(cfg: BuildConfig) -> tuple[onnx.ModelProto, Path]:
         raise ModelError(
             f"{source} is not a readable ONNX model: {str(exc).splitlines()[0][:160]}", "pass a .onnx file"
         ) from exc
-    from edgecolor.graph.frame import check_frame_model, onnx_signature
+    from edgecolor.graph.contract import check_frame_model, onnx_signature
 
     if cfg.adapter:
-        from edgecolor.graph.adapter import adapt
+        from edgecolor.graph.adapters import adapt
 
         try:
             adapted = adapt(model, cfg.adapter, Path(cfg.model).stem)
@@ -178,7 +184,7 @@ def load_frame_model(cfg: BuildConfig) -> tuple[onnx.ModelProto, Path]:
         _probe(adapted, label, cfg.threads)
         return adapted, source
     check_frame_model(*onnx_signature(model), source.name)
-    _check_metadata({p.key: p.value for p in model.metadata_props}, source.name)
+    _check_metadata(FrameModelInfo.read(model), source.name)
     _probe(model, source.name, cfg.threads)
     from edgecolor.graph.precision import name_nodes
 
@@ -205,15 +211,11 @@ def _precision_graph(cfg: BuildConfig, fp32: Path, work: Path, model_sha: str, f
     return out, maker(cfg, fp32, out, work, model_sha, frames, keep, on_progress)
 
 
-def _check_metadata(meta: dict[str, str], name: str) -> None:
+def _check_metadata(info: FrameModelInfo, name: str) -> None:
     """Refuse absurd frame-model metadata before any slow work (the gate and the engine read it later)."""
-    from edgecolor.backends.base import extra_defaults
-    from edgecolor.backends.onnxruntime import METADATA_REMEDY, METADATA_WHAT
-    from edgecolor.graph.frame import net_size
-
-    extra_defaults(meta.get("edgecolor.extra_inputs"), METADATA_WHAT, METADATA_REMEDY)
-    if meta.get("edgecolor.task") == Task.COLORIZE:
-        net_size(meta, name)
+    info.defaults()
+    if info.task == Task.COLORIZE:
+        info.checked_net_size(name)
 
 
 def build(cfg: BuildConfig, on_step: Any = None, on_progress: Progress | None = None,
@@ -261,7 +263,7 @@ def _build(cfg: BuildConfig, on_step: Any = None, on_progress: Progress | None =
             on_progress("accuracy gate", done, total)
 
     t0 = time.perf_counter()
-    if cfg.target is Target.TRT or cfg.cpu_backend is EngineBackend.OPENVINO:
+    if cfg.target is Target.TRT or cfg.cpu_backend is Runtime.OPENVINO:
         from edgecolor.errors import require
 
         # fail in one line before any slow work
@@ -271,7 +273,8 @@ def _build(cfg: BuildConfig, on_step: Any = None, on_progress: Progress | None =
     read = [source, *([Path(cfg.adapter)] if cfg.adapter and cfg.adapter.endswith(".json") else [])]
     refuse_overwrite([engine, mf.manifest_path(engine)], read, "engine")
     refuse_existing(engine, overwrite, "engine")
-    task = next((p.value for p in model.metadata_props if p.key == "edgecolor.task"), Task.STYLIZE)
+    info = FrameModelInfo.read(model)
+    task = info.runs_as
     with work_dir("build") as work:
         fp32 = work / "fp32.onnx"
         onnx.save(model, fp32)
@@ -281,7 +284,7 @@ def _build(cfg: BuildConfig, on_step: Any = None, on_progress: Progress | None =
         graph = fp32
         keep = tuple(cfg.keep_fp32)
         if recipe(cfg.precision).graph is not None:
-            fold = held_out_fold({p.key: p.value for p in model.metadata_props}, source.name)
+            fold = held_out_fold(info, source.name)
             frames, gate_set = _frames(cfg, task, step, fold)
             step(f"{cfg.precision} graph")
             graph, extra = _precision_graph(cfg, fp32, work, model_sha, frames, keep, on_progress)
@@ -302,7 +305,7 @@ def _build(cfg: BuildConfig, on_step: Any = None, on_progress: Progress | None =
         written: Path | None = None
         try:
             with atomic_output(engine) as staged:
-                facts = write_engine(cfg, graph, staged)
+                facts = write_engine(cfg.cpu_backend, graph, staged, cfg.engine_options())
                 manifest = {
                     "edgecolor_version": __version__,
                     "precision": cfg.precision,
@@ -322,7 +325,7 @@ def _build(cfg: BuildConfig, on_step: Any = None, on_progress: Progress | None =
                     **extra,
                     **facts,
                 }
-                written = mf.write(engine, manifest)
+                written = mf.write(engine, mf.EngineManifest.from_json(manifest))
         except BaseException:
             if written is not None:  # the engine's rename failed: its manifest must not stay alone
                 written.unlink(missing_ok=True)
@@ -330,36 +333,41 @@ def _build(cfg: BuildConfig, on_step: Any = None, on_progress: Progress | None =
     return manifest
 
 
-def up_to_date(cfg: BuildConfig) -> dict[str, Any] | None:
+def rebuild(manifest: mf.EngineManifest) -> dict[str, Any]:
+    """Rebuild a stale engine the way its manifest records (:attr:`~edgecolor.backends.manifest.StaleEngine.manifest`),
+    in place."""
+    return build(BuildConfig.from_manifest(manifest), overwrite=Overwrite.YES)
+
+
+def up_to_date(cfg: BuildConfig) -> mf.EngineManifest | None:
     """The manifest of ``cfg``'s engine when it exists, fits this machine and is what ``cfg`` asks for (the same
     model, precision, target, adapter, calibration); None when there is no engine yet. A stale one raises
-    :class:`~edgecolor.builder.manifest.StaleEngine` saying why (``build --rebuild-if-stale`` then rebuilds)."""
+    :class:`~edgecolor.backends.manifest.StaleEngine` saying why (``build --rebuild-if-stale`` then rebuilds)."""
     engine = cfg.engine_path
     if not mf.manifest_path(engine).is_file():
         return None
     manifest = mf.check(engine)
     changed = differences(cfg, manifest)  # an up-to-date engine of another model is still stale
     if changed:
-        raise mf.StaleEngine(f"engine {engine.name} is stale: {'; '.join(changed)}", "rebuild it")
+        raise mf.StaleEngine(f"engine {engine.name} is stale: {'; '.join(changed)}", "rebuild it", manifest)
     return manifest
 
 
-def differences(cfg: BuildConfig, manifest: dict[str, Any]) -> list[str]:
+def differences(cfg: BuildConfig, manifest: mf.EngineManifest) -> list[str]:
     """How an existing engine's manifest differs from what ``cfg`` asks for (another model, precision,
     target, adapter, calibration): ``--rebuild-if-stale`` rebuilds on any of them."""
     from edgecolor.registry import resolve_model
 
     found = []
     source = resolve_model(cfg.model)
-    if manifest.get("source_sha256") != mf.sha256_file(source):
-        found.append(f"it was built from another model ({str(manifest.get('source_onnx'))[:80]}), not {source}")
-    recorded = manifest.get("build_config")
-    recorded = recorded if isinstance(recorded, dict) else {}
+    if manifest.source_sha256 != mf.sha256_file(source):
+        found.append(f"it was built from another model ({str(manifest.source_onnx)[:80]}), not {source}")
+    recorded = manifest.build_config or {}
     keys = ["precision", "target", "adapter"]
     keys += ["calib", "calib_method", "calib_frames"] if recipe(cfg.precision).calibrates else []
     keys += ["shapes"] if cfg.target is Target.TRT else ["cpu_backend"]
     wanted = asdict(cfg)
-    recorded = {"cpu_backend": str(EngineBackend.ONNXRUNTIME), **recorded}  # manifests from before OpenVINO
+    recorded = {"cpu_backend": str(Runtime.ONNXRUNTIME), **recorded}  # manifests from before OpenVINO
     for key in keys:
         want = None if wanted[key] is None else str(wanted[key])
         have = None if recorded.get(key) is None else str(recorded.get(key))

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import onnx
 
-from edgecolor.choices import CalibMethod, EngineBackend, Precision, Target
+from edgecolor.choices import CalibMethod, Precision, Runtime, Target
 
 if TYPE_CHECKING:
     from edgecolor.builder.pipeline import BuildConfig
@@ -37,7 +37,7 @@ class Recipe:
     min_psnr_vs_fp32: float | None
     remedy: Callable[[BuildConfig], str]
     calibrates: bool = False  # reads calibration frames (--calib, --calib-method, --calib-frames)
-    cpu_backend: EngineBackend = EngineBackend.ONNXRUNTIME  # what --target cpu builds for by default
+    cpu_backend: Runtime = Runtime.ONNXRUNTIME  # what --target cpu builds for by default
     openvino_hint: str | None = "f32"  # OpenVINO's INFERENCE_PRECISION_HINT; None: not buildable for OpenVINO
 
 
@@ -90,10 +90,9 @@ def _int8_graph(cfg: BuildConfig, fp32: Path, out: Path, work: Path, model_sha: 
 def _saturating_cpu(cfg: BuildConfig) -> bool:
     """Whether this build's INT8 engine runs on ONNX Runtime on an x86 CPU without integer dot products,
     where 8-bit weights saturate (:attr:`edgecolor.graph.precision.Int8Options.reduce_range`)."""
-    from edgecolor.builder.auto import INT8_FLAGS
-    from edgecolor.system import cpu_flags
+    from edgecolor.system import INT8_FLAGS, cpu_flags
 
-    if cfg.target is not Target.CPU or cfg.cpu_backend is not EngineBackend.ONNXRUNTIME:
+    if cfg.target is not Target.CPU or cfg.cpu_backend is not Runtime.ONNXRUNTIME:
         return False
     flags = set(cpu_flags())
     return "avx2" in flags and not flags & set(INT8_FLAGS)
@@ -140,7 +139,7 @@ RECIPES: dict[Precision, Recipe] = {
     Precision.INT8: Recipe(_int8_graph, 0.3, 30.0, _int8_remedy, calibrates=True),
     # BF16 keeps 8 exponent bits, so FP16's limits would be too strict for its 8-bit mantissa; INT8's apply.
     Precision.BF16: Recipe(_bf16_graph, 0.3, 30.0, lambda cfg: "build --precision int8 (calibrated) or fp32",
-                           cpu_backend=EngineBackend.OPENVINO, openvino_hint="bf16"),
+                           cpu_backend=Runtime.OPENVINO, openvino_hint="bf16"),
 }
 
 

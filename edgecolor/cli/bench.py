@@ -47,13 +47,13 @@ def bounded_streams(ctx: typer.Context, param: typer.CallbackParam, value: str) 
 def _built_facts(path: Path) -> dict[str, dict | None]:
     """From a built engine's manifest, read once: ``gate``, the accuracy gate's record (None for FP32), and
     ``auto``, what ``build --precision auto`` chose for this CPU and why. Both None for an unbuilt model."""
-    from edgecolor.builder import manifest as mf
+    from edgecolor.backends import manifest as mf
 
     try:
         man = mf.read(path)
     except mf.StaleEngine:  # no or unreadable sidecar: an unbuilt model has no recorded accuracy
         return {"gate": None, "auto": None}
-    return {"gate": mf.accuracy(man) if man.get("precision") != "fp32" else None, "auto": man.get("auto")}
+    return {"gate": man.accuracy() if man.precision != "fp32" else None, "auto": man.auto}
 
 
 def bench(

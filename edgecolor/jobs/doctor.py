@@ -96,8 +96,7 @@ def camera_facts() -> list[dict[str, Any]]:
 def cpu_facts() -> dict[str, Any]:
     """The CPU's model and the flags that decide its INT8 / bfloat16 kernels, grouped as ``--precision auto``
     reads them: integer dot products (VNNI, AMX-INT8, Arm dot product), bfloat16, and AMX."""
-    from edgecolor.builder.auto import BF16_FLAGS, INT8_FLAGS
-    from edgecolor.system import cpu_flags, cpu_model, usable_cores
+    from edgecolor.system import BF16_FLAGS, INT8_FLAGS, cpu_flags, cpu_model, usable_cores
 
     flags = cpu_flags()
     return {

@@ -4,8 +4,8 @@ import cv2
 import numpy as np
 import pytest
 
-from edgecolor.backends.cpu_split import SplitColorizerEngine
 from edgecolor.backends.onnxruntime import OrtEngine
+from edgecolor.backends.onnxruntime.split import SplitColorizerEngine
 from edgecolor.errors import ModelError
 
 from helpers import random_bgr, tiny_colorizer
@@ -81,7 +81,7 @@ def test_split_session_does_not_spin_and_the_graph_keeps_the_default():
 def test_agrees_with_graph_with_a_chroma_curve(tmp_path):
     import onnx
 
-    from edgecolor.graph.frame import with_chroma_curve
+    from edgecolor.graph.colorizer import with_chroma_curve
 
     path = tiny_colorizer(tmp_path / "tiny.onnx", net_size=32, gain=0.5)
     curved = tmp_path / "curved.onnx"

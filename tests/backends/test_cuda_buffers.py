@@ -6,7 +6,7 @@ import logging
 import numpy as np
 import pytest
 
-from edgecolor.backends.cuda_buffers import CudaBuffers, CudaError, CudaRuntime
+from edgecolor.backends.tensorrt.cuda_buffers import CudaBuffers, CudaError, CudaRuntime
 
 from fakes.cudart_fake import FakeCudart, Props, read, write
 

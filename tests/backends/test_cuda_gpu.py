@@ -17,7 +17,7 @@ def cuda():
     err, count = cudart.cudaGetDeviceCount()
     if err != cudart.cudaError_t.cudaSuccess or count == 0:
         pytest.skip("no CUDA GPU")
-    from edgecolor.backends.cuda_buffers import CudaRuntime
+    from edgecolor.backends.tensorrt.cuda_buffers import CudaRuntime
 
     return CudaRuntime(cudart)
 
@@ -26,7 +26,7 @@ def cuda():
 @pytest.mark.parametrize("graphs", [False, True])
 def test_frames_round_trip_bit_exact(cuda, mapped, graphs):
     """H2D -> device-to-device 'kernel' (a copy into the output buffer) -> D2H, over two slots."""
-    from edgecolor.backends.cuda_buffers import CudaBuffers
+    from edgecolor.backends.tensorrt.cuda_buffers import CudaBuffers
 
     rt = cuda.rt
     pool = CudaBuffers(cuda, slots=2, mapped=mapped, graphs=graphs)

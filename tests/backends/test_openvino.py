@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from edgecolor.backends import open_engine
-from edgecolor.backends.cpu_split import SplitColorizerEngine
+from edgecolor.backends.onnxruntime.split import SplitColorizerEngine
 from edgecolor.errors import InputError, MissingDependency, ModelError, install_command
 
 from helpers import random_bgr, tiny_colorizer
@@ -50,7 +50,7 @@ def test_style_network_on_openvino_pre_post_on_onnxruntime(tmp_path):
 
 def test_refuses_bad_precisions_and_onnxruntime_fused_graphs(tmp_path, model):
     pytest.importorskip("openvino")
-    from edgecolor.backends.openvino import OpenVinoColorizerEngine
+    from edgecolor.backends.openvino.engine import OpenVinoColorizerEngine
 
     with pytest.raises(InputError, match="precision"):
         OpenVinoColorizerEngine(model, precision="fp8")

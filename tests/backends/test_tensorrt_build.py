@@ -11,8 +11,8 @@ import json
 import onnx
 import pytest
 
-from edgecolor.backends import tensorrt as trt_backend
-from edgecolor.backends.tensorrt import Shapes, TrtBuildOptions, build_engine, deserialize, engine_io
+from edgecolor.backends.tensorrt import build as trt_backend
+from edgecolor.backends.tensorrt.build import Shapes, TrtBuildOptions, build_engine, deserialize, engine_io
 from edgecolor.errors import InputError, ModelError
 from edgecolor.graph.precision import to_fp16
 
@@ -68,7 +68,7 @@ def test_plan_from_another_version_is_refused(fake_trt, fp16_model, tmp_path):  
 
 
 def test_full_build_with_manifest_check(fake_trt, tmp_path, monkeypatch):  # noqa: F811
-    from edgecolor.builder import manifest as mf
+    from edgecolor.backends import manifest as mf
     from edgecolor.builder.pipeline import BuildConfig, build
 
     from build_helpers import image_folder
@@ -83,7 +83,7 @@ def test_full_build_with_manifest_check(fake_trt, tmp_path, monkeypatch):  # noq
     assert manifest["backend"] == "tensorrt" and manifest["backend_version"] == fake_trt.version
     assert manifest["gpu"] == {"name": "Orin", "compute_capability": "8.7"}
     assert manifest["gate"]["passed"] and manifest["qdq"]["on_output"] == []
-    assert mf.check(cfg.engine_path)["engine_sha256"] == manifest["engine_sha256"]
+    assert mf.check(cfg.engine_path).engine_sha256 == manifest["engine_sha256"]
     monkeypatch.setattr(trt_backend, "gpu_identity", lambda: {"name": "RTX 4090", "compute_capability": "8.9"})
     with pytest.raises(mf.StaleEngine, match="(?i)rebuild it: edgecolor build"):
         mf.check(cfg.engine_path)

@@ -9,10 +9,10 @@ import onnx
 import pytest
 from typer.testing import CliRunner
 
-from edgecolor.backends.cuda_buffers import CudaRuntime
+from edgecolor.backends import manifest as manifest_mod
 from edgecolor.backends.onnxruntime import OrtEngine
-from edgecolor.backends.tensorrt_runtime import TrtEngine
-from edgecolor.builder import manifest as manifest_mod
+from edgecolor.backends.tensorrt.cuda_buffers import CudaRuntime
+from edgecolor.backends.tensorrt.engine import TrtEngine
 from edgecolor.cli import app
 from edgecolor.errors import InputError, ModelError
 
@@ -51,7 +51,7 @@ def build_engine(trt, onnx_path, engine_path, manifest=None):
         "engine_sha256": manifest_mod.sha256_file(engine_path),
         "extra_inputs": {"colour_strength": {"default": 1.0}},
     }
-    manifest_mod.write(engine_path, facts if manifest is None else manifest(facts))
+    manifest_mod.write_json(engine_path, facts if manifest is None else manifest(facts))
     return engine_path
 
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from edgecolor.backends.manifest import EngineManifest
 from edgecolor.builder import auto
 from edgecolor.builder.pipeline import BuildConfig
-from edgecolor.choices import EngineBackend, Precision
+from edgecolor.choices import Precision, Runtime
 
-OV, ORT = EngineBackend.OPENVINO, EngineBackend.ONNXRUNTIME
+OV, ORT = Runtime.OPENVINO, Runtime.ONNXRUNTIME
 
 
 @pytest.mark.parametrize(("flags", "openvino", "precision", "backend", "says"), [
@@ -39,7 +40,7 @@ def test_build_config_resolves_auto_from_this_machine(monkeypatch, tmp_path):
     assert cfg.precision is Precision.INT8 and cfg.cpu_backend is ORT
     assert cfg.auto is not None and "avx512_vnni" in cfg.auto["reason"]
     assert cfg.engine_path.name == "colorizer-int8-cpu.onnx" and "--precision int8" in cfg.command()
-    again = BuildConfig.from_manifest({"build_config": {**cfg.__dict__}})  # a rebuild keeps the choice
+    again = BuildConfig.from_manifest(EngineManifest(build_config={**cfg.__dict__}))  # a rebuild keeps the choice
     assert again.precision is Precision.INT8 and again.auto == cfg.auto
 
 
@@ -84,7 +85,7 @@ def test_auto_falls_back_with_one_warning_when_openvino_cannot_compile(monkeypat
     from typer.testing import CliRunner
 
     from edgecolor import system
-    from edgecolor.backends import openvino
+    from edgecolor.backends.openvino import engine as openvino
     from edgecolor.cli import app
     from edgecolor.errors import ModelError
 

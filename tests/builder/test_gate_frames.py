@@ -15,6 +15,7 @@ from edgecolor.builder.gate_frames import MIN_COLOURFULNESS, corpus_validation_f
 from edgecolor.cli import app
 from edgecolor.errors import InputError
 from edgecolor.graph.calibration import load_frames
+from edgecolor.graph.contract import FrameModelInfo
 from edgecolor.registry import SAMPLE_CLIP
 
 from build_helpers import conv_colorizer, image_folder
@@ -200,7 +201,7 @@ def test_held_out_fold_reads_the_training_record(training, fold):
     from edgecolor.builder.gate_frames import held_out_fold
 
     meta = {} if training is None else {"edgecolor.training": json.dumps(training)}
-    assert held_out_fold(meta, "m.onnx") == fold
+    assert held_out_fold(FrameModelInfo.from_props(meta), "m.onnx") == fold
 
 
 def test_a_corrupt_training_record_is_a_model_error():
@@ -208,4 +209,4 @@ def test_a_corrupt_training_record_is_a_model_error():
     from edgecolor.errors import ModelError
 
     with pytest.raises(ModelError, match="m.onnx's edgecolor.training metadata"):
-        held_out_fold({"edgecolor.training": "{not json"}, "m.onnx")
+        held_out_fold(FrameModelInfo(training="{not json"), "m.onnx")

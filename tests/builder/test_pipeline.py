@@ -11,7 +11,8 @@ import pytest
 from onnx import TensorProto, helper
 from typer.testing import CliRunner
 
-from edgecolor.builder import manifest as mf
+from edgecolor.backends import manifest as mf
+from edgecolor.builder import pipeline as builder
 from edgecolor.builder.gate import GateFailed
 from edgecolor.builder.pipeline import BuildConfig, build
 from edgecolor.choices import Overwrite
@@ -67,7 +68,6 @@ def test_gate_failure_names_remedy_and_writes_nothing(work, monkeypatch):
 
 
 def test_sensitivity_pass_keeps_layers_fp32(work, monkeypatch):
-    from edgecolor.builder import pipeline as builder
 
     calls = []
 
@@ -86,11 +86,12 @@ def test_sensitivity_pass_keeps_layers_fp32(work, monkeypatch):
 def test_manifest_mismatch_and_rebuild(work):
     c = cfg(work, precision="fp16")
     build(c)
-    assert mf.check(c.engine_path)["precision"] == "fp16"
+    assert mf.check(c.engine_path).precision == "fp16"
     conv_colorizer(work / "m.onnx", seed=3)  # the source ONNX changes
-    with pytest.raises(mf.StaleEngine, match="source ONNX"):
+    with pytest.raises(mf.StaleEngine, match="source ONNX") as stale:
         mf.check(c.engine_path)
-    assert mf.check(c.engine_path, rebuild_if_stale=True)["source_sha256"] == mf.sha256_file(work / "m.onnx")
+    builder.rebuild(stale.value.manifest)  # what build --rebuild-if-stale does
+    assert mf.check(c.engine_path).source_sha256 == mf.sha256_file(work / "m.onnx")
     data = json.loads(mf.manifest_path(c.engine_path).read_text())
     data["backend_version"] = "0.1.0"
     mf.manifest_path(c.engine_path).write_text(json.dumps(data))
@@ -100,7 +101,10 @@ def test_manifest_mismatch_and_rebuild(work):
 
     with pytest.raises(mf.StaleEngine, match="onnxruntime 0.1.0"):
         open_engine(c.engine_path, cpu_path="graph", threads=1)  # the one loader checks CPU engines' manifests too
-    engine = open_engine(c.engine_path, cpu_path="graph", threads=1, rebuild_if_stale=True)  # rebuilt, then opened
+    with pytest.raises(mf.StaleEngine) as stale:
+        open_engine(c.engine_path, cpu_path="graph", threads=1)
+    builder.rebuild(stale.value.manifest)
+    engine = open_engine(c.engine_path, cpu_path="graph", threads=1)  # rebuilt, then opened
     assert engine(np.zeros((8, 8, 3), np.uint8)).shape == (8, 8, 3)
     assert json.loads(mf.manifest_path(c.engine_path).read_text())["backend_version"] != "0.1.0"
     mf.manifest_path(c.engine_path).unlink()
@@ -181,7 +185,9 @@ def _padded_colorizer(path):
     """luma -> Conv 1->8 -> Relu -> zero Pad -> Conv 8->8 (no pads) -> Clip (ReLU6) -> Conv 8->2 -> chroma: the
     middle layer as EfficientNet exports it ("same" padding as an explicit Pad); 8 channels so that it is not
     one of the narrow convolutions kept float on the CPU."""
-    from edgecolor.graph.frame import IR_VERSION, OPSET, colorizer_frame_model
+    from edgecolor.graph.colorizer import colorizer_frame_model
+    from edgecolor.graph.contract import FrameModelInfo
+    from edgecolor.graph.pieces import IR_VERSION, OPSET
 
     rng = np.random.default_rng(0)
     arrays = {"w1": rng.normal(0, 0.3, (8, 1, 3, 3)), "b1": np.zeros(8), "wm": rng.normal(0, 0.2, (8, 8, 3, 3)),
@@ -200,7 +206,7 @@ def _padded_colorizer(path):
         [helper.make_tensor_value_info("chroma", TensorProto.FLOAT, ["N", 2, 16, 16])], inits)
     core = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
     core.ir_version = IR_VERSION
-    onnx.save(colorizer_frame_model(core, 16, {"edgecolor.name": "padded"}), path)
+    onnx.save(colorizer_frame_model(core, 16, FrameModelInfo(name="padded")), path)
     return path
 
 

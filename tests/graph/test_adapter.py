@@ -12,7 +12,7 @@ from onnx import TensorProto, helper
 
 from edgecolor.backends.onnxruntime import OrtEngine
 from edgecolor.errors import InputError
-from edgecolor.graph.adapter import AdapterSpec, wrap
+from edgecolor.graph.adapters import AdapterSpec, wrap
 
 from helpers import random_bgr
 

@@ -19,8 +19,8 @@ from edgecolor.backends import open_engine
 from edgecolor.backends.onnxruntime import OrtEngine
 from edgecolor.colour import CHROMA_FROM_BGR, LUMA_BGR
 from edgecolor.errors import InputError, ModelError
-from edgecolor.graph.adapter import adapt, is_colorizer_spec
-from edgecolor.graph.colorizer_adapter import ColorizerSpec
+from edgecolor.graph.adapters import adapt, is_colorizer_spec
+from edgecolor.graph.adapters.colorizer import ColorizerSpec
 
 from fakes import fake_trt  # noqa: F401 - pytest fixture
 from helpers import random_bgr
@@ -143,8 +143,8 @@ def test_cli_builds_a_preset_and_refuses_a_mismatch_in_one_line(tmp_path):
     code, _ = _cli("build", tmp_path / "caffe.onnx", "--adapter", "zhang-caffe", "--precision", "fp32",
                    "-o", tmp_path / "e.onnx")
     assert code == 0
-    meta = open_engine(tmp_path / "e.onnx", cpu_path="auto", threads=1).metadata
-    assert meta["edgecolor.task"] == "colorize" and meta["edgecolor.net_size"] == "224x224"
+    info = open_engine(tmp_path / "e.onnx", cpu_path="auto", threads=1).info
+    assert info.task == "colorize" and info.net_size == "224x224"
     onnx.save(cs.zhang(in_channels=3), tmp_path / "rgb.onnx")
     code, out = _cli("build", tmp_path / "rgb.onnx", "--adapter", "zhang", "--precision", "fp32",
                      "-o", tmp_path / "bad.onnx")
@@ -155,7 +155,7 @@ def test_cli_builds_a_preset_and_refuses_a_mismatch_in_one_line(tmp_path):
 
 def test_adapted_colorizer_builds_int8_for_tensorrt(tmp_path, monkeypatch, fake_trt):  # noqa: F811
     """Through the strict TensorRT fakes (10.3, 10.13, 11.1): API calls only, TensorRT itself is not run."""
-    from edgecolor.backends import tensorrt as trt_backend
+    from edgecolor.backends.tensorrt import build as trt_backend
     from edgecolor.builder.pipeline import BuildConfig, build
 
     from build_helpers import image_folder

@@ -1,7 +1,7 @@
 """Run a built TensorRT frame-model engine (TensorRT 10.3 / 10.13 / 11.x) on CUDA buffers.
 
 The engine is refused before it is deserialized when its JSON sidecar (written by ``edgecolor build``,
-checked by :func:`edgecolor.builder.manifest.check`) says it was built by another TensorRT version, for
+checked by :func:`edgecolor.backends.manifest.check`) says it was built by another TensorRT version, for
 another GPU, or changed since: TensorRT plans are not portable, and a mismatched plan fails later with a
 far less helpful message. Its I/O is then checked against the frame-model contract.
 
@@ -20,31 +20,32 @@ from typing import Any
 
 import numpy as np
 
-from edgecolor.backends.base import Engine, extra_defaults
-from edgecolor.backends.cuda_buffers import CudaBuffers, CudaError, CudaRuntime
+from edgecolor.backends.base import Engine
+from edgecolor.backends.manifest import EngineManifest, check
+from edgecolor.backends.tensorrt.cuda_buffers import CudaBuffers, CudaError, CudaRuntime
 from edgecolor.errors import InputError, ModelError, require
-from edgecolor.graph.frame import FRAME, TensorSig, check_frame_model
+from edgecolor.graph.contract import FRAME, FrameModelInfo, TensorSig, check_frame_model, extra_defaults
 
 log = logging.getLogger(__name__)
 
 
-def read_manifest(engine_path: Path) -> dict[str, Any]:
+def read_manifest(engine_path: Path) -> EngineManifest:
     """The engine's sidecar (``ENGINE.json``, written by ``edgecolor build``), checked for this machine:
-    schema, file hash, TensorRT version and GPU (:func:`edgecolor.builder.manifest.check`)."""
-    from edgecolor.builder import manifest
-
-    return manifest.check(engine_path, backend="tensorrt")
+    schema, file hash, TensorRT version and GPU (:func:`edgecolor.backends.manifest.check`)."""
+    return check(engine_path, backend="tensorrt")
 
 
-def _extra_defaults(manifest: dict[str, Any]) -> dict[str, float]:
+def _source_info(manifest: EngineManifest) -> FrameModelInfo:
+    """What the engine's source frame model records (read from it where it is still there), with the task the
+    manifest records."""
+    source = Path(manifest.source_onnx or "")
+    info = FrameModelInfo.read_file(source) if manifest.source_onnx and source.is_file() else FrameModelInfo()
+    return info.replace(task=manifest.task) if manifest.task is not None else info
+
+
+def _extra_defaults(manifest: EngineManifest, info: FrameModelInfo) -> dict[str, float]:
     """Defaults of the extra inputs: from the manifest, else from the source frame model's metadata."""
-    extras = manifest.get("extra_inputs")
-    source = Path(str(manifest.get("source_onnx", "")))
-    if extras is None and source.is_file():
-        import onnx
-
-        meta = {p.key: p.value for p in onnx.load(str(source), load_external_data=False).metadata_props}
-        extras = meta.get("edgecolor.extra_inputs", "{}")
+    extras: dict | str = manifest.extra_inputs if manifest.extra_inputs is not None else (info.extra_inputs or "{}")
     return extra_defaults(extras, "the engine's extra_inputs are", "rebuild it with edgecolor build", bare_values=True)
 
 
@@ -69,7 +70,7 @@ class TrtEngine(Engine):
         cuda_graphs: bool = True,
         mapped: bool | None = None,
         cuda: CudaRuntime | None = None,
-        manifest: dict[str, Any] | None = None,
+        manifest: EngineManifest | None = None,
     ) -> None:
         """``manifest``: the engine's sidecar as :func:`edgecolor.backends.open_engine` already checked it
         (read and checked here when not given)."""
@@ -86,11 +87,11 @@ class TrtEngine(Engine):
         if self._engine is None:
             raise ModelError(
                 f"TensorRT {trt.__version__} cannot deserialize {path}",
-                f"rebuild it on this device: {manifest.get('rebuild_command') or 'edgecolor build MODEL --target trt'}",
+                f"rebuild it on this device: {manifest.rebuild_command}",
             )
         self._inputs, self._outputs = self._io(trt)
-        self.defaults = _extra_defaults(manifest)
-        self.metadata = {k: str(v) for k, v in manifest.items() if isinstance(v, str | int | float)}
+        self.info = _source_info(manifest)
+        self.defaults = _extra_defaults(manifest, self.info)
         self._check_io(path)
         self.output_name = self._outputs[0]
         self.profile = [tuple(d) for d in self._engine.get_tensor_profile_shape(FRAME, 0)]

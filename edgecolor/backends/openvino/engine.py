@@ -1,6 +1,6 @@
 """OpenVINO for a frame model's network on the CPU; the full-resolution colour math stays out of OpenVINO.
 
-- Colorizers: the same split as :class:`~edgecolor.backends.cpu_split.SplitColorizerEngine` (network cut out
+- Colorizers: the same split as :class:`~edgecolor.backends.onnxruntime.split.SplitColorizerEngine` (network cut out
   of the frame model, colour math in OpenCV), with the network compiled by OpenVINO's CPU plugin.
 - Style models (:class:`OpenVinoStyleEngine`): the frame model cut in three at its ``net/`` boundary; the
   ``pre/`` and ``post/`` pieces run on ONNX Runtime (the same graph, so the same colour math), the network
@@ -28,15 +28,14 @@ from typing import Any
 import numpy as np
 import onnx
 
-from edgecolor.backends.base import Engine, extra_defaults
-from edgecolor.backends.cpu_split import SplitColorizerEngine
-from edgecolor.backends.onnxruntime import METADATA_REMEDY, METADATA_WHAT, cpu_session_options
+from edgecolor.backends.base import Engine
+from edgecolor.backends.onnxruntime.engine import cpu_session_options
+from edgecolor.backends.onnxruntime.split import SplitColorizerEngine
 from edgecolor.choices import OpenVinoPrecision, Task
 from edgecolor.errors import ModelError, require
-from edgecolor.graph.frame import FRAME, check_frame_model, onnx_signature
+from edgecolor.graph.contract import COLOUR_SCOPES, FRAME, NET_SCOPE, FrameModelInfo, check_frame_model, onnx_signature
 
 log = logging.getLogger(__name__)
-NET = "net/"
 # The network is compiled for each input shape it meets (at most this many kept): OpenVINO's CPU plugin
 # (2026.4, seen on an AVX2 EPYC) runs a Q/DQ graph with a dynamic input shape wrongly: it fails on the
 # colorizer's gray-to-RGB Expand ("Reorder node ... Can not clone with new dims") and, without it, gives a
@@ -114,10 +113,10 @@ class OpenVinoColorizerEngine(SplitColorizerEngine):
 def _cut(model: onnx.ModelProto) -> tuple[list[str], list[str], list[str]]:
     """``(network inputs, network outputs, pre tensors the post piece also reads)`` at the ``net/`` boundary.
     The network's nodes make only ``net/...`` tensors and are not the frame pieces' own (``pre/``, ``post/``)."""
-    pieces = ("pre/", "post/")
+    pieces = COLOUR_SCOPES
 
     def in_network(n: onnx.NodeProto) -> bool:
-        return not n.name.startswith(pieces) and bool(n.output) and all(o.startswith(NET) for o in n.output)
+        return not n.name.startswith(pieces) and bool(n.output) and all(o.startswith(NET_SCOPE) for o in n.output)
 
     in_net = [n for n in model.graph.node if in_network(n)]
     made_in_net = {o for n in in_net for o in n.output}
@@ -136,7 +135,7 @@ def _cut(model: onnx.ModelProto) -> tuple[list[str], list[str], list[str]]:
     shared = sorted({i for n in post_nodes for i in n.input
                      if i and i not in post_made and (i not in inits or i in graph_inputs)})
     if not net_in or not net_out or not in_net:
-        raise ModelError("this frame model has no net/ network to cut out for OpenVINO",
+        raise ModelError(f"this frame model has no {NET_SCOPE} network to cut out for OpenVINO",
                          "run it on ONNX Runtime (--cpu-path graph)")
     return net_in, net_out, shared
 
@@ -150,8 +149,8 @@ class OpenVinoStyleEngine(Engine):
         label = self.name = name or "the model"
         self.precision = OpenVinoPrecision.parse(precision, "OpenVINO precision")
         check_frame_model(*onnx_signature(model), label)
-        self.metadata = {p.key: p.value for p in model.metadata_props}
-        self.defaults = extra_defaults(self.metadata.get("edgecolor.extra_inputs"), METADATA_WHAT, METADATA_REMEDY)
+        self.info = FrameModelInfo.read(model)
+        self.defaults = self.info.defaults()
         net_in, net_out, shared = _cut(model)
         if len(net_in) != 1 or len(net_out) != 1:
             raise ModelError(f"{label}'s network has {len(net_in)} inputs and {len(net_out)} outputs; the OpenVINO "
@@ -189,7 +188,6 @@ class OpenVinoStyleEngine(Engine):
 
 def open_openvino(model: onnx.ModelProto, precision: str, threads: int = 0, name: str | None = None) -> Engine:
     """The OpenVINO engine for a frame model: the colorizer split (OpenCV colour math) or the style cut."""
-    meta = {p.key: p.value for p in model.metadata_props}
-    if meta.get("edgecolor.task") == Task.COLORIZE:
+    if FrameModelInfo.read(model).task == Task.COLORIZE:
         return OpenVinoColorizerEngine(model, threads=threads, precision=precision, name=name)
     return OpenVinoStyleEngine(model, threads=threads, precision=precision, name=name)

@@ -21,12 +21,12 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper
 
-from edgecolor.backends.base import TwoStageEngine, extra_defaults
-from edgecolor.backends.onnxruntime import METADATA_REMEDY, METADATA_WHAT, cpu_session_options
+from edgecolor.backends.base import TwoStageEngine
+from edgecolor.backends.onnxruntime.engine import cpu_session_options
 from edgecolor.choices import Task
 from edgecolor.colour import BGR_FROM_CHROMA
 from edgecolor.errors import ModelError, require
-from edgecolor.graph.frame import NET_CHROMA, NET_LUMA, check_frame_model, net_size, onnx_signature
+from edgecolor.graph.contract import NET_CHROMA, NET_LUMA, FrameModelInfo, check_frame_model, onnx_signature
 
 
 def has_network_boundary(model: onnx.ModelProto) -> bool:
@@ -41,7 +41,7 @@ def extract_core(model: onnx.ModelProto, net_size: int) -> onnx.ModelProto:
     """The network between ``net/luma`` and ``net/chroma`` of a colorizer frame model (any precision,
     optimised or not)."""
     if not has_network_boundary(model):
-        raise ModelError("this frame model has no net/luma -> net/chroma network to run on the CPU fast path",
+        raise ModelError(f"this frame model has no {NET_LUMA} -> {NET_CHROMA} network to run on the CPU fast path",
                          "run it with --cpu-path auto (which runs such a model as a whole graph) or graph")
     inferred = onnx.shape_inference.infer_shapes(model)  # the extractor looks tensors up in value_info
     known = {v.name for v in inferred.graph.value_info}
@@ -88,14 +88,14 @@ class SplitColorizerEngine(TwoStageEngine[Prepared]):
             label = name or path.name
         check_frame_model(*onnx_signature(frame_model), label)
         self.name = label
-        self.metadata = {p.key: p.value for p in frame_model.metadata_props}
-        if self.metadata.get("edgecolor.task") != Task.COLORIZE:
+        self.info = FrameModelInfo.read(frame_model)
+        if self.info.task != Task.COLORIZE:
             raise ModelError(f"{label} is not a colorizer frame model", "use the graph engine for other models")
-        if "edgecolor.adapter" in self.metadata:
+        if self.info.adapted:
             raise ModelError(f"{label} is an adapted colorizer; the CPU fast path runs edgecolor's own only",
                              "run it with the graph engine (--cpu-path graph or auto)")
-        self.net_size = net_size(self.metadata, label)
-        self.defaults = extra_defaults(self.metadata.get("edgecolor.extra_inputs"), METADATA_WHAT, METADATA_REMEDY)
+        self.net_size = self.info.checked_net_size(label)
+        self.defaults = self.info.defaults()
         self._run_core = self._core_runner(extract_core(frame_model, self.net_size), threads)
 
     def _core_runner(self, core: onnx.ModelProto, threads: int) -> Callable[[np.ndarray], np.ndarray]:

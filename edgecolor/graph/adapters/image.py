@@ -22,18 +22,9 @@ from onnx import TensorProto, helper, numpy_helper
 
 from edgecolor import inputs, jsonio
 from edgecolor.errors import InputError
-from edgecolor.graph.frame import (
-    FRAME,
-    FRAME_OUT,
-    IR_VERSION,
-    OPSET,
-    ExtraInput,
-    FrameModelSpec,
-    GraphBuilder,
-    assemble,
-)
-
-_FLOATS = {TensorProto.FLOAT, TensorProto.FLOAT16}
+from edgecolor.graph.adapters.common import FLOATS, MAX_MULTIPLE, MAX_SIDE, assemble_wrapped, crop_like, pad_to_multiple
+from edgecolor.graph.contract import FRAME, FRAME_OUT, NET_SCOPE, POST_SCOPE, PRE_SCOPE, ExtraInput, FrameModelInfo
+from edgecolor.graph.pieces import OPSET, FrameModelSpec, GraphBuilder
 
 
 @dataclass(frozen=True)
@@ -132,8 +123,6 @@ _SPEC_HELP = ("e.g. --adapter layout=nchw,order=rgb,range=0:1,size=dynamic,multi
               "colorizer preset: zhang, zhang-caffe, ddcolor, deoldify")
 
 
-MAX_SIDE = 8192  # fixed network sizes beyond this are typos, and would allocate a lot
-MAX_MULTIPLE = 1024
 MAX_ONE_HOT = 65536
 
 
@@ -158,7 +147,7 @@ def _image_io(model: onnx.ModelProto, spec: AdapterSpec) -> tuple[onnx.ValueInfo
     def is_image(vi: onnx.ValueInfoProto) -> bool:
         tt = vi.type.tensor_type
         dims = tt.shape.dim
-        return tt.elem_type in _FLOATS and len(dims) == 4 and dims[c_axis].dim_value == 3
+        return tt.elem_type in FLOATS and len(dims) == 4 and dims[c_axis].dim_value == 3
 
     if len(inputs) != 1 or not is_image(inputs[0]):
         got = [(i.name, [d.dim_param or d.dim_value for d in i.type.tensor_type.shape.dim]) for i in inputs]
@@ -187,54 +176,40 @@ def _channel_affine(b: GraphBuilder, x: str, spec: AdapterSpec, inverse: bool) -
     return b.op("Conv", [x, b.const(w.reshape(3, 3, 1, 1), "affine_w"), b.const(bias, "affine_b")])
 
 
-def _pad_to_multiple(b: GraphBuilder, x: str, k: int) -> str:
-    """Edge-pad NCHW ``x`` at the bottom/right so H and W are multiples of ``k``."""
-    hw = b.dims(x, 2, 4)
-    kk = b.const([k, k], dtype=np.int64)
-    pad_hw = b.op("Mod", [b.op("Sub", [kk, b.op("Mod", [hw, kk])]), kk])
-    pads = b.op("Concat", [b.const([0, 0, 0, 0, 0, 0], dtype=np.int64), pad_hw], axis=0)
-    return b.op("Pad", [x, pads], mode="edge")
-
-
-def _crop_like(b: GraphBuilder, x: str, ref: str) -> str:
-    hw = b.dims(ref, 2, 4)
-    return b.op("Slice", [x, b.const([0, 0], dtype=np.int64), hw, b.const([2, 3], dtype=np.int64)])
-
-
 def wrap(net: onnx.ModelProto, spec: AdapterSpec, name: str = "adapted") -> onnx.ModelProto:
     """A frame model (``frame`` uint8 [N,H,W,3] BGR -> ``frame_out``) around ``net``."""
     if next((o.version for o in net.opset_import if o.domain in ("", "ai.onnx")), OPSET) < 13:
         net = onnx.version_converter.convert_version(net, 13)
     image_in, image_out = _image_io(net, spec)
     in_type, out_type = image_in.type.tensor_type.elem_type, image_out.type.tensor_type.elem_type
-    net = onnx.compose.add_prefix(net, "net/")
+    net = onnx.compose.add_prefix(net, NET_SCOPE)
     from edgecolor.graph.precision import name_nodes
 
     name_nodes(net)
-    pre, post = GraphBuilder("pre/"), GraphBuilder("post/")
+    pre, post = GraphBuilder(PRE_SCOPE), GraphBuilder(POST_SCOPE)
     bgr = pre.frame_to_nchw(FRAME)
     x = _channel_affine(pre, bgr, spec, inverse=False)
     if spec.size is not None:
         x = pre.resize_to(x, spec.size)
     elif spec.multiple > 1:
-        x = _pad_to_multiple(pre, x, spec.multiple)
+        x = pad_to_multiple(pre, x, spec.multiple)
     if spec.layout == "nhwc":
         x = pre.op("Transpose", [x], perm=[0, 2, 3, 1])
     if in_type != TensorProto.FLOAT:
         x = pre.op("Cast", [x], to=in_type)
-    pre.op("Identity", [x], "net/" + image_in.name)
-    y = "net/" + image_out.name
+    pre.op("Identity", [x], NET_SCOPE + image_in.name)
+    y = NET_SCOPE + image_out.name
     if out_type != TensorProto.FLOAT:
         y = post.op("Cast", [y], to=TensorProto.FLOAT)
     if spec.layout == "nhwc":
         y = post.op("Transpose", [y], perm=[0, 3, 1, 2])
     y = _channel_affine(post, y, spec, inverse=True)
-    y = post.resize_like(y, bgr) if spec.size is not None else _crop_like(post, y, bgr)
+    y = post.resize_like(y, bgr) if spec.size is not None else crop_like(post, y, bgr)
     post.nchw_to_frame(y, FRAME_OUT)
 
     frozen: list[onnx.TensorProto] = []
     scalars: list[ExtraInput] = []
-    net_inputs = {i.name[4:]: i for i in net.graph.input}
+    net_inputs = {i.name.removeprefix(NET_SCOPE): i for i in net.graph.input}
     for key, value in spec.extras.items():
         if key not in net_inputs:
             raise InputError(
@@ -245,48 +220,16 @@ def wrap(net: onnx.ModelProto, spec: AdapterSpec, name: str = "adapted") -> onnx
             dims if np.prod(dims or [1]) == np.size(value) else np.shape(value)
         )
         if isinstance(value, tuple):  # vector extras are frozen constants
-            frozen.append(numpy_helper.from_array(arr, "net/" + key))
+            frozen.append(numpy_helper.from_array(arr, NET_SCOPE + key))
             continue
         pre.nodes.append(
             helper.make_node(
                 "Reshape",
                 [key, pre.const(list(arr.shape), "shape", dtype=np.int64)],
-                ["net/" + key],
-                name=f"pre/extra_{key}",
+                [NET_SCOPE + key],
+                name=f"{PRE_SCOPE}extra_{key}",
             )
         )
         scalars.append(ExtraInput(key, float(value), "network input (adapter default)"))
-    meta = {"edgecolor.adapter": spec.describe(), "edgecolor.name": name,
-            "edgecolor.source": "wrapped by edgecolor's adapter"}
-    return assemble_wrapped(net, [pre, post], FrameModelSpec(spec.task, None, None, meta, scalars), name, frozen)
-
-
-def assemble_wrapped(net: onnx.ModelProto, pieces: list[GraphBuilder], spec: FrameModelSpec, name: str,
-                     constants: list[onnx.TensorProto] | None = None) -> onnx.ModelProto:
-    """:func:`edgecolor.graph.frame.assemble` for a foreign ``net/``-prefixed network between the ``pre/`` and
-    ``post/`` pieces: the network's opsets and IR version are kept (the pieces are valid from opset 13 on)."""
-    opsets = {o.domain: o.version for o in net.opset_import}
-    opsets[""] = opsets.get("", OPSET)
-    pre, post = pieces
-    return assemble(spec, [pre, net, post], name, constants=constants, opsets=opsets,
-                    ir_version=max(IR_VERSION, net.ir_version), producer="edgecolor-adapter", full_check=False)
-
-
-def is_colorizer_spec(text: str) -> bool:
-    """Whether ``--adapter`` text names a colorizer preset or colorizer keys (input=/output=)."""
-    from edgecolor.graph.colorizer_adapter import PRESETS, json_spec_text
-
-    text = json_spec_text(text) or text
-    first = text.split(",")[0].strip().lower()
-    keys = {p.partition("=")[0].strip().lower() for p in text.split(",")}
-    return first in PRESETS or bool(keys & {"input", "output", "preset"})
-
-
-def adapt(net: onnx.ModelProto, text: str, name: str = "adapted") -> onnx.ModelProto:
-    """Wrap ``net`` into a frame model per ``--adapter`` text: a colorizer preset/spec or an
-    image-to-image spec."""
-    if is_colorizer_spec(text):
-        from edgecolor.graph.colorizer_adapter import ColorizerSpec, wrap_colorizer
-
-        return wrap_colorizer(net, ColorizerSpec.parse(text), name)
-    return wrap(net, AdapterSpec.parse(text), name)
+    info = FrameModelInfo(adapter=spec.describe(), name=name, source="wrapped by edgecolor's adapter")
+    return assemble_wrapped(net, [pre, post], FrameModelSpec(spec.task, None, None, info, scalars), name, frozen)

@@ -8,14 +8,12 @@ from typing import Any
 
 import numpy as np
 
-from edgecolor.backends.base import Engine, extra_defaults
+from edgecolor.backends.base import Engine
 from edgecolor.errors import ModelError, require
-from edgecolor.graph.frame import FRAME, TensorSig, check_frame_model
+from edgecolor.graph.contract import FRAME, FrameModelInfo, TensorSig, check_frame_model
 
 log = logging.getLogger(__name__)
 
-METADATA_WHAT = "the model's edgecolor.extra_inputs metadata is"
-METADATA_REMEDY = 're-export the frame model (its metadata maps each extra input to {"default": value})'
 
 
 def cpu_session_options(threads: int = 0, spin: bool = True) -> Any:
@@ -77,11 +75,9 @@ class OrtEngine(Engine):
         check_frame_model([sig(i) for i in ins], [sig(o) for o in outs], label)
         inputs = {i.name: i for i in ins}
         self.output_name = outs[0].name
-        meta = self.session.get_modelmeta().custom_metadata_map
-        self.metadata: dict[str, str] = dict(meta)
+        self.info = FrameModelInfo.from_props(self.session.get_modelmeta().custom_metadata_map)
         overridable = {i.name for i in self.session.get_overridable_initializers()} | set(inputs)
-        extras = extra_defaults(meta.get("edgecolor.extra_inputs"), METADATA_WHAT, METADATA_REMEDY)
-        self.defaults = {k: v for k, v in extras.items() if k in overridable}
+        self.defaults = {k: v for k, v in self.info.defaults().items() if k in overridable}
 
     def _infer_impl(self, batch: np.ndarray, extra: dict[str, float]) -> np.ndarray:
         feeds: dict[str, np.ndarray] = {FRAME: batch}

@@ -43,13 +43,21 @@ from onnx import TensorProto, numpy_helper
 from edgecolor.colour import CHROMA_FROM_BGR, LUMA_BGR
 from edgecolor.errors import InputError
 from edgecolor.graph import lab
-from edgecolor.graph.adapter import MAX_MULTIPLE, MAX_SIDE, assemble_wrapped
-from edgecolor.graph.frame import FRAME, FRAME_OUT, ExtraInput, FrameModelSpec, GraphBuilder
+from edgecolor.graph.adapters.common import (
+    FLOATS,
+    MAX_MULTIPLE,
+    MAX_SIDE,
+    assemble_wrapped,
+    crop_like,
+    dims,
+    pad_to_multiple,
+)
+from edgecolor.graph.contract import FRAME, FRAME_OUT, NET_SCOPE, POST_SCOPE, PRE_SCOPE, ExtraInput, FrameModelInfo
+from edgecolor.graph.pieces import FrameModelSpec, GraphBuilder
 
 INPUTS = ("l", "gray-rgb", "rgb")
 OUTPUTS = ("ab", "rgb")
 MERGES = ("fast", "exact")
-_FLOATS = {TensorProto.FLOAT, TensorProto.FLOAT16}
 MIN_OPSET = 17
 
 
@@ -172,10 +180,6 @@ def preset(name: str) -> ColorizerSpec:
     return PRESETS[name.lower()]
 
 
-def _dims(vi: onnx.ValueInfoProto) -> list[int | str]:
-    return [d.dim_value if d.HasField("dim_value") else (d.dim_param or "?") for d in vi.type.tensor_type.shape.dim]
-
-
 def _io(net: onnx.ModelProto, spec: ColorizerSpec) -> tuple[onnx.ValueInfoProto, onnx.ValueInfoProto, list]:
     what = spec.preset or "the colorizer adapter"
     inits = {t.name for t in net.graph.initializer}
@@ -188,24 +192,24 @@ def _io(net: onnx.ModelProto, spec: ColorizerSpec) -> tuple[onnx.ValueInfoProto,
     if len(images) > 1 and spec.input_name in names:
         images = [i for i in images if i.name == spec.input_name]
     if len(images) != 1:
-        raise InputError(f"{what} needs one image input, the network has {[(i.name, _dims(i)) for i in images]}",
+        raise InputError(f"{what} needs one image input, the network has {[(i.name, dims(i)) for i in images]}",
                          "give the other inputs a value with extra.NAME=VALUE or name the image with input_name=")
     image = images[0]
     channels = 1 if spec.input == "l" else 3
-    dims = _dims(image)
-    if image.type.tensor_type.elem_type not in _FLOATS or len(dims) != 4 or dims[1] != channels:
+    idims = dims(image)
+    if image.type.tensor_type.elem_type not in FLOATS or len(idims) != 4 or idims[1] != channels:
         raise InputError(f"{what} expects a float [N, {channels}, H, W] input ({spec.input}), "
-                         f"got '{image.name}' {dims}", "pick the preset that matches the network")
+                         f"got '{image.name}' {idims}", "pick the preset that matches the network")
     outs = list(net.graph.output)
     out_ch = 2 if spec.output == "ab" else 3
-    odims = _dims(outs[0]) if len(outs) == 1 else []
-    if len(outs) != 1 or outs[0].type.tensor_type.elem_type not in _FLOATS or len(odims) != 4 or odims[1] != out_ch:
-        got = [(o.name, _dims(o)) for o in outs]
+    odims = dims(outs[0]) if len(outs) == 1 else []
+    if len(outs) != 1 or outs[0].type.tensor_type.elem_type not in FLOATS or len(odims) != 4 or odims[1] != out_ch:
+        got = [(o.name, dims(o)) for o in outs]
         raise InputError(f"{what} expects one float [N, {out_ch}, h, w] output ({spec.output}), got {got}",
                          "pick the preset that matches the network")
-    hw, ohw = dims[2:], odims[2:]
+    hw, ohw = idims[2:], odims[2:]
     if all(isinstance(v, int) for v in (*hw, *ohw)) and hw[0] * ohw[1] != hw[1] * ohw[0]:  # type: ignore[operator]
-        raise InputError(f"{what}: the output {odims} does not cover the input {dims} (different aspect)",
+        raise InputError(f"{what}: the output {odims} does not cover the input {idims} (different aspect)",
                          "the network must predict chroma for the whole input image")
     extras = [i for i in inputs if i.name in spec.extras]
     return image, outs[0], extras
@@ -213,7 +217,7 @@ def _io(net: onnx.ModelProto, spec: ColorizerSpec) -> tuple[onnx.ValueInfoProto,
 
 def _net_size(spec: ColorizerSpec, image: onnx.ValueInfoProto) -> tuple[int, int] | None:
     """The H x W the network runs at (None: the frame's size, padded to ``multiple``)."""
-    hw = _dims(image)[2:]
+    hw = dims(image)[2:]
     fixed = tuple(hw) if all(isinstance(v, int) and v > 0 for v in hw) else None
     if spec.size == "dynamic":
         if fixed:
@@ -240,9 +244,7 @@ def _pre(pre: GraphBuilder, spec: ColorizerSpec, size: tuple[int, int] | None) -
     if size is not None:  # bilinear to 2x then an exact 2x box step: INTER_AREA-like downscaling
         small = pre.resize_to(pre.resize_to(bgr, (2 * size[0], 2 * size[1])), size)
     elif spec.multiple > 1:
-        from edgecolor.graph.adapter import _pad_to_multiple
-
-        small = _pad_to_multiple(pre, bgr, spec.multiple)
+        small = pad_to_multiple(pre, bgr, spec.multiple)
     else:
         small = bgr
     lo, hi = spec.range
@@ -269,38 +271,36 @@ def wrap_colorizer(net: onnx.ModelProto, spec: ColorizerSpec, name: str = "adapt
         net = onnx.version_converter.convert_version(net, MIN_OPSET)
     image, out, extra_vis = _io(net, spec)
     size = _net_size(spec, image)
-    net = onnx.compose.add_prefix(net, "net/")
+    net = onnx.compose.add_prefix(net, NET_SCOPE)
     from edgecolor.graph.precision import name_nodes
 
     name_nodes(net)
-    pre, post = GraphBuilder("pre/"), GraphBuilder("post/")
+    pre, post = GraphBuilder(PRE_SCOPE), GraphBuilder(POST_SCOPE)
     bgr, small, x, small_l = _pre(pre, spec, size)
     in_type = image.type.tensor_type.elem_type
     if in_type != TensorProto.FLOAT:
         x = pre.op("Cast", [x], to=in_type)
-    pre.op("Identity", [x], "net/" + image.name)
+    pre.op("Identity", [x], NET_SCOPE + image.name)
     for vi in extra_vis:  # constant-filled inputs, batch size taken from the frame
-        rest = _dims(vi)[1:]
+        rest = dims(vi)[1:]
         if not all(isinstance(v, int) and v > 0 for v in rest):
-            raise InputError(f"extra input '{vi.name}' {_dims(vi)} needs fixed dimensions after the batch",
+            raise InputError(f"extra input '{vi.name}' {dims(vi)} needs fixed dimensions after the batch",
                              "export the network with a fixed size")
         shape = pre.op("Concat", [pre.dims(FRAME, 0, 1), pre.const(rest, "extra_shape", dtype=np.int64)], axis=0)
         value = numpy_helper.from_array(np.asarray([spec.extras[vi.name]], np.float32))
         filled = pre.op("ConstantOfShape", [shape], value=value)
         if vi.type.tensor_type.elem_type != TensorProto.FLOAT:
             filled = pre.op("Cast", [filled], to=vi.type.tensor_type.elem_type)
-        pre.op("Identity", [filled], "net/" + vi.name)
+        pre.op("Identity", [filled], NET_SCOPE + vi.name)
 
-    y = "net/" + out.name
+    y = NET_SCOPE + out.name
     if out.type.tensor_type.elem_type != TensorProto.FLOAT:
         y = post.op("Cast", [y], to=TensorProto.FLOAT)
 
     def to_frame_size(t: str) -> str:  # padded (dynamic) outputs are cropped back to the frame
         if size is not None:
             return t
-        from edgecolor.graph.adapter import _crop_like
-
-        return _crop_like(post, post.resize_like(t, small), bgr)
+        return crop_like(post, post.resize_like(t, small), bgr)
 
     if spec.output == "rgb":  # chroma of the output image, in one 1x1 conv from its RGB range
         lo, hi = spec.range
@@ -323,8 +323,8 @@ def wrap_colorizer(net: onnx.ModelProto, spec: ColorizerSpec, name: str = "adapt
     space = "CIE Lab (network), " + ("Lab merge" if spec.merge == "exact" and spec.output == "ab"
                                      else "YCbCr BT.601 merge")
     strength = ExtraInput("colour_strength", spec.strength, "chroma scale: 0 = gray, 1 = as predicted")
-    meta = {"edgecolor.adapter": spec.describe(), "edgecolor.name": name,
-            "edgecolor.source": f"wrapped by edgecolor's colorizer adapter ({spec.preset or 'custom spec'})"}
-    frame_spec = FrameModelSpec("colorize", "dynamic" if size is None else f"{size[0]}x{size[1]}", space, meta,
+    info = FrameModelInfo(adapter=spec.describe(), name=name,
+                          source=f"wrapped by edgecolor's colorizer adapter ({spec.preset or 'custom spec'})")
+    frame_spec = FrameModelSpec("colorize", "dynamic" if size is None else f"{size[0]}x{size[1]}", space, info,
                                 [strength])
     return assemble_wrapped(net, [pre, post], frame_spec, name)

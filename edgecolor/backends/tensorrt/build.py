@@ -15,11 +15,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from edgecolor.errors import InputError, ModelError, require
-from edgecolor.graph.frame import FRAME
+from edgecolor.graph.contract import FRAME
 from edgecolor.imageio import atomic_output
+
+if TYPE_CHECKING:
+    from edgecolor.backends.runtimes import EngineOptions
 
 log = logging.getLogger(__name__)
 
@@ -188,8 +191,27 @@ def _attach_timing_cache(config: Any, path: Path | None) -> str:
     return "replaced (mismatch)"
 
 
+def write_engine(graph: Path, engine: Path, options: EngineOptions) -> dict[str, Any]:
+    """The plan for a precision graph (its extra inputs kept as run-time inputs, not constants), and the facts its
+    manifest records."""
+    import onnx
+
+    from edgecolor.graph.pieces import extras_as_plain_inputs
+
+    opts = TrtBuildOptions(Shapes.parse(options.shapes), options.workspace_mib, options.opt_level,
+                           timing_cache=engine.parent / "timing.cache")
+    engine.parent.mkdir(parents=True, exist_ok=True)
+    plain = engine.parent / f".{engine.stem}.trt-input.onnx"
+    onnx.save(extras_as_plain_inputs(onnx.load(str(graph))), plain)
+    try:
+        facts = build_engine(plain, engine, opts)
+    finally:
+        plain.unlink(missing_ok=True)
+    return {"backend": "tensorrt", "backend_version": facts.pop("tensorrt"), "gpu": gpu_identity(), **facts}
+
+
 def deserialize(engine_path: Path) -> tuple[Any, Any]:
-    """``(runtime, engine)`` for a plan file; check its manifest first (:func:`edgecolor.builder.manifest.check`)."""
+    """``(runtime, engine)`` for a plan file; check its manifest first (:func:`edgecolor.backends.manifest.check`)."""
     trt = trt_module()
     if not engine_path.is_file():
         raise ModelError(
