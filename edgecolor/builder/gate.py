@@ -152,6 +152,8 @@ def layer_sensitivity(
     """
     import onnxruntime as ort
 
+    from edgecolor.backends.onnxruntime.engine import cpu_session_options
+
     ref_model = onnx.load(str(fp32))
     nodes = {n.name: n for n in ref_model.graph.node if n.name in set(names)}
     tensors = sorted({o for n in ref_model.graph.node if n.name.startswith(NET_SCOPE) for o in n.output})
@@ -160,9 +162,8 @@ def layer_sensitivity(
         model = onnx.load(str(path))
         have = {o for n in model.graph.node for o in n.output}
         model.graph.output.extend(onnx.ValueInfoProto(name=t) for t in tensors if t in have)
-        opts = ort.SessionOptions()
-        opts.log_severity_level = 3
-        sess = ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
+        sess = ort.InferenceSession(model.SerializeToString(), cpu_session_options(),
+                                    providers=["CPUExecutionProvider"])
         wanted = [o.name for o in sess.get_outputs()]
         acc: dict[str, list[np.ndarray]] = {}
         for f in frames[:2]:

@@ -5,7 +5,7 @@ time in the frame graph's full-resolution colour math (cast, luma, chroma upsamp
 network itself; OpenCV does the same steps on uint8/float32 with SIMD in a fraction of that (measured by
 ``benchmarks/run_benchmarks.py``: rows ``graph`` vs ``split``). The TensorRT engine keeps everything in the
 graph. The network is *cut out of the same frame model* (tensors ``net/luma`` -> ``net/chroma``), so there is
-one set of weights, and ``tests/backends/test_cpu_split.py`` checks both paths agree within 1-2 LSB.
+one set of weights, and ``tests/backends/onnxruntime/test_split.py`` checks both paths agree within 1-2 LSB.
 
 Differences from the graph, all bounded by 1 LSB in the output: luma is OpenCV's rounded
 ``COLOR_BGR2GRAY`` (the graph keeps it in float) and OpenCV rounds half to even.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from edgecolor.backends.onnxruntime.engine import cpu_session_options
 from edgecolor.errors import ModelError, OutputError, require
 from edgecolor.imageio import space_note
 
@@ -13,10 +14,8 @@ if TYPE_CHECKING:
 
 
 def _loads_without_writing(ort: Any, graph: Path) -> bool:
-    opts = ort.SessionOptions()
-    opts.log_severity_level = 3
     try:
-        ort.InferenceSession(str(graph), opts, providers=["CPUExecutionProvider"])
+        ort.InferenceSession(str(graph), cpu_session_options(), providers=["CPUExecutionProvider"])
     except Exception:  # noqa: BLE001 - any failure means the graph itself is the problem
         return False
     return True
@@ -24,11 +23,10 @@ def _loads_without_writing(ort: Any, graph: Path) -> bool:
 
 def write_engine(graph: Path, engine: Path, options: EngineOptions) -> dict[str, Any]:
     ort = require("onnxruntime", "core")
-    opts = ort.SessionOptions()
+    opts = cpu_session_options()
     # EXTENDED, not ALL: ALL adds layout transforms tied to this CPU's instruction set.
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
     opts.optimized_model_filepath = str(engine)  # the staged path: the builder renames it into place
-    opts.log_severity_level = 3
     try:
         sess = ort.InferenceSession(str(graph), opts, providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime's own exception types (Fail, InvalidGraph, ...)

@@ -1,7 +1,7 @@
 """TensorRT engine building and loading (thin). Execution lives in ``tensorrt_runtime.py``.
 
 Every call here exists, with these keyword names, in the Python bindings of TensorRT 10.3 (JetPack 6),
-10.13 (JetPack 7) and 11.1; ``tests/backends/test_tensorrt_build.py`` checks that against strict fakes
+10.13 (JetPack 7) and 11.1; ``tests/backends/tensorrt/test_build.py`` checks that against strict fakes
 generated from the recorded API surfaces. TensorRT itself is not installed on CI, so these paths have
 not run against real TensorRT there.
 
@@ -210,21 +210,25 @@ def write_engine(graph: Path, engine: Path, options: EngineOptions) -> dict[str,
     return {"backend": "tensorrt", "backend_version": facts.pop("tensorrt"), "gpu": gpu_identity(), **facts}
 
 
-def deserialize(engine_path: Path) -> tuple[Any, Any]:
-    """``(runtime, engine)`` for a plan file; check its manifest first (:func:`edgecolor.backends.manifest.check`)."""
+def missing_engine(engine_path: Path) -> ModelError:
+    """The one error for a TensorRT engine that is not there."""
+    return ModelError(f"engine {engine_path} does not exist", "build it with: edgecolor build MODEL --target trt")
+
+
+def deserialize(engine_path: Path, rebuild_command: str | None = None) -> tuple[Any, Any]:
+    """``(runtime, engine)`` for a plan file (keep the runtime as long as the engine); check its manifest first
+    (:func:`edgecolor.backends.manifest.check`), whose ``rebuild_command`` the error names."""
     trt = trt_module()
     if not engine_path.is_file():
-        raise ModelError(
-            f"engine {engine_path} does not exist", "build it with: edgecolor build MODEL --target trt"
-        )
+        raise missing_engine(engine_path)
     logger = make_logger(trt)
     runtime = trt.Runtime(logger)
     engine = runtime.deserialize_cuda_engine(engine_path.read_bytes())
     if engine is None:
         detail = logger.errors[-1] if logger.errors else "corrupt or incompatible plan"
         raise ModelError(
-            f"TensorRT {trt.__version__} cannot load {engine_path.name}: {detail}",
-            "rebuild it on this machine (the command is in its .json manifest)",
+            f"TensorRT {trt.__version__} cannot deserialize {engine_path.name}: {detail}",
+            f"rebuild it on this machine: {rebuild_command or 'the command is in its .json manifest'}",
         )
     return runtime, engine
 

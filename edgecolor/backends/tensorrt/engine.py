@@ -22,6 +22,7 @@ import numpy as np
 
 from edgecolor.backends.base import Engine
 from edgecolor.backends.manifest import EngineManifest, check
+from edgecolor.backends.tensorrt.build import deserialize, missing_engine
 from edgecolor.backends.tensorrt.cuda_buffers import CudaBuffers, CudaError, CudaRuntime
 from edgecolor.errors import InputError, ModelError, require
 from edgecolor.graph.contract import FRAME, FrameModelInfo, TensorSig, check_frame_model, extra_defaults
@@ -78,17 +79,10 @@ class TrtEngine(Engine):
         trt = require("tensorrt", "trt")
         path = Path(engine_path)
         if not path.is_file():
-            raise ModelError(f"engine {path} does not exist", "build one: edgecolor build MODEL --precision fp16")
+            raise missing_engine(path)
         manifest = read_manifest(path) if manifest is None else manifest
         self.name = path.name
-        self._logger = trt.Logger()  # default severity: WARNING
-        self._runtime = trt.Runtime(self._logger)
-        self._engine = self._runtime.deserialize_cuda_engine(path.read_bytes())
-        if self._engine is None:
-            raise ModelError(
-                f"TensorRT {trt.__version__} cannot deserialize {path}",
-                f"rebuild it on this device: {manifest.rebuild_command}",
-            )
+        self._runtime, self._engine = deserialize(path, manifest.rebuild_command)
         self._inputs, self._outputs = self._io(trt)
         self.info = _source_info(manifest)
         self.defaults = _extra_defaults(manifest, self.info)

@@ -63,7 +63,7 @@ def test_failed_build_leaves_no_engine(fake_trt, fp16_model, tmp_path):  # noqa:
 def test_plan_from_another_version_is_refused(fake_trt, fp16_model, tmp_path):  # noqa: F811
     plan = tmp_path / "m.engine"
     plan.write_bytes(b"FAKE-TRT-PLAN\n" + json.dumps({"version": "9.0", "io": [], "profiles": []}).encode())
-    with pytest.raises(ModelError, match="cannot load"):
+    with pytest.raises(ModelError, match="cannot deserialize m.engine"):
         deserialize(plan)
 
 
