@@ -134,10 +134,10 @@ class _Slot:
     buffers: dict[ShapeKey, dict[str, TensorBuffer]] = field(default_factory=dict)
     runs: dict[ShapeKey, int] = field(default_factory=dict)
     graphs: dict[ShapeKey, tuple[Any, Any] | None] = field(default_factory=dict)  # None: capture failed
-    pending: Pending | None = None
+    pending: StreamRun | None = None
 
 
-class Pending:
+class StreamRun:
     """The result of one submitted run; ``wait()`` synchronises its stream and copies the outputs out."""
 
     def __init__(self, cuda: CudaRuntime, stream: Any, outputs: dict[str, TensorBuffer]) -> None:
@@ -190,7 +190,7 @@ class CudaBuffers:
 
     def run(
         self, slot: int, key: ShapeKey, inputs: dict[str, np.ndarray], outputs: list[str], enqueue: Enqueue
-    ) -> Pending:
+    ) -> StreamRun:
         """Copy ``inputs`` into the slot's pinned buffers, then H2D -> ``enqueue`` -> D2H on its stream."""
         s = self.slots[slot]
         if s.pending is not None:
@@ -206,7 +206,7 @@ class CudaBuffers:
         else:
             self._launch(s.stream, bufs, inputs, outputs, enqueue)
         s.runs[key] = s.runs.get(key, 0) + 1
-        s.pending = Pending(self.cuda, s.stream, {n: bufs[n] for n in outputs})
+        s.pending = StreamRun(self.cuda, s.stream, {n: bufs[n] for n in outputs})
         return s.pending
 
     def _launch(
