@@ -172,8 +172,8 @@ def styles(
     from edgecolor.backends import open_engine
     from edgecolor.choices import CpuPath, Task
     from edgecolor.errors import InputError
+    from edgecolor.evaluation.styles import TARGETS, evaluate_styles, painting_for, square_photos, vgg_gram_losses
     from edgecolor.jobs.eval_colorizer import load_photos
-    from edgecolor.jobs.eval_styles import TARGETS, evaluate_styles, painting_for, square_photos, vgg_gram_losses
     from edgecolor.jobs.styles import resolve_style, shipped_styles
 
     engines = {}

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from edgecolor.errors import InputError
-from edgecolor.jobs.eval_styles import TARGETS, edge_correlation, evaluate_styles, mean_abs_diff, square_photos
+from edgecolor.evaluation.styles import TARGETS, edge_correlation, evaluate_styles, mean_abs_diff, square_photos
 
 from helpers import random_bgr
 

@@ -8,10 +8,9 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from edgecolor import system
+from edgecolor import doctor, system
 from edgecolor.builder import auto
 from edgecolor.cli import app
-from edgecolor.jobs import doctor
 from edgecolor.system import dist_version
 
 ZEN4 = ["avx2", "avx512f", "avx512_vnni", "avx512_bf16"]  # the benchmarks' AMD EPYC: VNNI and BF16, no AMX
