@@ -76,7 +76,7 @@ def colorizer(
         refuse_overwrite([sheet], [*inputs, resolve_model(model)], "contact sheet")
     engine = open_engine(resolve_model(model), cpu_path=CpuPath.GRAPH, task=Task.COLORIZE)
     if by_source:
-        refuse_trained_on(engine.metadata, val_fold, model)
+        refuse_trained_on(engine.info, val_fold, model)
     extra = {} if colour_strength is None else {"colour_strength": colour_strength}
     top1 = None
     if classifier:
@@ -172,15 +172,15 @@ def styles(
     from edgecolor.backends import open_engine
     from edgecolor.choices import CpuPath, Task
     from edgecolor.errors import InputError
+    from edgecolor.evaluation.styles import TARGETS, evaluate_styles, painting_for, square_photos, vgg_gram_losses
     from edgecolor.jobs.eval_colorizer import load_photos
-    from edgecolor.jobs.eval_styles import TARGETS, evaluate_styles, painting_for, square_photos, vgg_gram_losses
     from edgecolor.jobs.styles import resolve_style, shipped_styles
 
     engines = {}
     for n in style or list(shipped_styles()):
         engine = open_engine(resolve_style(n), cpu_path=CpuPath.GRAPH, task=Task.STYLIZE)
         # a style is named by its model's metadata (a renamed or copied .onnx keeps its painting), else its file
-        key = engine.metadata.get("edgecolor.style") or Path(n).stem.removeprefix("style-")
+        key = engine.info.style or Path(n).stem.removeprefix("style-")
         if key in engines:
             raise InputError(f"two --style models are both style '{key}'", "pass each style once")
         engines[key] = engine

@@ -11,7 +11,7 @@ its colour math, and trains only its decoder on crops of those photos, starting 
    every so often, and at step 0 (the model as it came), the held-out photos are coloured through the model's
    own colour math at each colour strength and chroma curve, and scored;
 4. the step, curve and strength are chosen by :data:`TUNE_RULE`, and the model is written with that decoder and
-   default, and a record of what was done (:data:`~edgecolor.graph.frame.TUNING_KEY`).
+   default, and a record of what was done (:attr:`~edgecolor.graph.contract.FrameModelInfo.tuning`).
 
 Time is bounded (``minutes``): steps stop early enough to leave time for the last evaluation and the write. The
 learning rate follows a cosine over whichever runs out first, the steps or the time. A stop request (Ctrl+C)
@@ -37,19 +37,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from edgecolor.colour import to_gray_bgr
-from edgecolor.graph.frame import (
-    CURVE_KEY,
-    NAME_KEY,
-    SOURCE_KEY,
-    STRENGTH_RECORD_KEY,
-    TRAINING_DATA_KEY,
-    TUNING_KEY,
-    VERSION_KEY,
-    model_metadata,
-    with_chroma_curve,
-    with_extra_default,
-    with_metadata,
-)
+from edgecolor.graph.colorizer import with_chroma_curve
+from edgecolor.graph.contract import FRAME, FrameModelInfo
+from edgecolor.graph.pieces import with_extra_default
 from edgecolor.jobs.eval_colorizer import (
     STRENGTH_RULE,
     Photo,
@@ -273,10 +263,8 @@ def _rounded(row: dict) -> dict:
 
 
 def _curve_gamma(model: onnx.ModelProto) -> float:
-    import json
-
-    text = model_metadata(model).get(CURVE_KEY)
-    return float(json.loads(text)["gamma"]) if text else 0.0
+    curve = FrameModelInfo.read(model).record("chroma_curve", "the model")
+    return float(curve["gamma"]) if isinstance(curve, dict) else 0.0
 
 
 SELECT_SIDE = 320  # held-out photos are scored at this long side while choosing: 5 metrics x 11 strengths x 2
@@ -308,7 +296,7 @@ class _HeldOutScorer:
             self.chroma_names[gamma] = cut.chroma
 
     def colour(self, gray: np.ndarray, chroma: np.ndarray, strength: float, gamma: float) -> np.ndarray:
-        feed = {"frame": gray[None], self.chroma_names[gamma]: chroma,
+        feed = {FRAME: gray[None], self.chroma_names[gamma]: chroma,
                 "colour_strength": np.array(strength, np.float32)}
         return np.asarray(self.sessions[gamma].run(None, feed)[0][0])
 
@@ -354,7 +342,7 @@ def compare_held_out(base: onnx.ModelProto, tuned: onnx.ModelProto, photos: list
     outputs = {"gray": grays}
     for who, model in (("base", base), ("tuned", tuned)):
         session = _session(model)
-        outputs[who] = [np.asarray(session.run(None, {"frame": g[None]})[0][0]) for g in grays]
+        outputs[who] = [np.asarray(session.run(None, {FRAME: g[None]})[0][0]) for g in grays]
     outputs["lookup"] = [apply_lookup(lookup, g, LOOKUP_STRENGTH) for g in grays]
     gray_psnr = score(grays, truths).psnr_db
     table = {}
@@ -376,13 +364,14 @@ def finish(tuned: Tuned, base: onnx.ModelProto, name: str, folder: Path, held_ou
 
     from edgecolor import __version__
 
-    base_data = model_metadata(base).get(TRAINING_DATA_KEY, "unrecorded photos")
+    base_data = FrameModelInfo.read(base).training_data or "unrecorded photos"
     record = tuned.record | {"folder": str(folder), "held_out": held_out}
     trained = len(record["photos"]["tuned_on"])
-    model = with_metadata(tuned.model, {
-        VERSION_KEY: __version__, NAME_KEY: name,
-        SOURCE_KEY: f"tuned by edgecolor tune colorizer from {tuned.record['base_model']}",
-        TRAINING_DATA_KEY: f"{base_data}; tuned on {trained} photos of {folder.name}",
-        TUNING_KEY: json.dumps(record), STRENGTH_RECORD_KEY: json.dumps(tuned.strength_record)})
+    model = onnx.ModelProto()
+    model.CopyFrom(tuned.model)
+    FrameModelInfo.read(model).replace(
+        version=__version__, name=name, source=f"tuned by edgecolor tune colorizer from {tuned.record['base_model']}",
+        training_data=f"{base_data}; tuned on {trained} photos of {folder.name}", tuning=json.dumps(record),
+        colour_strength_validation=json.dumps(tuned.strength_record)).write(model)
     onnx.checker.check_model(model)
     return model

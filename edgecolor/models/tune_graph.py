@@ -22,7 +22,7 @@ import onnx
 from onnx import helper, numpy_helper
 
 from edgecolor.errors import ModelError
-from edgecolor.graph.frame import FRAME, FRAME_OUT, NET_LUMA, RAW_CHROMA, model_metadata
+from edgecolor.graph.contract import FRAME, FRAME_OUT, NET_CHROMA, NET_LUMA, RAW_CHROMA, FrameModelInfo
 
 NOT_OURS = ("tune adapts edgecolor's own colorizer: pass --model colorizer or a model from edgecolor train or tune "
             "colorizer")
@@ -66,12 +66,11 @@ def _attrs(node: onnx.NodeProto) -> dict:
 def find_decoder(model: onnx.ModelProto, name: str = "the model") -> DecoderGraph:
     """The decoder of colorizer frame model ``model``; a :class:`ModelError` (one line, naming ``name``) when the
     graph is not edgecolor's colorizer (an adapter-wrapped or style model)."""
-    meta = model_metadata(model)
-    if meta.get("edgecolor.task") != "colorize" or "edgecolor.adapter" in meta:
+    if not FrameModelInfo.read(model).own_colorizer:
         raise ModelError(f"{name} is not one of edgecolor's colorizers", NOT_OURS)
     producer = {o: n for n in model.graph.node for o in n.output}
     inits = {t.name for t in model.graph.initializer}
-    chroma = RAW_CHROMA if RAW_CHROMA in producer else "net/chroma"
+    chroma = RAW_CHROMA if RAW_CHROMA in producer else NET_CHROMA
 
     def node(tensor: str, op: str) -> onnx.NodeProto:
         found = producer.get(tensor)

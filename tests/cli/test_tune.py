@@ -10,14 +10,13 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import onnx
 import onnxruntime as ort
 import pytest
 from typer.testing import CliRunner
 
 from edgecolor.cli import app
 from edgecolor.colour import to_gray_bgr
-from edgecolor.graph.frame import TUNING_KEY, model_metadata
+from edgecolor.graph.contract import FrameModelInfo
 
 from style_helpers import tiny_style
 
@@ -82,8 +81,8 @@ def test_the_tuned_model_colours_a_photo_with_colorize_and_builds(tuned, monkeyp
 
 def test_the_model_records_its_base_photos_steps_and_held_out_scores(tuned):
     root, folder, printed = tuned
-    meta = model_metadata(onnx.load(str(root / "room.onnx"), load_external_data=False))
-    record = json.loads(meta[TUNING_KEY])
+    info = FrameModelInfo.read_file(root / "room.onnx")
+    record = json.loads(info.tuning)
     names = sorted(p.name for p in folder.iterdir())
     assert record["base_model"] == "colorizer"
     assert sorted(record["photos"]["tuned_on"] + record["photos"]["held_out"]) == names
@@ -91,7 +90,7 @@ def test_the_model_records_its_base_photos_steps_and_held_out_scores(tuned):
     assert record["steps"]["done"] <= 2 and record["steps"]["chosen"] in (0, record["steps"]["done"])
     assert set(record["held_out"]) == {"gray", "base", "lookup", "tuned"}
     assert record["held_out"]["gray"]["psnr_gain_db"] == 0.0
-    default = json.loads(meta["edgecolor.extra_inputs"])["colour_strength"]["default"]
+    default = json.loads(info.extra_inputs)["colour_strength"]["default"]
     assert default == record["colour_strength"] == printed["colour_strength"]
     assert printed["held_out"] == record["held_out"] and printed["output"] == str(root / "room.onnx")
 
@@ -159,4 +158,4 @@ def test_ctrl_c_writes_the_best_so_far_or_nothing(tmp_path, monkeypatch, after, 
     assert (tmp_path / "site.onnx").exists() == written
     if written:  # the best so far is step 0, the model as it came
         assert "best step evaluated so far (step 0 of 0 done" in lines[0]
-        assert json.loads(model_metadata(onnx.load(str(tmp_path / "site.onnx")))[TUNING_KEY])["steps"]["chosen"] == 0
+        assert json.loads(FrameModelInfo.read_file(tmp_path / "site.onnx").tuning)["steps"]["chosen"] == 0

@@ -12,7 +12,8 @@ import onnxruntime as ort
 import pytest
 
 from edgecolor.errors import ModelError
-from edgecolor.graph.frame import EXTRA_INPUTS_KEY, model_metadata, with_extra_default
+from edgecolor.graph.contract import FrameModelInfo
+from edgecolor.graph.pieces import with_extra_default
 from edgecolor.models.tune_graph import colour_model, decoder_weights, encoder_model, find_decoder, with_decoder
 from edgecolor.models.tune_photos import split_photos
 from edgecolor.registry import ASSETS
@@ -73,10 +74,10 @@ def test_new_decoder_weights_change_the_frame_and_nothing_else(shipped):
 
 def test_a_new_default_strength_is_the_initializer_and_the_record(shipped):
     model = with_extra_default(shipped, "colour_strength", 0.75)
-    assert json.loads(model_metadata(model)[EXTRA_INPUTS_KEY])["colour_strength"]["default"] == 0.75
+    assert json.loads(FrameModelInfo.read(model).extra_inputs)["colour_strength"]["default"] == 0.75
     init = next(t for t in model.graph.initializer if t.name == "colour_strength")
     assert onnx.numpy_helper.to_array(init) == np.float32(0.75)
-    assert json.loads(model_metadata(shipped)[EXTRA_INPUTS_KEY])["colour_strength"]["default"] == 0.3125
+    assert json.loads(FrameModelInfo.read(shipped).extra_inputs)["colour_strength"]["default"] == 0.3125
 
 
 @pytest.mark.parametrize("make", ["tiny colorizer", "style"])
@@ -97,7 +98,7 @@ def test_the_held_out_photos_are_spread_over_the_folder(n, held):
 def test_a_cut_at_a_tensor_the_output_does_not_read_is_refused(shipped):
     """Without its chroma curve the network's output is net/chroma, not net/raw_chroma: a colour model cut at the
     old name would run the whole network and ignore the chroma fed to it."""
-    from edgecolor.graph.frame import with_chroma_curve
+    from edgecolor.graph.colorizer import with_chroma_curve
 
     plain = with_chroma_curve(shipped, 0.0)
     with pytest.raises(ModelError, match="without net/raw_chroma"):
