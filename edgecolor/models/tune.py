@@ -70,7 +70,7 @@ TUNE_RULE = ("among the evaluated steps (step 0 = the model as it came) and chro
 @dataclass(frozen=True)
 class TuneConfig:
     steps: int = 400
-    minutes: float = 10.0  # the whole tune, from the photos read to the model ready to write
+    minutes: float = 10.0  # the whole command, from its start to the model written
     batch: int = 8
     lr: float = 2e-4  # 5e-4 drifted away from what the held-out photos liked within 50 steps on 7 photos
     weight_decay: float = 1e-4
@@ -148,6 +148,7 @@ class Tuned:
 
 
 Progress = Callable[[str, int, int, str], None]  # stage, done, total, note
+START_AND_EXIT_S = 5.0  # the budget's share for what comes before and after: Python and the CLI starting, exiting
 
 
 def _photo_digest(photos: list[Photo]) -> list[str]:
@@ -162,7 +163,7 @@ def tune_colorizer(base: onnx.ModelProto, base_name: str, photos: list[Photo], c
     the ``time.monotonic()`` the ``cfg.minutes`` budget counts from (default: now). Raises :class:`Stopped` when
     stopped before the model as it came was scored."""
     started = time.monotonic() if started is None else started
-    deadline = started + cfg.minutes * 60
+    deadline = started + cfg.minutes * 60 - START_AND_EXIT_S
     report = progress or (lambda *_: None)
     decoder_graph = find_decoder(base, base_name)
     train, held = split_photos(photos)
@@ -180,7 +181,7 @@ def tune_colorizer(base: onnx.ModelProto, base_name: str, photos: list[Photo], c
     try:
         cache.build(_OrtEncoder(encoder_model(base, decoder_graph, from_frame=False)),  # type: ignore[arg-type]
                     CropSampler([img for _, img in train], cfg.seed).batch, batch=16, progress=on_cache)
-        scorer = _HeldOutScorer(base, decoder_graph, held)
+        scorer = _HeldOutScorer(base, decoder_graph, held, report)
         best = scorer.evaluate(decoder, 0)
     except Stopped:
         raise
@@ -282,7 +283,8 @@ class _HeldOutScorer:
     """Colours the held-out photos (at :data:`SELECT_SIDE`) from a decoder through the model's own colour math, at
     each chroma curve and colour strength, and scores them (:func:`~edgecolor.jobs.eval_colorizer.strength_table`)."""
 
-    def __init__(self, base: onnx.ModelProto, graph: DecoderGraph, held: list[Photo]) -> None:
+    def __init__(self, base: onnx.ModelProto, graph: DecoderGraph, held: list[Photo], report: Progress) -> None:
+        self.report = report
         self.photos = [(name, _shrink(img, SELECT_SIDE)) for name, img in held]
         self.grays = [to_gray_bgr(img) for _, img in self.photos]
         encoder = _OrtEncoder(encoder_model(base, graph, from_frame=True))
@@ -308,7 +310,8 @@ class _HeldOutScorer:
             chromas = [decoder(f).numpy() for f in self.features]
         decoder.train(was_training)
         best: dict | None = None
-        for gamma in self.sessions:
+        for k, gamma in enumerate(self.sessions):
+            self.report("scoring held-out photos", k, len(self.sessions), f"step {step}")
             groups = [(lambda g, s, c=c, gm=gamma: self.colour(g, c, s, gm), [photo])
                       for c, photo in zip(chromas, self.photos, strict=True)]
             table = strength_table(groups)
@@ -318,6 +321,7 @@ class _HeldOutScorer:
             if best is None or _rank(found) > _rank(best):
                 best = found
         assert best is not None  # at least one curve
+        self.report("scoring held-out photos", len(self.sessions), len(self.sessions), f"step {step}")
         best["seconds"] = time.monotonic() - t0
         log.info("step %d: held-out %.2f dB (gray %.2f) at strength %s, curve %s", step, best["row"]["psnr_db"],
                  best["row"]["gray_psnr_db"], best["strength"], best["chroma_gamma"])
