@@ -178,13 +178,11 @@ def tune_colorizer(base: onnx.ModelProto, base_name: str, photos: list[Photo], c
         if stop:
             raise Stopped
 
-    try:
-        cache.build(_OrtEncoder(encoder_model(base, decoder_graph, from_frame=False)),  # type: ignore[arg-type]
-                    CropSampler([img for _, img in train], cfg.seed).batch, batch=16, progress=on_cache)
-        scorer = _HeldOutScorer(base, decoder_graph, held, report)
-        best = scorer.evaluate(decoder, 0)
-    except Stopped:
-        raise
+    # FeatureCache calls only eval() and encode(), which the ONNX Runtime encoder has
+    cache.build(_OrtEncoder(encoder_model(base, decoder_graph, from_frame=False)),  # type: ignore[arg-type]
+                CropSampler([img for _, img in train], cfg.seed).batch, batch=16, progress=on_cache)
+    scorer = _HeldOutScorer(base, decoder_graph, held, report)
+    best = scorer.evaluate(decoder, 0)
     if stop:
         raise Stopped
     evaluated = [best]
