@@ -39,7 +39,7 @@ FLOW_SIDE = 320  # long side the optical flow runs at
 MATCH_LUMA = 8.0  # warped luma within this of the current frame's: the pixel is tracked (not occluded)
 CLIP_SIZE = (640, 360)
 SHOT_FRAMES = 40
-PAN_PX = 2.0  # pixels per frame at the clip's size: a slow pan
+PAN = 1 / 320  # of the clip's width per frame (2 px at 640x360): a slow pan, 2 s across an eighth of the frame
 
 
 @dataclass(frozen=True)
@@ -50,9 +50,10 @@ class Clip:
 
 
 def _pan(photo: np.ndarray, size: tuple[int, int], frames: int, direction: int) -> list[np.ndarray]:
-    """``frames`` crops of ``size`` (w, h) sliding PAN_PX per frame over ``photo`` scaled to cover the path."""
+    """``frames`` crops of ``size`` (w, h) sliding ``PAN * w`` per frame over ``photo`` scaled to cover the path."""
     w, h = size
-    travel = PAN_PX * (frames - 1)
+    step = PAN * w
+    travel = step * (frames - 1)
     dx, dy = [(1, 0), (0, 1), (1, 1), (-1, 0)][direction % 4]
     need_w, need_h = w + abs(dx) * travel, h + abs(dy) * travel
     scale = max(need_w / photo.shape[1], need_h / photo.shape[0])
@@ -61,7 +62,7 @@ def _pan(photo: np.ndarray, size: tuple[int, int], frames: int, direction: int) 
     x0 = 0 if dx >= 0 else travel
     out = []
     for k in range(frames):
-        x, y = x0 + dx * PAN_PX * k, dy * PAN_PX * k
+        x, y = x0 + dx * step * k, dy * step * k
         m = np.array([[1, 0, -x], [0, 1, -y]], np.float32)  # sub-pixel positions: a smooth pan
         out.append(cv2.warpAffine(big, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT))
     return out
