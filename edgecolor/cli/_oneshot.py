@@ -214,6 +214,10 @@ def run_frame_model(inputs: list[Path], output: Path, model: str, extra: dict[st
         if left:
             console.print(f"{verb}: {'nothing to do: ' if not results and not failed else ''}"
                           f"{left_line(len(left), policy)}")
+        if summary["colour_shots_kept"]:
+            shots = sum(r.shots for r in results)
+            console.print(f"{verb}: {summary['colour_shots_kept']} of {shots} shot(s) already in colour, copied "
+                          "unchanged (--recolour colorizes them)")
         if summary["skipped_frames"]:
             console.print(f"skipped {summary['skipped_frames']} undecodable frame(s)")
         if failed:

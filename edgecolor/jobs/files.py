@@ -66,6 +66,8 @@ class Result:
     frames: int
     seconds: float
     skipped_frames: int = 0
+    shots: int = 0  # a video's shots (edgecolor.stream.temporal), those copied as colour footage
+    colour_shots: int = 0
 
 
 @dataclass(frozen=True)
@@ -269,7 +271,7 @@ def run_job(job: Job, engine: Engine, extra: Mapping[str, float] | None = None,
     values = dict(extra or {})
     if job.kind == "image":
         write_image(job.dst, engine(read_image(job.src, max_pixels), **values))
-        frames, skipped = 1, 0
+        frames, skipped, shots = 1, 0, (0, 0)
     else:
         reader = VideoReader(job.src, max_pixels)
         try:
@@ -306,8 +308,8 @@ def run_job(job: Job, engine: Engine, extra: Mapping[str, float] | None = None,
             raise
         finally:
             reader.close()
-        frames, skipped = writer.frames, reader.skipped
-    return Result(str(job.src), str(job.dst), job.kind, frames, round(time.perf_counter() - t0, 3), skipped)
+        frames, skipped, shots = writer.frames, reader.skipped, (stage.stats.shots, stage.stats.colour_shots)
+    return Result(str(job.src), str(job.dst), job.kind, frames, round(time.perf_counter() - t0, 3), skipped, *shots)
 
 
 def count_frames(job: Job, max_pixels: int | None = None) -> int:
@@ -328,6 +330,7 @@ def summarise(model: str, results: list[Result], failed: list[Failure] | None = 
         "model": model, "outputs": [r.__dict__ for r in results], "frames": frames,
         "seconds": round(seconds, 3), "frames_per_s": round(frames / seconds, 2) if seconds else None,
         "skipped_frames": sum(r.skipped_frames for r in results), "written": len(results),
+        "colour_shots_kept": sum(r.colour_shots for r in results),
         "skipped": skipped, "failed": [f.__dict__ for f in failed or []],
     }
 

@@ -39,6 +39,7 @@ LUMA_BINS = 8
 # seven colour images outside data/eval (docs/video.md): their gray (with noise) and sepia versions score at
 # most 1.24, the colour images 3.13 (a mostly black Hubble field) and up; 2.0 sits between with margin both ways.
 COLOUR_THRESHOLD = 2.0
+HELD_BYTES = 256 << 20  # the held frames' memory cap (24 frames up to 1080p, 10 at 4K; never fewer than 4)
 
 
 def colour_score(frame: np.ndarray) -> float:
@@ -68,7 +69,7 @@ class TemporalConfig:
     # style's does not (:meth:`for_task`).
     passthrough: bool | None = None
     stabilizer: StabilizeConfig = field(default_factory=StabilizeConfig)
-    lookahead: int = 24  # frames of a shot held back for the colour test (memory: 24 decoded frames)
+    lookahead: int = 24  # frames of a shot held back for the colour test, at most HELD_BYTES of them
     threshold: float = COLOUR_THRESHOLD
 
     def for_task(self, task: str | None) -> TemporalConfig:
@@ -141,7 +142,7 @@ class TemporalStage:
             self._colour = None if self.config.passthrough else False
         if self._colour is None:
             self._held.append((frame, start))
-            if len(self._held) >= self.config.lookahead:
+            if len(self._held) >= max(4, min(self.config.lookahead, HELD_BYTES // frame.nbytes)):
                 ready += self._release()
             return ready
         ready.append(self._output(frame, start))
