@@ -150,3 +150,18 @@ def test_a_ray_worker_runs_the_stage(clips, tmp_path):
     inputs = decode(path)
     assert mean_abs(outs["default"][SHOT + 1], inputs[SHOT + 1]) <= LSB < mean_abs(outs["plain"][SHOT + 1],
                                                                                       inputs[SHOT + 1])
+
+
+def test_stylize_stabilises_a_video_and_never_copies_colour(clips, tmp_path):
+    path, _, _ = clips["mixed"]
+    outs = {}
+    for name, extra in (("default", []), ("plain", ["--no-stabilize"])):
+        res = CliRunner().invoke(app, ["stylize", str(path), "--style", "starry-night", "--max-side", "64",
+                                       "-o", str(tmp_path / f"{name}.mp4"), "--threads", "1", *extra])
+        assert res.exit_code == 0, res.output
+        outs[name] = decode(tmp_path / f"{name}.mp4")
+    inputs = decode(path)
+    assert len(outs["default"]) == len(inputs)
+    assert mean_abs(outs["default"][SHOT + 4], inputs[SHOT + 4]) > 3 * LSB  # the colour shot is stylised
+    assert max(mean_abs(a, b) for a, b in zip(outs["default"], outs["plain"], strict=True)) > 0.5  # smoothed
+    assert mean_abs(outs["default"][SHOT], outs["plain"][SHOT]) < 1.0  # a shot's first frame: as without it
