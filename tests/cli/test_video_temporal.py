@@ -164,4 +164,4 @@ def test_stylize_stabilises_a_video_and_never_copies_colour(clips, tmp_path):
     assert len(outs["default"]) == len(inputs)
     assert mean_abs(outs["default"][SHOT + 4], inputs[SHOT + 4]) > 3 * LSB  # the colour shot is stylised
     assert max(mean_abs(a, b) for a, b in zip(outs["default"], outs["plain"], strict=True)) > 0.5  # smoothed
-    assert mean_abs(outs["default"][SHOT], outs["plain"][SHOT]) < 1.0  # a shot's first frame: as without it
+    assert mean_abs(outs["default"][SHOT], outs["plain"][SHOT]) <= LSB  # a shot's first frame: as without it
