@@ -74,11 +74,11 @@ def main() -> None:
 
     import edgecolor.stream.sources as sources
     from edgecolor.backends import open_engine
-    from edgecolor.bench.machine import describe_machine
     from edgecolor.bench.pipeline_mode import time_pipeline
     from edgecolor.bench.runner import make_clip
     from edgecolor.imageio import VideoReader
     from edgecolor.registry import resolve_model
+    from edgecolor.system import describe_machine
 
     readers = {"opencv": VideoReader, "pyav": PyAvReader, "pyav_1_thread": PyAvOneThread}
     rows: dict[str, dict[str, list[float]]] = {k: {"decode_fps": [], "pipeline_fps": []} for k in readers}

@@ -24,11 +24,11 @@ def main() -> None:
     args = ap.parse_args()
 
     from edgecolor.backends import open_engine
-    from edgecolor.bench.machine import describe_machine
     from edgecolor.bench.runner import make_clip
     from edgecolor.jobs.files import Job, run_job
     from edgecolor.registry import resolve_model
     from edgecolor.stream.temporal import TemporalConfig
+    from edgecolor.system import describe_machine
 
     variants = {"default": TemporalConfig(), "no_stabilize_recolour": TemporalConfig(stabilize=False,
                                                                                      passthrough=False)}

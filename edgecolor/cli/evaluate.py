@@ -248,10 +248,10 @@ def video(
     from edgecolor.choices import Task
     from edgecolor.cli._common import progress
     from edgecolor.errors import InputError, OutputError
+    from edgecolor.evaluation.video import evaluate_clip, summarise
+    from edgecolor.evaluation.video import make_clips as write_clips
     from edgecolor.imageio import is_video
     from edgecolor.jobs.eval_colorizer import load_photos
-    from edgecolor.jobs.eval_video import evaluate_clip, summarise
-    from edgecolor.jobs.eval_video import make_clips as write_clips
     from edgecolor.registry import resolve_model
 
     if make_clips is not None:

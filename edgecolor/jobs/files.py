@@ -280,7 +280,7 @@ def run_job(job: Job, engine: Engine, extra: Mapping[str, float] | None = None,
             reader.close()
             raise
         pending: collections.deque[Output] = collections.deque()
-        config = (temporal or TemporalConfig()).for_task(engine.metadata.get("edgecolor.task"))
+        config = (temporal or TemporalConfig()).for_task(engine.info.task)
         stage = TemporalStage(lambda f: engine.submit(f, **values), config)
 
         def drain(keep: int) -> None:
