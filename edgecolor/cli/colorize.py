@@ -57,7 +57,9 @@ def colorize(
     no_overwrite: NoOverwriteOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Colorize images, folders and videos with the shipped colorizer on ONNX Runtime (CPU).
+    """Colorize images, folders and videos with the shipped colorizer on ONNX Runtime (CPU). A video is
+    stabilised (chroma smoothed over time, reset at each cut) and its shots that already carry colour are copied
+    unchanged (docs/video.md).
 
     \b
     Example: edgecolor colorize old_photos/ -o coloured/      (again: resumes, -y redoes all, -n keeps files)
@@ -67,9 +69,6 @@ def colorize(
     Example: edgecolor colorize old_film.mkv -o archive.mkv --codec ffv1      (lossless)
     Example: edgecolor colorize old_film.mp4 -o web.webm                     (VP9)
     Example: edgecolor colorize documentary.mp4 -o out.mp4 --no-stabilize   (per-frame colour)
-
-    A video is stabilised (chroma smoothed over time, reset at each cut) and its shots that already carry
-    colour are copied unchanged (docs/video.md); images are colorized one by one.
     """
     from edgecolor.stream.temporal import TemporalConfig
 

@@ -240,7 +240,7 @@ def video(
 
     \b
     Example: edgecolor eval video --data data/eval --json
-    Example: edgecolor eval video --make-clips clips/ && edgecolor colorize clips/mixed.mp4 -o mixed_colour.mp4
+    Example: edgecolor eval video --make-clips clips/      (writes the clips, to colorize yourself)
     Example: edgecolor eval video my_gray_clip.mp4 --model colorizer"""
     import tempfile
 

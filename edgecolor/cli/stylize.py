@@ -65,15 +65,14 @@ def stylize(
     no_overwrite: NoOverwriteOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Stylise images, folders and videos with a style network on ONNX Runtime (CPU).
+    """Stylise images, folders and videos with a style network on ONNX Runtime (CPU). A video is stabilised
+    (chroma smoothed over time, reset at each cut; --no-stabilize: frame by frame).
 
     \b
     Example: edgecolor stylize photo.jpg --style starry-night -o painted.jpg
     Example: edgecolor stylize archive/ --style starry-night -o painted/ --on ray --workers 2 -y
     Example: edgecolor stylize clip.mp4 --style great-wave -o wave.mp4 --streams 2
     Example: edgecolor stylize clip.mp4 --style great-wave -o wave.mp4 --codec hevc --bitrate 4M
-
-    A video is stabilised (chroma smoothed over time, reset at each cut; --no-stabilize: per frame).
     """
     from edgecolor.jobs.styles import resolve_style, write_style_sheet
     from edgecolor.stream.temporal import TemporalConfig
