@@ -33,6 +33,7 @@ from edgecolor.errors import EdgecolorError, InputError, require
 from edgecolor.imageio import remove_orphaned_temps
 from edgecolor.jobs.files import Failure, Job, failure, run_job
 from edgecolor.jobs.record import RECORD, load_record, record_done, settings_key, split
+from edgecolor.stream.temporal import TemporalConfig
 
 __all__ = ["RECORD", "FrameModelWorker", "RayOptions", "load_record", "run_on_ray"]
 
@@ -50,12 +51,13 @@ class FrameModelWorker:
     """One Ray actor: one engine, then every job of its batches through :func:`run_job`."""
 
     def __init__(self, model: str, extra: dict[str, float], cpu_path: str, threads: int,
-                 max_pixels: int | None = None) -> None:
+                 max_pixels: int | None = None, temporal: TemporalConfig | None = None) -> None:
         from edgecolor.backends import open_engine
 
         self.engine = open_engine(model, cpu_path=cpu_path, threads=threads)
         self.extra = extra
         self.max_pixels = max_pixels
+        self.temporal = temporal
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, Any]:
         keys = ("dst", "status", "error", "reason", "frames", "seconds", "pid")
@@ -63,7 +65,7 @@ class FrameModelWorker:
         for src, dst, kind in zip(batch["src"], batch["dst"], batch["kind"], strict=True):
             try:
                 res = run_job(Job(Path(src), Path(dst), str(kind)), self.engine, self.extra,
-                              max_pixels=self.max_pixels)
+                              max_pixels=self.max_pixels, temporal=self.temporal)
                 status, error, reason, frames, seconds = "written", "", "", res.frames, res.seconds
             except InputError as exc:  # a bad input is reported as the local command does, the job goes on
                 bad = failure(str(src), exc)
@@ -79,13 +81,16 @@ class FrameModelWorker:
 def run_on_ray(jobs: list[Job], model: Path, extra: dict[str, float], cpu_path: str, opts: RayOptions,
                on_done: Callable[[dict], None] | None = None,
                worker: type[FrameModelWorker] = FrameModelWorker, max_pixels: int | None = None,
-               failed: list[Failure] | None = None, policy: Overwrite = Overwrite.SKIP) -> dict[str, Any]:
-    """Run ``jobs`` on Ray; returns the summary (``written``, ``skipped``, ``failed``, frames/s, workers).
+               failed: list[Failure] | None = None, policy: Overwrite = Overwrite.SKIP,
+               temporal: TemporalConfig | None = None) -> dict[str, Any]:
+    """Run ``jobs`` on Ray (videos through ``temporal``'s stage, as :func:`~edgecolor.jobs.files.run_job` does);
+    returns the summary (``written``, ``skipped``, ``failed``, frames/s, workers).
     ``failed``: the files the plan already left out (:func:`~edgecolor.jobs.files.plan`), listed first; each
     entry of ``failed`` has ``input``, ``reason`` and ``error``, as the local command's."""
     if opts.workers < 1 or opts.gpus_per_worker < 0:
         raise InputError("--workers must be >= 1 and --gpus-per-worker >= 0", "e.g. --workers 2")
-    settings = settings_key(model, extra, cpu_path)
+    temporal = temporal or TemporalConfig()
+    settings = settings_key(model, extra, cpu_path, temporal.key())
     todo, skipped = split(jobs, settings, policy)
     summary: dict[str, Any] = {"written": 0, "skipped": len(skipped), "failed": [f.__dict__ for f in failed or []],
                                "frames": 0,
@@ -113,7 +118,7 @@ def run_on_ray(jobs: list[Job], model: Path, extra: dict[str, float], cpu_path: 
             worker, batch_size=1, compute=ray.data.ActorPoolStrategy(size=opts.workers),
             num_cpus=1, num_gpus=opts.gpus_per_worker or None,
             fn_constructor_kwargs={"model": str(model), "extra": extra, "cpu_path": cpu_path,
-                                   "threads": opts.threads, "max_pixels": max_pixels},
+                                   "threads": opts.threads, "max_pixels": max_pixels, "temporal": temporal},
         )
         by_dst = {str(j.dst): j for j in todo}
         for row in out.iter_rows():
