@@ -28,12 +28,12 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from edgecolor.backends.onnxruntime import OrtEngine
-from edgecolor.bench.machine import describe_machine
 from edgecolor.bench.runner import time_calls
 from edgecolor.colour import to_gray_bgr
-from edgecolor.graph.adapter import adapt
+from edgecolor.graph.adapters import adapt
 from edgecolor.quality import delta_e76
 from edgecolor.registry import resolve_model
+from edgecolor.system import describe_machine
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))

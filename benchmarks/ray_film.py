@@ -4,8 +4,8 @@
 
 The film: ``--seconds`` of 1280x720 gray H.264 (CRF 18, a keyframe every 2 s, 24 frames/s) with an AAC tone,
 made from the public evaluation photos (data/eval, else the bundled sample's frames): a slow pan and zoom over
-each photo for 12 s, cut to the next. Every row runs the same job through the library with the stabiliser on
-(:func:`edgecolor.jobs.parts.stabilizer`), so the Ray parts warm it up across their boundaries; the local job
+each photo for 12 s, cut to the next. Every row runs the same job through the library with colorize's default
+video stage (stabiliser on, colour shots copied), so the Ray parts warm it up across their boundaries; the local job
 runs the parts in order with one engine of 1 thread, each actor has one engine of 1 thread. Ray is started once
 before timing (reported separately); each Ray row times the whole job (plan, actors loading the engine, parts,
 the join), 1 and 2 workers round-robin for ``--rounds`` rounds, the order swapped each round (so a load that
@@ -30,9 +30,10 @@ import numpy as np
 from edgecolor.backends import open_engine
 from edgecolor.batch.ray_jobs import RayOptions, run_on_ray
 from edgecolor.jobs.files import plan, run_jobs
-from edgecolor.jobs.parts import PART_SECONDS, Resume, probe, stabilizer
+from edgecolor.jobs.parts import PART_SECONDS, Resume, probe, warmup
 from edgecolor.jobs.record import settings_key
 from edgecolor.registry import resolve_model
+from edgecolor.stream.temporal import TemporalConfig
 
 FPS, W, H, SHOT = 24, 1280, 720, 12
 
@@ -120,7 +121,7 @@ def main() -> None:
     record: dict = {"command": f"python benchmarks/ray_film.py --seconds {args.seconds} --rounds {args.rounds}",
                     "machine_before": machine(),
                     "film": f"{args.seconds} s, {W}x{H}, {FPS} frames/s, gray H.264 + AAC", "rows": []}
-    temporal = stabilizer()
+    temporal = TemporalConfig()  # colorize's default: stabiliser on, colour shots copied
     with tempfile.TemporaryDirectory(dir=os.environ.get("FILM_TMP")) as tmp:
         film = Path(tmp) / "film.mp4"
         t0 = time.perf_counter()
@@ -128,13 +129,14 @@ def main() -> None:
         parts = probe(film)[0]
         record["film_made_s"] = round(time.perf_counter() - t0, 1)
         record["parts"] = {"part_seconds": PART_SECONDS, "frames": parts.frames, "starts": list(parts.starts),
-                           "warmup_frames": temporal.warmup}
+                           "warmup_frames": warmup(temporal.for_task("colorize"))}
         print(json.dumps(record), flush=True)
         outs = {}
         t0 = time.perf_counter()
         engine = open_engine(model, cpu_path="auto", threads=1)
         out = Path(tmp) / "local" / "film.mp4"
-        run_jobs(plan([film], out), engine, temporal=temporal, resume=Resume(settings_key(model, {}, "auto")))
+        run_jobs(plan([film], out), engine, temporal=temporal,
+                 resume=Resume(settings_key(model, {}, "auto", temporal.key())))
         local = time.perf_counter() - t0
         outs["local"] = out
         record["rows"].append({"run": "local job (parts in order), 1 thread", "seconds": round(local, 1),

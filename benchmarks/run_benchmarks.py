@@ -28,16 +28,16 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from edgecolor.backends.cpu_split import SplitColorizerEngine
+from edgecolor.backends import manifest as mf
 from edgecolor.backends.onnxruntime import OrtEngine
-from edgecolor.bench.machine import describe_machine
+from edgecolor.backends.onnxruntime.split import SplitColorizerEngine
 from edgecolor.bench.pipeline_mode import time_pipeline
 from edgecolor.bench.report import markdown_table, plot_rows
 from edgecolor.bench.runner import parse_resolutions, test_frame, time_calls
-from edgecolor.build import manifest as mf
-from edgecolor.build.builder import BuildConfig, build
+from edgecolor.builder.pipeline import BuildConfig, build
 from edgecolor.colour import BGR_FROM_CHROMA
 from edgecolor.registry import resolve_model, shipped_models
+from edgecolor.system import describe_machine
 
 HERE = Path(__file__).parent
 
@@ -102,7 +102,7 @@ def main() -> None:
     t, d, w = args.threads, args.duration, args.warmup
     res_list = parse_resolutions(args.resolutions)
     int8, fp32 = built_engine("int8", t), built_engine("fp32", t)
-    acc = mf.read(int8)["gate"]
+    acc = mf.read(int8).gate
     colour = {
         "edgecolor INT8 split": SplitColorizerEngine(int8, threads=t),
         "edgecolor FP32 split": SplitColorizerEngine(fp32, threads=t),

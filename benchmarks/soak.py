@@ -17,9 +17,9 @@ import sys
 from pathlib import Path
 
 from edgecolor.backends import open_engine
-from edgecolor.bench.machine import describe_machine
 from edgecolor.bench.soak import soak
 from edgecolor.registry import SAMPLE_CLIP, resolve_model
+from edgecolor.system import describe_machine
 
 
 def main() -> int:

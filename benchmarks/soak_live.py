@@ -34,9 +34,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from edgecolor.bench.machine import describe_machine
 from edgecolor.registry import SAMPLE_CLIP
 from edgecolor.stream.http_view import BOUNDARY, HttpView
+from edgecolor.system import describe_machine
 
 MARK = f"--{BOUNDARY}".encode()
 

@@ -30,7 +30,9 @@ from onnx import TensorProto, helper, numpy_helper
 
 from edgecolor.backends.onnxruntime import OrtEngine
 from edgecolor.colour import to_gray_bgr
-from edgecolor.graph.frame import IR_VERSION, OPSET, colorizer_frame_model
+from edgecolor.graph.colorizer import colorizer_frame_model
+from edgecolor.graph.contract import FrameModelInfo
+from edgecolor.graph.pieces import IR_VERSION, OPSET
 from edgecolor.quality import psnr
 from edgecolor.registry import resolve_model
 from edgecolor.stream.sources import open_source
@@ -58,7 +60,7 @@ def stand_in_model(path: Path, net: int = 64, seed: int = 0) -> Path:
     )
     core = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
     core.ir_version = IR_VERSION
-    onnx.save(colorizer_frame_model(core, net, {"edgecolor.name": "stand-in"}), path)
+    onnx.save(colorizer_frame_model(core, net, FrameModelInfo(name="stand-in")), path)
     return path
 
 

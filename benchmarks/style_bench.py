@@ -23,11 +23,11 @@ from pathlib import Path
 import cv2
 
 from edgecolor.backends.onnxruntime import OrtEngine
-from edgecolor.bench.machine import describe_machine
 from edgecolor.bench.report import markdown_table
 from edgecolor.bench.runner import test_frame, warm_up
 from edgecolor.bench.stats import summarise
 from edgecolor.jobs.styles import shipped_styles
+from edgecolor.system import describe_machine
 
 HERE = Path(__file__).parent
 

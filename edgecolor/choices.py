@@ -38,13 +38,13 @@ class Choice(str, Enum):
 
 
 class Precision(Choice):
-    """What the ONNX graph carries (see :mod:`edgecolor.build.precisions` for what each one means)."""
+    """What the ONNX graph carries (see :mod:`edgecolor.builder.precisions` for what each one means)."""
 
     FP32 = "fp32"
     FP16 = "fp16"
     INT8 = "int8"
     BF16 = "bf16"  # CPU only, on OpenVINO: the FP32 graph with OpenVINO's bfloat16 inference hint
-    AUTO = "auto"  # build --target cpu only: resolved by BuildConfig (edgecolor.build.auto) before any use
+    AUTO = "auto"  # build --target cpu only: resolved by BuildConfig (edgecolor.builder.auto) before any use
 
 
 class Target(Choice):
@@ -54,20 +54,17 @@ class Target(Choice):
     CPU = "cpu"
 
 
-class Backend(Choice):
-    """Which runtime ``run`` uses: ``auto`` follows the file (a TensorRT engine or an ONNX model)."""
-
-    AUTO = "auto"
-    TRT = "trt"
-    ORT = "ort"
-
-
-class EngineBackend(Choice):
-    """The ``backend`` a built engine's manifest records."""
+class Runtime(Choice):
+    """An inference runtime: what a built engine's manifest records and what every other choice below resolves to.
+    The short names users know are accepted as aliases (``Runtime("trt")`` is TENSORRT): trt (trtexec), ort, ov."""
 
     TENSORRT = "tensorrt"
     ONNXRUNTIME = "onnxruntime"
     OPENVINO = "openvino"
+
+    @classmethod
+    def _missing_(cls, value: object) -> Runtime | None:
+        return {"trt": cls.TENSORRT, "ort": cls.ONNXRUNTIME, "ov": cls.OPENVINO}.get(str(value).lower())
 
     @property
     def label(self) -> str:
@@ -79,13 +76,30 @@ class EngineBackend(Choice):
         return {"tensorrt": "--backend trt", "onnxruntime": "--backend ort", "openvino": "--backend auto"}[self.value]
 
 
+class Backend(Choice):
+    """``run --backend``: which runtime may run the file (``auto``: as the file says, a built engine by its manifest;
+    the others in their short names, :class:`Runtime` aliases)."""
+
+    AUTO = "auto"
+    TRT = "trt"
+    ORT = "ort"
+
+    @property
+    def runtime(self) -> Runtime | None:
+        return None if self is Backend.AUTO else Runtime(self.value)
+
+
 class CpuBackend(Choice):
-    """Which runtime a ``--target cpu`` engine is built for (``auto``: the precision's own, see
-    :mod:`edgecolor.build.precisions`)."""
+    """``build --cpu-backend``: the runtime a ``--target cpu`` engine is built for (``auto``: the precision's own,
+    see :mod:`edgecolor.builder.precisions`)."""
 
     AUTO = "auto"
     ONNXRUNTIME = "onnxruntime"
     OPENVINO = "openvino"
+
+    @property
+    def runtime(self) -> Runtime | None:
+        return None if self is CpuBackend.AUTO else Runtime(self.value)
 
 
 class CpuPath(Choice):

@@ -37,20 +37,3 @@ def resolve_model(model: str | Path) -> Path:
     names = ", ".join(n.removeprefix("style-") for n in shipped) or "none shipped"
     raise ModelError(f"no model '{model}' (neither a shipped model nor a file)",
                      f"use one of: {names}; or a .onnx path")
-
-
-def describe(path: Path) -> dict[str, object]:
-    """Name, task, size and provenance of a frame model, read from its ONNX metadata_props."""
-    import onnx
-
-    model = onnx.load(str(path), load_external_data=False)
-    meta = {p.key: p.value for p in model.metadata_props}
-    return {
-        "name": path.stem,
-        "task": meta.get("edgecolor.task", "?"),
-        "size_mb": round(path.stat().st_size / 1e6, 2),
-        "net_size": meta.get("edgecolor.net_size", "?"),
-        "trained_on": meta.get("edgecolor.training_data", "?"),
-        "source": meta.get("edgecolor.source", "?"),
-        "path": str(path),
-    }

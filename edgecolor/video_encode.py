@@ -3,10 +3,11 @@ encoder that writes BGR frames and remuxes the input's audio and subtitle stream
 
 Frames in are ``numpy.uint8``, ``H x W x 3``, BGR, C-contiguous; they are converted once, here, to the codec's
 pixel format. Audio and subtitle packets are copied, never re-encoded, with the input's timestamps. The frames
-come from OpenCV's decoder (:class:`~edgecolor.imageio.VideoReader`), which gives no timestamps: frame ``k``
-is stamped with the ``k``-th presentation time of the input's video packets (read once from the container,
-no decoding), so a variable-rate phone clip keeps its timing and its sync with the sound. Inputs without
-times (AVI) are stamped ``start + k / rate`` on the input's own rate (a :class:`fractions.Fraction`, so
+come from OpenCV's decoder (:class:`~edgecolor.imageio.VideoReader`; PyAV's decoder was measured against it and
+was no faster in the pipeline: benchmarks/results/2026-12-07-decode-and-video-stage-720p.md), which gives no
+timestamps: frame ``k`` is stamped with the ``k``-th presentation time of the input's video packets (read once
+from the container, no decoding), so a variable-rate phone clip keeps its timing and its sync with the sound.
+Inputs without times (AVI) are stamped ``start + k / rate`` on the input's own rate (a :class:`fractions.Fraction`, so
 30000/1001 stays exact). A frame the reader skipped as undecodable shifts the later frames' times one slot
 earlier, as it shifted them by one frame before. The sample aspect ratio is kept where the frames keep the
 input's size.

@@ -9,7 +9,9 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from edgecolor.graph.frame import IR_VERSION, OPSET, colorizer_frame_model
+from edgecolor.graph.colorizer import colorizer_frame_model
+from edgecolor.graph.contract import FrameModelInfo
+from edgecolor.graph.pieces import IR_VERSION, OPSET
 
 
 def conv_core(net_size: int = 16, seed: int = 0, instance_norm: bool = False) -> onnx.ModelProto:
@@ -37,7 +39,7 @@ def conv_core(net_size: int = 16, seed: int = 0, instance_norm: bool = False) ->
 
 
 def conv_colorizer(path: Path, **kw) -> Path:
-    onnx.save(colorizer_frame_model(conv_core(**kw), 16, {"edgecolor.name": "conv"}), path)
+    onnx.save(colorizer_frame_model(conv_core(**kw), 16, FrameModelInfo(name="conv")), path)
     return path
 
 

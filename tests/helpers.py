@@ -12,7 +12,9 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from edgecolor.graph.frame import IR_VERSION, OPSET, colorizer_frame_model
+from edgecolor.graph.colorizer import colorizer_frame_model
+from edgecolor.graph.contract import FrameModelInfo
+from edgecolor.graph.pieces import IR_VERSION, OPSET
 
 
 def tiny_core(net_size: int = 16, cb: float = 20.0, cr: float = -10.0, gain: float = 0.0) -> onnx.ModelProto:
@@ -35,7 +37,7 @@ def tiny_core(net_size: int = 16, cb: float = 20.0, cr: float = -10.0, gain: flo
 
 
 def tiny_colorizer(path: Path, net_size: int = 16, strength: float = 1.0, **kw: float) -> Path:
-    model = colorizer_frame_model(tiny_core(net_size, **kw), net_size, {"edgecolor.name": "tiny"}, strength)
+    model = colorizer_frame_model(tiny_core(net_size, **kw), net_size, FrameModelInfo(name="tiny"), strength)
     onnx.save(model, path)
     return path
 

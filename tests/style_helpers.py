@@ -8,7 +8,8 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from edgecolor.graph.frame import IR_VERSION, OPSET
+from edgecolor.graph.contract import FrameModelInfo
+from edgecolor.graph.pieces import IR_VERSION, OPSET
 from edgecolor.graph.style import stylize_frame_model
 
 
@@ -51,7 +52,7 @@ def two_layer_style_core(hidden: int = 8, seed: int = 0) -> onnx.ModelProto:
 
 
 def tiny_style(path: Path, net_size: int = 64, two_layers: bool = False, **kw) -> Path:
-    meta = {"edgecolor.name": "style-tiny", "edgecolor.style": "tiny", "edgecolor.source": "tests"}
+    meta = FrameModelInfo(name="style-tiny", style="tiny", source="tests")
     core = two_layer_style_core() if two_layers else tiny_style_core(**kw)
     onnx.save(stylize_frame_model(core, net_size, meta), path)
     return path

@@ -3,11 +3,11 @@
 :func:`open_engine` is the only place that decides which engine runs a file. It reads a built engine's
 manifest once (checked: the backend first, then staleness) and a frame model's metadata once, and returns:
 
-- a TensorRT engine (:class:`~edgecolor.backends.tensorrt_runtime.TrtEngine`) for a manifest that says
+- a TensorRT engine (:class:`~edgecolor.backends.tensorrt.engine.TrtEngine`) for a manifest that says
   ``tensorrt``;
 - for an ONNX frame model (shipped, exported or a CPU engine from ``edgecolor build``), by ``cpu_path``:
   ``graph`` runs the whole frame model in ONNX Runtime; ``split`` (colorizer only) runs its network in ONNX
-  Runtime and the colour math in OpenCV, faster on small CPUs (:mod:`edgecolor.backends.cpu_split`);
+  Runtime and the colour math in OpenCV, faster on small CPUs (:mod:`edgecolor.backends.onnxruntime.split`);
   ``auto`` = split for edgecolor's own colorizer, the graph for anything else (adapted colorizers, and an
   FP16 colorizer engine, whose optimised graph no longer has the network's boundary tensors);
   ``openvino`` / ``openvino-bf16`` run the network on OpenVINO (:mod:`edgecolor.backends.openvino`: the
@@ -19,7 +19,7 @@ manifest once (checked: the backend first, then staleness) and a frame model's m
 Two checks run here, so every command gets them (``colorize``, ``stylize``, ``run``, ``bench``, the build's gate):
 ``task`` refuses a model made for another task (a style given to ``colorize``, a colorizer to ``stylize``) before
 a frame runs, by what the file records (a built engine's manifest, read before the engine loads; else the frame
-model's ``edgecolor.task``, read as it loads); and
+model's recorded task, read as it loads); and
 every engine but TensorRT's runs one probe frame (:func:`probe`) before it is returned, so a model whose output
 is not its input frame's size, dtype or layout is refused before a job writes anything.
 
@@ -35,10 +35,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from edgecolor.backends import manifest as mf
 from edgecolor.backends.base import OUTPUT_REMEDY, Engine
 from edgecolor.backends.streams import MAX_STREAMS, StreamsEngine
-from edgecolor.choices import Backend, CpuPath, EngineBackend, Task
+from edgecolor.choices import Backend, CpuPath, Runtime, Task
 from edgecolor.errors import InputError, ModelError
+from edgecolor.graph.contract import NET_CHROMA, NET_LUMA, TASK_WHERE, FrameModelInfo
 
 if TYPE_CHECKING:
     import onnx
@@ -47,7 +49,6 @@ log = logging.getLogger(__name__)
 
 CPU_PATHS = CpuPath.values()
 TRT_SUFFIXES = (".engine", ".plan")  # what ``edgecolor build --target trt`` writes (trtexec's names too)
-_WANTS = {Backend.TRT: EngineBackend.TENSORRT, Backend.ORT: EngineBackend.ONNXRUNTIME, Backend.AUTO: None}
 # Odd and not square: an output of half the size, one pixel less, transposed or padded differs from the input's
 # shape here, and it is small enough to cost a few milliseconds even for the shipped colorizer.
 PROBE_SHAPE = (37, 53, 3)
@@ -62,15 +63,16 @@ _TASK_REMEDIES = {
 
 
 def open_engine(model: str | Path, *, backend: Backend | str = Backend.AUTO, cpu_path: CpuPath | str = CpuPath.AUTO,
-                threads: int = 0, ort_gpu: bool = False, rebuild_if_stale: bool = False, streams: int = 1,
+                threads: int = 0, ort_gpu: bool = False, streams: int = 1,
                 task: Task | str | None = None, **trt_options: Any) -> Engine:
     """The engine for ``model`` (a shipped model name or a path): see the module docstring.
 
     ``backend``: ``trt`` or ``ort`` refuse an engine built for the other (the manifest's backend is checked
     before anything else); ``auto`` follows the manifest (a ``.engine``/``.plan`` file is TensorRT's), and a
-    file without one is a frame model for ONNX Runtime. ``rebuild_if_stale`` rebuilds a stale engine with the
-    command its manifest records instead of refusing it. ``trt_options`` go to
-    :class:`~edgecolor.backends.tensorrt_runtime.TrtEngine` (``slots``, ``cuda_graphs``, ``mapped``, ``cuda``).
+    file without one is a frame model for ONNX Runtime. A stale engine is refused with
+    :class:`~edgecolor.backends.manifest.StaleEngine`, which carries its manifest for a caller that rebuilds.
+    ``trt_options`` go to
+    :class:`~edgecolor.backends.tensorrt.engine.TrtEngine` (``slots``, ``cuda_graphs``, ``mapped``, ``cuda``).
     ``streams`` > 1: N CPU engines of ``threads // N`` threads each (``threads`` 0: this machine's cores).
     ``task``: the task the caller runs (``colorize`` / ``stylize``); a model recorded as made for another one, or
     recording none, is refused with a one-line ModelError before a frame runs (:func:`check_task`).
@@ -81,16 +83,15 @@ def open_engine(model: str | Path, *, backend: Backend | str = Backend.AUTO, cpu
                          "e.g. --streams 2 on a 2-core CPU")
     wanted_task = None if task is None else Task.parse(task, "task")
     if streams == 1:
-        return probe(_open_one(model, backend, cpu_path, threads, ort_gpu, rebuild_if_stale, wanted_task, trt_options))
+        return probe(_open_one(model, backend, cpu_path, threads, ort_gpu, wanted_task, trt_options))
     from edgecolor.system import usable_cores
 
     each = max(1, (threads or usable_cores()) // streams)
     engines: list[Engine] = []
     try:
         for _ in range(streams):
-            engines.append(_open_one(model, backend, cpu_path, each, ort_gpu, rebuild_if_stale, wanted_task,
-                                     trt_options))
-            if engines[-1].backend == EngineBackend.TENSORRT:  # checked on the first one
+            engines.append(_open_one(model, backend, cpu_path, each, ort_gpu, wanted_task, trt_options))
+            if engines[-1].backend == Runtime.TENSORRT:  # checked on the first one
                 raise InputError(f"--streams is for ONNX Runtime and OpenVINO engines; {Path(str(model)).name} is "
                                  "a TensorRT engine", "drop --streams (TensorRT overlaps frames in its own slots)")
             if len(engines) == 1:  # the others are the same model: one probe answers for them all
@@ -109,8 +110,8 @@ def probe(engine: Engine) -> Engine:
 
     Not for TensorRT: its engine runs only within the shapes of its optimisation profile (a probe outside them
     fails for that reason alone), it is built by ``edgecolor build``, which probed the frame model it was built
-    from (:func:`edgecolor.build.builder.load_frame_model`), and every frame it returns is still checked."""
-    if engine.backend == EngineBackend.TENSORRT:
+    from (:func:`edgecolor.builder.pipeline.load_frame_model`), and every frame it returns is still checked."""
+    if engine.backend == Runtime.TENSORRT:
         return engine
     try:
         engine.infer(np.full(PROBE_SHAPE, 128, np.uint8))
@@ -128,8 +129,9 @@ def probe(engine: Engine) -> Engine:
 
 
 def check_task(name: str, recorded: object, task: Task, where: str) -> None:
-    """Refuse a model ``recorded`` (its ``edgecolor.task``, or its manifest's ``task``; None: not recorded) as made
-    for another task than ``task``, in one line naming the file ``name`` and ``where`` the record is."""
+    """Refuse a model ``recorded`` (its frame model's task metadata, or its manifest's ``task``; None: not
+    recorded) as made for another task than ``task``, in one line naming the file ``name`` and ``where`` the record
+    is."""
     if recorded == task:
         return
     if recorded is None or recorded == "":
@@ -141,48 +143,45 @@ def check_task(name: str, recorded: object, task: Task, where: str) -> None:
 
 
 def _open_one(model: str | Path, backend: Backend | str, cpu_path: CpuPath | str, threads: int, ort_gpu: bool,
-              rebuild_if_stale: bool, task: Task | None, trt_options: dict[str, Any]) -> Engine:
-    from edgecolor.build import manifest as mf
-
+              task: Task | None, trt_options: dict[str, Any]) -> Engine:
     backend = Backend.parse(backend, "backend")
     cpu_path = CpuPath.parse(cpu_path, "CPU path")
     path = _path(model)
-    wanted = _WANTS[backend]
+    wanted = backend.runtime
     if wanted is None and path.suffix.lower() in TRT_SUFFIXES:
-        wanted = EngineBackend.TENSORRT  # a serialized plan: ONNX Runtime could only fail to parse it
+        wanted = Runtime.TENSORRT  # a serialized plan: ONNX Runtime could only fail to parse it
     manifest = None
-    if wanted is EngineBackend.TENSORRT or mf.manifest_path(path).is_file():
-        manifest = mf.check(path, rebuild_if_stale=rebuild_if_stale, backend=wanted)
+    if wanted is Runtime.TENSORRT or mf.manifest_path(path).is_file():
+        manifest = mf.check(path, backend=wanted)
     if manifest is not None:
         if task is not None:  # a built engine: its manifest says what it was built from, before it loads
-            check_task(path.name, manifest.get("task"), task, f"the task in its manifest {mf.manifest_path(path).name}")
-        if manifest.get("backend") == EngineBackend.TENSORRT:
-            from edgecolor.backends.tensorrt_runtime import TrtEngine
+            check_task(path.name, manifest.task, task, f"the task in its manifest {mf.manifest_path(path).name}")
+        if manifest.backend == Runtime.TENSORRT:
+            from edgecolor.backends.tensorrt.engine import TrtEngine
 
             return TrtEngine(path, manifest=manifest, **trt_options)
     if trt_options:
         raise TypeError(f"TensorRT options {sorted(trt_options)} given for an ONNX Runtime model {path}")
-    if manifest is not None and manifest.get("backend") == EngineBackend.OPENVINO:
+    if manifest is not None and manifest.backend == Runtime.OPENVINO:
         return _open_openvino_engine(path, manifest, cpu_path, threads)
     engine = _open_onnx(path, cpu_path, threads, ort_gpu)
     if task is not None and manifest is None:
         # A frame model's task is its metadata, read as it loads: a file that is no frame model at all was refused
         # for that first (the more basic fault), and no frame has run yet.
         try:
-            check_task(path.name, engine.metadata.get("edgecolor.task"), task, "its edgecolor.task metadata")
+            check_task(path.name, engine.info.task, task, TASK_WHERE)
         except ModelError:
             engine.close()
             raise
     return engine
 
 
-def _open_openvino_engine(path: Path, manifest: dict[str, Any], cpu_path: CpuPath, threads: int) -> Engine:
+def _open_openvino_engine(path: Path, manifest: mf.EngineManifest, cpu_path: CpuPath, threads: int) -> Engine:
     """A built OpenVINO engine runs with the precision hint its manifest records (its gate measured that);
     another CPU path would silently run it at another precision, so it is refused."""
-    from edgecolor.backends.openvino import open_openvino
+    from edgecolor.backends.openvino.engine import open_openvino
 
-    facts = manifest.get("openvino")
-    hint = str(facts.get("inference_precision_hint", "f32")) if isinstance(facts, dict) else "f32"
+    hint = manifest.openvino_hint
     fits = {CpuPath.AUTO, CpuPath.OPENVINO_BF16 if hint == "bf16" else CpuPath.OPENVINO}
     if cpu_path not in fits:
         raise InputError(f"{path.name} is an OpenVINO engine (precision hint {hint[:10]}, gated so); "
@@ -209,34 +208,34 @@ def _open_onnx(path: Path, cpu_path: CpuPath, threads: int, ort_gpu: bool) -> En
     if cpu_path is CpuPath.GRAPH:
         return OrtEngine(path, threads=threads)  # ONNX Runtime reads the metadata itself
     proto = _load(path)
-    meta = {p.key: p.value for p in proto.metadata_props}
+    info = FrameModelInfo.read(proto)
     # The split path knows edgecolor's own colorizer contract only; adapted colorizers run as a graph, and
     # so does a colorizer whose network boundary an optimised FP16 engine no longer has.
-    if cpu_path is CpuPath.AUTO and not _splittable(proto, meta, path.name):
+    if cpu_path is CpuPath.AUTO and not _splittable(proto, info, path.name):
         return OrtEngine(proto.SerializeToString(), threads=threads, name=path.name)
     if cpu_path in (CpuPath.OPENVINO, CpuPath.OPENVINO_BF16):
-        if "edgecolor.adapter" in meta:
+        if info.adapted:
             raise InputError(f"--cpu-path {cpu_path} runs edgecolor's own colorizer and style networks only "
                              "(this is an adapted model)", "use --cpu-path graph")
-        from edgecolor.backends.openvino import open_openvino
+        from edgecolor.backends.openvino.engine import open_openvino
 
         precision = "bf16" if cpu_path is CpuPath.OPENVINO_BF16 else "f32"
         return open_openvino(proto, precision, threads=threads, name=path.name)
-    from edgecolor.backends.cpu_split import SplitColorizerEngine
+    from edgecolor.backends.onnxruntime.split import SplitColorizerEngine
 
     return SplitColorizerEngine(proto, threads=threads, name=path.name)
 
 
-def _splittable(proto: onnx.ModelProto, meta: dict[str, str], name: str) -> bool:
+def _splittable(proto: onnx.ModelProto, info: FrameModelInfo, name: str) -> bool:
     """Whether the CPU fast path (network cut out, colour math in OpenCV) can run this frame model."""
-    from edgecolor.backends.cpu_split import has_network_boundary
+    from edgecolor.backends.onnxruntime.split import has_network_boundary
 
-    if meta.get("edgecolor.task") != Task.COLORIZE or "edgecolor.adapter" in meta:
+    if not info.own_colorizer:
         return False
     if has_network_boundary(proto):
         return True
-    log.info("%s has no net/luma -> net/chroma boundary left (an optimised FP16 engine): running it as a graph",
-             name)
+    log.info("%s has no %s -> %s boundary left (an optimised FP16 engine): running it as a graph",
+             name, NET_LUMA, NET_CHROMA)
     return False
 
 

@@ -8,9 +8,9 @@ out (:func:`check_output`), on every frame: a model returning another size, dtyp
 :func:`edgecolor.backends.open_engine` runs one probe frame through each engine it opens, so a model that breaks
 the contract is refused before a command starts its work.
 
-Extra inputs are the frame model's scalar inputs with defaults (e.g. ``colour_strength``), recorded in the
-model's ``edgecolor.extra_inputs`` metadata. A value can change on every call, so a control such as a
-style or strength switch takes effect on the next frame without reloading the engine.
+Extra inputs are the frame model's scalar inputs with defaults (e.g. ``colour_strength``), recorded in its
+metadata (:attr:`~edgecolor.graph.contract.FrameModelInfo.extra_inputs`). A value can change on every call, so a
+control such as a style or strength switch takes effect on the next frame without reloading the engine.
 
 Overlap: :meth:`Engine.submit` starts a frame and returns a :class:`Pending` to collect it later, so a caller
 (the streaming pipeline) submits frame k+1 before it collects frame k. TensorRT overrides
@@ -24,42 +24,17 @@ TensorRT's two slots.
 
 from __future__ import annotations
 
-import math
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 import numpy as np
 
 from edgecolor.errors import InputError, ModelError
+from edgecolor.graph.contract import FRAME, FrameModelInfo
 from edgecolor.imageio import is_bgr_frame
-
-
-def extra_defaults(spec: str | Mapping[str, Any] | None, what: str, remedy: str,
-                   bare_values: bool = False) -> dict[str, float]:
-    """Defaults of a model's extra scalar inputs from their record: JSON text or a mapping of name to
-    ``{"default": value}`` (frame-model metadata) or, with ``bare_values``, to the value itself (manifests).
-    A malformed record (not JSON, nested too deep, a default that is not a finite number) raises ModelError
-    ``"{what} malformed (...)"`` with ``remedy``."""
-    from edgecolor import jsonio
-
-    try:
-        extras = jsonio.loads(spec, "the record", ModelError) if isinstance(spec, str) else (spec or {})
-    except ModelError as err:
-        raise ModelError(f"{what} malformed ({err.problem[:80]})", remedy) from err
-    if not isinstance(extras, Mapping):
-        raise ModelError(f"{what} malformed (not a JSON object)", remedy)
-    defaults = {}
-    for name, entry in extras.items():
-        value = entry if bare_values and not isinstance(entry, dict) else (
-            entry.get("default") if isinstance(entry, dict) else None)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise ModelError(f"{what} malformed ('{str(name)[:40]}' has no finite numeric 'default')", remedy)
-        defaults[str(name)] = float(value)
-    return defaults
-
 
 OUTPUT_REMEDY = ("re-export the model so its output has the input frame's size and layout, or wrap its network: "
                  "edgecolor build NET --adapter SPEC")
@@ -114,15 +89,16 @@ class Pending:
 
 
 class Engine:
-    """Base class: ``engine(frame, **extra) -> frame``; subclasses set ``defaults``, ``metadata`` and ``name``
-    (the model's file name, as errors name it)."""
+    """Base class: ``engine(frame, **extra) -> frame``; subclasses set ``defaults``, ``info`` (what the model
+    records, :class:`~edgecolor.graph.contract.FrameModelInfo`) and ``name`` (the model's file name, as errors name
+    it)."""
 
     backend = "abstract"
 
     def __init__(self) -> None:
         self.name = "the model"
         self.defaults: dict[str, float] = {}
-        self.metadata: dict[str, str] = {}
+        self.info = FrameModelInfo()
         self._closed = False
         self._workers: dict[str, ThreadPoolExecutor] = {}  # by name, made on first use, in order of use
         self._worker_lock = threading.Lock()
@@ -139,8 +115,6 @@ class Engine:
     @property
     def input_names(self) -> list[str]:
         """``frame`` followed by the extra scalar inputs."""
-        from edgecolor.graph.frame import FRAME  # lazily: graph.frame imports onnx
-
         return [FRAME, *self.defaults]
 
     def infer(self, frame: np.ndarray, **extra: float | None) -> np.ndarray:

@@ -37,7 +37,7 @@ class StreamsEngine(Engine):
             raise ValueError("a streams engine needs at least two engines")
         self.engines = list(engines)
         first = self.engines[0]
-        self.backend, self.metadata, self.defaults = first.backend, first.metadata, first.defaults
+        self.backend, self.info, self.defaults = first.backend, first.info, first.defaults
         self.name = first.name
         self._turn = itertools.cycle(self.engines)
         self._turn_lock = threading.Lock()

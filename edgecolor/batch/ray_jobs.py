@@ -35,8 +35,9 @@ from edgecolor.choices import Overwrite
 from edgecolor.errors import EdgecolorError, InputError, OutputError, require
 from edgecolor.imageio import VideoReader, remove_orphaned_temps
 from edgecolor.jobs.files import Failure, Job, failure, run_job
-from edgecolor.jobs.parts import PART_SECONDS, Parts, Resume, Temporal, encode_part, in_parts, join, probe, run_key
+from edgecolor.jobs.parts import PART_SECONDS, Parts, Resume, encode_part, in_parts, join, probe, run_key
 from edgecolor.jobs.record import RECORD, load_record, record_done, settings_key, split
+from edgecolor.stream.temporal import TemporalConfig
 
 if TYPE_CHECKING:
     from edgecolor.video_encode import SourceStreams
@@ -57,7 +58,7 @@ class FrameModelWorker:
     """One Ray actor: one engine, then every job of its batches through :func:`run_job`."""
 
     def __init__(self, model: str, extra: dict[str, float], cpu_path: str, threads: int,
-                 max_pixels: int | None = None, temporal: Temporal | None = None,
+                 max_pixels: int | None = None, temporal: TemporalConfig | None = None,
                  part_seconds: float = PART_SECONDS) -> None:
         from edgecolor.backends import open_engine
 
@@ -79,7 +80,7 @@ class FrameModelWorker:
                                          part_seconds=self.part_seconds)
                 else:
                     frames = run_job(Job(Path(src), Path(dst), str(kind)), self.engine, self.extra,
-                                     max_pixels=self.max_pixels).frames
+                                     max_pixels=self.max_pixels, temporal=self.temporal).frames
                 status, error, reason, seconds = "written", "", "", time.perf_counter() - t0
             except InputError as exc:  # a bad input is reported as the local command does, the job goes on
                 bad = failure(str(src), exc)
@@ -96,15 +97,16 @@ def run_on_ray(jobs: list[Job], model: Path, extra: dict[str, float], cpu_path: 
                on_done: Callable[[dict], None] | None = None,
                worker: type[FrameModelWorker] = FrameModelWorker, max_pixels: int | None = None,
                failed: list[Failure] | None = None, policy: Overwrite = Overwrite.SKIP,
-               temporal: Temporal | None = None, part_seconds: float = PART_SECONDS) -> dict[str, Any]:
+               temporal: TemporalConfig | None = None, part_seconds: float = PART_SECONDS) -> dict[str, Any]:
     """Run ``jobs`` on Ray; returns the summary (``written``, ``skipped``, ``failed``, frames/s, workers, and
     ``parts``: the video parts encoded by actors). ``failed``: the files the plan already left out
     (:func:`~edgecolor.jobs.files.plan`), listed first; each entry of ``failed`` has ``input``, ``reason`` and
-    ``error``, as the local command's. Videos pass through ``temporal`` (the stabiliser) in parts of
-    ``part_seconds``, as the local job's."""
+    ``error``, as the local command's. Videos go through ``temporal``'s stage (as
+    :func:`~edgecolor.jobs.files.run_job` does) in parts of ``part_seconds``, as the local job's."""
     if opts.workers < 1 or opts.gpus_per_worker < 0:
         raise InputError("--workers must be >= 1 and --gpus-per-worker >= 0", "e.g. --workers 2")
-    settings = settings_key(model, extra, cpu_path)
+    temporal = temporal or TemporalConfig()
+    settings = settings_key(model, extra, cpu_path, temporal.key())
     todo, skipped = split(jobs, settings, policy)
     summary: dict[str, Any] = {"written": 0, "skipped": len(skipped), "failed": [f.__dict__ for f in failed or []],
                                "frames": 0, "parts": 0,

@@ -96,39 +96,34 @@ def time_pipeline(engine: Engine, h: int, w: int, warmup_s: float, folder: Path,
     """Run the pipeline at ``w x h`` (see the module docstring). Returns the statistics and the row's extra
     fields (drops, the stage split, the client's share); ``record`` receives per-frame times for
     ``--export-times``."""
-    from edgecolor.stream.controls import Controls, Style
-    from edgecolor.stream.http_view import HttpView
-    from edgecolor.stream.pipeline import Pipeline, PipelineConfig, stage_summary
-    from edgecolor.stream.sinks import HttpViewSink, NullSink, Sink
+    from edgecolor.stream.pipeline import stage_summary
+    from edgecolor.stream.session import RunConfig, streaming
+    from edgecolor.stream.sinks import NullSink
     from edgecolor.stream.sources import VideoFileSource
-    from edgecolor.stream.stabilize import Stabilizer
 
     if sink not in SINKS:
         raise InputError(f"unknown bench sink '{sink}'", f"use one of: {', '.join(SINKS)}")
     check_budget(duration_s, iterations)
-    source = VideoFileSource(make_clip(h, w, folder), loop=True)
     first = test_frame(h, w)
     warm_up(lambda: engine(first), warmup_s)
-    view = HttpView("127.0.0.1", 0) if sink == "http" else None
+    cfg = RunConfig(source=VideoFileSource(make_clip(h, w, folder), loop=True),
+                    sinks=(NullSink(),) if sink == "null" else (), serve=("127.0.0.1", 0) if sink == "http" else None,
+                    stabilize=False, max_frames=iterations)
     watcher = None
     try:
-        sinks: list[Sink] = [NullSink()]
-        if view is not None:
-            sinks = [HttpViewSink(view)]
-            watcher = Watcher(view)
-            watcher.wait_connected()
-        pipeline = Pipeline(source, {"m": engine}, Controls([Style("m", "m")], stabilize=False), sinks,
-                            Stabilizer(enabled=False), PipelineConfig(max_frames=iterations))
-        timer = _stopper(pipeline, duration_s, iterations, tick)
-        try:
-            stats = pipeline.run()
-        finally:
-            timer.set()
+        with streaming(cfg, {"m": engine}) as session:
+            view = session.view
+            if view is not None:
+                watcher = Watcher(view)
+                watcher.wait_connected()
+            timer = _stopper(session.pipeline, duration_s, iterations, tick)
+            try:
+                stats = session.run(stop_on_signals=False)
+            finally:
+                timer.set()
     finally:
-        if view is not None:
-            view.stop()
         if watcher is not None:
-            watcher.stop()
+            watcher.stop()  # after the view stopped: its stream has ended
     lat = list(stats.latencies_ms)
     stages = {k: list(v) for k, v in stats.stages_ms.items()}
     if view is not None:  # the view's JPEG work runs on its client's thread, once per frame the client takes

@@ -85,37 +85,34 @@ class TimingSink(Sink):
 def soak(engine: Engine, clip: Path, duration_s: float, warmup_s: float, sample_every_s: float = 1.0,
          stabilize: bool = True) -> dict[str, Any]:
     """Run the pipeline for ``duration_s`` and return the measurements (see the module docstring)."""
-    from edgecolor.stream.controls import Controls, Style
-    from edgecolor.stream.pipeline import Pipeline
-    from edgecolor.stream.stabilize import Stabilizer
+    from edgecolor.stream.session import RunConfig, streaming
 
     if warmup_s >= duration_s:
         raise ValueError(f"warm-up ({warmup_s} s) must be shorter than the run ({duration_s} s)")
     source = LoopingSource(clip)
     sink = TimingSink(int(duration_s * (source.fps or 30.0) * 1.5) + 1000)
-    pipeline = Pipeline(source, {"m": engine}, Controls([Style("m", "m")], stabilize=stabilize), [sink],
-                        Stabilizer(enabled=stabilize))
     samples = np.full((int(duration_s / sample_every_s) + 16, 2), np.nan)  # (seconds since start, RSS MB)
     n = 0
     done = threading.Event()
     t0 = time.monotonic()
+    with streaming(RunConfig(source=source, sinks=(sink,), stabilize=stabilize), {"m": engine}) as session:
 
-    def sampler() -> None:
-        nonlocal n
-        while not done.wait(sample_every_s) and n < len(samples):
-            samples[n] = (time.monotonic() - t0, rss_mb())
-            n += 1
-            if time.monotonic() - t0 >= duration_s:
-                pipeline.stop("soak duration reached")
+        def sampler() -> None:
+            nonlocal n
+            while not done.wait(sample_every_s) and n < len(samples):
+                samples[n] = (time.monotonic() - t0, rss_mb())
+                n += 1
+                if time.monotonic() - t0 >= duration_s:
+                    session.pipeline.stop("soak duration reached")
 
-    thread = threading.Thread(target=sampler, name="edgecolor-soak-sampler", daemon=True)
-    samples[0], n = (0.0, rss_mb()), 1
-    thread.start()
-    try:
-        stats = pipeline.run()
-    finally:
-        done.set()
-        thread.join(timeout=5)
+        thread = threading.Thread(target=sampler, name="edgecolor-soak-sampler", daemon=True)
+        samples[0], n = (0.0, rss_mb()), 1
+        thread.start()
+        try:
+            stats = session.run(stop_on_signals=False)
+        finally:
+            done.set()
+            thread.join(timeout=5)
     taken = [(float(t), float(m)) for t, m in samples[:n]]
     return summarise(taken, sink.times, sink.latencies_ms, t0, warmup_s) | {
         "frames": stats.frames, "dropped": stats.dropped, "skipped": stats.skipped, "loops": source.loops,

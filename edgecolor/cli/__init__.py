@@ -19,7 +19,7 @@ import typer
 from typer.core import TyperGroup
 
 from edgecolor import __version__
-from edgecolor.cli import _native, bench, build, colorize, data, doctor, evaluate, models, run, stylize, train
+from edgecolor.cli import _native, bench, build, colorize, data, doctor, evaluate, models, run, stylize, train, tune
 from edgecolor.cli._common import OwnRecordsOnly, SafeFormatter, print_error, print_line
 from edgecolor.errors import EdgecolorError
 from edgecolor.signals import Interrupted, ignore_after_interrupt, raised, raising
@@ -131,6 +131,7 @@ app = typer.Typer(
 # In pipeline order: data -> train -> build -> run / one-shot -> measure.
 app.add_typer(data.app, name="data")
 app.add_typer(train.app, name="train")
+app.add_typer(tune.app, name="tune")
 app.command("build")(build.build)
 app.command("run")(run.run)
 app.command("colorize")(colorize.colorize)

@@ -26,6 +26,7 @@ from edgecolor.signals import stopping
 
 if TYPE_CHECKING:
     from edgecolor.batch.ray_jobs import RayOptions
+    from edgecolor.stream.temporal import TemporalConfig
     from edgecolor.video_encode import Encoding
 
 # --on ray: the same command over a Ray cluster (edgecolor.batch.ray_jobs); shared by colorize and stylize.
@@ -48,6 +49,14 @@ CrfOpt = Annotated[int | None, typer.Option(
                                           "vp9 32 and av1 35, 0..63).")]
 BitrateOpt = Annotated[str | None, typer.Option(
     "--bitrate", help="Target video bit rate instead of --crf, e.g. 4M or 800k.")]
+
+
+# Temporal consistency of videos (edgecolor.stream.temporal; docs/video.md): shared by colorize and stylize.
+StabilizeOpt = Annotated[bool, typer.Option(
+    "--stabilize/--no-stabilize", help="Videos: smooth chroma over time (flicker), reset at each cut.")]
+KeepColourOpt = Annotated[bool, typer.Option(
+    "--keep-colour/--recolour", help="Videos: shots that already carry colour (a chroma test per shot, "
+                                     "docs/video.md) are copied unchanged; --recolour colorizes them too.")]
 
 
 # Bad files in a folder: skipped and reported (exit 1) unless --fail-fast; the pixel limit: shared by both.
@@ -109,14 +118,15 @@ def ray_options(on: On | str, address: str | None, workers: int, gpus_per_worker
 
 def run_on_ray_cli(jobs: list[Job], model: Path, extra: dict[str, float], cpu_path: CpuPath | str, opts: RayOptions,
                    as_json: bool, verb: str, max_pixels: int | None = None,
-                   failed: list[Failure] | None = None, policy: Overwrite = Overwrite.SKIP) -> None:
+                   failed: list[Failure] | None = None, policy: Overwrite = Overwrite.SKIP,
+                   temporal: TemporalConfig | None = None) -> None:
     from edgecolor.batch.ray_jobs import run_on_ray
 
     with progress(not as_json) as bar:
         task = bar.add_task(f"{verb} on ray", total=len(jobs))
         summary = run_on_ray(jobs, model, extra, cpu_path, opts,
                              on_done=lambda s: bar.update(task, completed=s["skipped"] + len(s["outputs"])),
-                             max_pixels=max_pixels, failed=failed, policy=policy)
+                             max_pixels=max_pixels, failed=failed, policy=policy, temporal=temporal)
     if as_json:
         emit_json(summary)
     elif not summary["outputs"] and not summary["failed"]:  # every output was complete: Ray was not started
@@ -136,19 +146,22 @@ def run_frame_model(inputs: list[Path], output: Path, model: str, extra: dict[st
                     as_json: bool, task: Task, cpu_path: CpuPath | str = CpuPath.AUTO,
                     ray: RayOptions | None = None, streams: int = 1, encoding: Encoding | None = None,
                     max_pixels: int | None = None, fail_fast: bool = False,
-                    policy: Overwrite = Overwrite.SKIP) -> None:
+                    policy: Overwrite = Overwrite.SKIP, temporal: TemporalConfig | None = None) -> None:
     """Shared body of ``colorize`` and ``stylize`` (``task``, also the verb it prints): plan, load the engine
     (``streams`` sessions; a model made for another task, or breaking the output contract, is refused there),
     process with a progress bar (or hand the plan to Ray with ``ray``, a ``RayOptions``); videos are encoded as
     ``encoding`` says. A folder's (or several inputs') bad files are skipped and named, exit 1, unless
     ``fail_fast``; inputs up to ``max_pixels`` are read. Existing outputs follow ``policy``
-    (:func:`edgecolor.jobs.record.split`), here and on Ray alike."""
+    (:func:`edgecolor.jobs.record.split`), here and on Ray alike. Videos go through ``temporal``'s stage
+    (:mod:`edgecolor.stream.temporal`; default: stabilised)."""
     from edgecolor.backends import open_engine
     from edgecolor.errors import InputError
     from edgecolor.jobs.parts import Resume
     from edgecolor.jobs.record import record_done, settings_key, split
     from edgecolor.registry import resolve_model
+    from edgecolor.stream.temporal import TemporalConfig
 
+    temporal = temporal or TemporalConfig()
     if ray is not None and streams > 1:
         raise InputError("--streams is for --on local", "with --on ray, use --workers (one engine per actor)")
     if ray is not None and encoding is not None and encoding != type(encoding)():
@@ -162,14 +175,14 @@ def run_frame_model(inputs: list[Path], output: Path, model: str, extra: dict[st
     jobs = plan(inputs, output, encoding, max_pixels, failed)
     settings, left = "", list[Job]()
     if ray is None:  # an existing output is refused before the model loads (run_on_ray splits the same way)
-        settings = settings_key(Path(resolve_model(model)), extra, cpu_path)
+        settings = settings_key(Path(resolve_model(model)), extra, cpu_path, temporal.key())
         jobs, left = split(jobs, settings, policy)
     # Opened here with --on ray too, and closed: the task and output checks refuse a wrong model before Ray starts.
     engine = open_engine(resolve_model(model), cpu_path=cpu_path, threads=threads, streams=streams, task=task)
     if ray is not None:
         engine.close()
         run_on_ray_cli(jobs, Path(resolve_model(model)), extra, cpu_path, ray, as_json, verb, max_pixels, failed,
-                       policy)
+                       policy, temporal)
         return
 
     def frames_in(job: Job) -> int:  # a bad video is counted as one frame here and reported when it is reached
@@ -186,7 +199,7 @@ def run_frame_model(inputs: list[Path], output: Path, model: str, extra: dict[st
                 frames_done = bar.add_task(verb, total=sum(frames_in(j) for j in jobs))
                 results = run_jobs(jobs, engine, extra, on_frame=lambda: bar.advance(frames_done), stop=stop,
                                    encoding=encoding, max_pixels=max_pixels, failed=failed,
-                                   done=lambda job: record_done(job, settings),
+                                   done=lambda job: record_done(job, settings), temporal=temporal,
                                    resume=Resume(settings, redo=policy is Overwrite.YES))
         except JobsStopped as stopped:
             print_line(stopped)  # inside stopping(): a second Ctrl+C cannot cut this line off
@@ -204,6 +217,10 @@ def run_frame_model(inputs: list[Path], output: Path, model: str, extra: dict[st
         if left:
             console.print(f"{verb}: {'nothing to do: ' if not results and not failed else ''}"
                           f"{left_line(len(left), policy)}")
+        if summary["colour_shots_kept"]:
+            shots = sum(r.shots for r in results)
+            console.print(f"{verb}: {summary['colour_shots_kept']} of {shots} shot(s) already in colour, copied "
+                          "unchanged (--recolour colorizes them)")
         if summary["skipped_frames"]:
             console.print(f"skipped {summary['skipped_frames']} undecodable frame(s)")
         if failed:

@@ -47,13 +47,13 @@ def bounded_streams(ctx: typer.Context, param: typer.CallbackParam, value: str) 
 def _built_facts(path: Path) -> dict[str, dict | None]:
     """From a built engine's manifest, read once: ``gate``, the accuracy gate's record (None for FP32), and
     ``auto``, what ``build --precision auto`` chose for this CPU and why. Both None for an unbuilt model."""
-    from edgecolor.build import manifest as mf
+    from edgecolor.backends import manifest as mf
 
     try:
         man = mf.read(path)
     except mf.StaleEngine:  # no or unreadable sidecar: an unbuilt model has no recorded accuracy
         return {"gate": None, "auto": None}
-    return {"gate": mf.accuracy(man) if man.get("precision") != "fp32" else None, "auto": man.get("auto")}
+    return {"gate": man.accuracy() if man.precision != "fp32" else None, "auto": man.auto}
 
 
 def bench(
@@ -107,12 +107,12 @@ def bench(
     Example: edgecolor bench colorizer --mode engine,pipeline --sink null,http --resolutions 720p --duration 10s
     Example: edgecolor bench colorizer --streams 1,2 --mode engine,pipeline --resolutions 720p --rounds 5
     """
-    from edgecolor.bench.machine import describe_machine, load_average, utc_now
     from edgecolor.bench.pipeline_mode import SINKS
     from edgecolor.bench.runner import parse_resolutions
     from edgecolor.bench.session import BenchPlan, open_engines, pipeline_ratios, run_rows, streams_gain
     from edgecolor.bench.units import parse_choices
     from edgecolor.registry import resolve_model
+    from edgecolor.system import describe_machine, load_average, utc_now
     from edgecolor.tempdirs import work_dir
 
     modes = parse_choices(mode, MODES, "--mode", "mode")

@@ -106,9 +106,9 @@ def build(
     Example: edgecolor build starry-night --precision int8 --target cpu
     Example: edgecolor build colorizer --precision fp16 --target cpu -o engines/c.onnx -y
     """
-    from edgecolor.build import manifest as mf
-    from edgecolor.build.builder import BuildConfig, up_to_date
-    from edgecolor.build.builder import build as run_build
+    from edgecolor.backends import manifest as mf
+    from edgecolor.builder.pipeline import BuildConfig, up_to_date
+    from edgecolor.builder.pipeline import build as run_build
     from edgecolor.choices import Overwrite
     from edgecolor.overwrite import overwrite_policy
 
@@ -137,7 +137,7 @@ def build(
                 policy = Overwrite.YES
         if current is not None:
             if as_json:
-                emit_json({**current, "status": "up to date"})
+                emit_json({**current.to_json(), "status": "up to date"})
             else:
                 console.print(f"{engine} is up to date (manifest matches); nothing to do")
             return

@@ -17,8 +17,10 @@ from edgecolor.cli._oneshot import (
     CrfOpt,
     FailFastOpt,
     GpusOpt,
+    KeepColourOpt,
     MaxPixelsOpt,
     OnOpt,
+    StabilizeOpt,
     WorkersOpt,
     encoding_options,
     ray_options,
@@ -48,12 +50,16 @@ def colorize(
     crf: CrfOpt = None,
     bitrate: BitrateOpt = None,
     max_pixels: MaxPixelsOpt = None,
+    stabilize: StabilizeOpt = True,
+    keep_colour: KeepColourOpt = True,
     fail_fast: FailFastOpt = False,
     overwrite: OverwriteOpt = False,
     no_overwrite: NoOverwriteOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Colorize images, folders and videos with the shipped colorizer on ONNX Runtime (CPU).
+    """Colorize images, folders and videos with the shipped colorizer on ONNX Runtime (CPU). A video is
+    stabilised (chroma smoothed over time, reset at each cut) and its shots that already carry colour are copied
+    unchanged (docs/video.md).
 
     \b
     Example: edgecolor colorize old_photos/ -o coloured/      (again: resumes, -y redoes all, -n keeps files)
@@ -64,9 +70,13 @@ def colorize(
     Example: edgecolor colorize old_film.mp4 -o web.webm                     (VP9)
     Example: edgecolor colorize long_film.mp4 -o coloured.mp4   (Ctrl+C keeps the frames done; run it again to finish)
     Example: edgecolor colorize long_film.mp4 -o coloured.mp4 --on ray --workers 8   (parts of one film on 8 actors)
+    Example: edgecolor colorize documentary.mp4 -o out.mp4 --no-stabilize   (per-frame colour)
     """
+    from edgecolor.stream.temporal import TemporalConfig
+
     extra = {} if colour_strength is None else {"colour_strength": colour_strength}
     run_frame_model(inputs, output, model, extra, threads, as_json, Task.COLORIZE, cpu_path,
                     ray=ray_options(on, address, workers, gpus_per_worker, threads), streams=streams,
                     encoding=encoding_options(codec, crf, bitrate), max_pixels=max_pixels, fail_fast=fail_fast,
-                    policy=overwrite_policy(overwrite, no_overwrite))
+                    policy=overwrite_policy(overwrite, no_overwrite),
+                    temporal=TemporalConfig(stabilize=stabilize, passthrough=None if keep_colour else False))

@@ -14,7 +14,7 @@ def doctor(as_json: JsonOpt = False) -> None:
     \b
     Example: edgecolor doctor --json
     """
-    from edgecolor.jobs.doctor import report
+    from edgecolor.doctor import report
 
     found = report()
     if as_json:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -76,7 +76,7 @@ def colorizer(
         refuse_overwrite([sheet], [*inputs, resolve_model(model)], "contact sheet")
     engine = open_engine(resolve_model(model), cpu_path=CpuPath.GRAPH, task=Task.COLORIZE)
     if by_source:
-        refuse_trained_on(engine.metadata, val_fold, model)
+        refuse_trained_on(engine.info, val_fold, model)
     extra = {} if colour_strength is None else {"colour_strength": colour_strength}
     top1 = None
     if classifier:
@@ -172,15 +172,15 @@ def styles(
     from edgecolor.backends import open_engine
     from edgecolor.choices import CpuPath, Task
     from edgecolor.errors import InputError
+    from edgecolor.evaluation.styles import TARGETS, evaluate_styles, painting_for, square_photos, vgg_gram_losses
     from edgecolor.jobs.eval_colorizer import load_photos
-    from edgecolor.jobs.eval_styles import TARGETS, evaluate_styles, painting_for, square_photos, vgg_gram_losses
     from edgecolor.jobs.styles import resolve_style, shipped_styles
 
     engines = {}
     for n in style or list(shipped_styles()):
         engine = open_engine(resolve_style(n), cpu_path=CpuPath.GRAPH, task=Task.STYLIZE)
         # a style is named by its model's metadata (a renamed or copied .onnx keeps its painting), else its file
-        key = engine.metadata.get("edgecolor.style") or Path(n).stem.removeprefix("style-")
+        key = engine.info.style or Path(n).stem.removeprefix("style-")
         if key in engines:
             raise InputError(f"two --style models are both style '{key}'", "pass each style once")
         engines[key] = engine
@@ -216,3 +216,92 @@ def styles(
                       cell(s.edge_correlation, "edge_correlation", ".3f"), s.nearest_style or "-",
                       cell(s.nearest_distance, "nearest_distance", ".1f"), cell(s.gram_ratio, "gram_ratio", ".3f"))
     out.print(table)
+
+
+@app.command("video")
+def video(
+    clips: Annotated[list[Path] | None, typer.Argument(
+        help="Gray clips (or folders of them) to score; default: clips made from --data in a temporary folder.")] \
+        = None,
+    data: Annotated[Path, typer.Option(help="Colour photos to make the clips from (see: edgecolor data evalset).")] \
+        = Path("data/eval"),
+    make_clips: Annotated[Path | None, typer.Option(
+        "--make-clips", help="Only write the clips (pans.mp4: four pans with cuts; mixed.mp4: gray, colour, gray) "
+                             "into this folder, to score or colorize later.")] = None,
+    model: Annotated[str, typer.Option(help="Shipped model name or frame-model .onnx path.")] = "colorizer",
+    colour_strength: Annotated[float | None, typer.Option("--colour-strength", callback=bounded(0, 4),
+                                                          help="Override the model's default chroma scale.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Temporal consistency of video colorization: CDC (colour distribution consistency, TCVC: Jensen-Shannon
+    divergence of Lab a,b histograms of frames 1, 2 and 4 apart, within shots) and motion-compensated chroma
+    flicker, for the frames colorized one by one, the video job with --no-stabilize and the video job as
+    colorize runs it (stabilised; colour shots copied). Ratios are to one by one; lower is steadier.
+
+    \b
+    Example: edgecolor eval video --data data/eval --json
+    Example: edgecolor eval video --make-clips clips/      (writes the clips, to colorize yourself)
+    Example: edgecolor eval video my_gray_clip.mp4 --model colorizer"""
+    import tempfile
+
+    from edgecolor.backends import open_engine
+    from edgecolor.choices import Task
+    from edgecolor.cli._common import progress
+    from edgecolor.errors import InputError, OutputError
+    from edgecolor.evaluation.video import evaluate_clip, summarise
+    from edgecolor.evaluation.video import make_clips as write_clips
+    from edgecolor.imageio import is_video
+    from edgecolor.jobs.eval_colorizer import load_photos
+    from edgecolor.registry import resolve_model
+
+    if make_clips is not None:
+        if clips:
+            raise InputError("--make-clips writes clips; it scores none", "leave out the clip arguments")
+        if make_clips.exists() and not make_clips.is_dir():
+            raise OutputError(f"--make-clips {make_clips} is a file", "pass a folder")
+        if found := [p.name for p in (make_clips / "pans.mp4", make_clips / "mixed.mp4") if p.exists()]:
+            raise OutputError(f"{make_clips} already holds {', '.join(found)}", "pass another folder or remove them")
+        made = write_clips(load_photos(data), make_clips)
+        if as_json:
+            emit_json({"clips": [{"path": str(c.path), "shot_starts": c.shots, "colour_shots": c.colour_shots}
+                                 for c in made]})
+        else:
+            for c in made:
+                out.print(f"{c.path}: shots start at frames {c.shots}"
+                          + (f", shot {c.colour_shots} in colour" if c.colour_shots else ""))
+        return
+    engine = open_engine(resolve_model(model), task=Task.COLORIZE)
+    extra = {} if colour_strength is None else {"colour_strength": colour_strength}
+    with tempfile.TemporaryDirectory(prefix="edgecolor-clips-") as tmp:
+        paths: list[Path] = []
+        for given in clips or []:
+            paths += sorted(p for p in given.iterdir() if is_video(p)) if given.is_dir() else [given]
+        if not clips:
+            paths = [c.path for c in write_clips(load_photos(data), Path(tmp))]
+        if not paths:
+            raise InputError("no video clips to score", "pass .mp4 clips or a folder of them")
+        results = []
+        with progress(not as_json) as bar:
+            task = bar.add_task("eval video", total=len(paths))
+            for p in paths:
+                results.append(evaluate_clip(p, lambda f: engine(f, **extra)))
+                bar.advance(task)
+    result: dict[str, Any] = {"model": str(resolve_model(model)), "clips": results, "mean": summarise(results),
+              "source": "clips given" if clips else f"clips made from {data}"}
+    if as_json:
+        emit_json(result)
+        return
+    table = Table(title=f"temporal consistency on {len(paths)} clip(s) ({result['source']}; lower is steadier)")
+    for col in ("clip", "output", "CDC", "× one by one", "flicker", "× one by one"):
+        table.add_column(col, justify="right")
+    labels = {"per_frame": "one by one", "no_stabilize": "--no-stabilize", "video_job": "video job"}
+    for row in [*results, {"clip": "mean", **result["mean"]}]:
+        for key, label in labels.items():
+            r = row[key]
+            table.add_row(Path(row["clip"]).name if key == "per_frame" else "", label, f"{r['cdc']:.5f}",
+                          _ratio(r.get("cdc_ratio")), f"{r['flicker']:.3f}", _ratio(r.get("flicker_ratio")))
+    out.print(table)
+
+
+def _ratio(value: float | None) -> str:
+    return "" if value is None else f"{value:.2f}"

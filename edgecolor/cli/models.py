@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from rich.table import Table
 
 from edgecolor.cli._common import JsonOpt, emit_json, out
@@ -13,7 +15,7 @@ def models(as_json: JsonOpt = False) -> None:
 
     \b
     Example: edgecolor models --json"""
-    from edgecolor.registry import describe, shipped_models
+    from edgecolor.registry import shipped_models
 
     rows = [describe(p) for p in shipped_models().values()]
     if as_json:
@@ -25,3 +27,19 @@ def models(as_json: JsonOpt = False) -> None:
     for r in rows:
         table.add_row(str(r["name"]), str(r["task"]), str(r["size_mb"]), str(r["net_size"]), str(r["trained_on"]))
     out.print(table)
+
+
+def describe(path: Path) -> dict[str, object]:
+    """Name, task, size and provenance of a frame model, as it records them."""
+    from edgecolor.graph.contract import FrameModelInfo
+
+    info = FrameModelInfo.read_file(path)
+    return {
+        "name": path.stem,
+        "task": info.task or "?",
+        "size_mb": round(path.stat().st_size / 1e6, 2),
+        "net_size": info.net_size or "?",
+        "trained_on": info.training_data or "?",
+        "source": info.source or "?",
+        "path": str(path),
+    }

@@ -57,32 +57,6 @@ def _print_view_urls(urls: list[str], host: str) -> None:
         console.print("  (no network address found: only this machine can open the view)")
 
 
-def _load_engines(models: list[str], engine: Path | None, backend: Backend, threads: int, streams: int = 1,
-                  cpu_path: CpuPath = CpuPath.AUTO) -> dict:
-    """The engines ``run`` streams through (one per ``--model``, or the ``--engine``), from the one loader."""
-    from edgecolor.backends import open_engine
-    from edgecolor.backends.base import Engine
-    from edgecolor.registry import resolve_model
-
-    engines: dict[str, Engine] = {}
-    if engine is not None:
-        if backend is Backend.ORT:
-            raise InputError(
-                "--engine is a TensorRT engine but --backend ort was asked for",
-                "pass --model NAME for ONNX Runtime, or drop --backend",
-            )
-        engines[engine.stem] = open_engine(engine, backend=Backend.TRT, streams=streams)
-        return engines
-    if backend is Backend.TRT:
-        raise InputError(
-            "--backend trt needs a built engine", "build one with edgecolor build, then pass --engine PATH"
-        )
-    for name in models:  # onnxruntime-gpu's CUDA provider when present; else the CPU path (colour math in OpenCV)
-        engines[Path(name).stem] = open_engine(resolve_model(name), backend=backend, threads=threads, ort_gpu=True,
-                                               streams=streams, cpu_path=cpu_path)
-    return engines
-
-
 def run(
     model: Annotated[
         list[str] | None,
@@ -194,12 +168,10 @@ def run(
     from edgecolor.overwrite import overwrite_policy, refuse_existing
     from edgecolor.registry import SAMPLE_CLIP
     from edgecolor.stream.camera_mode import CameraMode
-    from edgecolor.stream.controls import Controls, Style
-    from edgecolor.stream.http_view import HttpView, parse_address
-    from edgecolor.stream.pipeline import Pipeline, PipelineConfig, signals_stop
-    from edgecolor.stream.sinks import HttpViewSink, display_available, open_sink, sink_target
-    from edgecolor.stream.sources import check_options, open_source
-    from edgecolor.stream.stabilize import Stabilizer
+    from edgecolor.stream.http_view import parse_address
+    from edgecolor.stream.session import RunConfig, streaming
+    from edgecolor.stream.sinks import display_available, sink_target
+    from edgecolor.stream.sources import check_options
     from edgecolor.video_encode import check_encoding
 
     if engine is not None and model:
@@ -210,63 +182,34 @@ def run(
     sinks_spec = list(sink or [])
     if not sinks_spec and not serve:
         sinks_spec = ["window"] if display_available() else [str(DEFAULT_FILE)]
-    serve_at = parse_address(serve) if serve else None
     source = source or str(SAMPLE_CLIP)
     _refuse_sinks_onto_the_source(sinks_spec, source)  # also checks every sink spec before a model loads
     encoding = encoding_options(codec, crf, bitrate)
+    cfg = RunConfig(
+        source=source, sinks=tuple(sinks_spec), models=tuple(model or ["colorizer"]),
+        engine=None if engine is None else str(engine), backend=Backend(backend), threads=threads, streams=streams,
+        cpu_path=cpu_path, realtime=realtime, replays=replays, camera=camera, split=split, fullscreen=fullscreen,
+        stabilize=stabilize, encoding=encoding,
+        serve=parse_address(serve) if serve else None, token=token, allowed_hosts=tuple(allow_host or ()),
+        max_frames=max_frames,
+    )
     policy = overwrite_policy(overwrite, no_overwrite)
     for target in map(sink_target, sinks_spec):
         if target.kind == "video":
             check_encoding(target.path, encoding)
             refuse_existing(target.path, policy, "sink")  # a recording is never "complete": -y or refused
-    engines = _load_engines(model or ["colorizer"], engine, Backend(backend), threads, streams, cpu_path)
-    try:
-        src = open_source(source, realtime=realtime, loop=replays != 0, replays=replays, camera=camera)
-    except BaseException:
-        for eng in engines.values():
-            eng.close()
-        raise
-    controls = Controls([Style(name, name) for name in engines], split=split, stabilize=stabilize)
-    sinks: list = []
-    view = None
-    ran = False
-    try:
-        sinks = [open_sink(s, src.fps or 25.0, controls, fullscreen, encoding) for s in sinks_spec]
-        if serve_at:
-            view = HttpView(*serve_at, controls=controls, token=token, allowed_hosts=allow_host or ())
-            sinks.append(HttpViewSink(view))
-            _print_view_urls(view.control_urls, serve_at[0])
-        pipeline = Pipeline(
-            src,
-            engines,
-            controls,
-            sinks,
-            Stabilizer(enabled=stabilize),
-            PipelineConfig(max_frames=max_frames),
-        )
-        if view is not None:
-            view.status_fn = pipeline.stats.summary
+    with streaming(cfg) as session:
+        if session.view is not None and cfg.serve is not None:
+            _print_view_urls(session.view.control_urls, cfg.serve[0])
         if not as_json:
-            console.print(
-                f"{src.name} -> {', '.join(s.name for s in sinks)} "
-                f"on {next(iter(engines.values())).backend} (Ctrl+C stops)"
-            )
-        ran = True
-        with signals_stop(pipeline):
-            stats = pipeline.run()  # closes the source and the sinks itself
-    finally:
-        if not ran:
-            src.close()
-            for opened in sinks:
-                opened.abort()
-        if view is not None:
-            view.stop()
-        for eng in engines.values():
-            eng.close()
+            console.print(f"{session.source.name} -> {', '.join(s.name for s in session.sinks)} "
+                          f"on {session.backend} (Ctrl+C stops)")
+        stats = session.run()
+    sinks = session.sinks
     summary = stats.summary() | {
-        "source": src.name,
+        "source": session.source.name,
         "sinks": [s.name for s in sinks],
-        "backend": next(iter(engines.values())).backend,
+        "backend": session.backend,
     }
     if as_json:
         emit_json(summary)

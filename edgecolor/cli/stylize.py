@@ -19,6 +19,7 @@ from edgecolor.cli._oneshot import (
     GpusOpt,
     MaxPixelsOpt,
     OnOpt,
+    StabilizeOpt,
     WorkersOpt,
     encoding_options,
     ray_options,
@@ -58,12 +59,14 @@ def stylize(
     crf: CrfOpt = None,
     bitrate: BitrateOpt = None,
     max_pixels: MaxPixelsOpt = None,
+    stabilize: StabilizeOpt = True,
     fail_fast: FailFastOpt = False,
     overwrite: OverwriteOpt = False,
     no_overwrite: NoOverwriteOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Stylise images, folders and videos with a style network on ONNX Runtime (CPU).
+    """Stylise images, folders and videos with a style network on ONNX Runtime (CPU). A video is stabilised
+    (chroma smoothed over time, reset at each cut; --no-stabilize: frame by frame).
 
     \b
     Example: edgecolor stylize photo.jpg --style starry-night -o painted.jpg
@@ -72,6 +75,7 @@ def stylize(
     Example: edgecolor stylize clip.mp4 --style great-wave -o wave.mp4 --codec hevc --bitrate 4M
     """
     from edgecolor.jobs.styles import resolve_style, write_style_sheet
+    from edgecolor.stream.temporal import TemporalConfig
 
     extra = {"strength": strength, "preserve_colour": 1.0 if preserve_colour else 0.0}
     if max_side is not None:
@@ -92,4 +96,5 @@ def stylize(
     run_frame_model(inputs, output, str(resolve_style(style[0])), extra, threads, as_json, Task.STYLIZE, cpu_path,
                     ray=ray_options(on, address, workers, gpus_per_worker, threads), streams=streams,
                     encoding=encoding_options(codec, crf, bitrate), max_pixels=max_pixels, fail_fast=fail_fast,
-                    policy=overwrite_policy(overwrite, no_overwrite))
+                    policy=overwrite_policy(overwrite, no_overwrite),
+                    temporal=TemporalConfig(stabilize=stabilize))

@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 
 from edgecolor.errors import InputError
-from edgecolor.graph.frame import FRAME
+from edgecolor.graph.contract import FRAME
 from edgecolor.imageio import IMAGE_EXTS, VideoReader, is_video, read_image
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from edgecolor.colour import LAB_DELTA, WHITE_D65, XYZ_FROM_BGR
-from edgecolor.graph.frame import GraphBuilder
+from edgecolor.graph.pieces import GraphBuilder
 
 
 def _where(b: GraphBuilder, cond: str, yes: str, no: str) -> str:

@@ -34,15 +34,13 @@ from pathlib import Path
 import onnx
 
 from edgecolor.choices import CalibMethod, Target
-from edgecolor.graph.frame import CURVE_PREFIX
+from edgecolor.graph.contract import COLOUR_SCOPES, CURVE_SCOPE, NET_SCOPE
 
 log = logging.getLogger(__name__)
 
-NET_PREFIX = "net/"
-COLOUR_PREFIXES = ("pre/", "post/")
 # What reads the network's chroma in float: the colour math, and the chroma curve (network nodes by name, so
 # the CPU fast path runs it, but a Q/DQ on its input would only round the chroma it shapes).
-FLOAT_READERS = (*COLOUR_PREFIXES, CURVE_PREFIX)
+FLOAT_READERS = (*COLOUR_SCOPES, CURVE_SCOPE)
 # Kept in FP32 inside the network: normalisation, softmax and reductions (overflow / precision loss).
 FP32_OPS = (
     "InstanceNormalization",
@@ -123,7 +121,7 @@ def name_nodes(model: onnx.ModelProto) -> onnx.ModelProto:
     for i, node in enumerate(model.graph.node):
         if not node.name:  # keep the pre/ net/ post/ scope of the node's output in its name
             out = node.output[0] if node.output else ""
-            scope = next((p for p in (NET_PREFIX, *COLOUR_PREFIXES) if out.startswith(p)), "")
+            scope = next((p for p in (NET_SCOPE, *COLOUR_SCOPES) if out.startswith(p)), "")
             base = f"{scope}{node.op_type}_{i}"
             node.name = base if base not in seen else f"{base}_{len(seen)}"
             seen.add(node.name)
@@ -132,8 +130,8 @@ def name_nodes(model: onnx.ModelProto) -> onnx.ModelProto:
 
 def network_nodes(model: onnx.ModelProto) -> list[onnx.NodeProto]:
     """Nodes of the wrapped network; a model without ``net/`` nodes is treated as all network."""
-    nodes = [n for n in model.graph.node if n.name.startswith(NET_PREFIX)]
-    return nodes or [n for n in model.graph.node if not n.name.startswith(COLOUR_PREFIXES)]
+    nodes = [n for n in model.graph.node if n.name.startswith(NET_SCOPE)]
+    return nodes or [n for n in model.graph.node if not n.name.startswith(COLOUR_SCOPES)]
 
 
 def to_fp16(model: onnx.ModelProto, keep_fp32: Iterable[str] = ()) -> onnx.ModelProto:

@@ -15,7 +15,8 @@ from __future__ import annotations
 import onnx
 
 from edgecolor.choices import Task
-from edgecolor.graph.frame import FRAME, FRAME_OUT, ExtraInput, FrameModelSpec, GraphBuilder, assemble
+from edgecolor.graph.contract import FRAME, FRAME_OUT, NET_SCOPE, POST_SCOPE, PRE_SCOPE, ExtraInput, FrameModelInfo
+from edgecolor.graph.pieces import FrameModelSpec, GraphBuilder, assemble
 
 MIN_SIDE = 16  # TransformerNet's 9x9 reflection pad needs > 4 pixels; both networks divide by 4
 MULTIPLE = 4  # both networks go down to H/4 and back up (stride 2 / pixel-unshuffle, upsample / shuffle)
@@ -31,14 +32,14 @@ def _internal_size(g: GraphBuilder, x: str, max_side: str) -> str:
     return g.op("Concat", [g.dims(x, 0, 2), g.op("Cast", [hw_net], to=onnx.TensorProto.INT64)], axis=0)
 
 
-def stylize_frame_model(core: onnx.ModelProto, net_size: int, metadata: dict[str, str],
+def stylize_frame_model(core: onnx.ModelProto, net_size: int, info: FrameModelInfo,
                         strength: float = 1.0, preserve_colour: float = 0.0) -> onnx.ModelProto:
     """Wrap a core style network (``bgr [N,3,h,w]`` -> ``styled [N,3,h,w]``, both 0..255, dynamic h/w)
     into a frame model with extra inputs ``strength`` and ``preserve_colour`` (scalars, 0..1) and
     ``max_side`` (default ``net_size``)."""
-    core = onnx.compose.add_prefix(core, "net/")
+    core = onnx.compose.add_prefix(core, NET_SCOPE)
     (core_in,), (core_out,) = [i.name for i in core.graph.input], [o.name for o in core.graph.output]
-    pre, post = GraphBuilder("pre/"), GraphBuilder("post/")
+    pre, post = GraphBuilder(PRE_SCOPE), GraphBuilder(POST_SCOPE)
     x = pre.frame_to_nchw(FRAME)
     pre.op("Resize", [x, "", "", _internal_size(pre, x, "max_side")], core_in, mode="linear",
            coordinate_transformation_mode="half_pixel")
@@ -50,7 +51,7 @@ def stylize_frame_model(core: onnx.ModelProto, net_size: int, metadata: dict[str
     post.nchw_to_frame(blended, FRAME_OUT)
     spec = FrameModelSpec(
         task=Task.STYLIZE, net_size=net_size, colour_space="BGR (network), YCbCr BT.601 full range (preserve_colour)",
-        metadata=metadata,
+        info=info,
         extra_inputs=[
             ExtraInput("strength", strength, "blend with the original: 0 = input unchanged, 1 = fully stylised"),
             ExtraInput("preserve_colour", preserve_colour, "0 = the painting's colours, 1 = keep the original chroma"),

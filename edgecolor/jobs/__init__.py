@@ -2,8 +2,8 @@
 
 - :mod:`~edgecolor.jobs.files`: ``colorize`` / ``stylize`` inputs -> output plan, one file through an engine.
 - :mod:`~edgecolor.jobs.styles`: styles by name, the style contact sheet (``stylize --sheet``).
-- :mod:`~edgecolor.jobs.eval_colorizer`, :mod:`~edgecolor.jobs.eval_styles`: ``edgecolor eval``.
-- :mod:`~edgecolor.jobs.doctor`: ``edgecolor doctor``'s facts and findings.
+- :mod:`~edgecolor.jobs.record`: the record of finished outputs a rerun resumes from.
 
-The same jobs on a Ray cluster are :mod:`edgecolor.batch.ray_jobs`.
+``edgecolor eval`` is :mod:`edgecolor.evaluation`, ``edgecolor doctor`` :mod:`edgecolor.doctor`; the same jobs on a
+Ray cluster are :mod:`edgecolor.batch.ray_jobs`.
 """

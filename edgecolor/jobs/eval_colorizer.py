@@ -22,6 +22,7 @@ import numpy as np
 
 from edgecolor.colour import to_gray_bgr
 from edgecolor.errors import InputError
+from edgecolor.graph.contract import FrameModelInfo
 from edgecolor.imageio import is_image, read_image
 from edgecolor.models.lookup import LumaLookup, build_lookup
 from edgecolor.quality import colour_recall, colourfulness, contact_sheet, delta_e76, false_colour, psnr, ssim
@@ -67,15 +68,13 @@ def load_validation_photos(corpus: Path, fold: int = 0) -> list[Photo]:
     return [(f"{source_of(e)}/{Path(e['file']).name}", read_image(corpus / e["file"])) for e in val]
 
 
-def refuse_trained_on(metadata: dict[str, str], fold: int, label: str) -> None:
+def refuse_trained_on(info: FrameModelInfo, fold: int, label: str) -> None:
     """Validation fold ``fold`` scores nothing the model did not train on unless the model held that fold out:
     raises :class:`InputError` for one trained on every source (the refit) or on another fold's split.
     Models without edgecolor's training record (a user's ONNX) are not checked."""
-    from edgecolor import jsonio
-
-    if "edgecolor.training" not in metadata:
+    record = info.record("training", label, InputError)
+    if record is None:
         return
-    record = jsonio.loads(metadata["edgecolor.training"], f"{label}'s training record", InputError)
     config = record.get("config") if isinstance(record, dict) else None
     trained = config.get("val_fold", 0) if isinstance(config, dict) else fold
     if trained != fold:
@@ -254,7 +253,7 @@ def evaluate_colorizer(colorize: Colorize, photos: list[Photo], top1: Callable[[
 
 
 ColorizeAt = Callable[[np.ndarray, float], np.ndarray]
-# Finer below 0.5: with a chroma curve (edgecolor.graph.frame.with_chroma_curve) strong chroma is amplified,
+# Finer below 0.5: with a chroma curve (edgecolor.graph.colorizer.with_chroma_curve) strong chroma is amplified,
 # and the strength that keeps the limits falls near 0.3.
 STRENGTHS = (0.25, 0.3125, 0.375, 0.4375, 0.5, 0.625, 0.75, 0.875, 1.0, 1.25, 1.5)
 

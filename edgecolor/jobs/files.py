@@ -46,11 +46,12 @@ from edgecolor.imageio import (
 )
 from edgecolor.jobs.parts import Stopped, in_parts, write_video
 from edgecolor.overwrite import Inputs
+from edgecolor.stream.temporal import Output, TemporalConfig, TemporalStage
 from edgecolor.video_encode import Encoding, check_encoding
 
 if TYPE_CHECKING:
-    from edgecolor.backends.base import Engine, Pending
-    from edgecolor.jobs.parts import Resume, Temporal
+    from edgecolor.backends.base import Engine
+    from edgecolor.jobs.parts import Resume
     from edgecolor.signals import StopRequest
 
 
@@ -70,6 +71,8 @@ class Result:
     seconds: float
     skipped_frames: int = 0
     resumed_frames: int = 0  # a video's frames an interrupted earlier run had finished (kept in its parts)
+    shots: int = 0  # a video's shots (edgecolor.stream.temporal), those copied as colour footage
+    colour_shots: int = 0
 
 
 @dataclass(frozen=True)
@@ -235,7 +238,7 @@ def run_jobs(jobs: list[Job], engine: Engine, extra: Mapping[str, float] | None 
              on_frame: Callable[[], None] | None = None, stop: StopRequest | None = None,
              encoding: Encoding | None = None, max_pixels: int | None = None,
              failed: list[Failure] | None = None, done: Callable[[Job], None] | None = None,
-             temporal: Temporal | None = None, resume: Resume | None = None) -> list[Result]:
+             temporal: TemporalConfig | None = None, resume: Resume | None = None) -> list[Result]:
     """:func:`run_job` for each of ``jobs`` in order (``on_frame`` after each video frame and each image;
     ``done`` after each output is in place: :func:`edgecolor.jobs.record.record_done` marks it complete). When
     ``stop`` is set (:func:`edgecolor.signals.stopping`), the job in hand ends at the next frame (an unfinished
@@ -267,29 +270,30 @@ def run_jobs(jobs: list[Job], engine: Engine, extra: Mapping[str, float] | None 
 
 def run_job(job: Job, engine: Engine, extra: Mapping[str, float] | None = None,
             on_frame: Callable[[], None] | None = None, stop: StopRequest | None = None,
-            encoding: Encoding | None = None, max_pixels: int | None = None, temporal: Temporal | None = None,
-            resume: Resume | None = None) -> Result:
+            encoding: Encoding | None = None, max_pixels: int | None = None,
+            temporal: TemporalConfig | None = None, resume: Resume | None = None) -> Result:
     """Write ``job``'s output through ``engine`` (with its ``extra`` inputs); ``on_frame`` after each video
-    frame written. An input past ``max_pixels`` (default :data:`~edgecolor.imageio.MAX_PIXELS`) is refused. A
-    video is encoded as ``encoding`` says (default: H.264 in MP4/MOV/MKV, VP9 in WebM) with the input's audio and
-    subtitle streams copied. A video keeps ``engine.streams + 1`` frames in the engine, as the pipeline does,
-    and passes its outputs through ``temporal`` (:class:`~edgecolor.jobs.parts.Temporal`, the stabiliser) if
-    given. Every container but .avi is written in parts (:mod:`edgecolor.jobs.parts`): with ``stop`` set the
-    part in hand is finished and kept, and a rerun with the same ``resume`` settings continues it (``_Cut``); an
-    .avi output is removed unfinished."""
+    frame written. A video's frames go through :class:`~edgecolor.stream.temporal.TemporalStage` as ``temporal``
+    says (default: stabilised; a colorizer's colour shots copied). An input past ``max_pixels`` (default
+    :data:`~edgecolor.imageio.MAX_PIXELS`) is refused. A video is encoded as ``encoding`` says (default: H.264
+    in MP4/MOV/MKV, VP9 in WebM) with the input's audio and subtitle streams copied. A video keeps
+    ``engine.streams + 1`` frames in the engine, as the pipeline does. Every container but .avi is written in
+    parts (:mod:`edgecolor.jobs.parts`): with ``stop`` set the part in hand is finished and kept, and a rerun
+    with the same ``resume`` settings continues it (``_Cut``); an .avi output is removed unfinished."""
     t0 = time.perf_counter()
     values = dict(extra or {})
     resumed = 0
     if job.kind == "image":
         write_image(job.dst, engine(read_image(job.src, max_pixels), **values))
-        frames, skipped = 1, 0
+        frames, skipped, shots = 1, 0, (0, 0)
     elif in_parts(job.dst):
+        config = (temporal or TemporalConfig()).for_task(engine.info.task)
         try:
-            video = write_video(job.src, job.dst, engine, values, encoding=encoding, temporal=temporal,
+            video = write_video(job.src, job.dst, engine, values, encoding=encoding, temporal=config,
                                 resume=resume, max_pixels=max_pixels, stop=stop, on_frame=on_frame)
         except Stopped as cut:
             raise _Cut(cut.stop, cut.done, cut.frames, cut.folder) from None
-        frames, skipped, resumed = video.frames, video.skipped, video.resumed
+        frames, skipped, resumed, shots = video.frames, video.skipped, video.resumed, (video.shots, video.colour_shots)
     else:
         reader = VideoReader(job.src, max_pixels)
         try:
@@ -297,31 +301,38 @@ def run_job(job: Job, engine: Engine, extra: Mapping[str, float] | None = None,
         except BaseException:
             reader.close()
             raise
-        pending: collections.deque[Pending] = collections.deque()
+        pending: collections.deque[Output] = collections.deque()
+        config = (temporal or TemporalConfig()).for_task(engine.info.task)
+        stage = TemporalStage(lambda f: engine.submit(f, **values), config)
 
-        def write_oldest() -> None:
-            writer.write(pending.popleft()())
-            if on_frame:
-                on_frame()
+        def drain(keep: int) -> None:
+            while len(pending) > keep:
+                writer.write(pending.popleft()())
+                if on_frame:
+                    on_frame()
+
+        def write(ready: list[Output]) -> None:
+            for out in ready:
+                out.start()  # frame k+1 goes in before frame k is written
+                pending.append(out)
+                drain(engine.streams)
 
         try:
             for frame in reader:
                 if stop:
                     raise _Cut(stop, writer.frames, reader.frame_count)
-                pending.append(engine.submit(frame, **values))  # frame k+1 goes in before frame k is written
-                if len(pending) > engine.streams:
-                    write_oldest()
-            while pending:
-                write_oldest()
+                write(stage.feed(frame))
+            write(stage.flush())
+            drain(0)
             writer.close()
         except BaseException:
             writer.abort()
             raise
         finally:
             reader.close()
-        frames, skipped = writer.frames, reader.skipped
+        frames, skipped, shots = writer.frames, reader.skipped, (stage.stats.shots, stage.stats.colour_shots)
     return Result(str(job.src), str(job.dst), job.kind, frames, round(time.perf_counter() - t0, 3), skipped,
-                  resumed)
+                  resumed, *shots)
 
 
 def count_frames(job: Job, max_pixels: int | None = None) -> int:
@@ -344,6 +355,7 @@ def summarise(model: str, results: list[Result], failed: list[Failure] | None = 
         "model": model, "outputs": [r.__dict__ for r in results], "frames": frames, "resumed_frames": resumed,
         "seconds": round(seconds, 3), "frames_per_s": round((frames - resumed) / seconds, 2) if seconds else None,
         "skipped_frames": sum(r.skipped_frames for r in results), "written": len(results),
+        "colour_shots_kept": sum(r.colour_shots for r in results),
         "skipped": skipped, "failed": [f.__dict__ for f in failed or []],
     }
 

@@ -47,12 +47,13 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from edgecolor.errors import InputError, OutputError
 from edgecolor.imageio import VideoReader, VideoWriter, atomic_output, av_errors
+from edgecolor.stream.temporal import Output, TemporalConfig, TemporalStage
 from edgecolor.video_encode import FORMATS, SourceStreams, StreamCopies, mov_options, probe_source
 
 if TYPE_CHECKING:
@@ -78,38 +79,20 @@ def work_folder(dst: Path) -> Path:
     return dst.parent / f".{dst.name}.parts"
 
 
-FrameStep = Callable[[np.ndarray, np.ndarray], np.ndarray]
-
-
-@dataclass(frozen=True)
-class Temporal:
-    """Processing that keeps state from frame to frame of a video, after the engine: ``make()`` gives a fresh
-    step for one stretch of frames read in order, called as ``step(input frame, engine output) -> frame``;
-    ``warmup``: how many frames before a part's first must pass through it for its state to be as a continuous
-    run's; ``name``: its settings, part of the resume key (parts made with other settings are not reused)."""
-
-    name: str
-    make: Callable[[], FrameStep]
-    warmup: int
-
-
 def warmup_frames(alpha: float, levels: float = 0.5) -> int:
     """Frames after which an exponential moving average of weight ``alpha`` (at least, per frame) remembers its
     start by less than ``levels`` of 255: ``(1 - alpha) ** n * 255 < levels`` (the stabiliser's 0.1: 60)."""
     return 0 if alpha >= 1 else math.ceil(math.log(levels / 255) / math.log(1 - alpha))
 
 
-def stabilizer(config: Any = None) -> Temporal:
-    """The chroma stabiliser (:mod:`edgecolor.stream.stabilize`) as a :class:`Temporal` step."""
-    from edgecolor.stream.stabilize import StabilizeConfig, Stabilizer
-
-    config = config or StabilizeConfig()
-
-    def make() -> FrameStep:
-        stab = Stabilizer(config)
-        return lambda _src, out: stab(out)
-
-    return Temporal(f"stabilize {config}", make, warmup_frames(config.alpha))
+def warmup(config: TemporalConfig) -> int:
+    """Frames before a part that a part started on its own runs through a fresh temporal stage and drops: enough
+    for the stabiliser to forget its cold start (:func:`warmup_frames`) and, with colour passthrough, for the
+    colour test's look-ahead."""
+    if not config.active:
+        return 0
+    frames = warmup_frames(config.stabilizer.alpha) if config.stabilize else 0
+    return max(frames, config.lookahead if config.passthrough else 0)
 
 
 @dataclass(frozen=True)
@@ -175,7 +158,7 @@ class Resume:
     redo: bool = False
 
 
-def run_key(src: Path, resume: Resume | None, encoding: Encoding | None, temporal: Temporal | None,
+def run_key(src: Path, resume: Resume | None, encoding: Encoding | None, temporal: TemporalConfig | None,
             plan: Plan) -> str | None:
     """The key parts are reused under (None: never reused, as for a library caller that gives no settings)."""
     if resume is None:
@@ -183,7 +166,7 @@ def run_key(src: Path, resume: Resume | None, encoding: Encoding | None, tempora
     st = src.stat()
     enc = [str(encoding.codec) if encoding and encoding.codec else None, encoding.crf if encoding else None,
            encoding.bitrate if encoding else None]
-    return json.dumps([resume.settings, st.st_size, st.st_mtime_ns, enc, temporal.name if temporal else None,
+    return json.dumps([resume.settings, st.st_size, st.st_mtime_ns, enc, temporal.key() if temporal else None,
                        plan.frames, list(plan.starts)])
 
 
@@ -272,44 +255,51 @@ class Stopped(Exception):
 
 def encode(src: Path, parts: Parts, ranges: list[tuple[int, int]], engine: Engine,
            extra: Mapping[str, float] | None = None, *, source: SourceStreams, encoding: Encoding | None = None,
-           temporal: Temporal | None = None, max_pixels: int | None = None, stop: StopRequest | None = None,
-           on_frame: Callable[[], None] | None = None) -> tuple[int, int]:
-    """Encode the input frames ``ranges`` (each ``[start, end)``, in order) as finished parts; returns (frames
-    written, frames skipped as undecodable). Ranges that follow on are read as one stretch (each range's temporal
-    step warmed up beside the last one's: :func:`_encode_range`); a range that does not is sought to,
-    ``temporal.warmup`` frames early. An interrupt finishes the part in hand and raises :class:`Stopped`."""
+           temporal: TemporalConfig | None = None, max_pixels: int | None = None, stop: StopRequest | None = None,
+           on_frame: Callable[[], None] | None = None, warm: int | None = None) -> _Counts:
+    """Encode the input frames ``ranges`` (each ``[start, end)``, in order) as finished parts, their frames through
+    a :class:`~edgecolor.stream.temporal.TemporalStage` as ``temporal`` says (default: the model's). Ranges that
+    follow on are read as one stretch, each with its own stage warmed up beside the last one's (a shadow:
+    :func:`_encode_range`); a range that does not is sought to ``warm`` frames early (default :func:`warmup`).
+    An interrupt finishes the part in hand and raises :class:`Stopped`."""
     plan = parts.plan
+    config = (temporal or TemporalConfig()).for_task(engine.info.task)
+    early = warmup(config) if warm is None else warm
+    shared = _Shared(engine, dict(extra or {}))
     video_only = replace(source, copy=())
     reader = VideoReader(src, max_pixels)
-    written = 0
+    counts = _Counts()
     try:
-        step: FrameStep | None = None
-        shadow: FrameStep | None = None
+        stage: TemporalStage | None = None
+        shadow: TemporalStage | None = None
+        held: collections.deque[int] = collections.deque()  # indices of the frames the stage holds
         stream: Iterator[tuple[int, np.ndarray]] | None = None
         at = 0  # the next index the stretch yields
         for k, (start, end) in enumerate(ranges):
             if stream is None or at != start:
-                begin = max(0, start - (temporal.warmup if temporal else 0))
+                begin = max(0, start - early)
                 if stream is not None or begin > 0:
                     reader.close()
                     reader = VideoReader(src, max_pixels)
                     if begin > 0:
                         reader.seek(begin, plan.ms(begin, reader.fps))
                 stream = reader.indexed()
-                step = temporal.make() if temporal else None
-            elif temporal is not None:  # read on from the last range: its shadow was warmed up on the same frames
-                step = shadow or temporal.make()
+                stage, held = TemporalStage(shared.submit, config), collections.deque()
+            elif shadow is None:
+                stage, held = TemporalStage(shared.submit, config), collections.deque()
+            else:  # read on from the last range: its shadow was warmed up on the very frames a fresh part would be
+                stage = shadow
             follows = k + 1 < len(ranges) and ranges[k + 1][0] == end
-            shadow_from = max(start, end - temporal.warmup) if temporal is not None and follows else None
+            shadow_from = max(start, end - early) if follows else None
             try:
                 writer = VideoWriter(parts.path(start, end, ".writing" + parts.ext), reader.fps, encoding=encoding,
                                      source=video_only)
             except OutputError as exc:
                 raise _named(exc, parts) from None
             try:
-                at, cut, shadow = _encode_range(stream, writer, start, None if end >= plan.frames else end, engine,
-                                                dict(extra or {}), step, stop, on_frame, shadow_from,
-                                                temporal.make if temporal is not None else None)
+                at, cut, shadow, held = _encode_range(stream, writer, start, None if end >= plan.frames else end,
+                                                      engine, stage, shared, config, stop, on_frame, shadow_from,
+                                                      counts, held)
                 if writer.frames == 0:  # nothing decoded here (a broken tail, or cut at its first frame)
                     writer.abort()
                     if not cut:
@@ -317,7 +307,7 @@ def encode(src: Path, parts: Parts, ranges: list[tuple[int, int]], engine: Engin
                 else:
                     writer.close()
                     os.replace(writer.path, parts.path(start, at if cut else end))
-                    written += writer.frames
+                    counts.written += writer.frames
             except OutputError as exc:
                 writer.abort()
                 raise _named(exc, parts) from None
@@ -331,9 +321,49 @@ def encode(src: Path, parts: Parts, ranges: list[tuple[int, int]], engine: Engin
             if cut:
                 assert stop is not None
                 raise Stopped(stop, parts.frames_done(), plan.frames or reader.frame_count, parts.folder)
-        return written, reader.skipped
+        counts.skipped = reader.skipped
+        return counts
     finally:
         reader.close()
+
+
+@dataclass
+class _Counts:
+    written: int = 0  # frames written
+    skipped: int = 0  # input frames that did not decode
+    shots: int = 0  # shots that start in the written frames (edgecolor.stream.temporal)
+    colour_shots: int = 0  # of them, copied as colour footage
+
+
+class _Shared:
+    """``engine.submit`` for the stages of two neighbouring parts fed the same frames (a part's stage and the
+    next part's shadow): a frame fed to both is run once. Only frames in the window :meth:`share` names are
+    kept, each until its second request, at most :data:`SHARED_MAX` of them (past that a frame is simply run
+    again: the result is the same)."""
+
+    SHARED_MAX = 96
+
+    def __init__(self, engine: Engine, values: dict[str, float]) -> None:
+        self._engine, self._values = engine, values
+        self._window: dict[int, np.ndarray] = {}  # id -> frame, for the frames both stages take
+        self._results: collections.OrderedDict[int, Pending] = collections.OrderedDict()
+
+    def share(self, frame: np.ndarray) -> None:
+        self._window[id(frame)] = frame
+        while len(self._window) > self.SHARED_MAX:
+            key = next(iter(self._window))
+            del self._window[key]
+            self._results.pop(key, None)
+
+    def submit(self, frame: np.ndarray) -> Pending:
+        key = id(frame)
+        if self._window.get(key) is not frame:
+            return self._engine.submit(frame, **self._values)
+        if key in self._results:  # the second stage to ask: the frame leaves the window
+            del self._window[key]
+            return self._results.pop(key)
+        self._results[key] = pending = self._engine.submit(frame, **self._values)
+        return pending
 
 
 def _named(exc: OutputError, parts: Parts) -> OutputError:
@@ -347,46 +377,59 @@ def _named(exc: OutputError, parts: Parts) -> OutputError:
 
 
 def _encode_range(stream: Iterator[tuple[int, np.ndarray]], writer: VideoWriter, start: int, end: int | None,
-                  engine: Engine, values: dict[str, float], step: FrameStep | None, stop: StopRequest | None,
-                  on_frame: Callable[[], None] | None, shadow_from: int | None = None,
-                  make: Callable[[], FrameStep] | None = None) -> tuple[int, bool, FrameStep | None]:
-    """Frames from ``stream`` up to ``end`` (None: the file's end) through the engine and ``step`` into
-    ``writer``; frames before ``start`` (a warm-up) only through them. ``engine.streams + 1`` frames stay in the
-    engine, as in the pipeline. From frame ``shadow_from`` on, a fresh step (``make()``) takes the same frames
-    too, its output dropped: the next part goes on with it, so its state is exactly that of a part started on
-    its own (a Ray actor's, a rerun's), which warms a fresh step up on those frames. Returns (the next index,
-    whether ``stop`` cut it short, the shadow step)."""
-    pending: collections.deque[tuple[int, np.ndarray, Pending]] = collections.deque()
-    shadow: FrameStep | None = None
+                  engine: Engine, stage: TemporalStage, shared: _Shared, config: TemporalConfig,
+                  stop: StopRequest | None, on_frame: Callable[[], None] | None, shadow_from: int | None,
+                  counts: _Counts, fed: collections.deque[int]
+                  ) -> tuple[int, bool, TemporalStage | None, collections.deque[int]]:
+    """Frames from ``stream`` up to ``end`` (None: the file's end) through ``stage`` into ``writer``; frames
+    before ``start`` (a warm-up) only through it. ``engine.streams + 1`` frames stay in the engine, as in the
+    pipeline. From frame ``shadow_from`` on, a fresh stage (the shadow) takes the same frames too, its outputs
+    dropped (the engine runs each frame once: ``shared``): the next part goes on with it, so its state is
+    exactly that of a part started on its own (a Ray actor's, a rerun's), which warms a fresh stage up on those
+    frames. ``fed``: the indices of the frames ``stage`` holds (a shadow's, from the last range). Returns (the next
+    index, whether ``stop`` cut it short, the shadow, the indices of the frames it holds)."""
+    shadow_fed: collections.deque[int] = collections.deque()
+    pending: collections.deque[tuple[int, Output]] = collections.deque()
+    shadow: TemporalStage | None = None
 
-    def write_oldest() -> None:
-        nonlocal shadow
-        index, frame, result = pending.popleft()
-        out = result()
-        if shadow_from is not None and make is not None and index >= shadow_from:
-            shadow = shadow or make()
-            shadow(frame, out)
-        if step is not None:
-            out = step(frame, out)
-        if index >= start:  # a warm-up frame is dropped once the temporal state has taken it
-            writer.write(out, index)
-            if on_frame:
-                on_frame()
+    def drain(keep: int) -> None:
+        while len(pending) > keep:
+            index, out = pending.popleft()
+            frame = out()
+            if index >= start:  # a warm-up frame is dropped once the stage has taken it
+                writer.write(frame, index)
+                counts.shots += out.shot_start
+                counts.colour_shots += out.shot_start and out.copy
+                if on_frame:
+                    on_frame()
+
+    def take(ready: list[Output]) -> None:
+        for out in ready:
+            out.start()  # frame k+1 goes in before frame k is written
+            pending.append((fed.popleft(), out))
+            drain(engine.streams)
 
     at, cut = start, False
     for index, frame in stream:
         if stop:  # during a warm-up too: then nothing of this part is written
             cut = True
             break
-        pending.append((index, frame, engine.submit(frame, **values)))
+        if shadow_from is not None and index >= shadow_from:
+            shared.share(frame)
+            shadow = shadow or TemporalStage(shared.submit, config)
+            shadow_fed.append(index)
+            for out in shadow.feed(frame):
+                shadow_fed.popleft()
+                out()  # its state advances; the frame is the next part's business only as state
+        fed.append(index)
+        take(stage.feed(frame))
         at = index + 1
-        if len(pending) > engine.streams:
-            write_oldest()
         if end is not None and at >= end:
             break
-    while pending:
-        write_oldest()
-    return max(at, start), cut, shadow
+    if not cut:
+        take(stage.flush())
+    drain(0)
+    return max(at, start), cut, shadow, shadow_fed
 
 
 def join(parts: Parts, dst: Path, copy_from: Path, source: SourceStreams) -> int:
@@ -476,22 +519,23 @@ class VideoResult:
     frames: int  # in the output
     skipped: int  # input frames that did not decode (this run)
     resumed: int  # input frames an earlier run had finished
+    shots: int = 0  # shots starting in this run's frames, and those copied as colour footage
+    colour_shots: int = 0
 
 
 def encode_part(src: Path, dst: Path, start: int, end: int, engine: Engine, extra: Mapping[str, float] | None = None,
-                *, encoding: Encoding | None = None, temporal: Temporal | None = None, max_pixels: int | None = None,
-                part_seconds: float = PART_SECONDS) -> int:
+                *, encoding: Encoding | None = None, temporal: TemporalConfig | None = None,
+                max_pixels: int | None = None, part_seconds: float = PART_SECONDS, warm: int | None = None) -> int:
     """One part on its own (a Ray actor's task; the driver prepared the work folder): sought to, warmed up,
     encoded and renamed into the work folder. Returns the frames written."""
     plan, source = probe(src, part_seconds)
-    written, _ = encode(src, Parts(dst, plan), [(start, end)], engine, extra, source=source, encoding=encoding,
-                        temporal=temporal, max_pixels=max_pixels)
-    return written
+    return encode(src, Parts(dst, plan), [(start, end)], engine, extra, source=source, encoding=encoding,
+                  temporal=temporal, max_pixels=max_pixels, warm=warm).written
 
 
 def write_video(src: Path, dst: Path, engine: Engine, extra: Mapping[str, float] | None = None, *,
-                encoding: Encoding | None = None, temporal: Temporal | None = None, resume: Resume | None = None,
-                max_pixels: int | None = None, stop: StopRequest | None = None,
+                encoding: Encoding | None = None, temporal: TemporalConfig | None = None,
+                resume: Resume | None = None, max_pixels: int | None = None, stop: StopRequest | None = None,
                 on_frame: Callable[[], None] | None = None, part_seconds: float = PART_SECONDS) -> VideoResult:
     """The local job: encode the frames no finished part holds, in order, then join the parts into ``dst``."""
     reader = VideoReader(src, max_pixels)  # a bad input is refused before the work folder is made
@@ -506,11 +550,11 @@ def write_video(src: Path, dst: Path, engine: Engine, extra: Mapping[str, float]
         for _ in range(resumed):
             on_frame()
     todo = parts.todo()
-    skipped = 0
+    counts = _Counts()
     if todo:
         try:
-            _, skipped = encode(src, parts, todo, engine, extra, source=source, encoding=encoding, temporal=temporal,
-                                max_pixels=max_pixels, stop=stop, on_frame=on_frame)
+            counts = encode(src, parts, todo, engine, extra, source=source, encoding=encoding, temporal=temporal,
+                            max_pixels=max_pixels, stop=stop, on_frame=on_frame)
         except InputError:
             parts.remove()  # a bad input: nothing of it is left (a folder job goes on with the next file)
             raise
@@ -521,4 +565,4 @@ def write_video(src: Path, dst: Path, engine: Engine, extra: Mapping[str, float]
             raise
     frames = join(parts, dst, src, source)
     parts.remove()
-    return VideoResult(frames, skipped, resumed)
+    return VideoResult(frames, counts.skipped, resumed, counts.shots, counts.colour_shots)

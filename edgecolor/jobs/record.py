@@ -28,9 +28,15 @@ RECORD = ".edgecolor-done.jsonl"
 MAX_RECORD_BYTES = 64 << 20
 
 
-def settings_key(model: Path, extra: Mapping[str, float], cpu_path: str) -> str:
+def settings_key(model: Path, extra: Mapping[str, float], cpu_path: str,
+                 video: Mapping[str, object] | None = None) -> str:
+    """The key of the settings an output depends on: the model file, its extra inputs, the CPU path and the video
+    stage's settings (``video``: :meth:`edgecolor.stream.temporal.TemporalConfig.key`)."""
     digest = hashlib.sha256(Path(model).read_bytes()).hexdigest()
-    return hashlib.sha256(json.dumps([digest, sorted(extra.items()), str(cpu_path)]).encode()).hexdigest()[:20]
+    parts: list = [digest, sorted(extra.items()), str(cpu_path)]
+    if video is not None:
+        parts.append(sorted(video.items()))
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:20]
 
 
 def job_key(job: Job, settings: str) -> str:

@@ -9,7 +9,9 @@ from pathlib import Path
 import onnx
 import torch
 
-from edgecolor.graph.frame import OPSET, colorizer_frame_model
+from edgecolor.graph.colorizer import colorizer_frame_model
+from edgecolor.graph.contract import FrameModelInfo
+from edgecolor.graph.pieces import OPSET
 from edgecolor.models.colorizer import NET_SIZE, Colorizer
 
 log = logging.getLogger(__name__)
@@ -36,10 +38,10 @@ def load_colorizer(weights: Path) -> Colorizer:
     return model.eval()
 
 
-def export_colorizer(model: Colorizer, out: Path, metadata: dict[str, str], colour_strength: float,
+def export_colorizer(model: Colorizer, out: Path, info: FrameModelInfo, colour_strength: float,
                      chroma_gamma: float = 0.0) -> onnx.ModelProto:
     core = export_core(model, torch.zeros(1, 1, NET_SIZE, NET_SIZE), "luma", "chroma")
-    frame_model = colorizer_frame_model(core, NET_SIZE, metadata, colour_strength, chroma_gamma)
+    frame_model = colorizer_frame_model(core, NET_SIZE, info, colour_strength, chroma_gamma)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".partial")
     onnx.save(frame_model, tmp)

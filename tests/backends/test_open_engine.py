@@ -8,12 +8,12 @@ import onnxruntime
 import pytest
 from typer.testing import CliRunner
 
-import edgecolor.backends.openvino as openvino_mod
-import edgecolor.backends.tensorrt_runtime as trt_runtime
+import edgecolor.backends.openvino.engine as openvino_mod
+import edgecolor.backends.tensorrt.engine as trt_runtime
+from edgecolor.backends import manifest as mf
 from edgecolor.backends import open_engine
-from edgecolor.backends.cpu_split import SplitColorizerEngine
 from edgecolor.backends.onnxruntime import OrtEngine
-from edgecolor.build import manifest as mf
+from edgecolor.backends.onnxruntime.split import SplitColorizerEngine
 from edgecolor.cli import app
 from edgecolor.errors import InputError, ModelError
 
@@ -37,7 +37,7 @@ def _adapted(src, dst):
 def _cpu_manifest(engine, **changes):
     facts = {"backend": "onnxruntime", "backend_version": onnxruntime.__version__,
              "engine_sha256": mf.sha256_file(engine), "rebuild_command": f"edgecolor build x -o {engine}"}
-    mf.write(engine, {**facts, **changes})
+    mf.write_json(engine, {**facts, **changes})
 
 
 @pytest.mark.parametrize("kind, cpu_path, expected", [
@@ -78,9 +78,9 @@ def test_a_tensorrt_manifest_opens_the_tensorrt_engine_with_the_manifest_read_on
                                                                                     monkeypatch):
     engine = tmp_path / "c.engine"
     engine.write_bytes(b"plan")
-    mf.write(engine, {"backend": "tensorrt", "backend_version": "10.3.0", "engine_sha256": mf.sha256_file(engine),
+    mf.write_json(engine, {"backend": "tensorrt", "backend_version": "10.3.0", "engine_sha256": mf.sha256_file(engine),
                       "gpu": {}, "rebuild_command": "edgecolor build c --target trt"})
-    monkeypatch.setattr(mf, "current_environment", lambda backend: {"backend_version": "10.3.0", "gpu": {}})
+    monkeypatch.setattr(mf, "environment", lambda backend: {"backend_version": "10.3.0", "gpu": {}})
     reads, opened = [], []
     real_read = mf.read
     monkeypatch.setattr(mf, "read", lambda path: reads.append(path) or real_read(path))
@@ -89,7 +89,7 @@ def test_a_tensorrt_manifest_opens_the_tensorrt_engine_with_the_manifest_read_on
         backend = "tensorrt"
 
         def __init__(self, path, manifest, **options):
-            opened.append((path, manifest["backend"], options))
+            opened.append((path, manifest.backend, options))
 
     monkeypatch.setattr(trt_runtime, "TrtEngine", FakeTrt)
     open_engine(engine, slots=1)  # auto: the manifest says TensorRT
@@ -160,7 +160,7 @@ def test_unknown_choices_are_refused_in_one_line(colorizer):
 
 def test_manifest_json_is_plain_strings():
     """Enums are str: a manifest written from them holds the plain values."""
-    from edgecolor.choices import EngineBackend, Precision
+    from edgecolor.choices import Precision, Runtime
 
-    assert json.loads(json.dumps({"p": Precision.INT8, "b": EngineBackend.TENSORRT})) == {"p": "int8", "b": "tensorrt"}
+    assert json.loads(json.dumps({"p": Precision.INT8, "b": Runtime.TENSORRT})) == {"p": "int8", "b": "tensorrt"}
     assert f"{Precision.FP16}" == "fp16" and str(Precision.FP16) == "fp16"

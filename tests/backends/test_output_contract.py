@@ -4,10 +4,10 @@ frame :func:`edgecolor.backends.open_engine` runs through every engine it opens;
 import numpy as np
 import pytest
 
-import edgecolor.backends.tensorrt_runtime as trt_runtime
+import edgecolor.backends.tensorrt.engine as trt_runtime
 from edgecolor.backends import PROBE_SHAPE, open_engine, probe
+from edgecolor.backends import manifest as mf
 from edgecolor.backends.base import Engine, check_output
-from edgecolor.build import manifest as mf
 from edgecolor.errors import ModelError
 
 from helpers import BAD_OUTPUTS, bad_output_model, random_bgr, tiny_colorizer
@@ -136,9 +136,9 @@ def test_a_model_recording_no_task_is_not_known_to_be_either(tmp_path):
 def test_a_tensorrt_engine_is_refused_by_its_manifests_task_before_tensorrt_loads(tmp_path, monkeypatch):
     engine = tmp_path / "colorizer.engine"
     engine.write_bytes(b"plan")
-    mf.write(engine, {"backend": "tensorrt", "backend_version": "10.3.0", "engine_sha256": mf.sha256_file(engine),
+    mf.write_json(engine, {"backend": "tensorrt", "backend_version": "10.3.0", "engine_sha256": mf.sha256_file(engine),
                       "gpu": {}, "rebuild_command": "edgecolor build s --target trt", "task": "stylize"})
-    monkeypatch.setattr(mf, "current_environment", lambda backend: {"backend_version": "10.3.0", "gpu": {}})
+    monkeypatch.setattr(mf, "environment", lambda backend: {"backend_version": "10.3.0", "gpu": {}})
     monkeypatch.setattr(trt_runtime, "TrtEngine", lambda *a, **k: pytest.fail("TensorRT loaded"))
     with pytest.raises(ModelError, match=r"^colorizer\.engine is a style, not a colorizer \(the task in its manifest "
                                          r"colorizer\.engine\.json is stylize\)"):

@@ -202,15 +202,14 @@ def test_one_film_is_dealt_to_workers_in_parts_and_joined_as_the_local_job_write
     assert again.exit_code == 0 and json.loads(again.stdout)["skipped"] == 1
 
 
-def test_parts_on_workers_warm_the_stabiliser_up_as_the_continuous_local_run(local_ray, tmp_path):
-    from edgecolor.jobs.parts import stabilizer, write_video
+def test_parts_on_workers_warm_the_stabiliser_up_as_the_local_job_does(local_ray, tmp_path):
+    from edgecolor.jobs.parts import write_video
 
     clip = drifting_clip(tmp_path / "clip.mp4")  # keyframes every second; parts of 1.5 s: 3 parts
     model = tiny_colorizer(tmp_path / "tiny.onnx", strength=4.0)
-    write_video(clip, tmp_path / "local.mkv", open_engine(model, cpu_path="auto", threads=1), temporal=stabilizer(),
-                part_seconds=1.5)
+    write_video(clip, tmp_path / "local.mkv", open_engine(model, cpu_path="auto", threads=1), part_seconds=1.5)
     summary = run_on_ray(plan([clip], tmp_path / "ray.mkv"), model, {}, "auto", RayOptions(workers=2),
-                         temporal=stabilizer(), part_seconds=1.5)
+                         part_seconds=1.5)
     assert (summary["written"], summary["parts"]) == (1, 3)
     a, b = _decoded(tmp_path / "local.mkv"), _decoded(tmp_path / "ray.mkv")
     assert len(a) == len(b) == 120

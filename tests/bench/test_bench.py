@@ -101,12 +101,12 @@ def test_cpu_flags_record_the_kernel_instruction_sets(monkeypatch, line, want):
     import builtins
     import io
 
-    from edgecolor.bench import machine
+    from edgecolor import system
 
     real_open = builtins.open
     monkeypatch.setattr(builtins, "open", lambda p, *a, **k: io.StringIO(line) if p == "/proc/cpuinfo"
                         else real_open(p, *a, **k))
-    assert machine.cpu_flags() == want
+    assert system.cpu_flags() == want
 
 
 def test_model_at_cpu_path_benches_side_by_side(tmp_path):

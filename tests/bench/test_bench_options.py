@@ -147,7 +147,7 @@ def test_a_tensorrt_engine_file_goes_to_tensorrt(tmp_path, monkeypatch):
 
 
 def test_an_engine_from_build_is_bench_input(model, tmp_path):
-    from edgecolor.build import manifest as mf
+    from edgecolor.backends import manifest as mf
 
     engine = tmp_path / "engines" / "tiny-int8-cpu.onnx"
     engine.parent.mkdir()
@@ -155,7 +155,7 @@ def test_an_engine_from_build_is_bench_input(model, tmp_path):
     import onnxruntime
 
     gate = {"verdict": "pass", "psnr_vs_fp32_db": 41.5, "delta_e_vs_fp32": 0.8}
-    mf.write(engine, {"backend": "onnxruntime", "backend_version": onnxruntime.__version__,  # bench checks it
+    mf.write_json(engine, {"backend": "onnxruntime", "backend_version": onnxruntime.__version__,  # bench checks it
                       "engine_sha256": mf.sha256_file(engine), "precision": "int8", "gate": gate})
     res, report = bench(engine, "--resolutions", "32x24", "--iterations", 3, "--warmup", 0, "--threads", 1,
                         "--json")

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from edgecolor.build import auto
-from edgecolor.build.builder import BuildConfig
-from edgecolor.choices import EngineBackend, Precision
+from edgecolor.backends.manifest import EngineManifest
+from edgecolor.builder import auto
+from edgecolor.builder.pipeline import BuildConfig
+from edgecolor.choices import Precision, Runtime
 
-OV, ORT = EngineBackend.OPENVINO, EngineBackend.ONNXRUNTIME
+OV, ORT = Runtime.OPENVINO, Runtime.ONNXRUNTIME
 
 
 @pytest.mark.parametrize(("flags", "openvino", "precision", "backend", "says"), [
@@ -31,15 +32,15 @@ def test_choice_follows_flags_and_install(flags, openvino, precision, backend, s
 
 
 def test_build_config_resolves_auto_from_this_machine(monkeypatch, tmp_path):
-    from edgecolor.bench import machine
+    from edgecolor import system
 
-    monkeypatch.setattr(machine, "cpu_flags", lambda: ["avx2", "avx512_vnni", "avx512_bf16"])
+    monkeypatch.setattr(system, "cpu_flags", lambda: ["avx2", "avx512_vnni", "avx512_bf16"])
     monkeypatch.setattr(auto, "openvino_installed", lambda: False)
     cfg = BuildConfig(model="colorizer", precision="auto", target="cpu")
     assert cfg.precision is Precision.INT8 and cfg.cpu_backend is ORT
     assert cfg.auto is not None and "avx512_vnni" in cfg.auto["reason"]
     assert cfg.engine_path.name == "colorizer-int8-cpu.onnx" and "--precision int8" in cfg.command()
-    again = BuildConfig.from_manifest({"build_config": {**cfg.__dict__}})  # a rebuild keeps the choice
+    again = BuildConfig.from_manifest(EngineManifest(build_config={**cfg.__dict__}))  # a rebuild keeps the choice
     assert again.precision is Precision.INT8 and again.auto == cfg.auto
 
 
@@ -48,13 +49,13 @@ def test_auto_choice_reaches_the_manifest_and_the_bench_json(monkeypatch, tmp_pa
 
     from typer.testing import CliRunner
 
-    from edgecolor.bench import machine
+    from edgecolor import system
     from edgecolor.cli import app
 
     from build_helpers import conv_colorizer
 
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(machine, "cpu_flags", lambda: ["sse4_2"])
+    monkeypatch.setattr(system, "cpu_flags", lambda: ["sse4_2"])
     monkeypatch.setattr(auto, "openvino_installed", lambda: False)
     conv_colorizer(tmp_path / "m.onnx")
     runner = CliRunner()
@@ -83,8 +84,8 @@ def test_auto_falls_back_with_one_warning_when_openvino_cannot_compile(monkeypat
 
     from typer.testing import CliRunner
 
-    from edgecolor.backends import openvino
-    from edgecolor.bench import machine
+    from edgecolor import system
+    from edgecolor.backends.openvino import engine as openvino
     from edgecolor.cli import app
     from edgecolor.errors import ModelError
 
@@ -94,7 +95,7 @@ def test_auto_falls_back_with_one_warning_when_openvino_cannot_compile(monkeypat
         raise ModelError("OpenVINO cannot compile this network: Reorder node failed", "use --cpu-path split")
 
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(machine, "cpu_flags", lambda: ["avx2", "avx512_vnni"])
+    monkeypatch.setattr(system, "cpu_flags", lambda: ["avx2", "avx512_vnni"])
     monkeypatch.setattr(auto, "openvino_installed", lambda: True)
     monkeypatch.setattr(openvino, "compile_network", refuse)
     conv_colorizer(tmp_path / "m.onnx")
@@ -121,10 +122,10 @@ def test_auto_falls_back_with_one_warning_when_openvino_cannot_compile(monkeypat
 ])
 def test_int8_weights_are_seven_bits_where_onnxruntime_would_saturate(monkeypatch, flags, backend, target,
                                                                       seven_bits):
-    from edgecolor.bench import machine
-    from edgecolor.build.precisions import _saturating_cpu
+    from edgecolor import system
+    from edgecolor.builder.precisions import _saturating_cpu
 
-    monkeypatch.setattr(machine, "cpu_flags", lambda: flags)
+    monkeypatch.setattr(system, "cpu_flags", lambda: flags)
     cfg = BuildConfig(model="colorizer", precision="int8", target=target, cpu_backend=backend)
     assert _saturating_cpu(cfg) is seven_bits
 
@@ -133,13 +134,13 @@ def test_auto_refuses_a_broken_model_once_without_falling_back(monkeypatch, tmp_
     """A fault of the model itself (its output is half the frame) is no reason to try another precision."""
     from typer.testing import CliRunner
 
-    from edgecolor.bench import machine
+    from edgecolor import system
     from edgecolor.cli import app
 
     from helpers import bad_output_model
 
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(machine, "cpu_flags", lambda: ["avx2", "avx512_vnni"])
+    monkeypatch.setattr(system, "cpu_flags", lambda: ["avx2", "avx512_vnni"])
     monkeypatch.setattr(auto, "openvino_installed", lambda: True)
     bad_output_model(tmp_path / "half.onnx", "half")
     res = CliRunner().invoke(app, ["build", "half.onnx", "--precision", "auto", "--threads", "1"])

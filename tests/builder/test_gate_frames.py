@@ -10,11 +10,12 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from edgecolor.build import gate_frames
-from edgecolor.build.gate_frames import MIN_COLOURFULNESS, corpus_validation_files, load_gate_frames
+from edgecolor.builder import gate_frames
+from edgecolor.builder.gate_frames import MIN_COLOURFULNESS, corpus_validation_files, load_gate_frames
 from edgecolor.cli import app
 from edgecolor.errors import InputError
 from edgecolor.graph.calibration import load_frames
+from edgecolor.graph.contract import FrameModelInfo
 from edgecolor.registry import SAMPLE_CLIP
 
 from build_helpers import conv_colorizer, image_folder
@@ -197,15 +198,15 @@ def test_a_refit_on_every_source_is_gated_on_photos_it_never_trained_on(work):
     ({"config": {"val_fold": 7}}, 0), ({"config": {}}, 0), ([1, 2], 0),
 ])
 def test_held_out_fold_reads_the_training_record(training, fold):
-    from edgecolor.build.gate_frames import held_out_fold
+    from edgecolor.builder.gate_frames import held_out_fold
 
     meta = {} if training is None else {"edgecolor.training": json.dumps(training)}
-    assert held_out_fold(meta, "m.onnx") == fold
+    assert held_out_fold(FrameModelInfo.from_props(meta), "m.onnx") == fold
 
 
 def test_a_corrupt_training_record_is_a_model_error():
-    from edgecolor.build.gate_frames import held_out_fold
+    from edgecolor.builder.gate_frames import held_out_fold
     from edgecolor.errors import ModelError
 
     with pytest.raises(ModelError, match="m.onnx's edgecolor.training metadata"):
-        held_out_fold({"edgecolor.training": "{not json"}, "m.onnx")
+        held_out_fold(FrameModelInfo(training="{not json"), "m.onnx")

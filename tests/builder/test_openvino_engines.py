@@ -11,9 +11,10 @@ import onnx
 import pytest
 from typer.testing import CliRunner
 
+from edgecolor.backends import manifest as mf
 from edgecolor.backends import open_engine
-from edgecolor.build import manifest as mf
-from edgecolor.build.builder import BuildConfig, build
+from edgecolor.backends.manifest import EngineManifest
+from edgecolor.builder.pipeline import BuildConfig, build
 from edgecolor.cli import app
 from edgecolor.errors import InputError, MissingDependency, ModelError, install_command
 
@@ -108,7 +109,7 @@ def test_openvino_int8_runs_the_qdq_graph_not_an_onnxruntime_fused_one(work, mon
     assert {"QuantizeLinear", "DequantizeLinear"} <= ops and all(
         n.domain in ("", "ai.onnx") for n in onnx.load(str(c.engine_path)).graph.node)
     assert open_engine(c.engine_path, threads=1).backend == "openvino-f32+opencv"
-    assert BuildConfig.from_manifest(manifest).cpu_backend == "openvino"
+    assert BuildConfig.from_manifest(EngineManifest.from_json(manifest)).cpu_backend == "openvino"
 
 
 @pytest.mark.parametrize(("kw", "match"), [
@@ -123,7 +124,7 @@ def test_impossible_precision_backend_pairs_are_refused_before_any_work(work, kw
 
 
 def test_plugin_falling_back_to_f32_is_said_in_the_manifest(work, monkeypatch):
-    from edgecolor.backends import openvino
+    from edgecolor.backends.openvino import engine as openvino
 
     real = openvino.compile_network
     monkeypatch.setattr(openvino, "compile_network", lambda *a: (real(*a)[0], "f32"))  # a CPU without BF16
@@ -143,13 +144,14 @@ def test_missing_openvino_is_one_line_exit_2(work, monkeypatch):
 
 
 def test_rebuild_if_stale_sees_another_cpu_backend_and_old_manifests_default_to_onnxruntime(work, bf16):
-    from edgecolor.build.builder import differences
+    from edgecolor.builder.pipeline import differences
 
     c, manifest = bf16
-    assert differences(c, manifest) == []
+    assert differences(c, EngineManifest.from_json(manifest)) == []
     fp32 = cfg(work, precision="fp32", name="m-fp32")
     old = {**manifest, "build_config": {k: v for k, v in manifest["build_config"].items() if k != "cpu_backend"}}
     old["build_config"]["precision"] = "fp32"
+    old = EngineManifest.from_json(old)
     assert differences(fp32, old) == []  # a manifest from before OpenVINO engines: ONNX Runtime
     moved = cfg(work, precision="fp32", cpu_backend="openvino", name="m-fp32")
     assert any("cpu_backend onnxruntime, openvino was asked for" in d for d in differences(moved, old))

@@ -78,7 +78,7 @@ def _frames(folder: Path, n: int, seed: int = 0) -> Path:
 
 def test_build_reports_calibration_and_gate_progress(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # the calibration cache lands in ./calibration: start without one
-    from edgecolor.build.builder import BuildConfig, build
+    from edgecolor.builder.pipeline import BuildConfig, build
 
     model = tiny_colorizer(tmp_path / "tiny.onnx")
     seen: dict[str, list[tuple[int, int]]] = {}
@@ -199,7 +199,7 @@ def test_train_colorizer_refuses_bad_folds_before_any_work(args, says, tmp_path)
 @pytest.mark.parametrize("precision, warns", [("fp16", False), ("int8", True)])
 def test_only_int8_builds_warn_about_int8_ranges(precision, warns, tmp_path, caplog, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    from edgecolor.build.builder import BuildConfig, build
+    from edgecolor.builder.pipeline import BuildConfig, build
 
     cfg = BuildConfig(model=str(tiny_colorizer(tmp_path / "tiny.onnx")), precision=precision,
                       output=tmp_path / "e.onnx", calib=_frames(tmp_path / "c", 12), calib_frames=8,

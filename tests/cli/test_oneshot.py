@@ -14,6 +14,7 @@ from edgecolor.cli._oneshot import parse_pixels
 from edgecolor.errors import InputError
 from edgecolor.jobs.files import plan
 from edgecolor.jobs.record import RECORD, append_record, job_key, settings_key
+from edgecolor.stream.temporal import TemporalConfig
 
 from helpers import random_bgr, tiny_colorizer
 
@@ -26,7 +27,7 @@ def test_a_ray_rerun_with_every_output_complete_says_nothing_to_do(tmp_path):
         cv2.imwrite(str(src / f"p{i}.png"), cv2.cvtColor(random_bgr(12, 16, seed=i), cv2.COLOR_BGR2GRAY))
     first = CliRunner().invoke(app, ["colorize", str(src), "-o", str(out), "--model", str(model)])
     assert first.exit_code == 0, first.output
-    settings = settings_key(model, {}, "auto")  # what a finished Ray run records, as --on ray keys it
+    settings = settings_key(model, {}, "auto", TemporalConfig().key())  # what a finished Ray run records
     for job in plan([src], out):
         append_record(out, job.dst.name, job_key(job, settings))
 

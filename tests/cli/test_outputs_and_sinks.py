@@ -246,7 +246,7 @@ def test_data_fetch_refuses_a_dest_overlapping_its_from_folder(dest, source, tmp
 
 
 def test_eval_styles_names_a_style_file_by_its_metadata_and_finds_its_painting_by_exact_name(tmp_path, models):
-    from edgecolor.jobs.eval_styles import painting_for
+    from edgecolor.evaluation.styles import painting_for
 
     renamed = _copy(models["style"], tmp_path / "snapshot [7175].onnx")  # a path with glob characters
     data = tmp_path / "photos"

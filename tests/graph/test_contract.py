@@ -1,46 +1,90 @@
-"""graph/frame.py is the one owner of the frame-model contract: its names are spelled nowhere else in the
-package, and check_frame_model is the one check (tiny hand-made signatures, expected vs got)."""
+"""graph/contract.py is the one owner of the frame-model contract: its tensor names, scopes and metadata keys are
+spelled nowhere else in the package, metadata is read and written only through FrameModelInfo, and
+check_frame_model is the one check (tiny hand-made signatures, expected vs got)."""
 
 import ast
-import tokenize
+import dataclasses
+import re
 from pathlib import Path
 
+import onnx
 import pytest
 
 import edgecolor
 from edgecolor.errors import ModelError
-from edgecolor.graph.frame import FRAME, FRAME_OUT, TensorSig, check_frame_model
+from edgecolor.graph.contract import FRAME, FRAME_OUT, FrameModelInfo, TensorSig, check_frame_model
 
 PACKAGE = Path(edgecolor.__file__).parent
-OWNER = PACKAGE / "graph" / "frame.py"
+OWNER = PACKAGE / "graph" / "contract.py"
+KEYS = re.compile(r"\bedgecolor\.(" + "|".join(f.name for f in dataclasses.fields(FrameModelInfo)) + r")\b")
+SCOPES = re.compile(r"(?<![\w/.])(net|pre|post)/")
 
 
-def _string_literals(path):
-    with open(path, "rb") as f:
-        for tok in tokenize.tokenize(f.readline):
-            if tok.type == tokenize.STRING:
-                try:
-                    yield tok.start[0], ast.literal_eval(tok.string)
-                except (ValueError, SyntaxError):  # f-strings
-                    continue
+def _code_strings(path):
+    """``(line, text)`` of every string constant in ``path``'s code, f-string pieces included, docstrings not."""
+    tree = ast.parse(path.read_text())
+    docstrings = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
+            first = node.body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+                docstrings.add(id(first.value))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
+            yield node.lineno, node.value
 
 
-def test_contract_names_and_check_live_only_in_graph_frame():
+def _strays(match):
     found = []
     for path in sorted(PACKAGE.rglob("*.py")):
         if path == OWNER:
             continue
-        for line, value in _string_literals(path):
-            if value in (FRAME, FRAME_OUT) or (isinstance(value, str) and "not a frame model" in value):
-                found.append(f"{path.relative_to(PACKAGE)}:{line} {value!r}")
-    assert not found, "import the names / call check_frame_model from edgecolor.graph.frame: " + ", ".join(found)
+        found += [f"{path.relative_to(PACKAGE)}:{line} {text[:60]!r}" for line, text in _code_strings(path)
+                  if match(text)]
+    return found
+
+
+def test_contract_names_live_only_in_graph_contract():
+    found = _strays(lambda t: t in (FRAME, FRAME_OUT) or "not a frame model" in t)
+    assert not found, "import the names / call check_frame_model from edgecolor.graph.contract: " + ", ".join(found)
+
+
+def test_scopes_and_metadata_keys_are_spelled_only_in_graph_contract():
+    found = _strays(lambda t: bool(KEYS.search(t) or SCOPES.search(t)))
+    assert not found, ("use the scope constants and FrameModelInfo from edgecolor.graph.contract: "
+                       + ", ".join(found))
+
+
+def test_metadata_props_are_touched_only_by_the_contract():
+    def touches(path):
+        return any(isinstance(n, ast.Attribute) and n.attr in ("metadata_props", "set_model_props")
+                   for n in ast.walk(ast.parse(path.read_text())))
+
+    callers = sorted(p.relative_to(PACKAGE).as_posix() for p in PACKAGE.rglob("*.py") if p != OWNER and touches(p))
+    assert callers == [], f"read/write metadata through FrameModelInfo: {callers}"
 
 
 def test_backends_and_builder_call_the_one_check():
     callers = {p.relative_to(PACKAGE).as_posix() for p in PACKAGE.rglob("*.py")
                if p != OWNER and "check_frame_model(" in p.read_text()}
-    assert callers == {"backends/onnxruntime.py", "backends/cpu_split.py", "backends/tensorrt_runtime.py",
-                       "backends/openvino.py", "build/builder.py"}  # openvino.py: the style path
+    assert callers == {"backends/onnxruntime/engine.py", "backends/onnxruntime/split.py", "backends/tensorrt/engine.py",
+                       "backends/openvino/engine.py", "builder/pipeline.py"}  # openvino.py: the style path
+
+
+def test_frame_model_info_round_trips_and_keeps_foreign_keys():
+    model = onnx.ModelProto()
+    onnx.helper.set_model_props(model, {"edgecolor.task": "colorize", "edgecolor.net_size": "224",
+                                        "author": "someone", "edgecolor.unknown_key": "kept"})
+    info = FrameModelInfo.read(model)
+    assert (info.task, info.net_size, info.own_colorizer, info.adapted) == ("colorize", "224", True, False)
+    assert dict(info.foreign) == {"author": "someone", "edgecolor.unknown_key": "kept"}
+    info.replace(name="x").write(model)
+    assert {p.key: p.value for p in model.metadata_props} == {
+        "edgecolor.task": "colorize", "edgecolor.net_size": "224", "edgecolor.name": "x", "author": "someone",
+        "edgecolor.unknown_key": "kept"}
+    assert FrameModelInfo().runs_as == "stylize" and info.checked_net_size("m") == 224
+    with pytest.raises(ModelError, match=r"m's edgecolor.net_size metadata is '0x'"):
+        info.replace(net_size="0x").checked_net_size("m")
 
 
 FRAME_SIG = TensorSig(FRAME, "uint8", ("N", "H", "W", 3))

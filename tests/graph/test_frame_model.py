@@ -116,8 +116,9 @@ def test_chroma_curve_fades_faint_chroma_inside_the_network_and_replaces_any_ear
 
     import onnxruntime as ort
 
-    from edgecolor.backends.cpu_split import extract_core
-    from edgecolor.graph.frame import CURVE_KEY, with_chroma_curve
+    from edgecolor.backends.onnxruntime.split import extract_core
+    from edgecolor.graph.colorizer import with_chroma_curve
+    from edgecolor.graph.contract import FrameModelInfo
 
     plain = onnx.load(tiny_colorizer(tmp_path / "t.onnx", cb=0, cr=0, gain=0.5))  # chroma 0.5 (luma - 128)
     curved = with_chroma_curve(plain, 0.75)
@@ -133,11 +134,10 @@ def test_chroma_curve_fades_faint_chroma_inside_the_network_and_replaces_any_ear
     np.testing.assert_allclose(got, raw * np.minimum((length / 10) ** 0.75, 4), rtol=1e-5, atol=1e-4)
     assert np.abs(got[np.broadcast_to(length < 5, got.shape)]).max() < np.abs(raw).max() * 0.1
 
-    meta = {p.key: p.value for p in curved.metadata_props}
-    assert json.loads(meta[CURVE_KEY])["gamma"] == 0.75
+    assert json.loads(FrameModelInfo.read(curved).chroma_curve)["gamma"] == 0.75
     assert with_chroma_curve(with_chroma_curve(plain, 0.5), 0.75).graph == curved.graph
     removed = with_chroma_curve(curved, 0.0)
-    assert removed.graph == plain.graph and CURVE_KEY not in {p.key for p in removed.metadata_props}
+    assert removed.graph == plain.graph and FrameModelInfo.read(removed).chroma_curve is None
     for node in removed.graph.node:  # a graph without the network boundary (e.g. a style model)
         node.output[:] = [o.replace("net/", "x/") for o in node.output]
     with pytest.raises(ModelError, match="no net/chroma"):

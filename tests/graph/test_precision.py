@@ -9,7 +9,8 @@ import pytest
 from edgecolor.backends.onnxruntime import OrtEngine
 from edgecolor.errors import InputError
 from edgecolor.graph.calibration import FrameReader
-from edgecolor.graph.frame import colorizer_frame_model
+from edgecolor.graph.colorizer import colorizer_frame_model
+from edgecolor.graph.contract import FrameModelInfo
 from edgecolor.graph.precision import Int8Options, qdq_report, quantize_int8, to_fp16
 
 from build_helpers import conv_colorizer, conv_core
@@ -40,7 +41,7 @@ def test_fp16_keeps_colour_math_and_io_fp32(tmp_path):
 
 
 def test_fp16_keeps_instance_norm_fp32(tmp_path):
-    model = colorizer_frame_model(conv_core(instance_norm=True), 16, {})
+    model = colorizer_frame_model(conv_core(instance_norm=True), 16, FrameModelInfo())
     half = to_fp16(model)
     types = {t.name: t.data_type for t in half.graph.initializer}
     assert types["net/in_s"] == onnx.TensorProto.FLOAT and types["net/w1"] == onnx.TensorProto.FLOAT16
@@ -129,7 +130,8 @@ def test_int8_preprocessing_leaves_nothing_in_the_working_directory(tmp_path, mo
 def test_the_chroma_curve_reads_float_chroma_in_int8_and_fp16_graphs(tmp_path, target):
     """The curve's nodes are network nodes (the CPU fast path runs them), but like the colour math they read
     the last convolution's chroma unquantised, and FP16 builds keep its Pow and ReduceL2 in FP32."""
-    from edgecolor.graph.frame import CURVE_PREFIX, RAW_CHROMA, with_chroma_curve
+    from edgecolor.graph.colorizer import with_chroma_curve
+    from edgecolor.graph.contract import CURVE_SCOPE, RAW_CHROMA
 
     src = tmp_path / "curved.onnx"
     onnx.save(with_chroma_curve(onnx.load(conv_colorizer(tmp_path / "m.onnx")), 0.75), src)
@@ -137,12 +139,12 @@ def test_the_chroma_curve_reads_float_chroma_in_int8_and_fp16_graphs(tmp_path, t
     quantize_int8(src, out, FrameReader(FRAMES), Int8Options(target=target, method="max", narrow_fp32=False),
                   tmp_path / "c.json")
     q = onnx.load(out)
-    curve = [n for n in q.graph.node if n.name.startswith(CURVE_PREFIX)]
+    curve = [n for n in q.graph.node if n.name.startswith(CURVE_SCOPE)]
     assert curve and qdq_report(q)["on_colour_math"] == []
-    assert {i for n in curve for i in n.input if not i.startswith(CURVE_PREFIX)} == {RAW_CHROMA}
+    assert {i for n in curve for i in n.input if not i.startswith(CURVE_SCOPE)} == {RAW_CHROMA}
     half = to_fp16(onnx.load(src))
     producers = {o: n for n in half.graph.node for o in n.output}
-    kept = [n for n in half.graph.node if n.name.startswith(CURVE_PREFIX) and n.op_type in ("Pow", "ReduceL2")]
+    kept = [n for n in half.graph.node if n.name.startswith(CURVE_SCOPE) and n.op_type in ("Pow", "ReduceL2")]
     assert sorted(n.op_type for n in kept) == ["Pow", "ReduceL2"]
     for node in kept:
         cast = producers[node.input[0]]  # the converter casts a kept-FP32 node's FP16 input back to FP32

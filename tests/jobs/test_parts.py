@@ -13,15 +13,15 @@ from edgecolor.backends import open_engine
 from edgecolor.jobs.parts import (
     Parts,
     Resume,
-    Temporal,
     encode_part,
     join,
     probe,
     run_key,
-    stabilizer,
+    warmup,
     warmup_frames,
     write_video,
 )
+from edgecolor.stream.temporal import TemporalConfig
 
 from helpers import drifting_clip, tiny_colorizer
 
@@ -46,39 +46,43 @@ def test_parts_start_at_keyframes_at_least_part_seconds_apart(setup):
     assert plan.bounds() == [(0, 48), (48, 96), (96, 120)]
 
 
-def test_warmup_covers_the_stabilisers_memory():
+def test_warmup_covers_the_stabilisers_memory_and_the_colour_tests_lookahead():
     assert warmup_frames(0.1) == 60 and (1 - 0.1) ** 60 * 255 < 0.5 <= (1 - 0.1) ** 59 * 255
     assert warmup_frames(1.0) == 0
+    assert warmup(TemporalConfig(passthrough=True)) == 60
+    assert warmup(TemporalConfig(stabilize=False, passthrough=True)) == 24  # the shot's colour test
+    assert warmup(TemporalConfig(stabilize=False, passthrough=False)) == 0
 
 
-def _parts_on_their_own(clip: Path, engine, out: Path, temporal: Temporal, encoding=None) -> Path:
+def _parts_on_their_own(clip: Path, engine, out: Path, encoding=None, warm=None) -> Path:
     """What --on ray does: the driver plans, each part is encoded on its own (here in reverse order), the driver
     joins."""
     plan, source = probe(clip, part_seconds=1.5)
     parts = Parts(out, plan)
-    parts.prepare(run_key(clip, Resume("s"), None, temporal, plan))
+    parts.prepare(run_key(clip, Resume("s"), None, TemporalConfig(), plan))
     for start, end in reversed(parts.todo()):
-        encode_part(clip, out, start, end, engine, temporal=temporal, part_seconds=1.5, encoding=encoding)
+        encode_part(clip, out, start, end, engine, part_seconds=1.5, encoding=encoding, warm=warm)
     assert join(parts, out, clip, source) == 120
     parts.remove()
     return out
 
 
 def test_a_part_encoded_on_its_own_is_the_local_jobs_part(tmp_path, setup):
+    """The video stage as colorize runs it by default (stabiliser on, colour passthrough on)."""
     clip, engine = setup
     from edgecolor.choices import VideoCodec
     from edgecolor.video_encode import Encoding
 
     ffv1 = Encoding(VideoCodec.FFV1)
     whole = tmp_path / "whole.mkv"
-    write_video(clip, whole, engine, temporal=stabilizer(), part_seconds=1.5, encoding=ffv1)
-    warm = _parts_on_their_own(clip, engine, tmp_path / "warm.mkv", stabilizer(), ffv1)
-    cold = _parts_on_their_own(clip, engine, tmp_path / "cold.mkv", Temporal("cold", stabilizer().make, 0), ffv1)
+    write_video(clip, whole, engine, part_seconds=1.5, encoding=ffv1)
+    warm = _parts_on_their_own(clip, engine, tmp_path / "warm.mkv", ffv1)
+    cold = _parts_on_their_own(clip, engine, tmp_path / "cold.mkv", ffv1, warm=0)
     a, b, c = frames_of(whole), frames_of(warm), frames_of(cold)
     assert len(a) == len(b) == len(c) == 120
     worst = max(int(np.abs(x.astype(int) - y).max()) for x, y in zip(a, b, strict=True))
-    assert worst == 0  # the local job's shadow step took the very frames a part on its own warms up on
-    # Without the warm-up the first frames of parts 2 and 3 start the average afresh: visibly other colours
+    assert worst == 0  # the local job's shadow stage took the very frames a part on its own warms up on
+    # Without the warm-up the first frames of parts 2 and 3 start the average afresh: other colours
     cold_worst = max(int(np.abs(x.astype(int) - y).max()) for x, y in zip(a, c, strict=True))
     assert cold_worst > max(worst, 1), (worst, cold_worst)
 
@@ -88,7 +92,7 @@ def test_parts_join_into_a_file_with_every_frame_at_its_time(tmp_path, setup, na
     """The default codecs (H.264 with B-frames in MP4 and Matroska, VP9 in WebM), parts encoded on their own and
     joined: every frame decodes, at the input's time (Matroska: to the millisecond)."""
     clip, engine = setup
-    out = _parts_on_their_own(clip, engine, tmp_path / name, stabilizer())
+    out = _parts_on_their_own(clip, engine, tmp_path / name)
     _, source = probe(clip)
     with av.open(str(out)) as f:
         times = [float(frame.pts * frame.time_base) for frame in f.decode(video=0)]
@@ -99,7 +103,7 @@ def test_a_killed_runs_leftovers_are_cleared_and_its_finished_parts_kept(tmp_pat
     clip, _ = setup
     plan, _ = probe(clip, part_seconds=1.5)
     parts = Parts(tmp_path / "out.mp4", plan)
-    key = run_key(clip, Resume("s"), None, None, plan)
+    key = run_key(clip, Resume("s"), None, TemporalConfig(), plan)
     parts.prepare(key)
     (parts.folder / "000000000-000000048.mp4").write_bytes(b"a finished part")
     (parts.folder / ".000000048-000000096.writing.0123abcd.partial.mp4").write_bytes(b"cut by SIGKILL")
@@ -107,7 +111,7 @@ def test_a_killed_runs_leftovers_are_cleared_and_its_finished_parts_kept(tmp_pat
     parts.prepare(key)  # the rerun's
     assert sorted(p.name for p in parts.folder.iterdir()) == ["000000000-000000048.mp4", "notes.txt", "plan.json"]
     assert parts.todo() == [(48, 96), (96, 120)] and parts.frames_done() == 48
-    parts.prepare(run_key(clip, Resume("other settings"), None, None, plan))
+    parts.prepare(run_key(clip, Resume("other settings"), None, TemporalConfig(), plan))
     assert parts.todo() == plan.bounds()
     parts.remove()  # what is not ours stays, and so does the folder holding it
     assert sorted(p.name for p in parts.folder.iterdir()) == ["notes.txt"]

@@ -11,6 +11,7 @@ pytest.importorskip("efficientnet_lite_pytorch")
 
 from edgecolor.backends.onnxruntime import OrtEngine  # noqa: E402
 from edgecolor.colour import BGR_FROM_CHROMA, LUMA_BGR  # noqa: E402
+from edgecolor.graph.contract import FrameModelInfo  # noqa: E402
 from edgecolor.models.colorizer import NET_SIZE, Colorizer, count_macs  # noqa: E402
 from edgecolor.models.export import export_colorizer, export_core  # noqa: E402
 
@@ -46,7 +47,7 @@ def test_core_onnx_matches_torch(net):
 def test_frame_model_matches_torch_reference(net, tmp_path):
     """The whole frame model (graph colour math) vs numpy/torch colour math around the torch net: <= 2 LSB
     on a frame at the network size, where the graph's resizes are identities."""
-    export_colorizer(net, tmp_path / "c.onnx", {"edgecolor.name": "t"}, colour_strength=1.0)
+    export_colorizer(net, tmp_path / "c.onnx", FrameModelInfo(name="t"), colour_strength=1.0)
     engine = OrtEngine(tmp_path / "c.onnx", threads=1)
     frame = cv2.GaussianBlur(random_bgr(NET_SIZE, NET_SIZE, 7), (5, 5), 2)
     luma = frame.astype(np.float32) @ LUMA_BGR
@@ -94,14 +95,13 @@ def test_train_resume_and_export(tmp_path):
     result = export_and_calibrate(run, tmp_path / "corpus")
     engine = OrtEngine(result["onnx"], threads=1)
     assert engine.defaults["colour_strength"] == result["colour_strength"]
-    assert engine.metadata["edgecolor.task"] == "colorize"
+    assert engine.info.task == "colorize"
 
 
 def test_the_refit_ships_the_step_and_strength_the_folds_validate(tmp_path):
     from dataclasses import asdict, replace
 
     from edgecolor.errors import InputError
-    from edgecolor.graph.frame import CURVE_KEY
     from edgecolor.jobs.eval_colorizer import meets_strength_limits, pick_strength
     from edgecolor.models.ship_colorizer import export_and_calibrate
     from edgecolor.models.train_colorizer import TrainConfig, train_colorizer
@@ -136,20 +136,20 @@ def test_the_refit_ships_the_step_and_strength_the_folds_validate(tmp_path):
                                                                                  ("cv2", 2, 3)]
     assert result["colour_strength"] == pick_strength(result["validation"])
     engine = OrtEngine(tmp_path / "assets" / "colorizer.onnx", threads=1)
-    record = json.loads(engine.metadata["edgecolor.colour_strength_validation"])
+    record = json.loads(engine.info.colour_strength_validation)
     assert record["photos"] == 9 and record["export_step"] == 1 and engine.defaults["colour_strength"] == \
         result["colour_strength"]
-    assert engine.metadata["edgecolor.training_data"].startswith("24 photos")
-    training = json.loads(engine.metadata["edgecolor.training"])
+    assert engine.info.training_data.startswith("24 photos")
+    training = json.loads(engine.info.training)
     assert training["exported_step"] == 1 and training["folds"] == ["cv0", "cv1", "cv2"]
-    assert record["chroma_gamma"] == 0.75 and json.loads(engine.metadata[CURVE_KEY])["gamma"] == 0.75
+    assert record["chroma_gamma"] == 0.75 and json.loads(engine.info.chroma_curve)["gamma"] == 0.75
     row = next(r for r in result["validation"] if r["strength"] == result["colour_strength"])
     assert record["meets_every_limit"] == meets_strength_limits(row)
 
     # the folds' engines carry the refit's curve: their pooled table differs from the one without it
     plain = export_and_calibrate(refit, corpus, None, folds)
     assert plain["chroma_gamma"] == 0.0 and plain["validation"] != result["validation"]
-    assert CURVE_KEY not in OrtEngine(plain["onnx"], threads=1).metadata
+    assert OrtEngine(plain["onnx"], threads=1).info.chroma_curve is None
 
     with pytest.raises(InputError, match="another recipe .*neutral_weight"):
         export_and_calibrate(refit, corpus, None, [*folds[:2], fold_run("cv2b", 2, (50, 80), neutral_weight=1.0)])

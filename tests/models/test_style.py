@@ -15,6 +15,7 @@ torch = pytest.importorskip("torch")
 
 from edgecolor.backends.onnxruntime import OrtEngine  # noqa: E402
 from edgecolor.errors import InputError  # noqa: E402
+from edgecolor.graph.contract import FrameModelInfo  # noqa: E402
 from edgecolor.models.export import export_core  # noqa: E402
 from edgecolor.models.style import (  # noqa: E402
     FastStyleNet,
@@ -83,7 +84,7 @@ def test_fast_net_starts_near_the_identity():
 
 
 def test_default_net_exports_under_4mb():
-    model = style_frame_model(TransformerNet(), {"edgecolor.name": "style-x"})
+    model = style_frame_model(TransformerNet(), FrameModelInfo(name="style-x"))
     assert len(model.SerializeToString()) < 4_000_000
 
 
@@ -107,7 +108,7 @@ def test_core_onnx_matches_pytorch(hw, cfg):
 def test_frame_model_matches_pytorch_within_1_lsb(tmp_path, cfg):
     net = _tiny_net(1, cfg)
     path = tmp_path / "style.onnx"
-    onnx.save(style_frame_model(net, {"edgecolor.name": "style-t"}, net_size=128), path)
+    onnx.save(style_frame_model(net, FrameModelInfo(name="style-t"), net_size=128), path)
     frame = random_bgr(40, 60, 2)  # multiple of 4 and below net_size: the core sees the frame as is
     with torch.no_grad():
         ref = net(torch.from_numpy(frame.transpose(2, 0, 1).copy()).float()[None])[0]
@@ -187,8 +188,8 @@ def test_train_resume_and_export(tmp_path):
         train_style(style, corpus, run, StyleTrainConfig(**{**cfg.__dict__, "padding": "zeros"}), resume=True)
     result = export_style(weights, run, "tiny", source="random test painting", licence="CC0")
     engine = OrtEngine(result["onnx"], threads=1)
-    assert engine.metadata["edgecolor.style_licence"] == "CC0" and engine.metadata["edgecolor.task"] == "stylize"
-    assert json.loads(engine.metadata["edgecolor.training"])["steps_done"] == 3
+    assert engine.info.style_licence == "CC0" and engine.info.task == "stylize"
+    assert json.loads(engine.info.training)["steps_done"] == 3
     assert engine(random_bgr(9, 11)).shape == (9, 11, 3)
 
 

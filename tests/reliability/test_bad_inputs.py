@@ -376,7 +376,7 @@ from fakes import fake_trt  # noqa: E402,F401 - fixture
 
 
 def _engine(fake, tmp: Path) -> Path:
-    from edgecolor.build import manifest
+    from edgecolor.backends import manifest
 
     model = tiny_colorizer(tmp / "t.onnx")
     trt = fake.module
@@ -390,7 +390,7 @@ def _engine(fake, tmp: Path) -> Path:
     config.add_optimization_profile(profile)
     path = tmp / "e.engine"
     path.write_bytes(bytes(builder.build_serialized_network(network, config)))
-    manifest.write(path, {"backend": "tensorrt", "backend_version": trt.__version__,
+    manifest.write_json(path, {"backend": "tensorrt", "backend_version": trt.__version__,
                           "engine_sha256": manifest.sha256_file(path), "extra_inputs": {}})
     return path
 
@@ -404,7 +404,7 @@ ENGINE_CASES = {
     "other-trt-version": (lambda e, f: _edit(e, backend_version="8.6.1"), "built with TensorRT 8.6.1"),
     "other-gpu": (lambda e, f: _edit(e, gpu={"name": "Orin", "compute_capability": "8.7"}), "built for Orin"),
     "corrupt-engine": (lambda e, f: (e.write_bytes(junk(256)),
-                                     _edit(e, engine_sha256=__import__("edgecolor.build.manifest", fromlist=["x"])
+                                     _edit(e, engine_sha256=__import__("edgecolor.backends.manifest", fromlist=["x"])
                                            .sha256_file(e))), "cannot deserialize"),
     "engine-edited": (lambda e, f: e.write_bytes(e.read_bytes() + b"x"), "changed after it was built"),
     "manifest-not-json": (lambda e, f: e.with_name(e.name + ".json").write_text("{nope"), "not valid JSON"),
@@ -417,7 +417,7 @@ ENGINE_CASES = {
 
 @pytest.mark.parametrize("case", list(ENGINE_CASES))
 def test_bad_engines_and_manifests(case, fake_trt, tmp_path, monkeypatch):  # noqa: F811
-    import edgecolor.backends.tensorrt as trt_backend
+    import edgecolor.backends.tensorrt.build as trt_backend
 
     monkeypatch.setattr(trt_backend, "gpu_identity", lambda: {"name": "RTX 4090", "compute_capability": "8.9"})
     engine = _engine(fake_trt, tmp_path)

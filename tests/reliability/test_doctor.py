@@ -12,8 +12,8 @@ import cv2
 import pytest
 from typer.testing import CliRunner
 
+from edgecolor import doctor
 from edgecolor.cli import app
-from edgecolor.jobs import doctor
 
 
 @pytest.fixture(scope="module")

@@ -96,7 +96,7 @@ def adapter_specs(draw: st.DrawFn) -> str:
 @settings(max_examples=250, **FUZZ)
 @given(st.one_of(adapter_specs(), st.text(max_size=40)))
 def test_adapter_spec(text):
-    from edgecolor.graph.adapter import AdapterSpec
+    from edgecolor.graph.adapters import AdapterSpec
 
     try:
         spec = AdapterSpec.parse(text)
@@ -113,7 +113,7 @@ def test_adapter_spec(text):
     st.dictionaries(st.text(max_size=3), st.one_of(st.floats(), st.lists(st.floats(), max_size=3)), max_size=2),
     st.none()), max_size=5))
 def test_adapter_spec_json_file(raw):
-    from edgecolor.graph.adapter import AdapterSpec
+    from edgecolor.graph.adapters import AdapterSpec
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "spec.json"
@@ -179,7 +179,7 @@ def test_parse_serve_address(text):
         ",".join),
     st.text(alphabet="0123456789x,X -+_", max_size=30), st.text(max_size=20)))
 def test_parse_shapes(text):
-    from edgecolor.backends.tensorrt import Shapes
+    from edgecolor.backends.tensorrt.build import Shapes
 
     try:
         shapes = Shapes.parse(text)
@@ -209,7 +209,7 @@ def engine_file(tmp_path_factory) -> Path:
     st.dictionaries(st.sampled_from(MANIFEST_KEYS), JSON_VALUES, max_size=6).map(json.dumps),
     JSON_VALUES.map(json.dumps), st.text(max_size=40), st.binary(max_size=40).map(lambda b: b.decode("latin-1"))))
 def test_manifest_check(engine_file, text):
-    from edgecolor.build import manifest
+    from edgecolor.backends import manifest
 
     manifest.manifest_path(engine_file).write_text(text, encoding="utf-8", errors="surrogateescape")
     try:
@@ -229,7 +229,7 @@ def model_bytes(tmp_path_factory) -> bytes:
 def test_onnx_bytes(model_bytes, data):
     """Corrupt and truncated models through both loaders: ONNX Runtime (run) and onnx (build)."""
     from edgecolor.backends.onnxruntime import OrtEngine
-    from edgecolor.build.builder import BuildConfig, load_frame_model
+    from edgecolor.builder.pipeline import BuildConfig, load_frame_model
 
     blob = data.draw(st.one_of(mutated([model_bytes]), st.binary(max_size=128)))
     try:

@@ -201,8 +201,8 @@ def test_stale_scratch_folders_of_dead_processes_are_swept(tmp_path):
 
 
 def test_no_engine_without_manifest_when_the_manifest_cannot_be_written(tmp_path, model, monkeypatch):
-    from edgecolor.build import manifest as mf
-    from edgecolor.build.builder import BuildConfig, build
+    from edgecolor.backends import manifest as mf
+    from edgecolor.builder.pipeline import BuildConfig, build
     from edgecolor.errors import OutputError
 
     def full_disk(engine, manifest):
@@ -223,9 +223,9 @@ def test_rebuild_if_stale_rebuilds_an_engine_of_another_model(tmp_path, model, m
     assert invoke(args)[0] == 0
     code, _, text = invoke(["build", other, *args[2:]])
     assert code == 0 and "up to date" not in text and "another model" in text, text
-    from edgecolor.build import manifest as mf
+    from edgecolor.backends import manifest as mf
 
-    assert mf.read(engine)["source_onnx"] == str(other.resolve())
+    assert mf.read(engine).source_onnx == str(other.resolve())
     code, _, text = invoke(["build", other, *args[2:]])
     assert code == 0 and "up to date" in " ".join(text.split()), text
 

@@ -1,0 +1,379 @@
+"""Adapt the colorizer to one site or collection from a handful of its colour photos (``edgecolor tune colorizer``).
+
+A kiosk watches one room all day; an archive is one family's or one city's photos. Their colours are not the
+training corpus's, but a few colour photos of the place carry them. Tuning keeps the model's frozen encoder and
+its colour math, and trains only its decoder on crops of those photos, starting from the model's own weights:
+
+1. the photos are split by :data:`~edgecolor.models.tune_photos.HOLD_OUT_RULE`; the held-out ones never train;
+2. the encoder's features of the training crops are computed once, by the model's own graph on ONNX Runtime
+   (:mod:`edgecolor.models.tune_graph`), and cached (:class:`~edgecolor.models.feature_cache.FeatureCache`);
+3. the decoder trains with the training recipe's loss (:func:`~edgecolor.models.train_colorizer.colour_loss`);
+   every so often, and at step 0 (the model as it came), the held-out photos are coloured through the model's
+   own colour math at each colour strength and chroma curve, and scored;
+4. the step, curve and strength are chosen by :data:`TUNE_RULE`, and the model is written with that decoder and
+   default, and a record of what was done (:attr:`~edgecolor.graph.contract.FrameModelInfo.tuning`).
+
+Time is bounded (``minutes``): steps stop early enough to leave time for the last evaluation and the write. The
+learning rate follows a cosine over whichever runs out first, the steps or the time. A stop request (Ctrl+C)
+ends the steps and keeps the best checkpoint evaluated so far.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import onnx
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from edgecolor.colour import to_gray_bgr
+from edgecolor.graph.colorizer import with_chroma_curve
+from edgecolor.graph.contract import FRAME, FrameModelInfo
+from edgecolor.graph.pieces import with_extra_default
+from edgecolor.jobs.eval_colorizer import (
+    STRENGTH_RULE,
+    Photo,
+    meets_strength_limits,
+    pick_strength,
+    strength_table,
+)
+from edgecolor.models.feature_cache import FeatureCache
+from edgecolor.models.train_colorizer import CropSampler, colour_loss
+from edgecolor.models.tune_graph import (
+    DecoderGraph,
+    colour_model,
+    decoder_weights,
+    encoder_model,
+    find_decoder,
+    with_decoder,
+)
+from edgecolor.models.tune_photos import HOLD_OUT_RULE, MAX_SIDE, split_photos
+
+log = logging.getLogger(__name__)
+
+TUNE_RULE = ("among the evaluated steps (step 0 = the model as it came) and chroma curves (the model's own, or "
+             "none), the one whose held-out scores at the colour strength the strength rule picks for it have the "
+             "best mean PSNR among those meeting every limit of the strength rule, else the best mean PSNR; "
+             f"strength rule: {STRENGTH_RULE}")
+
+
+@dataclass(frozen=True)
+class TuneConfig:
+    steps: int = 400
+    minutes: float = 10.0  # the whole command, from its start to the model written
+    batch: int = 8
+    lr: float = 2e-4  # 5e-4 drifted away from what the held-out photos liked within 50 steps on 7 photos
+    weight_decay: float = 1e-4
+    neutral_weight: float = 5.0  # the shipped recipe's (edgecolor train colorizer)
+    first_eval: int = 10  # held-out evaluations at steps 10, 20, 40, 80 ...: early stopping needs the early steps
+    crops_per_photo: int = 48
+    seed: int = 0
+
+
+class Decoder(nn.Module):
+    """The colorizer's decoder (:meth:`edgecolor.models.colorizer.Colorizer.decode`) with each batch norm folded
+    into its convolution, as the frame model holds it: loaded from and written back to the ONNX graph."""
+
+    def __init__(self, weights: list[tuple[np.ndarray, np.ndarray]], scale: float) -> None:
+        super().__init__()
+        self.convs = nn.ModuleList()
+        for w, b in weights:
+            conv = nn.Conv2d(w.shape[1], w.shape[0], w.shape[2], padding=w.shape[2] // 2)
+            with torch.no_grad():
+                conv.weight.copy_(torch.from_numpy(w))
+                conv.bias.copy_(torch.from_numpy(b))
+            self.convs.append(conv)
+        self.scale = scale
+
+    def forward(self, feats: list[torch.Tensor]) -> torch.Tensor:
+        y = feats[-1]
+        for conv, skip in zip(self.convs[:-1], reversed(feats[:-1]), strict=True):
+            y = F.interpolate(y, size=skip.shape[-2:], mode="bilinear", align_corners=False)
+            y = F.relu(conv(torch.cat([y, skip], dim=1)))
+        return self.convs[-1](y) * self.scale
+
+    def weights(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        return [(c.weight.detach().numpy().copy(), c.bias.detach().numpy().copy()) for c in self.convs]
+
+
+class _OrtEncoder:
+    """The model's encoder on ONNX Runtime with the interface :class:`FeatureCache` uses (``eval``, ``encode``)."""
+
+    def __init__(self, part: onnx.ModelProto) -> None:
+        self.session = _session(part)
+        self.name = self.session.get_inputs()[0].name
+
+    def eval(self) -> _OrtEncoder:
+        return self
+
+    def encode(self, x: torch.Tensor | np.ndarray) -> list[torch.Tensor]:
+        array = x.numpy() if isinstance(x, torch.Tensor) else x
+        return [torch.from_numpy(f) for f in self.session.run(None, {self.name: array})]
+
+
+def _session(model: onnx.ModelProto, threads: int = 0) -> Any:
+    """An ONNX Runtime session that does not spin between runs: PyTorch's threads work in between, and two
+    thread pools spinning on two cores slowed each 1 ms colour-math run to over 100 ms."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+
+
+class Stopped(Exception):
+    """A stop request (Ctrl+C) came before anything could be kept."""
+
+
+@dataclass
+class Tuned:
+    """The tuned model (not yet written) and what was done: ``record`` goes into its metadata."""
+
+    model: onnx.ModelProto
+    record: dict[str, Any]
+    strength_record: dict[str, Any]
+    stopped_by: str = "steps"
+    evaluated: list[dict] = field(default_factory=list)
+
+
+Progress = Callable[[str, int, int, str], None]  # stage, done, total, note
+START_AND_EXIT_S = 5.0  # the budget's share for what comes before and after: Python and the CLI starting, exiting
+
+
+def _photo_digest(photos: list[Photo]) -> list[str]:
+    return [f"{name}:{hashlib.sha256(img.tobytes()).hexdigest()[:12]}" for name, img in photos]
+
+
+def tune_colorizer(base: onnx.ModelProto, base_name: str, photos: list[Photo], cfg: TuneConfig, scratch: Path,
+                   progress: Progress | None = None, stop: Any = None, started: float | None = None) -> Tuned:
+    """Tune ``base`` (a colorizer frame model) on ``photos`` (from :func:`~edgecolor.models.tune_photos.read_photos`;
+    see the module docstring).
+    ``scratch``: a folder for the feature cache; ``stop``: a truthy-when-set stop request (Ctrl+C); ``started``:
+    the ``time.monotonic()`` the ``cfg.minutes`` budget counts from (default: now). Raises :class:`Stopped` when
+    stopped before the model as it came was scored."""
+    started = time.monotonic() if started is None else started
+    deadline = started + cfg.minutes * 60 - START_AND_EXIT_S
+    report = progress or (lambda *_: None)
+    decoder_graph = find_decoder(base, base_name)
+    train, held = split_photos(photos)
+    torch.manual_seed(cfg.seed)
+    decoder = Decoder(decoder_weights(base, decoder_graph), decoder_graph.scale)
+
+    crops = max(cfg.batch, min(cfg.crops_per_photo * len(train), cfg.steps * cfg.batch))
+    cache = FeatureCache(scratch / "features", [*_photo_digest(train), str(cfg.seed)], crops)
+
+    def on_cache(done: int, total: int) -> None:
+        report("encoder features", done, total, "")
+        if stop:
+            raise Stopped
+
+    # FeatureCache calls only eval() and encode(), which the ONNX Runtime encoder has
+    cache.build(_OrtEncoder(encoder_model(base, decoder_graph, from_frame=False)),  # type: ignore[arg-type]
+                CropSampler([img for _, img in train], cfg.seed).batch, batch=16, progress=on_cache)
+    scorer = _HeldOutScorer(base, decoder_graph, held, report)
+    best = scorer.evaluate(decoder, 0)
+    if stop:
+        raise Stopped
+    evaluated = [best]
+    best_weights = decoder.weights()
+    last_eval_s = best["seconds"]
+
+    opt = torch.optim.AdamW(decoder.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    rng = np.random.default_rng(cfg.seed)
+    train_started = time.monotonic()
+    step, stopped_by, ema, since_eval, next_eval = 0, "steps", math.nan, 0.0, cfg.first_eval
+
+    def reserve() -> float:  # time the end needs: a last evaluation, the before/after scores and the write
+        return 3 * last_eval_s + 10.0
+
+    decoder.train()
+    while step < cfg.steps:
+        now = time.monotonic()
+        if stop:
+            stopped_by = getattr(stop, "name", None) or "stop"
+            break
+        if now + reserve() > deadline:
+            stopped_by = "time"
+            break
+        span = max(deadline - reserve() - train_started, 1e-6)
+        done = max(step / cfg.steps, (now - train_started) / span)
+        for group in opt.param_groups:
+            group["lr"] = cfg.lr * min(1.0, (step + 1) / 10) * 0.5 * (1 + math.cos(math.pi * min(done, 1.0)))
+        t0 = time.monotonic()
+        feats, chroma = cache.batch(rng.integers(0, crops, size=cfg.batch), torch.device("cpu"))
+        loss = colour_loss(decoder(feats), chroma, cfg.neutral_weight)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        step += 1
+        since_eval += time.monotonic() - t0
+        ema = loss.item() if math.isnan(ema) else 0.9 * ema + 0.1 * loss.item()
+        best_psnr = best["row"]["psnr_db"] - best["row"]["gray_psnr_db"]
+        report("tuning", step, cfg.steps, f"loss {ema:.0f}, best held-out {best_psnr:+.2f} dB vs gray")
+        # evaluate at doubling steps, but spend at most a quarter of the time on it
+        if (step >= next_eval and since_eval > 3 * last_eval_s) or step == cfg.steps:
+            next_eval = 2 * step
+            found = scorer.evaluate(decoder, step)
+            evaluated.append(found)
+            last_eval_s, since_eval = found["seconds"], 0.0
+            if _rank(found) > _rank(best):
+                best, best_weights = found, decoder.weights()
+    if step and evaluated[-1]["step"] != step and not stop:
+        found = scorer.evaluate(decoder, step)  # the last steps, when time or the step count ended them
+        evaluated.append(found)
+        if _rank(found) > _rank(best):
+            best, best_weights = found, decoder.weights()
+    model = with_decoder(base, decoder_graph, best_weights)
+    gamma = best["chroma_gamma"]
+    if gamma != _curve_gamma(base):
+        model = with_chroma_curve(model, gamma)
+    model = with_extra_default(model, "colour_strength", best["strength"])
+    brief = [{k: r[k] for k in ("step", "chroma_gamma", "strength")} | _rounded(r["row"]) for r in evaluated]
+    record = {"base_model": base_name, "photos": {"tuned_on": [n for n, _ in train], "held_out": [n for n, _ in held],
+                                                   "max_side": MAX_SIDE, "chosen_at_side": SELECT_SIDE},
+              "hold_out_rule": HOLD_OUT_RULE, "rule": TUNE_RULE, "config": asdict(cfg),
+              "steps": {"done": step, "chosen": best["step"], "planned": cfg.steps, "stopped_by": stopped_by},
+              "colour_strength": best["strength"], "chroma_gamma": gamma,
+              "tune_seconds": round(time.monotonic() - started, 1), "torch_threads": torch.get_num_threads(),
+              "evaluated": brief}
+    strength_record = {"rule": f"{TUNE_RULE} (held-out photos of the tuning folder)", "chosen": best["strength"],
+                       "chroma_gamma": gamma, "meets_every_limit": meets_strength_limits(best["row"]),
+                       "photos": len(held), "table": [_rounded(r) for r in best["table"]]}
+    return Tuned(model, record, strength_record, stopped_by, evaluated)
+
+
+def _rank(found: dict) -> tuple[bool, float]:
+    return meets_strength_limits(found["row"]), found["row"]["psnr_db"]
+
+
+def _rounded(row: dict) -> dict:
+    return {k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()}
+
+
+def _curve_gamma(model: onnx.ModelProto) -> float:
+    curve = FrameModelInfo.read(model).record("chroma_curve", "the model")
+    return float(curve["gamma"]) if isinstance(curve, dict) else 0.0
+
+
+SELECT_SIDE = 320  # held-out photos are scored at this long side while choosing: 5 metrics x 11 strengths x 2
+# curves per photo at 1024 px took most of a step's budget, and the network's chroma is 112 x 112 anyway
+
+
+def _shrink(img: np.ndarray, side: int) -> np.ndarray:
+    scale = side / max(img.shape[:2])
+    if scale >= 1:
+        return img
+    return cv2.resize(img, (round(img.shape[1] * scale), round(img.shape[0] * scale)), interpolation=cv2.INTER_AREA)
+
+
+class _HeldOutScorer:
+    """Colours the held-out photos (at :data:`SELECT_SIDE`) from a decoder through the model's own colour math, at
+    each chroma curve and colour strength, and scores them (:func:`~edgecolor.jobs.eval_colorizer.strength_table`)."""
+
+    def __init__(self, base: onnx.ModelProto, graph: DecoderGraph, held: list[Photo], report: Progress) -> None:
+        self.report = report
+        self.photos = [(name, _shrink(img, SELECT_SIDE)) for name, img in held]
+        self.grays = [to_gray_bgr(img) for _, img in self.photos]
+        encoder = _OrtEncoder(encoder_model(base, graph, from_frame=True))
+        self.features = [[f.float() for f in encoder.encode(g[None])] for g in self.grays]
+        own = _curve_gamma(base)
+        self.sessions, self.chroma_names = {}, {}
+        for gamma in dict.fromkeys((own, 0.0)):
+            curved = base if gamma == own else with_chroma_curve(base, gamma)
+            cut = find_decoder(curved)  # the decoder's output is named for whether a curve follows it
+            self.sessions[gamma] = _session(colour_model(curved, cut), threads=1)
+            self.chroma_names[gamma] = cut.chroma
+
+    def colour(self, gray: np.ndarray, chroma: np.ndarray, strength: float, gamma: float) -> np.ndarray:
+        feed = {FRAME: gray[None], self.chroma_names[gamma]: chroma,
+                "colour_strength": np.array(strength, np.float32)}
+        return np.asarray(self.sessions[gamma].run(None, feed)[0][0])
+
+    def evaluate(self, decoder: Decoder, step: int) -> dict:
+        t0 = time.monotonic()
+        was_training = decoder.training
+        decoder.eval()
+        with torch.no_grad():
+            chromas = [decoder(f).numpy() for f in self.features]
+        decoder.train(was_training)
+        best: dict | None = None
+        for k, gamma in enumerate(self.sessions):
+            self.report("scoring held-out photos", k, len(self.sessions), f"step {step}")
+            groups = [(lambda g, s, c=c, gm=gamma: self.colour(g, c, s, gm), [photo])
+                      for c, photo in zip(chromas, self.photos, strict=True)]
+            table = strength_table(groups)
+            strength = pick_strength(table)
+            row = next(r for r in table if r["strength"] == strength)
+            found = {"step": step, "chroma_gamma": gamma, "strength": strength, "row": row, "table": table}
+            if best is None or _rank(found) > _rank(best):
+                best = found
+        assert best is not None  # at least one curve
+        self.report("scoring held-out photos", len(self.sessions), len(self.sessions), f"step {step}")
+        best["seconds"] = time.monotonic() - t0
+        log.info("step %d: held-out %.2f dB (gray %.2f) at strength %s, curve %s", step, best["row"]["psnr_db"],
+                 best["row"]["gray_psnr_db"], best["strength"], best["chroma_gamma"])
+        return best
+
+
+LOOKUP_STRENGTH = 0.5  # the luma-lookup baseline's strength in issue 32 and in edgecolor eval colorizer
+
+
+def compare_held_out(base: onnx.ModelProto, tuned: onnx.ModelProto, photos: list[Photo]) -> dict[str, dict]:
+    """Scores on the held-out photos (:func:`split_photos`) of the gray input, the model as it came and the tuned
+    one (each at its own default strength, run whole on ONNX Runtime) and the luma-lookup baseline built from the
+    training photos (:data:`LOOKUP_STRENGTH`): mean PSNR and its gain over gray, Delta E76, colourfulness ratio,
+    colour recall, false colour, and the photos more than 2 dB below gray."""
+    from edgecolor.jobs.eval_colorizer import BAD_DB, below_gray, score
+    from edgecolor.models.lookup import apply_lookup, build_lookup
+
+    train, held = split_photos(photos)
+    truths = [img for _, img in held]
+    grays = [to_gray_bgr(t) for t in truths]
+    lookup = build_lookup(img for _, img in train)
+    outputs = {"gray": grays}
+    for who, model in (("base", base), ("tuned", tuned)):
+        session = _session(model)
+        outputs[who] = [np.asarray(session.run(None, {FRAME: g[None]})[0][0]) for g in grays]
+    outputs["lookup"] = [apply_lookup(lookup, g, LOOKUP_STRENGTH) for g in grays]
+    gray_psnr = score(grays, truths).psnr_db
+    table = {}
+    for who, outs in outputs.items():
+        s = score(outs, truths)
+        table[who] = {"psnr_db": round(s.psnr_db, 3), "psnr_gain_db": round(s.psnr_db - gray_psnr, 3),
+                      "delta_e76": round(s.delta_e76, 3), "colourfulness_ratio": round(s.colourfulness_ratio, 3),
+                      "colour_recall": None if s.colour_recall is None else round(s.colour_recall, 3),
+                      "false_colour": None if s.false_colour is None else round(s.false_colour, 3),
+                      "below_gray_2db": int((below_gray(outs, grays, truths) > BAD_DB).sum())}
+    return table
+
+
+def finish(tuned: Tuned, base: onnx.ModelProto, name: str, folder: Path, held_out: dict[str, dict]) -> onnx.ModelProto:
+    """The tuned model with its metadata, as the shipped model records its own
+    (:mod:`edgecolor.models.ship_colorizer`): name, source, training data, how its default strength was chosen, and
+    the tuning record with the held-out scores of :func:`compare_held_out`."""
+    import json
+
+    from edgecolor import __version__
+
+    base_data = FrameModelInfo.read(base).training_data or "unrecorded photos"
+    record = tuned.record | {"folder": str(folder), "held_out": held_out}
+    trained = len(record["photos"]["tuned_on"])
+    model = onnx.ModelProto()
+    model.CopyFrom(tuned.model)
+    FrameModelInfo.read(model).replace(
+        version=__version__, name=name, source=f"tuned by edgecolor tune colorizer from {tuned.record['base_model']}",
+        training_data=f"{base_data}; tuned on {trained} photos of {folder.name}", tuning=json.dumps(record),
+        colour_strength_validation=json.dumps(tuned.strength_record)).write(model)
+    onnx.checker.check_model(model)
+    return model

@@ -1,0 +1,185 @@
+"""The colorizer frame model cut where ``edgecolor tune`` needs it: encoder, decoder, colour math.
+
+``tune`` adapts the decoder of edgecolor's colorizer (:mod:`edgecolor.models.colorizer`: a U-Net whose blocks are
+resize -> concat with an encoder feature -> 3x3 conv -> ReLU, then a 3x3 head and a constant scale) and keeps the
+rest of the model as it is. Here, without PyTorch:
+
+- :func:`find_decoder` walks the graph back from the network's chroma output and names the encoder features the
+  decoder reads and the decoder's weights (PyTorch's export folds each batch norm into its convolution, so a block
+  is a convolution with a bias);
+- :func:`encoder_model` and :func:`colour_model` are the graph before and after the decoder, run by ONNX Runtime:
+  the frozen encoder's features come from the model itself (whatever its encoder's weights), and the output frame
+  from its own colour math (chroma curve, colour strength, upsampling), so nothing is re-implemented;
+- :func:`with_decoder` writes new decoder weights into a copy of the model, everything else unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import onnx
+from onnx import helper, numpy_helper
+
+from edgecolor.errors import ModelError
+from edgecolor.graph.contract import FRAME, FRAME_OUT, NET_CHROMA, NET_LUMA, RAW_CHROMA, FrameModelInfo
+
+NOT_OURS = ("tune adapts edgecolor's own colorizer: pass --model colorizer or a model from edgecolor train or tune "
+            "colorizer")
+
+
+@dataclass(frozen=True)
+class Block:
+    """One decoder convolution: its weight and bias initializers and whether a ReLU follows."""
+
+    weight: str
+    bias: str
+    relu: bool
+
+
+@dataclass(frozen=True)
+class DecoderGraph:
+    """``taps``: the encoder features the decoder reads, finest (stride 2) first, the deepest last; ``blocks``: the
+    decoder's convolutions in execution order (one per skip feature, then the head); ``scale``: the constant the
+    head's output is multiplied by; ``chroma``: the decoder's output tensor (before any chroma curve)."""
+
+    taps: tuple[str, ...]
+    blocks: tuple[Block, ...]
+    scale: float
+    chroma: str
+
+
+def _constant(model: onnx.ModelProto, name: str) -> np.ndarray | None:
+    for t in model.graph.initializer:
+        if t.name == name:
+            return numpy_helper.to_array(t)
+    for n in model.graph.node:
+        if n.op_type == "Constant" and n.output[0] == name:
+            return numpy_helper.to_array(n.attribute[0].t) if n.attribute and n.attribute[0].name == "value" else None
+    return None
+
+
+def _attrs(node: onnx.NodeProto) -> dict:
+    return {a.name: helper.get_attribute_value(a) for a in node.attribute}
+
+
+def find_decoder(model: onnx.ModelProto, name: str = "the model") -> DecoderGraph:
+    """The decoder of colorizer frame model ``model``; a :class:`ModelError` (one line, naming ``name``) when the
+    graph is not edgecolor's colorizer (an adapter-wrapped or style model)."""
+    if not FrameModelInfo.read(model).own_colorizer:
+        raise ModelError(f"{name} is not one of edgecolor's colorizers", NOT_OURS)
+    producer = {o: n for n in model.graph.node for o in n.output}
+    inits = {t.name for t in model.graph.initializer}
+    chroma = RAW_CHROMA if RAW_CHROMA in producer else NET_CHROMA
+
+    def node(tensor: str, op: str) -> onnx.NodeProto:
+        found = producer.get(tensor)
+        if found is None or found.op_type != op:
+            raise ModelError(f"{name}'s network does not end in edgecolor's U-Net decoder (expected {op} before "
+                             f"{tensor[:60]})", NOT_OURS)
+        return found
+
+    def conv(found: onnx.NodeProto, relu: bool) -> Block:
+        a = _attrs(found)
+        plain = (len(found.input) == 3 and found.input[1] in inits and found.input[2] in inits
+                 and a.get("group", 1) == 1 and list(a.get("strides", [1, 1])) == [1, 1]
+                 and list(a.get("dilations", [1, 1])) == [1, 1] and list(a.get("pads", [])) == [1, 1, 1, 1])
+        if not plain:
+            raise ModelError(f"{name}'s decoder convolution {found.name[:40]} is not a padded 3x3 with bias", NOT_OURS)
+        return Block(found.input[1], found.input[2], relu)
+
+    mul = node(chroma, "Mul")
+    scale = _constant(model, mul.input[1])
+    if scale is None or scale.size != 1:
+        raise ModelError(f"{name}'s chroma output is not scaled by a constant", NOT_OURS)
+    head = node(mul.input[0], "Conv")
+    blocks, skips = [conv(head, relu=False)], []
+    x = head.input[0]
+    while True:
+        relu = node(x, "Relu")
+        block = node(relu.input[0], "Conv")
+        concat = node(block.input[0], "Concat")
+        if len(concat.input) != 2 or _attrs(concat).get("axis") != 1:
+            raise ModelError(f"{name}'s decoder joins its features in another way", NOT_OURS)
+        resize = node(concat.input[0], "Resize")
+        blocks.append(conv(block, relu=True))
+        skips.append(concat.input[1])
+        x = resize.input[0]
+        if producer.get(x) is None or producer[x].op_type != "Relu":
+            break  # the deepest encoder feature
+    return DecoderGraph(taps=(*skips, x), blocks=tuple(reversed(blocks)), scale=float(scale.ravel()[0]),
+                        chroma=chroma)
+
+
+def decoder_weights(model: onnx.ModelProto, decoder: DecoderGraph) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Each decoder block's (weight, bias) as float32 arrays, in :attr:`DecoderGraph.blocks` order."""
+    arrays = {t.name: t for t in model.graph.initializer}
+    return [(numpy_helper.to_array(arrays[b.weight]).astype(np.float32),
+             numpy_helper.to_array(arrays[b.bias]).astype(np.float32)) for b in decoder.blocks]
+
+
+def with_decoder(model: onnx.ModelProto, decoder: DecoderGraph,
+                 weights: list[tuple[np.ndarray, np.ndarray]]) -> onnx.ModelProto:
+    """A copy of ``model`` whose decoder holds ``weights`` (same shapes as :func:`decoder_weights`)."""
+    out = onnx.ModelProto()
+    out.CopyFrom(model)
+    by_name = {t.name: t for t in out.graph.initializer}
+    for block, (w, b) in zip(decoder.blocks, weights, strict=True):
+        for tensor, value in ((block.weight, w), (block.bias, b)):
+            old = by_name[tensor]
+            if tuple(old.dims) != value.shape:
+                raise ValueError(f"{tensor}: shape {value.shape}, the model has {tuple(old.dims)}")
+            old.CopyFrom(numpy_helper.from_array(np.ascontiguousarray(value, np.float32), tensor))
+    return out
+
+
+def _extract(model: onnx.ModelProto, inputs: list[str], outputs: list[str]) -> onnx.ModelProto:
+    """The part of ``model`` that computes ``outputs`` from ``inputs`` (and initializers). onnx.utils.Extractor
+    needs shape-inferred value infos, which the frame model's dynamic sizes leave out for inner tensors: here new
+    inputs and outputs are float32 of unknown shape, the graph's own keep their types. An input that had an
+    initializer (``colour_strength``) has none here: it is fed every run."""
+    producer = {o: n for n in model.graph.node for o in n.output}
+    inits = {t.name: t for t in model.graph.initializer}
+    declared = {v.name: v for v in [*model.graph.input, *model.graph.output]}
+    needed, used, stack = set(), set(), list(outputs)
+    while stack:
+        tensor = stack.pop()
+        if tensor in used or tensor in inputs or tensor == "":
+            continue
+        used.add(tensor)
+        node = producer.get(tensor)
+        if node is None:
+            if tensor not in inits:
+                raise ModelError(f"the model computes {tensor[:60]} from an input other than {', '.join(inputs)}",
+                                 NOT_OURS)
+            continue
+        if id(node) not in needed:
+            needed.add(id(node))
+            stack.extend(node.input)
+    nodes = [n for n in model.graph.node if id(n) in needed]
+    read = {i for n in nodes for i in n.input}
+    unread = [i for i in inputs if i not in read]
+    if unread:  # the outputs do not depend on it: this is no cut there, and a value fed to it would be ignored
+        raise ModelError(f"the model computes {', '.join(outputs)[:60]} without {', '.join(unread)[:60]}", NOT_OURS)
+
+    def info(name: str) -> onnx.ValueInfoProto:
+        return declared.get(name) or helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, None)
+
+    graph = helper.make_graph(nodes, "part", [info(i) for i in inputs], [info(o) for o in outputs],
+                              [t for name, t in inits.items() if name in used and name not in inputs])
+    part = helper.make_model(graph, opset_imports=list(model.opset_import))
+    part.ir_version = model.ir_version
+    return part
+
+
+def encoder_model(model: onnx.ModelProto, decoder: DecoderGraph, from_frame: bool) -> onnx.ModelProto:
+    """The encoder alone: from the network's luma ``net/luma`` (``float32 [N, 1, S, S]``, training crops) or, with
+    ``from_frame``, from the ``frame`` input (``uint8 [N, H, W, 3]``, through the model's own downscale), to the
+    features the decoder reads (:attr:`DecoderGraph.taps`)."""
+    return _extract(model, [FRAME if from_frame else NET_LUMA], list(decoder.taps))
+
+
+def colour_model(model: onnx.ModelProto, decoder: DecoderGraph) -> onnx.ModelProto:
+    """The model after the decoder: inputs ``frame`` (for its luma), the decoder's chroma and ``colour_strength``,
+    output ``frame_out``: the output frame exactly as the whole model makes it from that chroma."""
+    return _extract(model, [FRAME, decoder.chroma, "colour_strength"], [FRAME_OUT])
