@@ -70,8 +70,9 @@ class FrameModelWorker:
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, Any]:
         keys = ("dst", "status", "error", "reason", "frames", "seconds", "pid")
         rows: dict[str, list[Any]] = {k: [] for k in keys}
-        for src, dst, kind, start, end in zip(batch["src"], batch["dst"], batch["kind"], batch["start"],
-                                              batch["end"], strict=True):
+        none = [-1] * len(batch["src"])  # rows without a part: whole files
+        for src, dst, kind, start, end in zip(batch["src"], batch["dst"], batch["kind"], batch.get("start", none),
+                                              batch.get("end", none), strict=True):
             try:
                 t0 = time.perf_counter()
                 if kind == "part":  # one part of a video: encoded into its work folder, joined by the driver

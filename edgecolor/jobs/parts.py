@@ -558,6 +558,10 @@ def write_video(src: Path, dst: Path, engine: Engine, extra: Mapping[str, float]
         except InputError:
             parts.remove()  # a bad input: nothing of it is left (a folder job goes on with the next file)
             raise
+        except OutputError:
+            if not parts.done():  # nothing worth resuming from (a full disk before the first part): no trace
+                parts.remove()
+            raise
         except Stopped as cut:
             if key is None:
                 parts.remove()
