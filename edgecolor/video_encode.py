@@ -27,6 +27,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import cv2
 import numpy as np
 
 from edgecolor.choices import VideoCodec
@@ -278,6 +279,7 @@ class AvEncoder:
             video: Any = self._out.add_stream(spec.encoder, rate=rate, options=encoding.encoder_options(codec, spec))
             self._video = video
             video.width, video.height, video.pix_fmt = width, height, spec.pix_fmt
+            self._i420 = spec.pix_fmt == "yuv420p" and not width % 2 and not height % 2
             video.codec_context.time_base = self.time_base
             if source is not None and source.sar and source.sar != 1 and source.size == (width, height):
                 video.codec_context.sample_aspect_ratio = source.sar  # anamorphic DV/DVD: the shape it shows at
@@ -295,7 +297,13 @@ class AvEncoder:
     def write(self, frame: np.ndarray, index: int) -> None:
         import av
 
-        picture = av.VideoFrame.from_ndarray(frame, format="bgr24")
+        if self._i420:
+            # OpenCV's BT.601 conversion rounds exactly (a neutral gray stays neutral: U = V = 128); swscale's
+            # default path, which PyAV offers no flags for, gives U = V = 127, a green cast of 2 levels in G.
+            i420 = np.asarray(cv2.cvtColor(frame, cv2.COLOR_BGR2YUV_I420), np.uint8)
+            picture = av.VideoFrame.from_ndarray(i420, format="yuv420p")
+        else:
+            picture = av.VideoFrame.from_ndarray(frame, format="bgr24")
         picture.pts = self._frame_pts(index)
         picture.time_base = self.time_base
         self._out.mux(self._video.encode(picture))

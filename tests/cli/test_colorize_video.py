@@ -131,3 +131,23 @@ def test_headless_chromium_decodes_the_output_and_refuses_mp4v(coloured, tmp_pat
         page.close()
         server.shutdown()
         server.server_close()
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".webm"])
+def test_a_neutral_gray_stays_neutral_through_the_encoder(tmp_path, suffix):
+    """strength 0 leaves a gray clip gray: decoded, B, G and R agree within 1 level (swscale's default BGR ->
+    yuv420p gave U = V = 127, a green cast of 2 levels)."""
+    clip = tmp_path / "gray.avi"
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"MJPG"), 10, (64, 48))
+    for level in range(40, 240, 20):
+        writer.write(np.full((48, 64, 3), level, np.uint8))
+    writer.release()
+    out = tmp_path / f"out{suffix}"
+    res = CliRunner().invoke(app, ["colorize", str(clip), "-o", str(out), "--colour-strength", "0"])
+    assert res.exit_code == 0, res.output
+    with av.open(str(out)) as f:
+        frames = [frame.to_ndarray(format="bgr24").astype(int) for frame in f.decode(video=0)]
+    assert len(frames) == 10
+    for frame in frames:
+        centre = frame[8:40, 8:56].reshape(-1, 3).mean(axis=0)
+        assert np.ptp(centre) <= 1, centre
