@@ -148,6 +148,7 @@ class ValFold(Choice):
     FOLD_0 = "0"
     FOLD_1 = "1"
     FOLD_2 = "2"
+    FOLD_3 = "3"
     ALL = "all"
 
 

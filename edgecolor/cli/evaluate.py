@@ -29,8 +29,8 @@ def colorizer(
     validation: Annotated[bool, typer.Option(
         "--validation", help="DATA is a corpus ('edgecolor data fetch'): score its held-out validation sources, "
                              "per source (validation by source; what the model's defaults were chosen on).")] = False,
-    val_fold: Annotated[int, typer.Option(help="With --validation: which fold's held-out sources (0, 1, 2; a "
-                                               "cross-validation run's own --val-fold).",
+    val_fold: Annotated[int, typer.Option(help="With --validation: which fold's held-out sources (0, 1, 2 "
+                                               "indoor-like, 3; a cross-validation run's own --val-fold).",
                                           callback=bounded(0, FOLDS - 1))] = 0,
     lookup_from: Annotated[Path | None, typer.Option(
         help="Build the luma-lookup baseline from this corpus ('edgecolor data fetch': its training photos; with "
@@ -76,7 +76,7 @@ def colorizer(
         refuse_overwrite([sheet], [*inputs, resolve_model(model)], "contact sheet")
     engine = open_engine(resolve_model(model), cpu_path=CpuPath.GRAPH, task=Task.COLORIZE)
     if by_source:
-        refuse_trained_on(engine.info, val_fold, model)
+        refuse_trained_on(engine.info, val_fold, model, {name.split("/")[0] for name, _ in photos})
     extra = {} if colour_strength is None else {"colour_strength": colour_strength}
     top1 = None
     if classifier:

@@ -13,12 +13,17 @@ from pathlib import Path
 # Validation folds for cross-validation by source: rotate which whole sources are held out. Fold 0 is the
 # split the colorizer's settings were first chosen on (mate/gnome/sway are other wallpaper photographers;
 # gcompris' monuments file is buildings, which the rest of gcompris barely has). Fold 1 is gcompris'
-# categorization file (everyday objects, food, animals: a third of the corpus) with three small sources; the
-# last fold is every source the others do not name, so the folds always cover the whole corpus.
+# categorization file (everyday objects, food, animals: a third of the corpus) with three small sources.
+# Fold 2 is the indoor-like sources, so that selection sees rooms: kphotoalbum's people in bars and living
+# rooms and ufoai's wall, floor, carpet and furniture textures (the surfaces a colorizer paints sky-blue or
+# yellow); sweethome3d's fabrics and woods and ufoai's other folders still train it. The last fold is every
+# source the others do not name, so the folds always cover the whole corpus.
+INDOOR_FOLD = ("kphotoalbum", "ufoai-textures:tex_buildings", "ufoai-textures:tex_furniture")
 VAL_FOLDS: tuple[tuple[str, ...], ...] = (
     ("mate-backgrounds", "gnome-backgrounds", "sway-backgrounds", "gcompris-qt-data:explore_monuments"),
     ("gcompris-qt-data:categorization", "gcompris-qt-data:clickgame", "gcompris-qt-data:digital_electricity",
      "ukui-wallpapers"),
+    INDOOR_FOLD,
 )
 FOLDS = len(VAL_FOLDS) + 1  # the last: every other source
 VAL_SOURCES = VAL_FOLDS[0]
@@ -26,10 +31,13 @@ VAL_SOURCES = VAL_FOLDS[0]
 NOT_PHOTOS = ("gcompris-qt-data:paintings", "gcompris-qt-data:details")
 
 def source_of(entry: dict) -> str:
-    """The photo's source: its package, or ``gcompris-qt-data:ACTIVITY`` for gcompris' resource files."""
+    """The photo's source: its package, ``gcompris-qt-data:ACTIVITY`` for gcompris' resource files, or
+    ``ufoai-textures:FOLDER`` for ufoai's texture folders (walls and floors, furniture, nature...)."""
     source, origin = str(entry.get("source", "")), str(entry.get("origin", ""))
     if source == "gcompris-qt-data" and ".rcc#" in origin:
         return f"{source}:{Path(origin.split('#')[0]).stem}"
+    if source == "ufoai-textures" and "/textures/" in origin:
+        return f"{source}:{origin.split('/textures/')[1].split('/')[0]}"
     return source
 
 

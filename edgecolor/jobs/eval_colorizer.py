@@ -68,14 +68,24 @@ def load_validation_photos(corpus: Path, fold: int = 0) -> list[Photo]:
     return [(f"{source_of(e)}/{Path(e['file']).name}", read_image(corpus / e["file"])) for e in val]
 
 
-def refuse_trained_on(info: FrameModelInfo, fold: int, label: str) -> None:
+def refuse_trained_on(info: FrameModelInfo, fold: int, label: str, held_out: set[str] | None = None) -> None:
     """Validation fold ``fold`` scores nothing the model did not train on unless the model held that fold out:
-    raises :class:`InputError` for one trained on every source (the refit) or on another fold's split.
+    raises :class:`InputError` for one trained on every source (the refit) or on another fold's split. Where the
+    record names the sources the model trained on and ``held_out`` names the fold's, the test is theirs: a
+    model that trained on none of them (the refit before the newer sources existed) may be scored.
     Models without edgecolor's training record (a user's ONNX) are not checked."""
     record = info.record("training", label, InputError)
     if record is None:
         return
     config = record.get("config") if isinstance(record, dict) else None
+    sources = record.get("train_sources") if isinstance(record, dict) else None
+    if held_out is not None and isinstance(sources, list):
+        overlap = sorted(held_out & set(map(str, sources)))
+        if overlap:
+            raise InputError(f"{label} trained on {', '.join(overlap[:3])}{' ...' if len(overlap) > 3 else ''}, so "
+                             f"validation fold {fold}'s photos are not held out from it",
+                             "score the public set (--data data/eval), or a fold run's model with its own --val-fold")
+        return
     trained = config.get("val_fold", 0) if isinstance(config, dict) else fold
     if trained != fold:
         what = "every source" if trained is None else f"fold {trained}'s split"

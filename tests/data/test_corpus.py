@@ -31,7 +31,8 @@ def test_from_folder_filters_and_writes_manifest(tmp_path):
 
     entries, dropped = build_corpus(tmp_path / "corpus", from_folder=src)
     assert len(entries) == 2
-    assert dropped == {"unreadable": 1, "cutout": 0, "tiny": 1, "clipart": 1, "near_gray": 1, "duplicate": 1}
+    assert dropped == {"unreadable": 1, "cutout": 0, "tiny": 1, "clipart": 1, "near_gray": 1, "duplicate": 1,
+                       "eval_duplicate": 0}
     kept = {e.width for e in entries}
     assert 600 in kept  # the larger copy of the duplicated picture is the one kept
     manifest = json.loads((tmp_path / "corpus" / "manifest.json").read_text())

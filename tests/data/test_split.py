@@ -29,8 +29,9 @@ def test_a_folder_corpus_falls_back_to_every_tenth_photo():
 def test_the_folds_hold_out_every_source_once_and_the_refit_trains_on_all():
     from edgecolor.data.split import FOLDS, VAL_FOLDS
 
-    sources = [*VAL_FOLDS[0], *VAL_FOLDS[1], "plasma-workspace-wallpapers", "a-new-package"]
-    entries = [entry(i, src) for i, src in enumerate(sources)]
+    sources = [*VAL_FOLDS[0], *VAL_FOLDS[1], *VAL_FOLDS[2], "plasma-workspace-wallpapers", "a-new-package"]
+    entries = [entry(i, src, f"usr/share/games/ufoai/base/textures/{src.split(':')[1]}/x.png")
+               if src.startswith("ufoai-textures:") else entry(i, src) for i, src in enumerate(sources)]
     held = []
     for fold in range(FOLDS):
         train, val = split_corpus(entries, fold)
@@ -38,7 +39,8 @@ def test_the_folds_hold_out_every_source_once_and_the_refit_trains_on_all():
         assert len(train) + len(val) == len(entries)
         held.append({source_of(e) for e in val})
     assert held[0] == set(VAL_SOURCES) and held[1] == set(VAL_FOLDS[1])
-    assert held[2] == {"plasma-workspace-wallpapers", "a-new-package"}  # the last fold: every other source
+    assert held[2] == set(VAL_FOLDS[2]) and "kphotoalbum" in held[2]  # the indoor-like fold
+    assert held[3] == {"plasma-workspace-wallpapers", "a-new-package"}  # the last fold: every other source
     assert split_corpus(entries, None) == (sorted(entries, key=lambda e: e["file"]), [])
     from edgecolor.choices import ValFold
 
