@@ -53,17 +53,25 @@ def colorizer(
     encoder_lr: Annotated[float, typer.Option(help="Peak learning rate of the encoder's last stage.",
                                               callback=bounded(0, 10, above=True))] = 1e-4,
     val_fold: Annotated[ValFold, typer.Option(
-        help="Which held-out sources validate: 0 (the shipped split), 1, 2 (cross-validation by source), or "
+        help="Which held-out sources validate: 0 (the shipped split), 1, 2 (indoor-like: kphotoalbum, ufoai's "
+             "walls, floors and furniture), 3 (every other source) (cross-validation by source), or "
              "all: train on every source and choose the exported step and colour strength on --folds.")
                         ] = ValFold.FOLD_0,
     folds: Annotated[str | None, typer.Option(
-        help="With --val-fold all: the finished runs of folds 0, 1, 2, comma-separated (e.g. "
-             "runs/cv0,runs/cv1,runs/cv2).")] = None,
+        help="With --val-fold all: the finished runs of folds 0, 1, 2, 3, comma-separated (e.g. "
+             "runs/cv0,runs/cv1,runs/cv2,runs/cv3).")] = None,
     chroma_gamma: Annotated[float, typer.Option(
         help="Chroma curve of the exported model: chroma x min((|chroma| / 10) ^ G, 4) per pixel before the "
              "colour strength, so faint (unsure) colour fades toward gray and strong colour stays (0 = none). "
              "Applied at export, also to --folds' models when choosing the strength (the shipped model: 0.75).",
         callback=bounded(0, 4))] = 0.75,
+    texture_share: Annotated[float | None, typer.Option(
+        help="Share of each batch's crops drawn from the corpus's textures (tiles and cut-outs on walls), the "
+             "rest from its scenes; unset: every photo alike.", callback=bounded(0, 1))] = None,
+    decoder: Annotated[str, typer.Option(
+        help="Decoder width: base (the shipped model's) or wide (about 0.5 GMAC more at 224 x 224).")] = "base",
+    features_dir: Annotated[Path | None, typer.Option(
+        help="Feature cache folder to share between runs on the same photos (default RUN/features).")] = None,
     install: Annotated[bool, typer.Option(
         help="Copy the exported model into the package as the shipped colorizer.")] = False,
     as_json: JsonOpt = False,
@@ -73,8 +81,11 @@ def colorizer(
     continues from the last checkpoint.
 
     
-    Example: edgecolor train colorizer --corpus data/corpus --max-minutes 60 --threads 1 --install"""
+    Example: edgecolor train colorizer --corpus data/corpus --max-minutes 60 --threads 1 --install
+    Example: edgecolor train colorizer --val-fold 2 --texture-share 0.25 --out runs/mix25"""
     fold, fold_runs = parse_folds(val_fold, folds)
+    if decoder not in ("base", "wide"):
+        raise typer.BadParameter(f"must be base or wide, got {decoder!r}", param_hint="--decoder")
     require("torch", "train")
     require("efficientnet_lite_pytorch", "train")
     from edgecolor.models.ship_colorizer import export_and_calibrate
@@ -88,7 +99,9 @@ def colorizer(
     cfg = TrainConfig(steps=steps, batch=batch, lr=lr, neutral_weight=neutral_weight,
                       loss=loss.value, cache_crops=cache_crops,
                       max_minutes=max_minutes, device=device, seed=seed,
-                      unfreeze_top=unfreeze_top, encoder_lr=encoder_lr, val_fold=fold)
+                      unfreeze_top=unfreeze_top, encoder_lr=encoder_lr, val_fold=fold,
+                      texture_share=texture_share, decoder=decoder,
+                      features_dir=str(features_dir) if features_dir else "")
     with progress(not as_json) as bar:
         task = bar.add_task("training", total=steps)
         cache_task = bar.add_task("encoder features", total=max(cache_crops, 1), visible=bool(cache_crops))
@@ -120,8 +133,8 @@ def parse_folds(val_fold: ValFold, folds: str | None) -> tuple[int | None, list[
             raise typer.BadParameter("only with --val-fold all", param_hint="--folds")
         return int(val_fold.value), []
     if len(runs) != FOLDS:
-        raise typer.BadParameter(f"--val-fold all needs the {FOLDS} fold runs (0, 1, 2 in order), e.g. "
-                                 "--folds runs/cv0,runs/cv1,runs/cv2", param_hint="--folds")
+        raise typer.BadParameter(f"--val-fold all needs the {FOLDS} fold runs (0 .. {FOLDS - 1} in order), e.g. "
+                                 "--folds runs/cv0,runs/cv1,runs/cv2,runs/cv3", param_hint="--folds")
     return None, runs
 
 

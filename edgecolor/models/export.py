@@ -33,8 +33,10 @@ def export_core(model: torch.nn.Module, example: torch.Tensor, in_name: str, out
 
 def load_colorizer(weights: Path) -> Colorizer:
     state = torch.load(weights, map_location="cpu", weights_only=False)
-    model = Colorizer(pretrained=False)
-    model.load_state_dict(state["model"] if "model" in state else state)
+    state = state["model"] if "model" in state else state
+    widths = tuple(int(state[f"ups.{i}.0.weight"].shape[0]) for i in range(4))  # the decoder's width, as trained
+    model = Colorizer(pretrained=False, decoder_channels=widths)
+    model.load_state_dict(state)
     return model.eval()
 
 

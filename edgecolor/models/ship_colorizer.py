@@ -20,11 +20,12 @@ from edgecolor.graph.contract import FrameModelInfo
 from edgecolor.imageio import read_image
 from edgecolor.jobs.eval_colorizer import STRENGTH_RULE, meets_strength_limits, pick_strength, strength_table
 from edgecolor.models.export import export_colorizer, load_colorizer
-from edgecolor.models.train_colorizer import TrainConfig
+from edgecolor.models.train_colorizer import DECODERS, TrainConfig
 from edgecolor.tempdirs import work_dir
 
+# What a fold run must share with the refit it chooses for.
 RECIPE_KEYS = ("steps", "batch", "lr", "weight_decay", "neutral_weight", "loss", "cache_crops", "val_every",
-               "unfreeze_top", "encoder_lr")  # what a fold run must share with the refit it chooses for
+               "unfreeze_top", "encoder_lr", "texture_share", "decoder")
 REFIT_RULE = ("cross-validation by source: one run per validation fold, the recipe's own; the refit on every "
               "source ships the step with the lowest mean validation RGB MSE (relative to gray) over the folds, "
               "and the colour strength the strength rule picks on the folds' held-out photos pooled, each "
@@ -47,7 +48,8 @@ def export_and_calibrate(run_dir: Path, corpus: Path, install_to: Path | None = 
         name="colorizer",
         architecture="EfficientNet-Lite0 encoder (ImageNet, "
                      f"{'last stage fine-tuned' if info['config'].get('unfreeze_top') else 'frozen'}) "
-                     "+ U-Net decoder, chroma at 112x112",
+                     f"+ U-Net decoder {list(DECODERS[info['config'].get('decoder', 'base')])}, "
+                     "chroma at 112x112",
         training_data=f"{len(train)} photos from {', '.join(sorted({source_of(e) for e in train}))}",
         source="trained by edgecolor train colorizer",
     )
@@ -107,8 +109,8 @@ def fold_validation(fold_runs: list[Path], recipe: dict, corpus: Path, entries: 
                              "let it finish, then re-run this command with --resume")
         info = json.loads(path.read_text())
         config = info["config"]
-        differs = [k for k in RECIPE_KEYS if config.get(k, TrainConfig.__dataclass_fields__[k].default)
-                   != recipe.get(k)]
+        default = {k: TrainConfig.__dataclass_fields__[k].default for k in RECIPE_KEYS}
+        differs = [k for k in RECIPE_KEYS if config.get(k, default[k]) != recipe.get(k, default[k])]
         if differs:
             raise InputError(f"fold run {run} trained another recipe ({', '.join(differs)} differ)",
                              "train each fold with the same settings as the refit")
@@ -121,7 +123,7 @@ def fold_validation(fold_runs: list[Path], recipe: dict, corpus: Path, entries: 
                       "engine": _curved_engine(run / "colorizer.onnx", chroma_gamma)})
     if sorted(f["val_fold"] for f in folds) != list(range(FOLDS)):
         raise InputError(f"the fold runs cover folds {sorted(f['val_fold'] for f in folds)}, not each of "
-                         f"0..{FOLDS - 1} once", "pass one finished run per fold (--val-fold 0, 1, 2)")
+                         f"0..{FOLDS - 1} once", f"pass one finished run per fold (--val-fold 0 .. {FOLDS - 1})")
     return folds
 
 
@@ -168,6 +170,7 @@ def choose_run(run_dirs: list[Path], install_to: Path | None = None) -> dict:
         candidates.append({
             "run": run.name, "neutral_weight": config.get("neutral_weight"), "steps": config.get("steps"),
             "seed": config.get("seed"), "lr": config.get("lr"), "unfreeze_top": config.get("unfreeze_top", False),
+            "texture_share": config.get("texture_share"), "decoder": config.get("decoder", "base"),
             "strength": record["chosen"],
             "val_psnr_db": row["psnr_db"], "val_gray_psnr_db": row["gray_psnr_db"],
             "val_colourfulness_ratio": row["colourfulness_ratio"], "val_bad_fraction": row["bad_fraction"],

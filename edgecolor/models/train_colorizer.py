@@ -15,6 +15,13 @@ predicts photos from sources the model has never seen; the best checkpoint on it
 The encoder is frozen, so its features are computed once per crop (:mod:`edgecolor.models.feature_cache`);
 with ``unfreeze_top`` its last stage (stride 32, 7 x 7 at 224 px) trains too, at a tenth of the decoder's
 learning rate, recomputed each step from the cached stride-16 feature (a quarter more time a step).
+
+A corpus with textures (manifest ``kind``: surface tiles and cut-outs on plain walls, see
+:mod:`edgecolor.data.sources`) is sampled as two pools when ``texture_share`` is set: each crop of a batch is
+a texture crop with that probability, else a scene crop. Texture crops come from the tile repeated 2 x 2 (the
+tiles are seamless), so a crop can span several tiles as a wall or floor does in a room. Each pool has its own
+feature cache (two thirds of ``cache_crops`` scenes, one third textures), so runs that differ only in the
+share can share one cache folder (``features_dir``).
 """
 
 from __future__ import annotations
@@ -39,7 +46,7 @@ from edgecolor.data.corpus import load_manifest
 from edgecolor.data.split import source_of, split_corpus
 from edgecolor.errors import DataError
 from edgecolor.imageio import read_image
-from edgecolor.models.colorizer import NET_SIZE, Colorizer
+from edgecolor.models.colorizer import DECODER_CHANNELS, NET_SIZE, WIDE_DECODER_CHANNELS, Colorizer
 from edgecolor.models.feature_cache import FeatureCache
 from edgecolor.models.train_loop import Progress, load_checkpoint, run_steps, save_checkpoint
 
@@ -68,21 +75,31 @@ class TrainConfig:
     val_fold: int | None = 0  # which sources validate (edgecolor.data.split); None = train on all (the refit)
     max_minutes: float = 0.0  # 0 = no time limit; otherwise stop (and checkpoint) after this long
     device: str = "auto"
+    texture_share: float | None = None  # share of texture crops in a batch; None = every photo alike
+    decoder: str = "base"  # "base" (DECODER_CHANNELS) or "wide" (WIDE_DECODER_CHANNELS)
+    features_dir: str = ""  # feature cache folder ("" = the run folder's features/); runs may share one
+
+
+DECODERS = {"base": DECODER_CHANNELS, "wide": WIDE_DECODER_CHANNELS}
 
 
 class CropSampler:
-    """Random crops (scale 0.4..1 of the short side, flips) resized to NET_SIZE; returns luma and chroma."""
+    """Random crops (scale 0.4..1 of the short side, flips) resized to NET_SIZE; returns luma and chroma.
+    ``tiled`` images (textures) are repeated 2 x 2 first, so a crop may cross the seams of a seamless tile."""
 
-    def __init__(self, images: list[np.ndarray], seed: int) -> None:
+    def __init__(self, images: list[np.ndarray], seed: int, tiled: bool = False) -> None:
         self.images = images
         self.rng = np.random.default_rng(seed)
+        self.tiled = tiled
 
     def batch(self, n: int) -> tuple[np.ndarray, np.ndarray]:
         ys, cs = [], []
         for idx in self.rng.integers(0, len(self.images), size=n):
             img = self.images[idx]
+            if self.tiled:
+                img = np.tile(img, (2, 2, 1))
             h, w = img.shape[:2]
-            side = int(min(h, w) * self.rng.uniform(0.4, 1.0))
+            side = int(min(h, w) * self.rng.uniform(0.4, 1.0) * (0.5 if self.tiled else 1.0))
             y0, x0 = self.rng.integers(0, h - side + 1), self.rng.integers(0, w - side + 1)
             crop = cv2.resize(img[y0 : y0 + side, x0 : x0 + side], (NET_SIZE, NET_SIZE), interpolation=cv2.INTER_AREA)
             if self.rng.random() < 0.5:
@@ -148,12 +165,18 @@ def train_colorizer(
     out_dir.mkdir(parents=True, exist_ok=True)
     ckpt_path, best_path = out_dir / "colorizer.ckpt", out_dir / "best.pt"
     train_entries, val_entries = corpus_split(corpus, cfg.val_fold)
-    images = [read_image(Path(corpus) / e["file"]) for e in train_entries]
+    mixed = cfg.texture_share is not None and len({e.get("kind", "scene") for e in train_entries}) == 2
+    if cfg.texture_share is not None and not mixed:
+        raise DataError("--texture-share needs a corpus with both scenes and textures",
+                        "rebuild it with: edgecolor data fetch --sources all")
+    pools = ({k: [e for e in train_entries if e.get("kind", "scene") == k] for k in ("scene", "texture")}
+             if mixed else {"scene": train_entries})
+    images = {k: [read_image(Path(corpus) / e["file"]) for e in v] for k, v in pools.items()}
     val_images = [read_image(Path(corpus) / e["file"]) for e in val_entries]
     dev = resolve_device(cfg.device)
     torch.manual_seed(cfg.seed)
 
-    model = Colorizer(pretrained=True).to(dev)
+    model = Colorizer(pretrained=True, decoder_channels=DECODERS[cfg.decoder]).to(dev)
     top = model.freeze_encoder(except_top=cfg.unfreeze_top)
     decoder = [p for name, p in model.named_parameters() if p.requires_grad and not name.startswith("encoder.")]
     groups = [{"params": decoder}] + ([{"params": top, "lr": cfg.encoder_lr, "weight_decay": 0.0}] if top else [])
@@ -161,12 +184,17 @@ def train_colorizer(
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min(1.0, (s + 1) / 100) * 0.5 * (1 + math.cos(math.pi * min(s, cfg.steps) / cfg.steps))
     )
-    sampler = CropSampler(images, cfg.seed)
-    cache = None
+    samplers = {k: CropSampler(v, cfg.seed + i, tiled=k == "texture") for i, (k, v) in enumerate(images.items())}
+    sizes = ({"scene": cfg.cache_crops - cfg.cache_crops // 3, "texture": cfg.cache_crops // 3} if mixed
+             else {"scene": cfg.cache_crops})
+    caches: dict[str, FeatureCache] = {}
     if cfg.cache_crops:
-        cache = FeatureCache(out_dir / "features", sorted(e["file"] for e in train_entries) + [str(cfg.seed)],
-                             cfg.cache_crops)
-        cache.build(model.cpu(), sampler.batch, progress=cache_progress)
+        root = Path(cfg.features_dir) if cfg.features_dir else out_dir / "features"
+        for kind, sampler in samplers.items():
+            folder = root / kind if mixed else root
+            caches[kind] = FeatureCache(folder, sorted(e["file"] for e in pools[kind]) + [str(cfg.seed)],
+                                        sizes[kind])
+            caches[kind].build(model.cpu(), sampler.batch, progress=cache_progress)
         model.to(dev)
     rng = np.random.default_rng(cfg.seed)
     at, best = Progress(), math.inf
@@ -176,7 +204,9 @@ def train_colorizer(
         opt.load_state_dict(state["opt"])
         sched.load_state_dict(state["sched"])
         at, best = Progress(state["step"], state["elapsed"]), state.get("best", math.inf)
-        sampler.rng = rng = np.random.default_rng([cfg.seed, at.step])
+        rng = np.random.default_rng([cfg.seed, at.step])
+        for i, sampler in enumerate(samplers.values()):
+            sampler.rng = np.random.default_rng([cfg.seed, at.step, i])
         log.info("resumed from step %d", at.step)
 
     val = CropSampler(val_images, seed=1234).batch(cfg.val_crops) if val_images else None
@@ -199,11 +229,23 @@ def train_colorizer(
         model.train()
         return loss
 
+    def split_batch() -> dict[str, int]:
+        """How many crops of the next batch each pool gives."""
+        if not mixed:
+            return {"scene": cfg.batch}
+        tex = int(rng.binomial(cfg.batch, cfg.texture_share))
+        return {"scene": cfg.batch - tex, "texture": tex}
+
     def next_batch() -> tuple[torch.Tensor, torch.Tensor]:
-        if cache is not None:
-            feats, c = cache.batch(rng.integers(0, cfg.cache_crops, size=cfg.batch), dev)
+        parts = [(k, n) for k, n in split_batch().items() if n]
+        if caches:
+            got = [caches[k].batch(rng.integers(0, sizes[k], size=n), dev) for k, n in parts]
+            feats = [torch.cat(level) for level in zip(*(f for f, _ in got), strict=True)]
+            c = torch.cat([c for _, c in got])
             return model.decode(model.refine_top(feats) if cfg.unfreeze_top else feats), c
-        y, c = (torch.from_numpy(a).to(dev) for a in sampler.batch(cfg.batch))
+        drawn = [samplers[k].batch(n) for k, n in parts]
+        y = torch.from_numpy(np.concatenate([d[0] for d in drawn])).to(dev)
+        c = torch.from_numpy(np.concatenate([d[1] for d in drawn])).to(dev)
         return model(y), c
 
     ema = math.nan  # the loss's moving average, from the first step on
@@ -252,6 +294,7 @@ def train_colorizer(
         "device": str(dev) if dev.type == "cpu" else torch.cuda.get_device_name(dev),
         "cpu": platform.processor() or platform.machine(), "torch_threads": torch.get_num_threads(),
         "train_photos": len(train_entries), "val_photos": len(val_entries),
+        "train_photos_by_kind": {k: len(v) for k, v in pools.items()},
         "train_sources": sorted({source_of(e) for e in train_entries}),
         "val_sources": sorted({source_of(e) for e in val_entries}),
         "val_rgb_mse_best": None if val is None else best, "val_rgb_mse_last": last, "val_gray_rgb_mse": gray_mse,

@@ -247,3 +247,46 @@ def test_an_unknown_loss_is_a_one_line_input_error():
 
     with pytest.raises(InputError, match="unknown loss 'l1'"):
         colour_loss(torch.zeros(1, 2, 4, 4), torch.zeros(1, 2, 8, 8), loss="l1")
+
+
+def test_a_texture_mix_trains_from_two_caches_shared_between_runs_and_a_wide_decoder_exports(tmp_path):
+    """--texture-share draws each batch from the scene and texture pools, each with its own cached features
+    (built once for runs that share --features-dir); --decoder wide trains, exports and reloads at its width."""
+    from edgecolor.models.colorizer import WIDE_DECODER_CHANNELS
+    from edgecolor.models.export import load_colorizer
+    from edgecolor.models.train_colorizer import TrainConfig, train_colorizer
+
+    corpus = photo_corpus(tmp_path)
+    manifest = json.loads((corpus / "manifest.json").read_text())
+    for i, e in enumerate(manifest["entries"]):
+        e["kind"] = "texture" if i % 3 == 0 else "scene"
+    (corpus / "manifest.json").write_text(json.dumps(manifest))
+    shared = tmp_path / "features"
+    base = dict(steps=2, batch=4, ckpt_every=1, val_every=1, val_crops=2, cache_crops=9, features_dir=str(shared))
+    train_colorizer(corpus, tmp_path / "a", TrainConfig(**base, texture_share=0.5))
+    states = {k: json.loads((shared / k / "state.json").read_text()) for k in ("scene", "texture")}
+    assert states["scene"]["done"] == 6 and states["texture"]["done"] == 3  # two thirds scenes, a third textures
+    stamp = (shared / "scene" / "feat_0.npy").stat().st_mtime_ns
+    train_colorizer(corpus, tmp_path / "b", TrainConfig(**base, texture_share=0.25, decoder="wide"))
+    assert (shared / "scene" / "feat_0.npy").stat().st_mtime_ns == stamp  # reused, not rebuilt
+    info = json.loads((tmp_path / "b" / "training.json").read_text())
+    assert info["config"]["texture_share"] == 0.25 and sum(info["train_photos_by_kind"].values()) == 21
+    wide = load_colorizer(tmp_path / "b" / "colorizer.pt")
+    assert wide.decoder_channels == WIDE_DECODER_CHANNELS and count_macs(wide) <= 2e9
+
+
+def test_a_texture_share_needs_textures(tmp_path):
+    from edgecolor.errors import DataError
+    from edgecolor.models.train_colorizer import TrainConfig, train_colorizer
+
+    with pytest.raises(DataError, match="scenes and textures"):
+        train_colorizer(photo_corpus(tmp_path), tmp_path / "run", TrainConfig(steps=1, texture_share=0.5))
+
+
+def test_tiled_texture_crops_repeat_the_tile():
+    from edgecolor.models.train_colorizer import CropSampler
+
+    tile = np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    sampler = CropSampler([tile], seed=0, tiled=True)
+    luma, chroma = sampler.batch(3)
+    assert luma.shape == (3, 1, NET_SIZE, NET_SIZE) and chroma.shape == (3, 2, NET_SIZE, NET_SIZE)
