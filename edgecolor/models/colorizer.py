@@ -20,7 +20,7 @@ NET_SIZE = 224
 # EfficientNet-Lite (TF port) normalisation: x / 128 - 1 style; gray is replicated into RGB.
 _MEAN, _STD = 127.0, 128.0
 DECODER_CHANNELS = (96, 64, 48, 32)
-WIDE_DECODER_CHANNELS = (160, 112, 80, 48)  # --decoder wide: about 0.5 GMAC more at 224 x 224
+WIDE_DECODER_CHANNELS = (160, 112, 80, 48)  # --decoder wide: 1.48 GMAC in all at 224 x 224 (base: 0.86)
 
 
 def quiet_load(weights: str) -> nn.Module:

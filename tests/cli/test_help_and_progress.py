@@ -156,7 +156,9 @@ def test_eval_colorizer_on_colour_photos_still_scores(tmp_path):
 
 
 @pytest.mark.parametrize("trained_fold, asked, refused", [(None, 0, "every source"), (1, 0, "fold 1's split"),
-                                                          (1, 1, None), ("old", 0, None)])
+                                                          (1, 1, None), ("old", 0, None),
+                                                          # a refit that names its sources: the fold's own
+                                                          (["user"], 0, "user"), (["older-package"], 0, None)])
 def test_validation_scores_only_a_model_that_held_the_fold_out(trained_fold, asked, refused, tmp_path):
     import json
 
@@ -171,7 +173,10 @@ def test_validation_scores_only_a_model_that_held_the_fold_out(trained_fold, ask
     build_corpus(tmp_path / "corpus", from_folder=src)
     model = onnx.load(str(tiny_colorizer(tmp_path / "t.onnx")))
     config = {} if trained_fold == "old" else {"val_fold": trained_fold}  # "old": recorded before folds existed
-    model.metadata_props.add(key="edgecolor.training", value=json.dumps({"config": config}))
+    record: dict = {"config": config}
+    if isinstance(trained_fold, list):
+        record = {"config": {"val_fold": None}, "train_sources": trained_fold}
+    model.metadata_props.add(key="edgecolor.training", value=json.dumps(record))
     onnx.save(model, str(tmp_path / "t.onnx"))
     res = invoke("eval", "colorizer", "--data", tmp_path / "corpus", "--validation", "--val-fold", asked,
                  "--model", tmp_path / "t.onnx", "--no-classifier", "--json")
@@ -183,9 +188,9 @@ def test_validation_scores_only_a_model_that_held_the_fold_out(trained_fold, ask
 
 
 @pytest.mark.parametrize("args, says", [
-    (["--val-fold", "3"], "'3' is not one of '0', '1', '2', 'all'"),
-    (["--val-fold", "all"], "--val-fold all needs the 3 fold runs"),
-    (["--val-fold", "all", "--folds", "runs/a,runs/b"], "--val-fold all needs the 3 fold runs"),
+    (["--val-fold", "4"], "'4' is not one of '0', '1', '2', '3', 'all'"),
+    (["--val-fold", "all"], "--val-fold all needs the 4 fold runs"),
+    (["--val-fold", "all", "--folds", "runs/a,runs/b"], "--val-fold all needs the 4 fold runs"),
     (["--val-fold", "1", "--folds", "runs/a,runs/b,runs/c"], "only with --val-fold all"),
     (["--loss", "l1"], "'l1' is not one of 'pixel', 'log-crop'"),
     (["--chroma-gamma", "5"], "--chroma-gamma 5.0 is out of range"),
