@@ -192,6 +192,8 @@ def _offer_new_source(col: _Collector, src: Source, dest: Path, progress: Callab
     else:
         root = unpack_packages([src.package], dest / "debs")[src.package]
         version, licence = deb_version(dest / "debs", src.package), licence_lookup(root, src.package)
+        if src.licence:
+            licence = lambda _name: src.licence  # noqa: E731
     col.sources.append({"package": src.package, "registry": src.registry, "version": version, "kind": src.kind})
     for name, img in src.images(root):
         col.offer_image(src.package, licence(name), name, img, src.kind, src.min_side, src.flat_check)

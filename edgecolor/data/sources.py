@@ -51,6 +51,7 @@ class Source:
     images: Callable[[Path], Iterator[Image]]  # unpacked root -> (name, BGR photo)
     min_side: int = TEXTURE_MIN_SIDE
     flat_check: bool = True  # False where the extractor already judged the photo (cut-outs on a plain wall)
+    licence: str = ""  # where the package's copyright file is not machine-readable: what it says, read by hand
 
 
 def _decode(data: bytes, name: str) -> tuple[np.ndarray, np.ndarray | None] | None:
@@ -240,7 +241,8 @@ def _tuxpaint_data(root: Path) -> Iterator[Image]:
 NEW_SOURCES = (
     Source("ufoai-textures", "debian", "texture", _ufoai),
     Source("sweethome3d-furniture", "debian", "texture", _sweethome3d),
-    Source("kphotoalbum", "debian", "scene", _kphotoalbum),
+    # Its copyright file is prose: "either version 2 of the License, or (at your option) any later version".
+    Source("kphotoalbum", "debian", "scene", _kphotoalbum, licence="GPL-2+"),
     Source("mvtb-data", "pypi", "scene", _mvtb),
     Source("stellarium-data", "debian", "scene", _stellarium),
     Source("tuxpaint-stamps-default", "debian", "texture", _tuxpaint_stamps, min_side=160, flat_check=False),
@@ -272,7 +274,8 @@ def pypi_licence(folder: Path, name: str) -> str:
             meta = next((n for n in zf.namelist() if n.endswith(".dist-info/METADATA")), None)
             if meta:
                 text = zf.read(meta).decode(errors="replace")
-                found = re.search(r"^License(?:-Expression)?:\s*(\S.*)$", text, re.M)
+                found = (re.search(r"^License(?:-Expression)?:\s*(\S.*)$", text, re.M)
+                         or re.search(r"^Classifier: License :: (?:.* :: )?(.+)$", text, re.M))
                 if found:
                     return found.group(1).strip()
     return f"see the {name} wheel's metadata"

@@ -110,7 +110,7 @@ def _fake_tree(tmp_path, eval_photo):
                                     "</images></db>")
     kdoc = base / "kphotoalbum/usr/share/doc/kphotoalbum"
     kdoc.mkdir(parents=True)
-    (kdoc / "copyright").write_text("Files: *\nLicense: GPL-2+\n\nFiles: demo/*\nLicense: GPL-2+ (demo)\n")
+    (kdoc / "copyright").write_text("This package is free software; either version 2 of the License, or ...\n")
     pk3 = base / "ufoai-textures/usr/share/games/ufoai/base/0textures.pk3"
     pk3.parent.mkdir(parents=True)
     buf = io.BytesIO()
@@ -143,9 +143,10 @@ def test_data_fetch_records_each_source_turns_photos_upright_and_drops_eval_dupl
     recorded = {r["package"]: r for r in manifest["sources"]}
     assert recorded["kphotoalbum"] | {"eval_duplicates_dropped": None} == {
         "package": "kphotoalbum", "registry": "debian", "version": "1.0-1", "kind": "scene", "photos": 1,
-        "licences": ["GPL-2+ (demo)"], "eval_duplicates_dropped": None}
+        "licences": ["GPL-2+"], "eval_duplicates_dropped": None}
     assert recorded["kphotoalbum"]["eval_duplicates_dropped"] == ["usr/share/kphotoalbum/demo/copy.jpg ~ kitchen.png"]
     assert recorded["ufoai-textures"]["kind"] == "texture" and recorded["ufoai-textures"]["photos"] == 1
+    assert recorded["fake-wallpapers"]["licences"] == ["GPL-2+"]  # from its DEP-5 copyright file
     bar = next(e for e in manifest["entries"] if e["origin"].endswith("bar.jpg"))
     img = cv2.imread(str(dest / bar["file"]))
     assert img.shape[:2] == tall.shape[:2]  # stored sideways, written upright
