@@ -132,6 +132,24 @@ def rgb_mse(pred_half: torch.Tensor, chroma: torch.Tensor) -> torch.Tensor:
     return colour_loss(pred_half, chroma, 0.0)
 
 
+COMPACT_CHECKPOINT = "decoder.ckpt"
+
+
+def compact_checkpoint(src: Path, dst: Path) -> None:
+    """A small resumable copy of checkpoint ``src``: the decoder's weights and the optimizer's moments in FP16, the
+    schedule, step and config, without the frozen encoder (which ``--resume`` rebuilds from its pretrained
+    weights). Small enough to keep in git beside a run's log, so a later session can resume the run."""
+    state = torch.load(src, map_location="cpu", weights_only=False)
+    if state["config"].get("unfreeze_top"):
+        return  # the encoder's top stage trains too: only the full checkpoint resumes it
+    half = {k: v.half() if v.is_floating_point() else v for k, v in state["model"].items()
+            if not k.startswith("encoder.")}
+    opt = state["opt"]
+    opt = {**opt, "state": {i: {k: v.half() if torch.is_tensor(v) and v.is_floating_point() and k != "step" else v
+                                for k, v in st.items()} for i, st in opt["state"].items()}}
+    save_checkpoint(dst, {**state, "model": half, "opt": opt, "compact": True})
+
+
 def resolve_device(name: str) -> torch.device:
     """``auto`` -> CUDA when available, else CPU; otherwise the named device."""
     if name == "auto":
@@ -198,10 +216,13 @@ def train_colorizer(
         model.to(dev)
     rng = np.random.default_rng(cfg.seed)
     at, best = Progress(), math.inf
-    state = load_checkpoint(ckpt_path, dev, resume)
+    compact_path = out_dir / COMPACT_CHECKPOINT
+    state = load_checkpoint(ckpt_path if ckpt_path.exists() or not compact_path.exists() else compact_path, dev,
+                            resume)
     if state is not None:
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["opt"])
+        # A compact checkpoint holds the decoder alone (FP16): the frozen encoder is the pretrained one built above.
+        model.load_state_dict({k: v.float() for k, v in state["model"].items()}, strict=not state.get("compact"))
+        opt.load_state_dict(state["opt"])  # moments are cast back to the parameters' FP32
         sched.load_state_dict(state["sched"])
         at, best = Progress(state["step"], state["elapsed"]), state.get("best", math.inf)
         rng = np.random.default_rng([cfg.seed, at.step])
@@ -289,6 +310,8 @@ def train_colorizer(
         torch.save(model.state_dict(), best_path)
     final = out_dir / "colorizer.pt"
     shutil.copyfile(best_path, final)
+    if ckpt_path.exists():
+        compact_checkpoint(ckpt_path, compact_path)
     info = {
         "steps_done": step, "config": asdict(cfg), "train_seconds": round(elapsed, 1),
         "device": str(dev) if dev.type == "cpu" else torch.cuda.get_device_name(dev),

@@ -290,3 +290,22 @@ def test_tiled_texture_crops_repeat_the_tile():
     sampler = CropSampler([tile], seed=0, tiled=True)
     luma, chroma = sampler.batch(3)
     assert luma.shape == (3, 1, NET_SIZE, NET_SIZE) and chroma.shape == (3, 2, NET_SIZE, NET_SIZE)
+
+
+def test_the_compact_checkpoint_alone_resumes_a_run(tmp_path):
+    """decoder.ckpt (decoder and optimizer moments in FP16, no encoder) is what a run keeps in git: --resume
+    continues from it where the full checkpoint is gone."""
+    from edgecolor.models.train_colorizer import COMPACT_CHECKPOINT, TrainConfig, train_colorizer
+
+    corpus = photo_corpus(tmp_path)
+    run = tmp_path / "run"
+    cfg = dict(batch=2, ckpt_every=1, val_every=1, val_crops=2, cache_crops=6)
+    train_colorizer(corpus, run, TrainConfig(steps=2, **cfg))
+    compact, full = run / COMPACT_CHECKPOINT, run / "colorizer.ckpt"
+    assert compact.stat().st_size < full.stat().st_size / 4
+    state = torch.load(compact, weights_only=False)
+    assert state["compact"] and state["step"] == 2 and not any(k.startswith("encoder.") for k in state["model"])
+    full.unlink()
+    train_colorizer(corpus, run, TrainConfig(steps=3, **cfg), resume=True)
+    log = [json.loads(line) for line in (run / "train_log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log] == [1, 2, 3]
