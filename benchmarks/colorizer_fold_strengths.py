@@ -34,7 +34,7 @@ def main() -> None:
     args = ap.parse_args()
     photos = load_validation_photos(args.corpus, args.fold)
     engine = open_engine(args.model, cpu_path="graph")
-    refuse_trained_on(engine.metadata, args.fold, str(args.model), {name.split("/")[0] for name, _ in photos})
+    refuse_trained_on(engine.info, args.fold, str(args.model), {name.split("/")[0] for name, _ in photos})
     table = strength_table([(lambda f, s: engine(f, colour_strength=s), photos)])
     chosen = pick_strength(table)
     row = next(r for r in table if r["strength"] == chosen)
