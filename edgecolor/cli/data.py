@@ -40,7 +40,7 @@ def fetch(
 
     \b
     Example: edgecolor data fetch --dest data/corpus
-    Example: edgecolor data fetch --sources none          # the wallpapers and gcompris only
+    Example: edgecolor data fetch --sources none --dest data/wallpapers-only
     Example: edgecolor data fetch --from-folder ~/Pictures --dest data/corpus"""
     from edgecolor.data.corpus import build_corpus
     from edgecolor.data.sources import NEW_SOURCES
