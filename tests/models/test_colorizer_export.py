@@ -126,22 +126,23 @@ def test_the_refit_ships_the_step_and_strength_the_folds_validate(tmp_path):
         return folder
 
     # step 1 has the lower mean over the folds (fold 2 over-fits), though the refit's last step is 2
-    folds = [fold_run("cv0", 0, (60, 55)), fold_run("cv1", 1, (70, 68)), fold_run("cv2", 2, (50, 80))]
+    folds = [fold_run("cv0", 0, (60, 55)), fold_run("cv1", 1, (70, 68)), fold_run("cv2", 2, (50, 80)),
+             fold_run("cv3", 3, (65, 66))]
     before = [(f / "colorizer.onnx").read_bytes() for f in folds]
     result = export_and_calibrate(refit, corpus, tmp_path / "assets" / "colorizer.onnx", folds, chroma_gamma=0.75)
     assert [(f / "colorizer.onnx").read_bytes() for f in folds] == before  # curved copies, the runs untouched
     assert result["export_step"] == 1
     assert (refit / "colorizer.pt").read_bytes() == (refit / "step_1.pt").read_bytes()
     assert [(f["run"], f["val_fold"], f["photos"]) for f in result["folds"]] == [("cv0", 0, 3), ("cv1", 1, 3),
-                                                                                 ("cv2", 2, 3)]
+                                                                                 ("cv2", 2, 3), ("cv3", 3, 3)]
     assert result["colour_strength"] == pick_strength(result["validation"])
     engine = OrtEngine(tmp_path / "assets" / "colorizer.onnx", threads=1)
     record = json.loads(engine.info.colour_strength_validation)
-    assert record["photos"] == 9 and record["export_step"] == 1 and engine.defaults["colour_strength"] == \
+    assert record["photos"] == 12 and record["export_step"] == 1 and engine.defaults["colour_strength"] == \
         result["colour_strength"]
     assert engine.info.training_data.startswith("24 photos")
     training = json.loads(engine.info.training)
-    assert training["exported_step"] == 1 and training["folds"] == ["cv0", "cv1", "cv2"]
+    assert training["exported_step"] == 1 and training["folds"] == ["cv0", "cv1", "cv2", "cv3"]
     assert record["chroma_gamma"] == 0.75 and json.loads(engine.info.chroma_curve)["gamma"] == 0.75
     row = next(r for r in result["validation"] if r["strength"] == result["colour_strength"])
     assert record["meets_every_limit"] == meets_strength_limits(row)
@@ -152,11 +153,12 @@ def test_the_refit_ships_the_step_and_strength_the_folds_validate(tmp_path):
     assert OrtEngine(plain["onnx"], threads=1).info.chroma_curve is None
 
     with pytest.raises(InputError, match="another recipe .*neutral_weight"):
-        export_and_calibrate(refit, corpus, None, [*folds[:2], fold_run("cv2b", 2, (50, 80), neutral_weight=1.0)])
+        export_and_calibrate(refit, corpus, None,
+                             [*folds[:2], fold_run("cv2b", 2, (50, 80), neutral_weight=1.0), folds[3]])
     with pytest.raises(InputError, match="not each of"):
-        export_and_calibrate(refit, corpus, None, [folds[0], folds[1], folds[1]])
+        export_and_calibrate(refit, corpus, None, [folds[0], folds[1], folds[1], folds[3]])
     with pytest.raises(InputError, match="not finished"):
-        export_and_calibrate(refit, corpus, None, [folds[0], folds[1], tmp_path / "nothing"])
+        export_and_calibrate(refit, corpus, None, [folds[0], folds[1], tmp_path / "nothing", folds[3]])
 
 
 def test_cached_features_give_the_same_chroma_as_the_encoder(net, tmp_path):
