@@ -15,14 +15,8 @@ import json
 from pathlib import Path
 
 from edgecolor.backends import open_engine
-from edgecolor.jobs.eval_colorizer import (
-    STRENGTH_RULE,
-    load_validation_photos,
-    meets_strength_limits,
-    pick_strength,
-    refuse_trained_on,
-    strength_table,
-)
+from edgecolor.evaluation.colorizer import load_validation_photos, refuse_trained_on
+from edgecolor.models.scoring import STRENGTH_RULE, meets_strength_limits, pick_strength, strength_table
 
 
 def main() -> None:

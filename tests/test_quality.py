@@ -152,7 +152,7 @@ def test_contact_sheet_layout():
 
 
 def test_strength_rule_refuses_strengths_that_hurt_many_photos():
-    from edgecolor.jobs.eval_colorizer import pick_strength, strength_table
+    from edgecolor.models.scoring import pick_strength, strength_table
 
     rng = np.random.default_rng(0)
     truths = [np.clip(rng.normal(128, 40, (16, 16, 3)), 0, 255).astype(np.uint8) for _ in range(10)]
@@ -179,7 +179,7 @@ def test_strength_rule_refuses_strengths_that_hurt_many_photos():
 
 def test_eval_lists_the_worst_photos_and_counts_those_below_gray():
     from edgecolor.colour import to_gray_bgr
-    from edgecolor.jobs.eval_colorizer import evaluate_colorizer
+    from edgecolor.evaluation.colorizer import evaluate_colorizer
 
     rng = np.random.default_rng(1)
     photos = [(f"p{i}", np.clip(rng.normal(128, 30, (16, 16, 3)), 0, 255).astype(np.uint8)) for i in range(6)]
@@ -195,7 +195,7 @@ def test_eval_lists_the_worst_photos_and_counts_those_below_gray():
 
 def test_a_pooled_strength_table_scores_each_group_with_its_own_colorizer():
     from edgecolor.colour import to_gray_bgr
-    from edgecolor.jobs.eval_colorizer import strength_table
+    from edgecolor.models.scoring import strength_table
 
     rng = np.random.default_rng(1)
     truths = [np.clip(rng.normal(128, 40, (16, 16, 3)), 0, 255).astype(np.uint8) for _ in range(6)]
@@ -221,7 +221,7 @@ def test_strength_rule_refuses_strengths_that_tint_neutral_pixels():
     faithful on vivid photos (best PSNR at strength 1) but casts blue on neutral ones above strength 0.6 ships at
     0.6, though at strength 1 it meets every other limit."""
     from edgecolor.colour import to_gray_bgr
-    from edgecolor.jobs.eval_colorizer import MAX_FALSE_COLOUR, meets_strength_limits, pick_strength, strength_table
+    from edgecolor.models.scoring import MAX_FALSE_COLOUR, meets_strength_limits, pick_strength, strength_table
 
     rng = np.random.default_rng(4)
     vivid = [np.clip(rng.normal(128, 50, (16, 16, 3)), 0, 255).astype(np.uint8) for _ in range(12)]

@@ -55,7 +55,7 @@ def colorizer(
     from edgecolor.backends import open_engine
     from edgecolor.choices import CpuPath, Task
     from edgecolor.errors import MissingDependency
-    from edgecolor.jobs.eval_colorizer import (
+    from edgecolor.evaluation.colorizer import (
         Colorize,
         evaluate_colorizer,
         load_photos,
@@ -172,8 +172,8 @@ def styles(
     from edgecolor.backends import open_engine
     from edgecolor.choices import CpuPath, Task
     from edgecolor.errors import InputError
+    from edgecolor.evaluation.colorizer import load_photos
     from edgecolor.evaluation.styles import TARGETS, evaluate_styles, painting_for, square_photos, vgg_gram_losses
-    from edgecolor.jobs.eval_colorizer import load_photos
     from edgecolor.jobs.styles import resolve_style, shipped_styles
 
     engines = {}
@@ -248,10 +248,10 @@ def video(
     from edgecolor.choices import Task
     from edgecolor.cli._common import progress
     from edgecolor.errors import InputError, OutputError
+    from edgecolor.evaluation.colorizer import load_photos
     from edgecolor.evaluation.video import evaluate_clip, summarise
     from edgecolor.evaluation.video import make_clips as write_clips
     from edgecolor.imageio import is_video
-    from edgecolor.jobs.eval_colorizer import load_photos
     from edgecolor.registry import resolve_model
 
     if make_clips is not None:

@@ -18,8 +18,8 @@ from edgecolor.errors import InputError
 from edgecolor.graph.colorizer import with_chroma_curve
 from edgecolor.graph.contract import FrameModelInfo
 from edgecolor.imageio import read_image
-from edgecolor.jobs.eval_colorizer import STRENGTH_RULE, meets_strength_limits, pick_strength, strength_table
 from edgecolor.models.export import export_colorizer, load_colorizer
+from edgecolor.models.scoring import STRENGTH_RULE, meets_strength_limits, pick_strength, strength_table
 from edgecolor.models.train_colorizer import DECODERS, TrainConfig
 from edgecolor.tempdirs import work_dir
 

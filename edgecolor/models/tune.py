@@ -40,14 +40,14 @@ from edgecolor.colour import to_gray_bgr
 from edgecolor.graph.colorizer import with_chroma_curve
 from edgecolor.graph.contract import FRAME, FrameModelInfo
 from edgecolor.graph.pieces import with_extra_default
-from edgecolor.jobs.eval_colorizer import (
+from edgecolor.models.feature_cache import FeatureCache
+from edgecolor.models.scoring import (
     STRENGTH_RULE,
     Photo,
     meets_strength_limits,
     pick_strength,
     strength_table,
 )
-from edgecolor.models.feature_cache import FeatureCache
 from edgecolor.models.train_colorizer import CropSampler, colour_loss
 from edgecolor.models.tune_graph import (
     DecoderGraph,
@@ -279,7 +279,7 @@ def _shrink(img: np.ndarray, side: int) -> np.ndarray:
 
 class _HeldOutScorer:
     """Colours the held-out photos (at :data:`SELECT_SIDE`) from a decoder through the model's own colour math, at
-    each chroma curve and colour strength, and scores them (:func:`~edgecolor.jobs.eval_colorizer.strength_table`)."""
+    each chroma curve and colour strength, and scores them (:func:`~edgecolor.evaluation.colorizer.strength_table`)."""
 
     def __init__(self, base: onnx.ModelProto, graph: DecoderGraph, held: list[Photo], report: Progress) -> None:
         self.report = report
@@ -334,8 +334,8 @@ def compare_held_out(base: onnx.ModelProto, tuned: onnx.ModelProto, photos: list
     one (each at its own default strength, run whole on ONNX Runtime) and the luma-lookup baseline built from the
     training photos (:data:`LOOKUP_STRENGTH`): mean PSNR and its gain over gray, Delta E76, colourfulness ratio,
     colour recall, false colour, and the photos more than 2 dB below gray."""
-    from edgecolor.jobs.eval_colorizer import BAD_DB, below_gray, score
     from edgecolor.models.lookup import apply_lookup, build_lookup
+    from edgecolor.models.scoring import BAD_DB, below_gray, score
 
     train, held = split_photos(photos)
     truths = [img for _, img in held]

@@ -10,7 +10,7 @@ import cv2
 from edgecolor.errors import InputError
 from edgecolor.imageio import is_image, read_image
 from edgecolor.inputs import folder_files
-from edgecolor.jobs.eval_colorizer import GRAY_COLOURFULNESS, Photo
+from edgecolor.models.scoring import GRAY_COLOURFULNESS, Photo
 from edgecolor.quality import colourfulness
 
 MIN_PHOTOS, MAX_PHOTOS = 5, 50

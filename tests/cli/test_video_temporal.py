@@ -16,9 +16,9 @@ from typer.testing import CliRunner
 
 from edgecolor.backends import open_engine
 from edgecolor.cli import app
+from edgecolor.evaluation.colorizer import load_photos
 from edgecolor.evaluation.video import cdc, flicker, flows, make_clips, shot_starts
 from edgecolor.graph.adapters import adapt
-from edgecolor.jobs.eval_colorizer import load_photos
 from edgecolor.registry import resolve_model
 from edgecolor.stream.temporal import TemporalConfig
 

@@ -102,7 +102,7 @@ def test_the_refit_ships_the_step_and_strength_the_folds_validate(tmp_path):
     from dataclasses import asdict, replace
 
     from edgecolor.errors import InputError
-    from edgecolor.jobs.eval_colorizer import meets_strength_limits, pick_strength
+    from edgecolor.models.scoring import meets_strength_limits, pick_strength
     from edgecolor.models.ship_colorizer import export_and_calibrate
     from edgecolor.models.train_colorizer import TrainConfig, train_colorizer
 

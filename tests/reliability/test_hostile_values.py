@@ -279,7 +279,7 @@ def test_json_output_writes_numpy_values_as_json_values(capsys):
     """One JSON writer: a count that is a numpy integer (a sum of numpy booleans) is a number in --json, not the
     string "1" (eval's per-source counts were), and arrays are lists."""
     from edgecolor.cli._common import emit_json
-    from edgecolor.jobs.eval_colorizer import per_source
+    from edgecolor.evaluation.colorizer import per_source
 
     rows = [{"name": "src/a.png", "psnr_model": np.float64(18.0), "psnr_gray": np.float64(21.0)},
             {"name": "src/b.png", "psnr_model": np.float64(22.0), "psnr_gray": np.float64(21.0)}]

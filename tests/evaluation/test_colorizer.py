@@ -74,7 +74,7 @@ def test_eval_reports_recall_and_false_colour_for_model_gray_and_lookup(tmp_path
 def test_per_photo_values_are_the_metrics_of_the_lookup_output(tmp_path):
     """The job scores what apply_lookup gives, at the strength asked for."""
     from edgecolor.colour import to_gray_bgr
-    from edgecolor.jobs.eval_colorizer import evaluate_colorizer
+    from edgecolor.evaluation.colorizer import evaluate_colorizer
     from edgecolor.models.lookup import apply_lookup, build_lookup
 
     photos = [(f"p{s}", photo(s)) for s in range(3)]
@@ -89,7 +89,7 @@ def test_per_photo_values_are_the_metrics_of_the_lookup_output(tmp_path):
 
 def test_a_photo_with_nothing_to_score_is_null_and_left_out_of_the_means():
     from edgecolor.colour import to_gray_bgr
-    from edgecolor.jobs.eval_colorizer import evaluate_colorizer
+    from edgecolor.evaluation.colorizer import evaluate_colorizer
 
     vivid = np.zeros((8, 8, 3), np.uint8)
     vivid[..., 2] = 255  # pure red: no neutral pixel
