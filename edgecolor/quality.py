@@ -6,7 +6,7 @@
 - Colourfulness: Hasler & Suesstrunk 2003, signed opponent channels rg = R - G, yb = (R + G)/2 - B,
   M = sqrt(sd_rg^2 + sd_yb^2) + 0.3 sqrt(mean_rg^2 + mean_yb^2).
 - Delta E: CIE76 (Euclidean distance in CIELAB, D65, from OpenCV's float Lab conversion), mean over pixels.
-- Colour recall and false colour (issue 32): per-pixel tests in CIELAB from the same float conversion (BGR scaled
+- Colour recall and false colour: per-pixel tests in CIELAB from the same float conversion (BGR scaled
   to [0, 1] float32, so a* and b* are in real CIE units, not OpenCV's 8-bit +128 encoding); chroma
   C = sqrt(a*^2 + b*^2), hue h = atan2(b*, a*). They say what PSNR and Delta E hide: whether the colourful parts
   got their colour (a sepia tint scores well on Delta E and near zero here), and whether neutral parts stayed

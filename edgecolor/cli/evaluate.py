@@ -165,7 +165,7 @@ def styles(
     as_json: JsonOpt = False,
 ) -> None:
     """Score each style on held-out photos: mean |output - input|, edge-map correlation with the input,
-    distance to the nearest other style, and the Gram style loss ratio styled / unstyled (issue 13).
+    distance to the nearest other style, and the Gram style loss ratio styled / unstyled.
 
     \b
     Example: edgecolor eval styles --data data/eval --paintings data/styles --json"""
@@ -207,7 +207,7 @@ def styles(
               "nearest_distance": v >= TARGETS[key], "gram_ratio": v <= TARGETS[key]}[key]
         return f"{v:{fmt}}" + ("" if ok else " ✗")
 
-    table = Table(title=f"styles on {len(photos)} photos from {data} at {size}x{size} (✗ = misses issue 13's target)")
+    table = Table(title=f"styles on {len(photos)} photos from {data} at {size}x{size} (✗ = misses the target)")
     for col in ("style", "mean |out-in| (≥25)", "edge corr (≥0.35)", "nearest style", "distance (≥18)",
                 "Gram loss ratio (≤0.5)"):
         table.add_column(col, justify="right")

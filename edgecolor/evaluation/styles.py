@@ -1,4 +1,4 @@
-"""Style evaluation on photos the styles never trained on (``edgecolor eval styles``, issue 13).
+"""Style evaluation on photos the styles never trained on (``edgecolor eval styles``).
 
 Every photo is resized to ``size`` x ``size`` (INTER_AREA), stylised by each style, and scored:
 
@@ -27,7 +27,7 @@ from edgecolor.errors import InputError
 
 Stylize = Callable[[np.ndarray], np.ndarray]
 
-# issue 13's bar for a style that "looks like a painting" and still shows the photo
+# The bar for a style that "looks like a painting" and still shows the photo
 TARGETS = {"mean_abs_change": 25.0, "edge_correlation": 0.35, "nearest_distance": 18.0, "gram_ratio": 0.5}
 
 

@@ -1,4 +1,4 @@
-"""The luma-lookup baseline: the simplest colour prior a colorizer must beat (issue 32).
+"""The luma-lookup baseline: the simplest colour prior a colorizer must beat.
 
 For each of the 256 luma levels, the mean chroma of the training photos' pixels of that level, added to a gray
 frame pixel by pixel at a strength. It is a global tint that depends on brightness (skies bluish, mid-tones

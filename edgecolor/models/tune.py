@@ -326,7 +326,7 @@ class _HeldOutScorer:
         return best
 
 
-LOOKUP_STRENGTH = 0.5  # the luma-lookup baseline's strength in issue 32 and in edgecolor eval colorizer
+LOOKUP_STRENGTH = 0.5  # the luma-lookup baseline's strength, as in edgecolor eval colorizer
 
 
 def compare_held_out(base: onnx.ModelProto, tuned: onnx.ModelProto, photos: list[Photo]) -> dict[str, dict]:
