@@ -156,6 +156,8 @@ def style(
                                       callback=bounded(0, 10, above=True))] = 2e-3,
     padding: Annotated[str, typer.Option(help="reflect | zeros (3x3 convolutions; resume with what the run used).")
                        ] = "reflect",
+    arch: Annotated[str, typer.Option(help="fast (pixel-shuffle upsampling, the shipped styles) | fast-resize "
+                                           "(bilinear resize-convolution: no 2-pixel grid) | johnson.")] = "fast",
     source: Annotated[str | None, typer.Option(help="Where the painting comes from (model metadata; default: "
                                                     "what the run recorded, else 'user-supplied').")] = None,
     licence: Annotated[str | None, typer.Option(help="The painting's licence (model metadata; default: what the "
@@ -175,15 +177,21 @@ def style(
     Example: edgecolor train style --style-image starry_night.jpg --name starry-night --install"""
     require("torch", "train")
     require("h5py", "train")
+    from edgecolor.errors import InputError
+    from edgecolor.models.style import StyleArch
     from edgecolor.models.style_export import check_style_name, export_style
     from edgecolor.models.train_style import StyleTrainConfig, load_style_image, train_style
     from edgecolor.registry import ASSETS
 
+    if arch not in {a.value for a in StyleArch}:
+        raise InputError(f"unknown --arch '{arch}'", "use one of: " + ", ".join(a.value for a in StyleArch))
+    net_arch = StyleArch(arch)
     check_style_name(name)
     load_style_image(style_image, style_size)  # a bad painting fails before the corpus is loaded
     run = out or Path("runs") / f"style-{name}"
     cfg = StyleTrainConfig(steps=steps, batch=batch, crop=crop, style_size=style_size, style_weight=style_weight,
-                           lr=lr, max_minutes=max_minutes, threads=threads, device=device, padding=padding)
+                           lr=lr, max_minutes=max_minutes, threads=threads, device=device, padding=padding,
+                           arch=net_arch)
     with progress(not as_json) as bar:
         task = bar.add_task("training", total=steps)
 

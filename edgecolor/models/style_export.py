@@ -34,8 +34,10 @@ def check_style_name(name: str) -> None:
 
 
 def _describe(cfg: dict) -> str:
-    if StyleArch(cfg.get("arch", StyleArch.JOHNSON.value)) is StyleArch.FAST:
-        return (f"FastStyleNet (pixel-unshuffle, stride-2, depthwise-separable residual blocks at H/4, pixel-shuffle "
+    arch = StyleArch(cfg.get("arch", StyleArch.JOHNSON.value))
+    if arch is not StyleArch.JOHNSON:
+        up = "pixel-shuffle" if arch is StyleArch.FAST else "bilinear resize-convolution"
+        return (f"FastStyleNet (pixel-unshuffle, stride-2, depthwise-separable residual blocks at H/4, {up} "
                 f"out; InstanceNorm, {cfg.get('padding', 'reflect')} padding), channels {tuple(cfg['channels'])}, "
                 f"{cfg['res_blocks']} residual blocks; BGR 0..255 in and out")
     return (f"TransformerNet (reflection pad, InstanceNorm, upsample+conv), channels {tuple(cfg['channels'])}, "

