@@ -57,6 +57,7 @@ class NetConfig:
 
 
 JOHNSON = NetConfig((16, 32, 64), 3, True, StyleArch.JOHNSON)  # the shipped styles before 2026-12
+RESIZE_HEAD_CHANNELS = 8  # fast-resize: channels resized to full resolution before the last convolution
 
 
 class ConvLayer(nn.Module):
@@ -154,12 +155,12 @@ class FastStyleNet(nn.Module):
     Same global skip as :class:`TransformerNet`: output = input + learned change, starting near identity.
 
     ``arch = fast-resize`` (issue 30) replaces both pixel-shuffles by resize-convolution (Odena et al. 2016,
-    "Deconvolution and checkerboard artifacts"): bilinear x2, then a depthwise 3x3 + 1x1 convolution at H/2,
-    and bilinear x2, then the 3x3 head at full resolution. Pixel-shuffle gives each of the four output
-    phases its own weights, so any difference between them is a fixed 2-pixel pattern over the whole
-    image (the "dot grid"); after a bilinear resize every output pixel is made by the same weights.
-    The depthwise-separable up layer keeps the cost near the pixel-shuffle net's (~5.7 k against ~5.6 k
-    multiply-adds per output pixel at the default channels).
+    "Deconvolution and checkerboard artifacts"): bilinear x2, then a depthwise 3x3 + 1x1 convolution at H/2;
+    a 1x1 convolution to ``RESIZE_HEAD_CHANNELS`` (8), bilinear x2, then a 3x3 convolution to BGR at full
+    resolution. Pixel-shuffle gives each of the four output phases its own weights, so any difference
+    between them is a fixed 2-pixel pattern over the whole image (the "dot grid"); after a bilinear resize
+    every output pixel is made by the same weights. Its upsampling path has fewer multiply-adds than
+    pixel-shuffle's (~0.9 k against ~1.4 k per output pixel at the default channels) but moves more memory.
     """
 
     def __init__(self, cfg: NetConfig = NetConfig()) -> None:
@@ -174,8 +175,12 @@ class FastStyleNet(nn.Module):
         if StyleArch(cfg.arch) is StyleArch.FAST_RESIZE:
             self.up = nn.Sequential(_Resize2x(), _conv3(c3, c3, groups=c3), nn.Conv2d(c3, c1, 1),
                                     nn.InstanceNorm2d(c1, affine=True), nn.ReLU(inplace=True))
-            self.head = nn.Sequential(_Resize2x(), _conv3(c1, 3))
-            head_conv = self.head[1]
+            # narrow to RESIZE_HEAD_CHANNELS before the full-resolution resize: a bilinear resize of all c1
+            # channels at full resolution is memory-bound (the first version, commit d6fe8da, ran at 0.68x the
+            # pixel-shuffle net's frames/s at 512x512: benchmarks/results/styles-2026-12-07-resize-conv-v1.md)
+            self.head = nn.Sequential(nn.Conv2d(c1, RESIZE_HEAD_CHANNELS, 1), _Resize2x(),
+                                      _conv3(RESIZE_HEAD_CHANNELS, 3))
+            head_conv = self.head[2]
         else:
             self.up = nn.Sequential(nn.Conv2d(c3, 4 * c1, 1), nn.PixelShuffle(2), nn.InstanceNorm2d(c1, affine=True),
                                     nn.ReLU(inplace=True))
