@@ -175,9 +175,9 @@ class FastStyleNet(nn.Module):
         if StyleArch(cfg.arch) is StyleArch.FAST_RESIZE:
             self.up = nn.Sequential(_Resize2x(), _conv3(c3, c3, groups=c3), nn.Conv2d(c3, c1, 1),
                                     nn.InstanceNorm2d(c1, affine=True), nn.ReLU(inplace=True))
-            # narrow to RESIZE_HEAD_CHANNELS before the full-resolution resize: a bilinear resize of all c1
-            # channels at full resolution is memory-bound (the first version, commit d6fe8da, ran at 0.68x the
-            # pixel-shuffle net's frames/s at 512x512: benchmarks/results/styles-2026-12-07-resize-conv-v1.md)
+            # narrow to RESIZE_HEAD_CHANNELS before the full-resolution resize: resizing all c1 channels there is
+            # memory-bound (a first version that did ran at 0.68x the pixel-shuffle net's frames/s at 512x512:
+            # benchmarks/results/styles-2026-12-07-resize-conv-v1.md)
             self.head = nn.Sequential(nn.Conv2d(c1, RESIZE_HEAD_CHANNELS, 1), _Resize2x(),
                                       _conv3(RESIZE_HEAD_CHANNELS, 3))
             head_conv = self.head[2]
