@@ -39,7 +39,7 @@ VGG_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_1")
 
 class StyleArch(str, Enum):
     """``fast``: :class:`FastStyleNet` with pixel-shuffle upsampling (the default since 2026-12);
-    ``fast-resize``: the same net with bilinear resize-convolution upsampling (no pixel grid, issue 30);
+    ``fast-resize``: the same net with bilinear resize-convolution upsampling (no pixel grid);
     ``johnson``: :class:`TransformerNet`."""
 
     FAST = "fast"
@@ -154,7 +154,7 @@ class FastStyleNet(nn.Module):
     zero padding the first trained net drew bright lines along the image borders.
     Same global skip as :class:`TransformerNet`: output = input + learned change, starting near identity.
 
-    ``arch = fast-resize`` (issue 30) replaces both pixel-shuffles by resize-convolution (Odena et al. 2016,
+    ``arch = fast-resize`` replaces both pixel-shuffles by resize-convolution (Odena et al. 2016,
     "Deconvolution and checkerboard artifacts"): bilinear x2, then a depthwise 3x3 + 1x1 convolution at H/2;
     a 1x1 convolution to ``RESIZE_HEAD_CHANNELS`` (8), bilinear x2, then a 3x3 convolution to BGR at full
     resolution. Pixel-shuffle gives each of the four output phases its own weights, so any difference
