@@ -429,6 +429,8 @@ def _encode_range(stream: Iterator[tuple[int, np.ndarray]], writer: VideoWriter,
     if not cut:
         take(stage.flush())
     drain(0)
+    if cut and fed:  # frames the stage still holds (the colour test's look-ahead) were not written: the part ends
+        at = fed[0]  # before the first of them, and a rerun makes them after the same warm-up
     return max(at, start), cut, shadow, shadow_fed
 
 

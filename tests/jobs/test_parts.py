@@ -21,6 +21,7 @@ from edgecolor.jobs.parts import (
     warmup_frames,
     write_video,
 )
+from edgecolor.signals import StopRequest
 from edgecolor.stream.temporal import TemporalConfig
 
 from helpers import drifting_clip, tiny_colorizer
@@ -115,3 +116,56 @@ def test_a_killed_runs_leftovers_are_cleared_and_its_finished_parts_kept(tmp_pat
     assert parts.todo() == plan.bounds()
     parts.remove()  # what is not ours stays, and so does the folder holding it
     assert sorted(p.name for p in parts.folder.iterdir()) == ["notes.txt"]
+
+
+class _StopAt(StopRequest):
+    """An interrupt that arrives as frame ``index`` is read (the encoder asks once a frame)."""
+
+    def __init__(self, index: int) -> None:
+        super().__init__()
+        self.index, self.asked = index, 0
+
+    def __bool__(self) -> bool:
+        self.asked += 1
+        if self.asked > self.index and self.name is None:
+            self.name, self.signum = "SIGINT", 2
+        return self.name is not None
+
+
+def _clip_with_a_cut(path: Path, cut: int, frames: int) -> Path:
+    """Gray 64x48 H.264: a dark texture, then from frame ``cut`` a bright one (a hard cut the stage sees)."""
+    import cv2
+
+    rng = np.random.default_rng(5)
+    dark = cv2.resize(rng.uniform(20, 90, (6, 8)).astype(np.float32), (64, 48), interpolation=cv2.INTER_CUBIC)
+    bright = 255 - dark[::-1]
+    with av.open(str(path), "w") as out:
+        video = out.add_stream("libx264", rate=24, options={"g": "12", "crf": "10"})
+        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+        for k in range(frames):
+            gray = (dark if k < cut else bright).astype(np.uint8)
+            picture = av.VideoFrame.from_ndarray(np.repeat(gray[..., None], 3, axis=2), format="bgr24")
+            picture.pts = k
+            out.mux(video.encode(picture))
+        out.mux(video.encode(None))
+    return path
+
+
+def test_an_interrupt_while_the_colour_test_holds_frames_names_only_the_frames_written(tmp_path, setup):
+    """Frames the stage holds back at an interrupt (the first frames of a new shot, for the colour test) are not in
+    the finished part, so its name must end before them: a rerun starts there and loses no frame."""
+    from edgecolor.choices import VideoCodec
+    from edgecolor.jobs.parts import Stopped, encode
+    from edgecolor.video_encode import Encoding
+
+    _, engine = setup
+    clip = _clip_with_a_cut(tmp_path / "cut.mp4", cut=26, frames=48)
+    plan, source = probe(clip)
+    parts = Parts(tmp_path / "out.mkv", plan)
+    parts.prepare(None)
+    with pytest.raises(Stopped):  # frames 0-29 read: 0-25 written, 26-29 held by the colour test
+        encode(clip, parts, parts.todo(), engine, source=source, encoding=Encoding(VideoCodec.FFV1),
+               stop=_StopAt(30))
+    (start, end, path), = parts.done()
+    assert (start, end) == (0, 26) and len(frames_of(path)) == 26
+    assert parts.todo()[0][0] == 26
