@@ -19,6 +19,7 @@ import json
 import os
 import platform
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -34,6 +35,9 @@ from edgecolor.jobs.parts import PART_SECONDS, Resume, probe, warmup
 from edgecolor.jobs.record import settings_key
 from edgecolor.registry import resolve_model
 from edgecolor.stream.temporal import TemporalConfig
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from helpers import mux_tone  # noqa: E402 - the tests' clip writers
 
 FPS, W, H, SHOT = 24, 1280, 720, 12
 
@@ -73,14 +77,7 @@ def make_film(path: Path, seconds: int) -> None:
             picture = av.VideoFrame.from_ndarray(np.ascontiguousarray(gray), format="bgr24")
             picture.pts = k
             out.mux(video.encode(picture))
-            while done < min(total, (k + 1) * rate // FPS):
-                n = min(1024, total - done)
-                tt = np.arange(done, done + n) / rate
-                sound = av.AudioFrame.from_ndarray((0.2 * np.sin(2 * np.pi * 330 * tt)).astype(np.float32)[None],
-                                                   format="fltp", layout="mono")
-                sound.sample_rate, sound.pts = rate, done
-                out.mux(audio.encode(sound))
-                done += n
+            done = mux_tone(out, audio, done, min(total, (k + 1) * rate // FPS), rate, 330.0, 0.2)
         out.mux(video.encode(None))
         out.mux(audio.encode(None))
 

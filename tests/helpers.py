@@ -130,16 +130,26 @@ def gray_h264_aac_clip(path: Path, frames: int = 48, size: tuple[int, int] = (16
                 out.mux(video.encode(picture))
                 k += 1
             else:
-                n = min(1024, total - done)
-                t = np.arange(done, done + n, dtype=np.float64) / sample_rate
-                sound = av.AudioFrame.from_ndarray((0.3 * np.sin(2 * np.pi * tone * t)).astype(np.float32)[None],
-                                                   format="fltp", layout="mono")
-                sound.sample_rate, sound.pts = sample_rate, done
-                out.mux(audio.encode(sound))
-                done += n
+                done = mux_tone(out, audio, done, min(total, done + 1024), sample_rate, tone, 0.3)
         out.mux(video.encode(None))
         out.mux(audio.encode(None))
     return path
+
+
+def mux_tone(out, audio, done: int, upto: int, rate: int, tone: float, level: float) -> int:
+    """Encode and mux a mono ``tone`` Hz sine of amplitude ``level`` from sample ``done`` up to ``upto``, in frames of
+    at most 1,024 samples; returns ``upto``."""
+    import av
+
+    while done < upto:
+        n = min(1024, upto - done)
+        t = np.arange(done, done + n, dtype=np.float64) / rate
+        sound = av.AudioFrame.from_ndarray((level * np.sin(2 * np.pi * tone * t)).astype(np.float32)[None],
+                                           format="fltp", layout="mono")
+        sound.sample_rate, sound.pts = rate, done
+        out.mux(audio.encode(sound))
+        done += n
+    return done
 
 
 @contextlib.contextmanager
