@@ -76,7 +76,15 @@ class Runtime(Choice):
         return {"tensorrt": "--backend trt", "onnxruntime": "--backend ort", "openvino": "--backend auto"}[self.value]
 
 
-class Backend(Choice):
+class _RuntimeOption(Choice):
+    """An option whose choices are ``auto`` or runtimes: :attr:`runtime` is the :class:`Runtime` asked for."""
+
+    @property
+    def runtime(self) -> Runtime | None:
+        return None if self.value == "auto" else Runtime(self.value)
+
+
+class Backend(_RuntimeOption):
     """``run --backend``: which runtime may run the file (``auto``: as the file says, a built engine by its manifest;
     the others in their short names, :class:`Runtime` aliases)."""
 
@@ -84,22 +92,14 @@ class Backend(Choice):
     TRT = "trt"
     ORT = "ort"
 
-    @property
-    def runtime(self) -> Runtime | None:
-        return None if self is Backend.AUTO else Runtime(self.value)
 
-
-class CpuBackend(Choice):
+class CpuBackend(_RuntimeOption):
     """``build --cpu-backend``: the runtime a ``--target cpu`` engine is built for (``auto``: the precision's own,
     see :mod:`edgecolor.builder.precisions`)."""
 
     AUTO = "auto"
     ONNXRUNTIME = "onnxruntime"
     OPENVINO = "openvino"
-
-    @property
-    def runtime(self) -> Runtime | None:
-        return None if self is CpuBackend.AUTO else Runtime(self.value)
 
 
 class CpuPath(Choice):
