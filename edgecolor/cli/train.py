@@ -152,6 +152,9 @@ def style(
                                             callback=bounded(64, 4096))] = 256,
     style_weight: Annotated[float, typer.Option(help="Style weight (content is 1); higher = more painterly.",
                                                 callback=bounded(0, 1e6))] = 10.0,
+    palette_weight: Annotated[float, typer.Option(
+        help="Weight of the painting's colour palette (chroma mean and covariance); 0 = only the Gram "
+             "matrices carry colour.", callback=bounded(0, 1e6))] = 0.0,
     lr: Annotated[float, typer.Option(help="Adam learning rate (constant).",
                                       callback=bounded(0, 10, above=True))] = 2e-3,
     padding: Annotated[str, typer.Option(help="reflect | zeros (3x3 convolutions; resume with what the run used).")
@@ -190,8 +193,8 @@ def style(
     load_style_image(style_image, style_size)  # a bad painting fails before the corpus is loaded
     run = out or Path("runs") / f"style-{name}"
     cfg = StyleTrainConfig(steps=steps, batch=batch, crop=crop, style_size=style_size, style_weight=style_weight,
-                           lr=lr, max_minutes=max_minutes, threads=threads, device=device, padding=padding,
-                           arch=net_arch)
+                           palette_weight=palette_weight, lr=lr, max_minutes=max_minutes, threads=threads,
+                           device=device, padding=padding, arch=net_arch)
     with progress(not as_json) as bar:
         task = bar.add_task("training", total=steps)
 

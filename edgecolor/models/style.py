@@ -261,13 +261,16 @@ class VGGFeatures(nn.Module):
                 conv.weight.data.copy_(torch.from_numpy(kernel).permute(3, 2, 0, 1))
                 conv.bias.data.copy_(torch.from_numpy(f[f"{block}/layers/{name}/vars/1"][()]))
 
-    def forward(self, bgr: torch.Tensor) -> list[torch.Tensor]:
+    def forward(self, bgr: torch.Tensor, layers: int = len(VGG_LAYERS)) -> list[torch.Tensor]:
+        """The first ``layers`` features of VGG_LAYERS (the trunk stops there)."""
         x = bgr - self.mean
-        feats = []
+        feats: list[torch.Tensor] = []
         for i, conv in enumerate(self.convs):
             x = F.relu(conv(x))
             if i in _VGG_OUT:
                 feats.append(x)
+                if len(feats) == layers:
+                    break
             if i in _VGG_POOL and i != len(self.convs) - 1:
                 x = F.max_pool2d(x, 2, 2)
         return feats
@@ -293,10 +296,32 @@ class LossWeights:
     style: float = 3.0
     tv: float = 0.0
     content_layer: int = 1  # index into VGG_LAYERS: relu2_2, as in Johnson et al.
+    palette: float = 0.0  # chroma moments of the output against the painting's (see chroma_moments)
+
+
+_CHROMA = ((1.0 - 0.114, -0.587, -0.299), (-0.114, -0.587, 1.0 - 0.299))  # BGR -> (B - Y, R - Y), BT.601 luma
+
+
+def chroma_moments(bgr: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per image, the mean ``[N,2]`` and covariance ``[N,2,2]`` of the pixels' chroma (B - Y, R - Y) of BGR
+    0..255 scaled to 0..1: the colour palette, without luma, so matching it recolours and keeps the tones."""
+    c = torch.einsum("kc,nchw->nkhw", bgr.new_tensor(_CHROMA), bgr / 255.0).flatten(2)
+    mean = c.mean(dim=2)
+    d = c - mean[..., None]
+    return mean, d @ d.transpose(1, 2) / d.shape[2]
+
+
+def palette_distance(out: torch.Tensor, mean: torch.Tensor, cov: torch.Tensor) -> torch.Tensor:
+    """How far each output's chroma moments are from the painting's, relative to the painting's spread:
+    (|mean difference|^2 + ||covariance difference||_F) / trace(painting covariance), batch mean."""
+    m, c = chroma_moments(out)
+    scale = torch.diagonal(cov, dim1=-2, dim2=-1).sum().clamp_min(1e-6)
+    return (((m - mean).square().sum(1) + (c - cov).square().sum((1, 2)).sqrt()) / scale).mean()
 
 
 class PerceptualLoss(nn.Module):
-    """Relative content loss at one VGG layer + relative Gram-matrix style loss at every VGG layer."""
+    """Relative content loss at one VGG layer + relative Gram-matrix style loss at every VGG layer
+    (+ total variation and the painting's chroma moments, each when weighted)."""
 
     def __init__(self, vgg: VGGFeatures, style_bgr: torch.Tensor, weights: LossWeights = LossWeights()) -> None:
         super().__init__()
@@ -305,10 +330,13 @@ class PerceptualLoss(nn.Module):
             grams = [gram(f) for f in vgg(style_bgr)]
         for i, g in enumerate(grams):
             self.register_buffer(f"style_gram{i}", g, persistent=False)
+        mean, cov = chroma_moments(style_bgr)
+        self.register_buffer("style_chroma_mean", mean, persistent=False)
+        self.register_buffer("style_chroma_cov", cov, persistent=False)
 
     def forward(self, out: torch.Tensor, content: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
         with torch.no_grad():
-            target = self.vgg(content)[self.w.content_layer]
+            target = self.vgg(content, self.w.content_layer + 1)[self.w.content_layer]
         feats = self.vgg(out)
         f = feats[self.w.content_layer]
         content_loss = (f - target).square().sum() / target.square().sum().clamp_min(1e-8)
@@ -317,4 +345,7 @@ class PerceptualLoss(nn.Module):
         tv = (out[..., 1:, :] - out[..., :-1, :]).abs().mean() + (out[..., 1:] - out[..., :-1]).abs().mean()
         total = self.w.content * content_loss + self.w.style * style_loss + self.w.tv * tv / 255.0
         parts = {"content": content_loss, "style": style_loss, "tv": tv}
+        if self.w.palette:
+            parts["palette"] = palette_distance(out, self.style_chroma_mean, self.style_chroma_cov)
+            total = total + self.w.palette * parts["palette"]
         return total, {k: float(v.detach()) for k, v in parts.items()}

