@@ -34,6 +34,9 @@ def colorizer(
                                          callback=THREADS)] = 0,
     seed: Annotated[int, typer.Option(help="Seed of the crops and their order.",
                                       callback=bounded(0, 2**31 - 1))] = 0,
+    site_prior: Annotated[bool, typer.Option(help="Start from the photos' own luma-lookup table and train the "
+                                                  "decoder on what it gets wrong (--no-site-prior: tune the "
+                                                  "model's decoder as it is).")] = True,
     overwrite: OverwriteOpt = False,
     no_overwrite: NoOverwriteOpt = False,
     as_json: JsonOpt = False,
@@ -74,7 +77,7 @@ def colorizer(
         import torch
 
         torch.set_num_threads(threads)
-    cfg = tuning.TuneConfig(steps=steps, minutes=minutes, seed=seed)
+    cfg = tuning.TuneConfig(steps=steps, minutes=minutes, seed=seed, site_prior=site_prior)
     from edgecolor.signals import stopping
     from edgecolor.tempdirs import work_dir
 
@@ -124,8 +127,9 @@ def _print(record: dict, output: Path) -> None:
 
     photos, steps = record["photos"], record["steps"]
     console.print(f"tuned on {len(photos['tuned_on'])} photos, scored on {len(photos['held_out'])} held out "
-                  f"({', '.join(photos['held_out'])}); step {steps['chosen']} of {steps['done']} "
-                  f"({record['tune_seconds']:.0f} s, stopped by {steps['stopped_by']}), colour strength "
+                  f"({', '.join(photos['held_out'])}); chose {record['chosen']} (step {steps['chosen']} of "
+                  f"{steps['done']}"
+                  f", {record['tune_seconds']:.0f} s, stopped by {steps['stopped_by']}), colour strength "
                   f"{record['colour_strength']}, chroma curve {record['chroma_gamma'] or 'none'}")
     table = Table("held-out photos", "PSNR vs gray dB", "ΔE76", "colourfulness ratio", "colour recall",
                   "false colour", "> 2 dB below gray")

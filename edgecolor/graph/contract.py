@@ -40,6 +40,10 @@ NET_LUMA, NET_CHROMA = NET_SCOPE + "luma", NET_SCOPE + "chroma"
 # chroma before the curve.
 CURVE_SCOPE = NET_SCOPE + "curve/"
 RAW_CHROMA = NET_SCOPE + "raw_chroma"
+# A tuned colorizer's site prior (edgecolor tune colorizer): a 256-level luma lookup of the site's mean chroma,
+# pooled to the network's output and added to it, inside the network's scope; its table and its output.
+PRIOR_SCOPE = NET_SCOPE + "site_prior/"
+PRIOR_TABLE, PRIOR_CHROMA = PRIOR_SCOPE + "table", PRIOR_SCOPE + "chroma"
 
 MAX_NET_SIZE = 8192
 ADAPTER_REMEDY = "wrap the network with an adapter spec: edgecolor build MODEL --adapter SPEC"

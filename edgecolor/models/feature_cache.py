@@ -7,7 +7,8 @@ batch 16 (measured 2026-12-01). The price is a fixed set of crops (``n``, drawn 
 every step, so ``n`` is set well above the number of photos.
 
 Files in ``folder``: ``feat_K.npy`` (float16 ``[n, C_K, H_K, W_K]`` per encoder tap), ``chroma.npy``
-(float16 ``[n, 2, S, S]``, the true centred chroma) and ``state.json`` (crops done, and a key of the
+(float16 ``[n, 2, S, S]``, the true centred chroma), with ``keep_luma`` ``luma.npy`` (uint8 ``[n, 1, S, S]``, the
+crops' luma rounded to levels: what a luma lookup reads) and ``state.json`` (crops done, and a key of the
 photos and seed: a cache built from other photos is rebuilt, never reused). Building resumes where an
 interrupted build stopped.
 """
@@ -27,11 +28,14 @@ from edgecolor.models.colorizer import NET_SIZE, Colorizer
 
 
 class FeatureCache:
-    def __init__(self, folder: Path, key_parts: list[str], n: int) -> None:
+    def __init__(self, folder: Path, key_parts: list[str], n: int, keep_luma: bool = False) -> None:
         self.folder, self.n = Path(folder), n
-        self.key = hashlib.sha256("\n".join([*key_parts, str(n), str(NET_SIZE)]).encode()).hexdigest()[:16]
+        parts = [*key_parts, str(n), str(NET_SIZE), *(["luma"] if keep_luma else [])]
+        self.key = hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
         self.arrays: list[np.ndarray] = []
         self.chroma: np.ndarray | None = None
+        self.keep_luma = keep_luma
+        self.luma: np.ndarray | None = None
 
     def _state(self) -> dict:
         path = self.folder / "state.json"
@@ -54,6 +58,9 @@ class FeatureCache:
                        for k, s in enumerate(shapes)]
         self.chroma = open_memmap(self.folder / "chroma.npy", mode=mode, dtype=np.float16,
                                   shape=(self.n, 2, NET_SIZE, NET_SIZE))
+        if self.keep_luma:
+            self.luma = open_memmap(self.folder / "luma.npy", mode=mode, dtype=np.uint8,
+                                    shape=(self.n, 1, NET_SIZE, NET_SIZE))
         while done < self.n:
             k = min(batch, self.n - done)
             luma, chroma = sample(k)
@@ -62,8 +69,10 @@ class FeatureCache:
             for arr, f in zip(self.arrays, feats, strict=True):
                 arr[done:done + k] = f.numpy().astype(np.float16)
             self.chroma[done:done + k] = chroma.astype(np.float16)
+            if self.luma is not None:
+                self.luma[done:done + k] = np.clip(np.rint(luma), 0, 255).astype(np.uint8)
             done += k
-            for arr in [*self.arrays, self.chroma]:
+            for arr in [*self.arrays, self.chroma, *([] if self.luma is None else [self.luma])]:
                 arr.flush()
             (self.folder / "state.json").write_text(json.dumps({"key": self.key, "done": done}))
             if progress:
@@ -76,3 +85,9 @@ class FeatureCache:
         idx = np.sort(idx)  # sorted reads are sequential on disk
         feats = [torch.from_numpy(a[idx].astype(np.float32)).to(device) for a in self.arrays]
         return feats, torch.from_numpy(self.chroma[idx].astype(np.float32)).to(device)
+
+    def luma_levels(self, idx: np.ndarray, device: torch.device) -> torch.Tensor:
+        """The kept luma levels (int64 ``[k, 1, S, S]``) of the crops ``idx``, in :meth:`batch`'s order."""
+        if self.luma is None:
+            raise RuntimeError("FeatureCache(keep_luma=True).build must run first")
+        return torch.from_numpy(self.luma[np.sort(idx)].astype(np.int64)).to(device)

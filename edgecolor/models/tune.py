@@ -7,11 +7,17 @@ its colour math, and trains only its decoder on crops of those photos, starting 
 1. the photos are split by :data:`~edgecolor.models.tune_photos.HOLD_OUT_RULE`; the held-out ones never train;
 2. the encoder's features of the training crops are computed once, by the model's own graph on ONNX Runtime
    (:mod:`edgecolor.models.tune_graph`), and cached (:class:`~edgecolor.models.feature_cache.FeatureCache`);
-3. the decoder trains with the training recipe's loss (:func:`~edgecolor.models.train_colorizer.colour_loss`);
-   every so often, and at step 0 (the model as it came), the held-out photos are coloured through the model's
-   own colour math at each colour strength and chroma curve, and scored;
-4. the step, curve and strength are chosen by :data:`TUNE_RULE`, and the model is written with that decoder and
-   default, and a record of what was done (:attr:`~edgecolor.graph.contract.FrameModelInfo.tuning`).
+3. with the site prior (the default), the decoder's output is added to a luma lookup of the training photos' mean
+   chroma (:mod:`edgecolor.models.lookup`, pooled to the decoder's output), and its head starts at zero: at step
+   0 the model colours exactly as the site's own lookup table does, and the decoder learns only what the table gets
+   wrong (which white is a wall and which beige is a sofa). A site's photos carry a lot in that table alone: its
+   colours and how they go with brightness;
+4. the decoder trains with the training recipe's loss (:func:`~edgecolor.models.train_colorizer.colour_loss`);
+   every so often, and at step 0 (the model as it came, and with the site prior the table alone), the held-out
+   photos are coloured through the model's own colour math at each colour strength and chroma curve, and scored;
+5. the candidate, step, curve and strength are chosen by :data:`TUNE_RULE`, and the model is written with that
+   decoder (and prior) and default, and a record of what was done
+   (:attr:`~edgecolor.graph.contract.FrameModelInfo.tuning`).
 
 Time is bounded (``minutes``): steps stop early enough to leave time for the last evaluation and the write. The
 learning rate follows a cosine over whichever runs out first, the steps or the time. A stop request (Ctrl+C)
@@ -55,13 +61,16 @@ from edgecolor.models.tune_graph import (
     decoder_weights,
     encoder_model,
     find_decoder,
+    prior_table,
     with_decoder,
+    with_site_prior,
 )
 from edgecolor.models.tune_photos import HOLD_OUT_RULE, MAX_SIDE, split_photos
 
 log = logging.getLogger(__name__)
 
-TUNE_RULE = ("among the evaluated steps (step 0 = the model as it came) and chroma curves (the model's own, or "
+TUNE_RULE = ("among the evaluated steps (step 0 = the model as it came and, with the site prior, the prior alone) "
+             "and chroma curves (the model's own, or "
              "none), the one whose held-out scores at the colour strength the strength rule picks for it have the "
              "best mean PSNR among those meeting every limit of the strength rule, else the best mean PSNR; "
              f"strength rule: {STRENGTH_RULE}")
@@ -78,6 +87,7 @@ class TuneConfig:
     first_eval: int = 10  # held-out evaluations at steps 10, 20, 40, 80 ...: early stopping needs the early steps
     crops_per_photo: int = 48
     seed: int = 0
+    site_prior: bool = True  # add the tuning photos' luma lookup to the decoder's output (module docstring, 3)
 
 
 class Decoder(nn.Module):
@@ -105,6 +115,18 @@ class Decoder(nn.Module):
     def weights(self) -> list[tuple[np.ndarray, np.ndarray]]:
         return [(c.weight.detach().numpy().copy(), c.bias.detach().numpy().copy()) for c in self.convs]
 
+    def zero_head(self) -> None:
+        """Make the output 0 (the residual of a site prior before any step); the other blocks keep their weights."""
+        with torch.no_grad():
+            self.convs[-1].weight.zero_()
+            self.convs[-1].bias.zero_()
+
+
+def site_prior(table: torch.Tensor, levels: torch.Tensor) -> torch.Tensor:
+    """The site prior of :func:`~edgecolor.models.tune_graph.with_site_prior` in PyTorch: ``table`` ``[256, 2]``
+    looked up at ``levels`` (int64 ``[N, 1, S, S]``, the network's luma rounded), averaged over 2 x 2 pixels."""
+    return F.avg_pool2d(table[levels[:, 0]].permute(0, 3, 1, 2), 2)
+
 
 class _OrtEncoder:
     """The model's encoder on ONNX Runtime with the interface :class:`FeatureCache` uses (``eval``, ``encode``)."""
@@ -117,6 +139,7 @@ class _OrtEncoder:
         return self
 
     def encode(self, x: torch.Tensor | np.ndarray) -> list[torch.Tensor]:
+        """Every output of the part (the encoder's taps, then the network's luma when it has that output)."""
         array = x.numpy() if isinstance(x, torch.Tensor) else x
         return [torch.from_numpy(f) for f in self.session.run(None, {self.name: array})]
 
@@ -169,9 +192,17 @@ def tune_colorizer(base: onnx.ModelProto, base_name: str, photos: list[Photo], c
     train, held = split_photos(photos)
     torch.manual_seed(cfg.seed)
     decoder = Decoder(decoder_weights(base, decoder_graph), decoder_graph.scale)
+    own = prior_table(base, decoder_graph)  # a tuned model's own prior, else None
+    came_with = None if own is None else torch.from_numpy(own)
+    table: torch.Tensor | None = None
+    if cfg.site_prior:
+        from edgecolor.models.lookup import build_lookup
+
+        table = torch.from_numpy(build_lookup(img for _, img in train).chroma)
 
     crops = max(cfg.batch, min(cfg.crops_per_photo * len(train), cfg.steps * cfg.batch))
-    cache = FeatureCache(scratch / "features", [*_photo_digest(train), str(cfg.seed)], crops)
+    cache = FeatureCache(scratch / "features", [*_photo_digest(train), str(cfg.seed)], crops,
+                         keep_luma=table is not None)
 
     def on_cache(done: int, total: int) -> None:
         report("encoder features", done, total, "")
@@ -182,12 +213,19 @@ def tune_colorizer(base: onnx.ModelProto, base_name: str, photos: list[Photo], c
     cache.build(_OrtEncoder(encoder_model(base, decoder_graph, from_frame=False)),  # type: ignore[arg-type]
                 CropSampler([img for _, img in train], cfg.seed).batch, batch=16, progress=on_cache)
     scorer = _HeldOutScorer(base, decoder_graph, held, report)
-    best = scorer.evaluate(decoder, 0)
+    best = scorer.evaluate(decoder, 0, came_with, "as it came")
     if stop:
         raise Stopped
     evaluated = [best]
-    best_weights = decoder.weights()
+    best_weights, best_table = decoder.weights(), came_with
     last_eval_s = best["seconds"]
+    if table is not None:
+        if came_with is None:  # a prior on a model without one: the decoder learns the residual from zero
+            decoder.zero_head()
+        found = scorer.evaluate(decoder, 0, table, "site prior")
+        evaluated.append(found)
+        if _rank(found) > _rank(best):
+            best, best_weights, best_table = found, decoder.weights(), table
 
     opt = torch.optim.AdamW(decoder.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     rng = np.random.default_rng(cfg.seed)
@@ -211,8 +249,12 @@ def tune_colorizer(base: onnx.ModelProto, base_name: str, photos: list[Photo], c
         for group in opt.param_groups:
             group["lr"] = cfg.lr * min(1.0, (step + 1) / 10) * 0.5 * (1 + math.cos(math.pi * min(done, 1.0)))
         t0 = time.monotonic()
-        feats, chroma = cache.batch(rng.integers(0, crops, size=cfg.batch), torch.device("cpu"))
-        loss = colour_loss(decoder(feats), chroma, cfg.neutral_weight)
+        idx = rng.integers(0, crops, size=cfg.batch)
+        feats, chroma = cache.batch(idx, torch.device("cpu"))
+        pred = decoder(feats)
+        if table is not None:
+            pred = pred + site_prior(table, cache.luma_levels(idx, torch.device("cpu")))
+        loss = colour_loss(pred, chroma, cfg.neutral_weight)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -224,26 +266,33 @@ def tune_colorizer(base: onnx.ModelProto, base_name: str, photos: list[Photo], c
         # evaluate at doubling steps, but spend at most a quarter of the time on it
         if (step >= next_eval and since_eval > 3 * last_eval_s) or step == cfg.steps:
             next_eval = 2 * step
-            found = scorer.evaluate(decoder, step)
+            found = scorer.evaluate(decoder, step, table, "tuned")
             evaluated.append(found)
             last_eval_s, since_eval = found["seconds"], 0.0
             if _rank(found) > _rank(best):
-                best, best_weights = found, decoder.weights()
+                best, best_weights, best_table = found, decoder.weights(), table
     if step and evaluated[-1]["step"] != step and not stop:
-        found = scorer.evaluate(decoder, step)  # the last steps, when time or the step count ended them
+        found = scorer.evaluate(decoder, step, table, "tuned")  # the last steps, when time or steps ended them
         evaluated.append(found)
         if _rank(found) > _rank(best):
-            best, best_weights = found, decoder.weights()
+            best, best_weights, best_table = found, decoder.weights(), table
     model = with_decoder(base, decoder_graph, best_weights)
+    if best_table is not None and best_table is not came_with:
+        model = with_site_prior(model, decoder_graph, best_table.numpy())
     gamma = best["chroma_gamma"]
     if gamma != _curve_gamma(base):
         model = with_chroma_curve(model, gamma)
     model = with_extra_default(model, "colour_strength", best["strength"])
-    brief = [{k: r[k] for k in ("step", "chroma_gamma", "strength")} | _rounded(r["row"]) for r in evaluated]
+    brief = [{k: r[k] for k in ("step", "candidate", "chroma_gamma", "strength")} | _rounded(r["row"])
+             for r in evaluated]
     record = {"base_model": base_name, "photos": {"tuned_on": [n for n, _ in train], "held_out": [n for n, _ in held],
                                                    "max_side": MAX_SIDE, "chosen_at_side": SELECT_SIDE},
               "hold_out_rule": HOLD_OUT_RULE, "rule": TUNE_RULE, "config": asdict(cfg),
               "steps": {"done": step, "chosen": best["step"], "planned": cfg.steps, "stopped_by": stopped_by},
+              "chosen": best["candidate"],
+              "site_prior": None if best_table is None else {
+                  "what": "mean chroma per luma level of the tuned-on photos, added to the decoder's output",
+                  "photos": len(train) if best_table is table else "the base model's"},
               "colour_strength": best["strength"], "chroma_gamma": gamma,
               "tune_seconds": round(time.monotonic() - started, 1), "torch_threads": torch.get_num_threads(),
               "evaluated": brief}
@@ -286,7 +335,9 @@ class _HeldOutScorer:
         self.photos = [(name, _shrink(img, SELECT_SIDE)) for name, img in held]
         self.grays = [to_gray_bgr(img) for _, img in self.photos]
         encoder = _OrtEncoder(encoder_model(base, graph, from_frame=True))
-        self.features = [[f.float() for f in encoder.encode(g[None])] for g in self.grays]
+        outputs = [[f.float() for f in encoder.encode(g[None])] for g in self.grays]
+        self.features = [out[:-1] for out in outputs]
+        self.levels = [torch.clamp(torch.floor(out[-1] + 0.5), 0, 255).long() for out in outputs]
         own = _curve_gamma(base)
         self.sessions, self.chroma_names = {}, {}
         for gamma in dict.fromkeys((own, 0.0)):
@@ -300,29 +351,33 @@ class _HeldOutScorer:
                 "colour_strength": np.array(strength, np.float32)}
         return np.asarray(self.sessions[gamma].run(None, feed)[0][0])
 
-    def evaluate(self, decoder: Decoder, step: int) -> dict:
+    def evaluate(self, decoder: Decoder, step: int, table: torch.Tensor | None, candidate: str) -> dict:
+        """The best chroma curve and strength for the held-out photos coloured by ``decoder`` (plus the site prior
+        of ``table``, if any); ``candidate`` names it in the record."""
         t0 = time.monotonic()
         was_training = decoder.training
         decoder.eval()
         with torch.no_grad():
-            chromas = [decoder(f).numpy() for f in self.features]
+            chromas = [(decoder(f) if table is None else decoder(f) + site_prior(table, lv)).numpy()
+                       for f, lv in zip(self.features, self.levels, strict=True)]
         decoder.train(was_training)
         best: dict | None = None
         for k, gamma in enumerate(self.sessions):
             self.report("scoring held-out photos", k, len(self.sessions), f"step {step}")
             groups = [(lambda g, s, c=c, gm=gamma: self.colour(g, c, s, gm), [photo])
                       for c, photo in zip(chromas, self.photos, strict=True)]
-            table = strength_table(groups)
-            strength = pick_strength(table)
-            row = next(r for r in table if r["strength"] == strength)
-            found = {"step": step, "chroma_gamma": gamma, "strength": strength, "row": row, "table": table}
+            rows = strength_table(groups)
+            strength = pick_strength(rows)
+            row = next(r for r in rows if r["strength"] == strength)
+            found = {"step": step, "candidate": candidate, "chroma_gamma": gamma, "strength": strength, "row": row,
+                     "table": rows}
             if best is None or _rank(found) > _rank(best):
                 best = found
         assert best is not None  # at least one curve
         self.report("scoring held-out photos", len(self.sessions), len(self.sessions), f"step {step}")
         best["seconds"] = time.monotonic() - t0
-        log.info("step %d: held-out %.2f dB (gray %.2f) at strength %s, curve %s", step, best["row"]["psnr_db"],
-                 best["row"]["gray_psnr_db"], best["strength"], best["chroma_gamma"])
+        log.info("step %d (%s): held-out %.2f dB (gray %.2f) at strength %s, curve %s", step, candidate,
+                 best["row"]["psnr_db"], best["row"]["gray_psnr_db"], best["strength"], best["chroma_gamma"])
         return best
 
 

@@ -10,7 +10,9 @@ rest of the model as it is. Here, without PyTorch:
 - :func:`encoder_model` and :func:`colour_model` are the graph before and after the decoder, run by ONNX Runtime:
   the frozen encoder's features come from the model itself (whatever its encoder's weights), and the output frame
   from its own colour math (chroma curve, colour strength, upsampling), so nothing is re-implemented;
-- :func:`with_decoder` writes new decoder weights into a copy of the model, everything else unchanged.
+- :func:`with_decoder` writes new decoder weights into a copy of the model, everything else unchanged;
+- :func:`with_site_prior` adds (or replaces) the site prior: a luma lookup of a site's mean chroma, added to the
+  decoder's output, so the decoder learns only what the lookup gets wrong.
 """
 
 from __future__ import annotations
@@ -22,7 +24,18 @@ import onnx
 from onnx import helper, numpy_helper
 
 from edgecolor.errors import ModelError
-from edgecolor.graph.contract import FRAME, FRAME_OUT, NET_CHROMA, NET_LUMA, RAW_CHROMA, FrameModelInfo
+from edgecolor.graph.contract import (
+    FRAME,
+    FRAME_OUT,
+    NET_CHROMA,
+    NET_LUMA,
+    PRIOR_CHROMA,
+    PRIOR_SCOPE,
+    PRIOR_TABLE,
+    RAW_CHROMA,
+    FrameModelInfo,
+)
+from edgecolor.graph.pieces import GraphBuilder
 
 NOT_OURS = ("tune adapts edgecolor's own colorizer: pass --model colorizer or a model from edgecolor train or tune "
             "colorizer")
@@ -41,12 +54,16 @@ class Block:
 class DecoderGraph:
     """``taps``: the encoder features the decoder reads, finest (stride 2) first, the deepest last; ``blocks``: the
     decoder's convolutions in execution order (one per skip feature, then the head); ``scale``: the constant the
-    head's output is multiplied by; ``chroma``: the decoder's output tensor (before any chroma curve)."""
+    head's output is multiplied by; ``chroma``: the network's chroma before any chroma curve (the decoder's output,
+    plus the site prior when there is one); ``residual``: the decoder's own output; ``prior``: whether a site prior
+    (:func:`with_site_prior`) is added to it."""
 
     taps: tuple[str, ...]
     blocks: tuple[Block, ...]
     scale: float
     chroma: str
+    residual: str
+    prior: bool = False
 
 
 def _constant(model: onnx.ModelProto, name: str) -> np.ndarray | None:
@@ -88,7 +105,12 @@ def find_decoder(model: onnx.ModelProto, name: str = "the model") -> DecoderGrap
             raise ModelError(f"{name}'s decoder convolution {found.name[:40]} is not a padded 3x3 with bias", NOT_OURS)
         return Block(found.input[1], found.input[2], relu)
 
-    mul = node(chroma, "Mul")
+    residual = chroma
+    add = producer.get(chroma)
+    prior = add is not None and add.op_type == "Add" and PRIOR_CHROMA in add.input
+    if prior:
+        residual = next(i for i in add.input if i != PRIOR_CHROMA)
+    mul = node(residual, "Mul")
     scale = _constant(model, mul.input[1])
     if scale is None or scale.size != 1:
         raise ModelError(f"{name}'s chroma output is not scaled by a constant", NOT_OURS)
@@ -108,7 +130,7 @@ def find_decoder(model: onnx.ModelProto, name: str = "the model") -> DecoderGrap
         if producer.get(x) is None or producer[x].op_type != "Relu":
             break  # the deepest encoder feature
     return DecoderGraph(taps=(*skips, x), blocks=tuple(reversed(blocks)), scale=float(scale.ravel()[0]),
-                        chroma=chroma)
+                        chroma=chroma, residual=residual, prior=prior)
 
 
 def decoder_weights(model: onnx.ModelProto, decoder: DecoderGraph) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -130,6 +152,53 @@ def with_decoder(model: onnx.ModelProto, decoder: DecoderGraph,
             if tuple(old.dims) != value.shape:
                 raise ValueError(f"{tensor}: shape {value.shape}, the model has {tuple(old.dims)}")
             old.CopyFrom(numpy_helper.from_array(np.ascontiguousarray(value, np.float32), tensor))
+    return out
+
+
+def prior_table(model: onnx.ModelProto, decoder: DecoderGraph) -> np.ndarray | None:
+    """The site prior's table of a model that has one (``float32 [256, 2]``), else None."""
+    if not decoder.prior:
+        return None
+    found = _constant(model, PRIOR_TABLE)
+    if found is None:
+        raise ModelError("the model's site prior has no table", NOT_OURS)
+    return found.astype(np.float32)
+
+
+def with_site_prior(model: onnx.ModelProto, decoder: DecoderGraph, table: np.ndarray) -> onnx.ModelProto:
+    """A copy of ``model`` whose network chroma is the decoder's output plus the site prior of ``table``
+    (``float32 [256, 2]``, mean centred chroma per luma level: :class:`edgecolor.models.lookup.LumaLookup`), looked up
+    at each pixel of the network's luma :data:`NET_LUMA` and averaged over 2 x 2 pixels to the decoder's output
+    (half the network's size). A model that has a prior gets ``table`` in its place. Every engine runs it: it is
+    Add, Floor, Clip, Cast, Gather, Transpose and AveragePool inside the network's scope."""
+    table = np.ascontiguousarray(table, np.float32)
+    if table.shape != (256, 2):
+        raise ValueError(f"a site prior table is float32 [256, 2], got {table.shape}")
+    out = onnx.ModelProto()
+    out.CopyFrom(model)
+    graph = out.graph
+    if decoder.prior:
+        old = next(t for t in graph.initializer if t.name == PRIOR_TABLE)
+        old.CopyFrom(numpy_helper.from_array(table, PRIOR_TABLE))
+        return out
+    nodes = list(graph.node)
+    head = next(n for n in nodes if decoder.chroma in n.output)
+    residual = PRIOR_SCOPE + "residual"
+    head.output[:] = [residual if o == decoder.chroma else o for o in head.output]
+    b = GraphBuilder(PRIOR_SCOPE)
+    level = b.op("Clip", [b.op("Floor", [b.op("Add", [NET_LUMA, b.const(0.5, "half")])]),
+                          b.const(0.0, "lo"), b.const(255.0, "hi")])
+    looked = b.op("Gather", [PRIOR_TABLE, b.op("Cast", [level], to=onnx.TensorProto.INT32)], axis=0)  # [N,1,S,S,2]
+    per_pixel = b.op("Transpose", [b.op("Squeeze", [looked, b.const([1], "axis", dtype=np.int64)])],
+                     perm=[0, 3, 1, 2])
+    b.op("AveragePool", [per_pixel], PRIOR_CHROMA, kernel_shape=[2, 2], strides=[2, 2])
+    b.op("Add", [residual, PRIOR_CHROMA], decoder.chroma)
+    at = nodes.index(head) + 1
+    nodes[at:at] = b.nodes
+    del graph.node[:]
+    graph.node.extend(nodes)
+    graph.initializer.extend([numpy_helper.from_array(table, PRIOR_TABLE), *b.initializers])
+    onnx.checker.check_model(out)
     return out
 
 
@@ -175,8 +244,11 @@ def _extract(model: onnx.ModelProto, inputs: list[str], outputs: list[str]) -> o
 def encoder_model(model: onnx.ModelProto, decoder: DecoderGraph, from_frame: bool) -> onnx.ModelProto:
     """The encoder alone: from the network's luma ``net/luma`` (``float32 [N, 1, S, S]``, training crops) or, with
     ``from_frame``, from the ``frame`` input (``uint8 [N, H, W, 3]``, through the model's own downscale), to the
-    features the decoder reads (:attr:`DecoderGraph.taps`)."""
-    return _extract(model, [FRAME if from_frame else NET_LUMA], list(decoder.taps))
+    features the decoder reads (:attr:`DecoderGraph.taps`); from the frame, the network's luma is a last output
+    (what a site prior looks up)."""
+    if from_frame:
+        return _extract(model, [FRAME], [*decoder.taps, NET_LUMA])
+    return _extract(model, [NET_LUMA], list(decoder.taps))
 
 
 def colour_model(model: onnx.ModelProto, decoder: DecoderGraph) -> onnx.ModelProto:

@@ -186,6 +186,15 @@ def test_cached_features_give_the_same_chroma_as_the_encoder(net, tmp_path):
     again.build(net, lambda k: (_ for _ in ()).throw(AssertionError("rebuilt")), batch=2)
     other = FeatureCache(tmp_path / "f", ["other photos"], n=5)._state()
     assert other == {}  # a cache of other photos is never reused
+    assert FeatureCache(tmp_path / "f", ["a", "b"], n=5, keep_luma=True)._state() == {}  # no luma kept: rebuilt
+    kept = FeatureCache(tmp_path / "g", ["a", "b"], n=5, keep_luma=True)
+    lumas.clear()
+    kept.build(net, sample, batch=2)
+    order = np.array([4, 0, 2])
+    levels = kept.luma_levels(order, torch.device("cpu"))
+    assert levels.dtype == torch.int64 and levels.shape == (3, 1, NET_SIZE, NET_SIZE)
+    expected = np.rint(np.concatenate(lumas)[np.sort(order)])
+    assert np.array_equal(levels.numpy(), expected)  # the crops batch() returns for the same indices
 
 
 def test_neutral_truth_makes_false_colour_cost_more():

@@ -14,7 +14,15 @@ import pytest
 from edgecolor.errors import ModelError
 from edgecolor.graph.contract import FrameModelInfo
 from edgecolor.graph.pieces import with_extra_default
-from edgecolor.models.tune_graph import colour_model, decoder_weights, encoder_model, find_decoder, with_decoder
+from edgecolor.models.tune_graph import (
+    colour_model,
+    decoder_weights,
+    encoder_model,
+    find_decoder,
+    prior_table,
+    with_decoder,
+    with_site_prior,
+)
 from edgecolor.models.tune_photos import split_photos
 from edgecolor.registry import ASSETS
 
@@ -49,14 +57,44 @@ def test_encoder_decoder_and_colour_math_apart_give_the_whole_models_frame(shipp
     decoder = find_decoder(shipped)
     assert decoder.scale == 64.0 and len(decoder.taps) == 5 and len(decoder.blocks) == 5
     frame = random_bgr(60, 80, seed=3)[None]
-    feats = _session(encoder_model(shipped, decoder, from_frame=True)).run(None, {"frame": frame})
+    *feats, luma = _session(encoder_model(shipped, decoder, from_frame=True)).run(None, {"frame": frame})
     assert [f.shape[1] for f in feats] == [16, 24, 40, 112, 320]  # finest first, the deepest last
+    assert luma.shape == (1, 1, 224, 224) and 0 <= luma.min() and luma.max() <= 255  # the network's luma, 0..255
     chroma = _decode(decoder_weights(shipped, decoder), decoder.scale, feats)
     strength = np.array(0.3125, np.float32)
     parts = _session(colour_model(shipped, decoder)).run(
         None, {"frame": frame, decoder.chroma: chroma, "colour_strength": strength})[0]
     whole = _session(shipped).run(None, {"frame": frame})[0]
     assert np.abs(parts.astype(int) - whole).max() <= 1  # float sums in another order: one rounding step at most
+
+
+def test_the_site_prior_in_the_graph_is_the_lookup_tune_trains_with(shipped):
+    import torch
+
+    from edgecolor.models.tune import site_prior
+
+    decoder = find_decoder(shipped)
+    table = np.stack([np.linspace(-30, 30, 256), np.linspace(20, -10, 256)], 1).astype(np.float32)
+    with_prior = with_site_prior(shipped, decoder, table)
+    found = find_decoder(with_prior)
+    assert found.prior and not decoder.prior and found.chroma == decoder.chroma and found.blocks == decoder.blocks
+    assert np.array_equal(prior_table(with_prior, found), table) and prior_table(shipped, decoder) is None
+    frame = random_bgr(60, 80, seed=4)[None]
+    *feats, luma = _session(encoder_model(with_prior, found, from_frame=True)).run(None, {"frame": frame})
+    levels = torch.clamp(torch.floor(torch.from_numpy(luma) + 0.5), 0, 255).long()
+    chroma = _decode(decoder_weights(with_prior, found), found.scale, feats)
+    prior = site_prior(torch.from_numpy(table), levels).numpy()
+    assert np.abs(prior).max() > 5
+    strength = np.array(0.3125, np.float32)
+    parts = _session(colour_model(with_prior, found)).run(
+        None, {"frame": frame, found.chroma: chroma + prior, "colour_strength": strength})[0]
+    whole = _session(with_prior).run(None, {"frame": frame})[0]
+    assert np.abs(parts.astype(int) - whole).max() <= 1
+    assert np.abs(whole.astype(int) - _session(shipped).run(None, {"frame": frame})[0]).max() > 3
+    again = with_site_prior(with_prior, found, np.zeros_like(table))  # a second prior replaces the first
+    assert len(again.graph.node) == len(with_prior.graph.node)
+    assert np.abs(_session(again).run(None, {"frame": frame})[0].astype(int)
+                  - _session(shipped).run(None, {"frame": frame})[0]).max() <= 1
 
 
 def test_new_decoder_weights_change_the_frame_and_nothing_else(shipped):
