@@ -14,6 +14,9 @@ photos on PSNR, Delta E and false colour at once, with colour recall >= 0.6, col
 photo more than 2 dB below gray, and the tune within 10 minutes.
 
     python benchmarks/tune_collection.py --out benchmarks/results/2026-12-07-tune-kphotoalbum
+
+``--corpus DIR --source NAME`` takes the collection from a corpus of ``edgecolor data fetch`` instead: the photos of
+one source in its manifest (e.g. ``mvtb-data``: lawns, trees, flowers, streets), in manifest order.
 """
 
 from __future__ import annotations
@@ -38,6 +41,14 @@ def photos_of(package: str, work: Path) -> list[Path]:
     return sorted(p for p in root.glob("*.jpg") if p.name not in skip)
 
 
+def photos_of_source(corpus: Path, source: str) -> list[Path]:
+    entries = json.loads((corpus / "manifest.json").read_text())["entries"]
+    found = sorted(corpus / e["file"] for e in entries if e["source"] == source)
+    if len(found) < 12:
+        raise SystemExit(f"{corpus} has {len(found)} photos of {source}: need at least 12")
+    return found
+
+
 def edgecolor(*args: str) -> tuple[dict, float]:
     t0 = time.monotonic()
     proc = subprocess.run([sys.executable, "-c", "from edgecolor.cli import main; main()", *args],
@@ -60,10 +71,17 @@ def bar(tuned: dict, lookup: dict, tune_s: float) -> dict[str, bool]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--package", default="kphotoalbum", choices=sorted(PACKAGES))
+    ap.add_argument("--corpus", type=Path, help="a corpus folder: take the photos of --source from it instead")
+    ap.add_argument("--source", help="with --corpus: the source whose photos form the collection")
     ap.add_argument("--work", type=Path, default=Path("runs/tune-collection"))
     ap.add_argument("--out", type=Path, required=True, help="record path without extension (.json is written)")
     args = ap.parse_args()
-    photos = photos_of(args.package, args.work / "debs")
+    if args.corpus:
+        if not args.source:
+            ap.error("--corpus needs --source")
+        photos, name = photos_of_source(args.corpus, args.source), args.source
+    else:
+        photos, name = photos_of(args.package, args.work / "debs"), args.package
     n = len(photos)
     picked = {round(i * n / 10) for i in range(10)}
     tune_dir, rest_dir = args.work / "tune10", args.work / "rest"
@@ -72,7 +90,7 @@ def main() -> None:
         folder.mkdir(parents=True)
     for i, p in enumerate(photos):
         shutil.copy(p, (tune_dir if i in picked else rest_dir) / p.name)
-    model = args.work / f"{args.package}.onnx"
+    model = args.work / f"{name}.onnx"
     load_before = Path("/proc/loadavg").read_text().split()[0]
     tuned_run, tune_s = edgecolor("tune", "colorizer", str(tune_dir), "-o", str(model), "--json", "-y")
     scores = {}
@@ -85,10 +103,10 @@ def main() -> None:
             "lookup (same 10 photos, 0.5)": scores["tuned"]["lookup"], "tuned": scores["tuned"]["model"]}
     table = {who: {k: row[k] for k in keys} for who, row in rows.items()}
     checks = bar(table["tuned"], table["lookup (same 10 photos, 0.5)"], tune_s)
-    record = {"package": args.package, "photos": n, "tuned_on": sorted(p.name for p in tune_dir.iterdir()),
+    record = {"package": name, "photos": n, "tuned_on": sorted(p.name for p in tune_dir.iterdir()),
               "scored": sorted(p.name for p in rest_dir.iterdir()), "tune_wall_s": round(tune_s, 1),
-              "tune": {k: tuned_run[k] for k in ("steps", "colour_strength", "chroma_gamma", "tune_seconds",
-                                                 "held_out", "photos")},
+              "tune": {k: tuned_run.get(k) for k in ("steps", "chosen", "site_prior", "colour_strength",
+                                                     "chroma_gamma", "tune_seconds", "held_out", "photos")},
               "scored_table": table, "per_photo": {w: s["per_photo"] for w, s in scores.items()},
               "done_means": checks, "all_met": all(checks.values()),
               "machine": {"cpu": platform.processor() or platform.machine(), "load_before": load_before,
