@@ -23,7 +23,11 @@ def colorizer(
     model: Annotated[str, typer.Option(help="Shipped model name or frame-model .onnx path.")] = "colorizer",
     colour_strength: Annotated[float | None, typer.Option("--colour-strength", callback=bounded(0, 4),
                                                           help="Override the model's default chroma scale.")] = None,
-    sheet: Annotated[Path | None, typer.Option(help="Write a contact sheet PNG: gray input | ours | truth.")] = None,
+    sheet: Annotated[Path | None, typer.Option(help="Write a contact sheet (.png or .jpg): gray input | ours | "
+                                                    "truth.")] = None,
+    sheet_photo: Annotated[list[str] | None, typer.Option(
+        help="With --sheet: this photo on the sheet (its file name without extension; repeat, shown in that order) "
+             "[default: the first 8, then the worst].")] = None,
     classifier: Annotated[bool, typer.Option(
         help="ImageNet-classifier agreement test (needs edgecolor[train]).")] = True,
     validation: Annotated[bool, typer.Option(
@@ -51,12 +55,14 @@ def colorizer(
 
     \b
     Example: edgecolor eval colorizer --data data/eval --sheet docs/colorizer_sheet.png
+    Example: edgecolor eval colorizer --data data/eval --sheet strip.jpg --sheet-photo chelsea --sheet-photo rocket
     Example: edgecolor eval colorizer --data data/corpus --validation --model runs/cv1/colorizer.onnx --val-fold 1"""
     from edgecolor.backends import open_engine
     from edgecolor.choices import CpuPath, Task
-    from edgecolor.errors import MissingDependency
+    from edgecolor.errors import InputError, MissingDependency
     from edgecolor.evaluation.colorizer import (
         Colorize,
+        check_sheet_photos,
         evaluate_colorizer,
         load_photos,
         load_validation_photos,
@@ -67,8 +73,13 @@ def colorizer(
     )
     from edgecolor.registry import resolve_model
 
+    if sheet_photo and sheet is None:
+        raise InputError("--sheet-photo chooses the photos of a contact sheet", "add --sheet FILE.png")
+    if sheet is not None and sheet.suffix.lower() not in (".png", ".jpg", ".jpeg"):
+        raise InputError(f"--sheet {sheet} is not a .png or .jpg file", "name it e.g. colorizer_sheet.png")
     by_source = validation
     photos = load_validation_photos(data, val_fold) if by_source else load_photos(data)
+    check_sheet_photos(photos, sheet_photo or ())
     if sheet is not None:
         from edgecolor.overwrite import refuse_overwrite
 
@@ -100,7 +111,6 @@ def colorizer(
     else:
         from functools import partial
 
-        from edgecolor.errors import InputError
         from edgecolor.models.lookup import apply_lookup
 
         if not by_source and source.resolve() == data.resolve():
@@ -109,7 +119,8 @@ def colorizer(
         prior, baseline = lookup_baseline(source, photos, val_fold if by_source else None)
         baseline["strength"] = lookup_strength
         colour_lookup = partial(apply_lookup, prior, strength=lookup_strength)
-    result = evaluate_colorizer(lambda f: engine(f, **extra), photos, top1, sheet, lookup=colour_lookup)
+    result = evaluate_colorizer(lambda f: engine(f, **extra), photos, top1, sheet, lookup=colour_lookup,
+                                sheet_photos=sheet_photo)
     result["lookup_baseline"] = baseline
     sources = {} if by_source else photo_sources(data)
     if by_source or sources:

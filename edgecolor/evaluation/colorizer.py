@@ -14,7 +14,7 @@ photos scored) is the simplest prior the network must beat.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
 
@@ -34,7 +34,7 @@ from edgecolor.models.scoring import (
     refuse_gray,
     score,
 )
-from edgecolor.quality import colour_recall, colourfulness, contact_sheet, false_colour, psnr
+from edgecolor.quality import colour_recall, colourfulness, contact_sheet, delta_e76, false_colour, psnr
 
 WORST = 5
 
@@ -108,8 +108,9 @@ def _share(value: float) -> float | None:
 
 def per_source(per_photo: list[dict], sources: dict[str, str] | None = None) -> dict[str, dict]:
     """Mean PSNR of model and gray, and photos more than :data:`BAD_DB` below gray, per source: ``sources[name]``
-    where given, else the ``SOURCE/`` prefix of the photo's name. Rows with colour recall and false colour (model,
-    gray, lookup) add their means over the source's photos that have pixels to score (``None``: none has)."""
+    where given, else the ``SOURCE/`` prefix of the photo's name (any grouping of the photos works: a scene type
+    per photo too). Rows with Delta E76 (model, gray, lookup) add its mean; rows with colour recall and false
+    colour, their means over the source's photos that have pixels to score (``None``: none has)."""
     groups: dict[str, list[dict]] = {}
     for row in per_photo:
         src = (sources or {}).get(row["name"]) or row["name"].rsplit("/", 1)[0]
@@ -119,8 +120,9 @@ def per_source(per_photo: list[dict], sources: dict[str, str] | None = None) -> 
         entry = {"photos": len(rows), "psnr_model": float(np.mean([r["psnr_model"] for r in rows])),
                  "psnr_gray": float(np.mean([r["psnr_gray"] for r in rows])),
                  "below_gray_2db": sum(r["psnr_gray"] - r["psnr_model"] > BAD_DB for r in rows)}
-        if "psnr_lookup" in rows[0]:
-            entry["psnr_lookup"] = float(np.mean([r["psnr_lookup"] for r in rows]))
+        for key in ("psnr_lookup", *(f"delta_e76_{who}" for who in ("model", "gray", "lookup"))):
+            if key in rows[0]:
+                entry[key] = float(np.mean([r[key] for r in rows]))
         for key in (f"{m}_{who}" for m in ("colour_recall", "false_colour") for who in ("model", "gray", "lookup")):
             if key in rows[0]:
                 entry[key] = mean_defined([r[key] for r in rows])
@@ -168,12 +170,25 @@ def _digest(img: np.ndarray) -> str:
     return hashlib.sha256(repr(img.shape).encode() + img.tobytes()).hexdigest()
 
 
+def check_sheet_photos(photos: list[Photo], wanted: Sequence[str]) -> None:
+    """Raises :class:`InputError` for a name in ``wanted`` that is not one of ``photos``."""
+    names = [name for name, _ in photos]
+    unknown = [n for n in wanted if n not in names]
+    if unknown:
+        raise InputError(f"--sheet-photo {unknown[0]} is not one of the {len(photos)} photos scored",
+                         f"name a photo by its file name without the extension, e.g. {names[0]}")
+
+
 def evaluate_colorizer(colorize: Colorize, photos: list[Photo], top1: Callable[[np.ndarray], int] | None = None,
-                       sheet: Path | None = None, sheet_rows: int = 8, lookup: Colorize | None = None) -> dict:
+                       sheet: Path | None = None, sheet_rows: int = 8, lookup: Colorize | None = None,
+                       sheet_photos: Sequence[str] | None = None) -> dict:
     """Scores of the colorizer, of the gray input and, given ``lookup`` (the luma-lookup baseline as a colorizer
     of gray frames), of that baseline; ``worst`` lists the photos the colorizer hurts most. Per photo: PSNR,
-    colourfulness, colour recall and false colour of each. The contact sheet shows the first ``sheet_rows``
-    photos, then the worst ones not already shown."""
+    Delta E76, colourfulness, colour recall and false colour of each. The contact sheet (gray input | model |
+    truth, one row per photo) shows the photos named in ``sheet_photos``, in that order, or else the first
+    ``sheet_rows`` photos, then the worst ones not already shown. Raises :class:`InputError` for a name in
+    ``sheet_photos`` that is not one of ``photos``, before any photo is colorized."""
+    check_sheet_photos(photos, sheet_photos or ())
     refuse_gray(photos)
     truths = [img for _, img in photos]
     grays = [to_gray_bgr(img) for img in truths]
@@ -196,6 +211,7 @@ def evaluate_colorizer(colorize: Colorize, photos: list[Photo], top1: Callable[[
         row |= {"colourfulness_model": round(colourfulness(outputs[i]), 1),
                 "colourfulness_truth": round(colourfulness(t), 1)}
         for who, outs in candidates.items():
+            row[f"delta_e76_{who}"] = round(delta_e76(outs[i], t), 2)
             row[f"colour_recall_{who}"] = _share(colour_recall(outs[i], t))
             row[f"false_colour_{who}"] = _share(false_colour(outs[i], t))
         per_photo.append(row)
@@ -203,7 +219,11 @@ def evaluate_colorizer(colorize: Colorize, photos: list[Photo], top1: Callable[[
     if sheet is not None:
         from edgecolor.imageio import write_image
 
-        shown = list(range(min(sheet_rows, len(photos)))) + [i for i in order[:4] if i >= sheet_rows]
+        if sheet_photos:
+            names = [name for name, _ in photos]
+            shown = [names.index(n) for n in sheet_photos]
+        else:
+            shown = list(range(min(sheet_rows, len(photos)))) + [i for i in order[:4] if i >= sheet_rows]
         rows = [[grays[i], outputs[i], truths[i]] for i in shown]
         write_image(sheet, contact_sheet(rows, ["gray input", "edgecolor", "truth"], cell=200))
     return result

@@ -144,3 +144,51 @@ def test_on_validation_the_baseline_comes_from_the_sources_the_fold_trains_on(tm
     assert len(val) > 0 and out["photos"] == len(val) and out["lookup_baseline"]["photos"] == len(train) > 0
     assert "fold 1" in out["lookup_baseline"]["built_from"] and out["lookup_baseline"]["strength"] == 0.25
     assert all(f"colour_recall_{who}" in row for row in out["per_source"].values() for who in WHO)
+
+
+def test_sheet_photo_chooses_the_rows_of_the_contact_sheet_in_order(tmp_path):
+    data = folder(tmp_path / "eval", range(4))
+    model = tiny_colorizer(tmp_path / "t.onnx")
+    sheet = tmp_path / "strip.jpg"
+    res = invoke("--data", data, "--model", model, "--no-classifier", "--no-lookup", "--json", "--sheet", sheet,
+                 "--sheet-photo", "p3", "--sheet-photo", "p1")
+    assert res.exit_code == 0, res.output
+    img = cv2.imread(str(sheet))
+    assert img.shape == (28 + 2 * 200, 3 * 200, 3)  # a 28-pixel header, then one 200-pixel row per photo
+
+    def truth_error(row: int, seed: int) -> float:  # the truth column of that row against photo p<seed>
+        tile = img[28 + 200 * row: 28 + 200 * (row + 1), 400:600].astype(np.float32)
+        return float(np.abs(tile - cv2.resize(photo(seed), (200, 200), interpolation=cv2.INTER_AREA)).mean())
+
+    assert truth_error(0, 3) < 3 < truth_error(0, 1) and truth_error(1, 1) < 3 < truth_error(1, 3)
+
+
+def test_sheet_photo_refuses_a_photo_not_scored_and_a_missing_sheet(tmp_path):
+    data = folder(tmp_path / "eval", range(2))
+    model = tiny_colorizer(tmp_path / "t.onnx")
+    sheet = tmp_path / "strip.png"
+    for args, said in [(("--sheet", sheet, "--sheet-photo", "p7"), "--sheet-photo p7 is not one of the 2 photos"),
+                       (("--sheet-photo", "p1"), "--sheet-photo chooses the photos of a contact sheet"),
+                       (("--sheet", tmp_path / "strip.gif"), "is not a .png or .jpg file")]:
+        res = invoke("--data", data, "--model", model, "--no-classifier", "--no-lookup", *args)
+        lines = [ln for ln in res.output.splitlines() if ln.strip()]
+        assert res.exit_code == 2 and said in lines[0], res.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["eval", "t.onnx"]  # nothing written
+
+
+def test_per_photo_and_per_group_delta_e():
+    from edgecolor.colour import to_gray_bgr
+    from edgecolor.evaluation.colorizer import evaluate_colorizer, per_source
+    from edgecolor.quality import delta_e76
+
+    photos = [(f"p{s}", photo(s)) for s in range(3)]
+    tint = lambda g: to_gray_bgr(g) // 2 + np.uint8(60)  # noqa: E731
+    result = evaluate_colorizer(tint, photos)
+    rows = result["per_photo"]
+    for (_, truth), row in zip(photos, rows, strict=True):
+        assert row["delta_e76_model"] == round(delta_e76(tint(to_gray_bgr(truth)), truth), 2)
+        assert row["delta_e76_gray"] == round(delta_e76(to_gray_bgr(truth), truth), 2)
+    groups = per_source(rows, {"p0": "x", "p1": "x", "p2": "y"})
+    x = (rows[0]["delta_e76_model"] + rows[1]["delta_e76_model"]) / 2
+    assert groups["x"]["delta_e76_model"] == pytest.approx(x)
+    assert groups["y"]["delta_e76_gray"] == rows[2]["delta_e76_gray"] and "delta_e76_lookup" not in groups["y"]
