@@ -117,8 +117,10 @@ def evaluate(data: Path, model: str, strip_path: Path | None, strip: list[str]) 
     print("edgecolor " + " ".join(cmd), file=sys.stderr)
     proc = subprocess.run([sys.executable, "-c", "from edgecolor.cli import main; main()", *cmd],
                           capture_output=True, text=True)
-    if proc.returncode != 0:
-        sys.exit(f"edgecolor eval colorizer failed (exit {proc.returncode}): {proc.stderr.strip()[-500:]}")
+    if proc.returncode != 0:  # its own one-line error, and its exit status (2: an input to fix)
+        said = proc.stderr.strip().splitlines()
+        print(said[-1] if said else f"edgecolor eval colorizer exited {proc.returncode}", file=sys.stderr)
+        sys.exit(proc.returncode)
     return json.loads(proc.stdout)
 
 

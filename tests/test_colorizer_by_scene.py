@@ -102,3 +102,9 @@ def test_the_script_runs_the_evaluation_and_draws_the_strip(tmp_path):
     assert "| x | 2 |" in res.stdout and "| y | 1 |" in res.stdout and "- p2 (y):" in res.stdout
     assert cv2.imread(str(strip)).shape[:2] == (28 + 2 * 200, 3 * 250)  # header, two rows of 250 x 200 tiles
     assert [r["name"] for r in json.loads((tmp_path / "saved.json").read_text())["per_photo"]] == ["p0", "p1", "p2"]
+
+
+def test_the_evaluations_one_line_error_and_exit_status_come_through(tmp_path):
+    res = run_script("--data", tmp_path / "none", "--strip", tmp_path / "strip.jpg", cwd=tmp_path)
+    assert res.returncode == 2 and "evaluation folder" in res.stderr.strip().splitlines()[-1], res.stderr
+    assert not (tmp_path / "strip.jpg").exists()
