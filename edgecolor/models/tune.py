@@ -7,11 +7,12 @@ its colour math, and trains only its decoder on crops of those photos, starting 
 1. the photos are split by :data:`~edgecolor.models.tune_photos.HOLD_OUT_RULE`; the held-out ones never train;
 2. the encoder's features of the training crops are computed once, by the model's own graph on ONNX Runtime
    (:mod:`edgecolor.models.tune_graph`), and cached (:class:`~edgecolor.models.feature_cache.FeatureCache`);
-3. with the site prior (the default), the decoder's output is added to a luma lookup of the training photos' mean
-   chroma (:mod:`edgecolor.models.lookup`, pooled to the decoder's output), and its head starts at zero: at step
-   0 the model colours exactly as the site's own lookup table does, and the decoder learns only what the table gets
-   wrong (which white is a wall and which beige is a sofa). A site's photos carry a lot in that table alone: its
-   colours and how they go with brightness;
+3. with the site prior (the default), a luma lookup of the training photos' mean chroma
+   (:mod:`edgecolor.models.lookup`, pooled to the decoder's output) times a learnt gain is added to the decoder's
+   output. The gain starts at 0, so training starts from the model as it came and takes as much of the site's
+   table as helps; the decoder learns what the table gets wrong (which white is a wall and which beige a sofa). A
+   site's photos carry a lot in that table alone: its colours and how they go with brightness, so the table alone
+   (the decoder's output zero) is a candidate too;
 4. the decoder trains with the training recipe's loss (:func:`~edgecolor.models.train_colorizer.colour_loss`);
    every so often, and at step 0 (the model as it came, and with the site prior the table alone), the held-out
    photos are coloured through the model's own colour math at each colour strength and chroma curve, and scored;
@@ -26,6 +27,7 @@ ends the steps and keeps the best checkpoint evaluated so far.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import logging
 import math
@@ -88,6 +90,7 @@ class TuneConfig:
     crops_per_photo: int = 48
     seed: int = 0
     site_prior: bool = True  # add the tuning photos' luma lookup to the decoder's output (module docstring, 3)
+    prior_lr: float = 0.02  # the site prior's gain: from 0 to 1 in ~50 steps when the photos want all of it
 
 
 class Decoder(nn.Module):
@@ -194,11 +197,19 @@ def tune_colorizer(base: onnx.ModelProto, base_name: str, photos: list[Photo], c
     decoder = Decoder(decoder_weights(base, decoder_graph), decoder_graph.scale)
     own = prior_table(base, decoder_graph)  # a tuned model's own prior, else None
     came_with = None if own is None else torch.from_numpy(own)
-    table: torch.Tensor | None = None
+    table: torch.Tensor | None = None  # the tuning photos' lookup
+    gain = nn.Parameter(torch.zeros(()))
     if cfg.site_prior:
         from edgecolor.models.lookup import build_lookup
 
         table = torch.from_numpy(build_lookup(img for _, img in train).chroma)
+
+    def prior_now() -> torch.Tensor | None:
+        """The prior the model adds now: its own, plus the gain times the tuning photos' table."""
+        if table is None:
+            return came_with
+        mixed = gain.detach() * table
+        return mixed if came_with is None else came_with + mixed
 
     crops = max(cfg.batch, min(cfg.crops_per_photo * len(train), cfg.steps * cfg.batch))
     cache = FeatureCache(scratch / "features", [*_photo_digest(train), str(cfg.seed)], crops,
@@ -219,15 +230,18 @@ def tune_colorizer(base: onnx.ModelProto, base_name: str, photos: list[Photo], c
     evaluated = [best]
     best_weights, best_table = decoder.weights(), came_with
     last_eval_s = best["seconds"]
-    if table is not None:
-        if came_with is None:  # a prior on a model without one: the decoder learns the residual from zero
-            decoder.zero_head()
-        found = scorer.evaluate(decoder, 0, table, "site prior")
+    if table is not None:  # the table alone: a decoder whose output is zero
+        alone = copy.deepcopy(decoder)
+        alone.zero_head()
+        found = scorer.evaluate(alone, 0, table, "site prior") | {"gain": 1.0}
         evaluated.append(found)
         if _rank(found) > _rank(best):
-            best, best_weights, best_table = found, decoder.weights(), table
+            best, best_weights, best_table = found, alone.weights(), table
 
-    opt = torch.optim.AdamW(decoder.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    groups = [{"params": list(decoder.parameters()), "lr": cfg.lr, "base_lr": cfg.lr}]
+    if table is not None:
+        groups.append({"params": [gain], "lr": cfg.prior_lr, "base_lr": cfg.prior_lr, "weight_decay": 0.0})
+    opt = torch.optim.AdamW(groups, weight_decay=cfg.weight_decay)
     rng = np.random.default_rng(cfg.seed)
     train_started = time.monotonic()
     step, stopped_by, ema, since_eval, next_eval = 0, "steps", math.nan, 0.0, cfg.first_eval
@@ -247,13 +261,18 @@ def tune_colorizer(base: onnx.ModelProto, base_name: str, photos: list[Photo], c
         span = max(deadline - reserve() - train_started, 1e-6)
         done = max(step / cfg.steps, (now - train_started) / span)
         for group in opt.param_groups:
-            group["lr"] = cfg.lr * min(1.0, (step + 1) / 10) * 0.5 * (1 + math.cos(math.pi * min(done, 1.0)))
+            group["lr"] = group["base_lr"] * min(1.0, (step + 1) / 10) * 0.5 * (1 + math.cos(math.pi * min(done, 1.0)))
         t0 = time.monotonic()
         idx = rng.integers(0, crops, size=cfg.batch)
         feats, chroma = cache.batch(idx, torch.device("cpu"))
         pred = decoder(feats)
         if table is not None:
-            pred = pred + site_prior(table, cache.luma_levels(idx, torch.device("cpu")))
+            levels = cache.luma_levels(idx, torch.device("cpu"))
+            pred = pred + gain * site_prior(table, levels)
+            if came_with is not None:
+                pred = pred + site_prior(came_with, levels)
+        elif came_with is not None:
+            pred = pred + site_prior(came_with, cache.luma_levels(idx, torch.device("cpu")))
         loss = colour_loss(pred, chroma, cfg.neutral_weight)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -266,16 +285,16 @@ def tune_colorizer(base: onnx.ModelProto, base_name: str, photos: list[Photo], c
         # evaluate at doubling steps, but spend at most a quarter of the time on it
         if (step >= next_eval and since_eval > 3 * last_eval_s) or step == cfg.steps:
             next_eval = 2 * step
-            found = scorer.evaluate(decoder, step, table, "tuned")
+            found = scorer.evaluate(decoder, step, prior_now(), "tuned") | {"gain": round(float(gain), 4)}
             evaluated.append(found)
             last_eval_s, since_eval = found["seconds"], 0.0
             if _rank(found) > _rank(best):
-                best, best_weights, best_table = found, decoder.weights(), table
+                best, best_weights, best_table = found, decoder.weights(), prior_now()
     if step and evaluated[-1]["step"] != step and not stop:
-        found = scorer.evaluate(decoder, step, table, "tuned")  # the last steps, when time or steps ended them
-        evaluated.append(found)
+        found = scorer.evaluate(decoder, step, prior_now(), "tuned") | {"gain": round(float(gain), 4)}
+        evaluated.append(found)  # the last steps, when time or the step count ended them
         if _rank(found) > _rank(best):
-            best, best_weights, best_table = found, decoder.weights(), table
+            best, best_weights, best_table = found, decoder.weights(), prior_now()
     model = with_decoder(base, decoder_graph, best_weights)
     if best_table is not None and best_table is not came_with:
         model = with_site_prior(model, decoder_graph, best_table.numpy())
@@ -283,16 +302,16 @@ def tune_colorizer(base: onnx.ModelProto, base_name: str, photos: list[Photo], c
     if gamma != _curve_gamma(base):
         model = with_chroma_curve(model, gamma)
     model = with_extra_default(model, "colour_strength", best["strength"])
-    brief = [{k: r[k] for k in ("step", "candidate", "chroma_gamma", "strength")} | _rounded(r["row"])
+    brief = [{k: r.get(k) for k in ("step", "candidate", "gain", "chroma_gamma", "strength")} | _rounded(r["row"])
              for r in evaluated]
     record = {"base_model": base_name, "photos": {"tuned_on": [n for n, _ in train], "held_out": [n for n, _ in held],
                                                    "max_side": MAX_SIDE, "chosen_at_side": SELECT_SIDE},
               "hold_out_rule": HOLD_OUT_RULE, "rule": TUNE_RULE, "config": asdict(cfg),
               "steps": {"done": step, "chosen": best["step"], "planned": cfg.steps, "stopped_by": stopped_by},
               "chosen": best["candidate"],
-              "site_prior": None if best_table is None else {
-                  "what": "mean chroma per luma level of the tuned-on photos, added to the decoder's output",
-                  "photos": len(train) if best_table is table else "the base model's"},
+              "site_prior": None if best_table is None or best_table is came_with else {
+                  "what": "mean chroma per luma level of the tuned-on photos, times a learnt gain, added to the "
+                          "decoder's output", "gain": best.get("gain", 1.0)},
               "colour_strength": best["strength"], "chroma_gamma": gamma,
               "tune_seconds": round(time.monotonic() - started, 1), "torch_threads": torch.get_num_threads(),
               "evaluated": brief}
