@@ -146,21 +146,21 @@ def style(
     out: Annotated[Path | None, typer.Option(help="Run folder (default runs/style-NAME).")] = None,
     steps: Annotated[int, typer.Option(help="Optimizer steps (~1 s each on one CPU core).",
                                        callback=bounded(1, 10**7))] = 2000,
-    batch: Annotated[int, typer.Option(callback=bounded(1, 4096))] = 2,
-    crop: Annotated[int, typer.Option(help="Content crop size in pixels.", callback=bounded(64, 4096))] = 128,
+    batch: Annotated[int, typer.Option(callback=bounded(1, 4096))] = 1,
+    crop: Annotated[int, typer.Option(help="Content crop size in pixels.", callback=bounded(64, 4096))] = 256,
     style_size: Annotated[int, typer.Option(help="Long side of the painting for its Gram matrices.",
                                             callback=bounded(64, 4096))] = 256,
     style_weight: Annotated[float, typer.Option(help="Style weight (content is 1); higher = more painterly.",
                                                 callback=bounded(0, 1e6))] = 10.0,
     palette_weight: Annotated[float, typer.Option(
         help="Weight of the painting's colour palette (chroma mean and covariance); 0 = only the Gram "
-             "matrices carry colour.", callback=bounded(0, 1e6))] = 0.0,
+             "matrices carry colour.", callback=bounded(0, 1e6))] = 5.0,
     lr: Annotated[float, typer.Option(help="Adam learning rate (constant).",
                                       callback=bounded(0, 10, above=True))] = 2e-3,
     padding: Annotated[str, typer.Option(help="reflect | zeros (3x3 convolutions; resume with what the run used).")
                        ] = "reflect",
-    arch: Annotated[str, typer.Option(help="fast (pixel-shuffle upsampling, the shipped styles) | fast-resize "
-                                           "(bilinear resize-convolution: no 2-pixel grid) | johnson.")] = "fast",
+    arch: Annotated[str, typer.Option(help="fast-resize (bilinear resize-convolution: no pixel grid; the shipped "
+                                           "styles) | fast (pixel-shuffle upsampling) | johnson.")] = "fast-resize",
     source: Annotated[str | None, typer.Option(help="Where the painting comes from (model metadata; default: "
                                                     "what the run recorded, else 'user-supplied').")] = None,
     licence: Annotated[str | None, typer.Option(help="The painting's licence (model metadata; default: what the "
