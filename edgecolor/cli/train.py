@@ -155,6 +155,11 @@ def style(
     palette_weight: Annotated[float, typer.Option(
         help="Weight of the painting's colour palette (chroma mean and covariance); 0 = only the Gram "
              "matrices carry colour.", callback=bounded(0, 1e6))] = 5.0,
+    content: Annotated[str, typer.Option(help="luma: the content loss compares gray images, so the painting's "
+                                              "palette recolours the photo | colour: it also keeps the photo's "
+                                              "colours.")] = "luma",
+    init_from: Annotated[Path | None, typer.Option(help="Start a new run from the weights of another run's "
+                                                        "style.ckpt or style.pt (same --arch).")] = None,
     lr: Annotated[float, typer.Option(help="Adam learning rate (constant).",
                                       callback=bounded(0, 10, above=True))] = 2e-3,
     padding: Annotated[str, typer.Option(help="reflect | zeros (3x3 convolutions; resume with what the run used).")
@@ -189,19 +194,23 @@ def style(
     if arch not in {a.value for a in StyleArch}:
         raise InputError(f"unknown --arch '{arch}'", "use one of: " + ", ".join(a.value for a in StyleArch))
     net_arch = StyleArch(arch)
+    if content not in ("colour", "luma"):
+        raise InputError(f"unknown --content '{content}'", "use luma or colour")
+    if init_from is not None and not init_from.is_file():
+        raise InputError(f"--init-from {init_from} is not a file", "pass a run's style.ckpt or style.pt")
     check_style_name(name)
     load_style_image(style_image, style_size)  # a bad painting fails before the corpus is loaded
     run = out or Path("runs") / f"style-{name}"
     cfg = StyleTrainConfig(steps=steps, batch=batch, crop=crop, style_size=style_size, style_weight=style_weight,
-                           palette_weight=palette_weight, lr=lr, max_minutes=max_minutes, threads=threads,
-                           device=device, padding=padding, arch=net_arch)
+                           palette_weight=palette_weight, content=content, lr=lr, max_minutes=max_minutes,
+                           threads=threads, device=device, padding=padding, arch=net_arch)
     with progress(not as_json) as bar:
         task = bar.add_task("training", total=steps)
 
         def on_step(step: int, total: int, loss: float) -> None:
             bar.update(task, completed=step, description=f"training (loss {loss:.3f})")
 
-        weights = train_style(style_image, corpus, run, cfg, resume=resume, progress=on_step)
+        weights = train_style(style_image, corpus, run, cfg, resume=resume, progress=on_step, init_from=init_from)
     # Provenance is kept with the run, so --resume without --source/--licence does not lose it.
     recorded_path = run / "provenance.json"
     recorded = json.loads(recorded_path.read_text()) if recorded_path.is_file() else {}

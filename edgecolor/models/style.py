@@ -297,6 +297,13 @@ class LossWeights:
     tv: float = 0.0
     content_layer: int = 1  # index into VGG_LAYERS: relu2_2, as in Johnson et al.
     palette: float = 0.0  # chroma moments of the output against the painting's (see chroma_moments)
+    content_luma: bool = False  # content compares the gray (luma) images, so colour is left to style and palette
+
+
+def gray3(bgr: torch.Tensor) -> torch.Tensor:
+    """BGR 0..255 ``[N,3,H,W]`` -> its BT.601 luma in all three channels (what VGG sees of a gray photo)."""
+    y = torch.einsum("c,nchw->nhw", bgr.new_tensor((0.114, 0.587, 0.299)), bgr)[:, None]
+    return y.expand(-1, 3, -1, -1)
 
 
 _CHROMA = ((1.0 - 0.114, -0.587, -0.299), (-0.114, -0.587, 1.0 - 0.299))  # BGR -> (B - Y, R - Y), BT.601 luma
@@ -335,10 +342,12 @@ class PerceptualLoss(nn.Module):
         self.register_buffer("style_chroma_cov", cov, persistent=False)
 
     def forward(self, out: torch.Tensor, content: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+        layers = self.w.content_layer + 1
         with torch.no_grad():
-            target = self.vgg(content, self.w.content_layer + 1)[self.w.content_layer]
+            target = self.vgg(gray3(content) if self.w.content_luma else content, layers)[self.w.content_layer]
         feats = self.vgg(out)
-        f = feats[self.w.content_layer]
+        # with content_luma the content features are those of the output's luma: one more VGG pass to that layer
+        f = self.vgg(gray3(out), layers)[self.w.content_layer] if self.w.content_luma else feats[self.w.content_layer]
         content_loss = (f - target).square().sum() / target.square().sum().clamp_min(1e-8)
         style_loss = style_distance(
             [gram(f) for f in feats], [getattr(self, f"style_gram{i}") for i in range(len(feats))])

