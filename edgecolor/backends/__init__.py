@@ -8,8 +8,11 @@ manifest once (checked: the backend first, then staleness) and a frame model's m
 - for an ONNX frame model (shipped, exported or a CPU engine from ``edgecolor build``), by ``cpu_path``:
   ``graph`` runs the whole frame model in ONNX Runtime; ``split`` (colorizer only) runs its network in ONNX
   Runtime and the colour math in OpenCV, faster on small CPUs (:mod:`edgecolor.backends.onnxruntime.split`);
-  ``auto`` = split for edgecolor's own colorizer, the graph for anything else (adapted colorizers, and an
-  FP16 colorizer engine, whose optimised graph no longer has the network's boundary tensors);
+  ``auto`` = split for edgecolor's own colorizer; for an exported style frame model (not a built engine) its
+  network on OpenVINO when the ``openvino`` extra is installed (1.5-1.8x ONNX Runtime's frames/s at 512x512 on
+  the 2-core AVX2 VM: ``benchmarks/results/styles-2026-12-07-openvino.md``), else the graph; the graph for anything
+  else (adapted colorizers, and an FP16 colorizer engine, whose optimised graph no longer has the network's
+  boundary tensors);
   ``openvino`` / ``openvino-bf16`` run the network on OpenVINO (:mod:`edgecolor.backends.openvino`: the
   colorizer's colour math in OpenCV, a style model's pre/post on ONNX Runtime). With ``ort_gpu`` and
   onnxruntime-gpu's CUDA provider present, the whole graph runs there instead;
@@ -164,7 +167,7 @@ def _open_one(model: str | Path, backend: Backend | str, cpu_path: CpuPath | str
         raise TypeError(f"TensorRT options {sorted(trt_options)} given for an ONNX Runtime model {path}")
     if manifest is not None and manifest.backend == Runtime.OPENVINO:
         return _open_openvino_engine(path, manifest, cpu_path, threads)
-    engine = _open_onnx(path, cpu_path, threads, ort_gpu)
+    engine = _open_onnx(path, cpu_path, threads, ort_gpu, built=manifest is not None)
     if task is not None and manifest is None:
         # A frame model's task is its metadata, read as it loads: a file that is no frame model at all was refused
         # for that first (the more basic fault), and no frame has run yet.
@@ -197,7 +200,8 @@ def _path(model: str | Path) -> Path:
     return shipped_models()[name] if name is not None else Path(model)
 
 
-def _open_onnx(path: Path, cpu_path: CpuPath, threads: int, ort_gpu: bool) -> Engine:
+def _open_onnx(path: Path, cpu_path: CpuPath, threads: int, ort_gpu: bool, built: bool = False) -> Engine:
+    """``built``: a CPU engine from ``edgecolor build`` (its manifest says ONNX Runtime: it runs there)."""
     from edgecolor.backends.onnxruntime import OrtEngine
 
     if ort_gpu:
@@ -211,6 +215,14 @@ def _open_onnx(path: Path, cpu_path: CpuPath, threads: int, ort_gpu: bool) -> En
     info = FrameModelInfo.read(proto)
     # The split path knows edgecolor's own colorizer contract only; adapted colorizers run as a graph, and
     # so does a colorizer whose network boundary an optimised FP16 engine no longer has.
+    if cpu_path is CpuPath.AUTO and not built and info.task == Task.STYLIZE and not info.adapted and _has_openvino():
+        from edgecolor.backends.openvino.engine import open_openvino
+
+        try:
+            return open_openvino(proto, "f32", threads=threads, name=path.name)
+        except ModelError as exc:  # a network OpenVINO cannot compile still runs, as a graph
+            log.warning("%s: %s; running it on ONNX Runtime", path.name, exc.problem)
+            return OrtEngine(proto.SerializeToString(), threads=threads, name=path.name)
     if cpu_path is CpuPath.AUTO and not _splittable(proto, info, path.name):
         return OrtEngine(proto.SerializeToString(), threads=threads, name=path.name)
     if cpu_path in (CpuPath.OPENVINO, CpuPath.OPENVINO_BF16):
@@ -224,6 +236,12 @@ def _open_onnx(path: Path, cpu_path: CpuPath, threads: int, ort_gpu: bool) -> En
     from edgecolor.backends.onnxruntime.split import SplitColorizerEngine
 
     return SplitColorizerEngine(proto, threads=threads, name=path.name)
+
+
+def _has_openvino() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("openvino") is not None
 
 
 def _splittable(proto: onnx.ModelProto, info: FrameModelInfo, name: str) -> bool:

@@ -44,7 +44,7 @@ def _cpu_manifest(engine, **changes):
     ("colorizer", "auto", SplitColorizerEngine),
     ("colorizer", "split", SplitColorizerEngine),
     ("colorizer", "graph", OrtEngine),
-    ("style", "auto", OrtEngine),
+    ("style", "graph", OrtEngine),
     ("adapted", "auto", OrtEngine),  # adapted colorizers run as a graph
 ])
 def test_the_path_follows_the_metadata(kind, cpu_path, expected, colorizer, tmp_path):
@@ -53,6 +53,24 @@ def test_the_path_follows_the_metadata(kind, cpu_path, expected, colorizer, tmp_
     engine = open_engine(model, cpu_path=cpu_path, threads=1)
     assert type(engine) is expected
     assert engine(random_bgr(8, 8)).shape == (8, 8, 3)
+
+
+def test_auto_runs_a_style_network_on_openvino_when_it_is_installed(tmp_path, monkeypatch):
+    import numpy as np
+
+    pytest.importorskip("openvino")
+    style = tiny_style(tmp_path / "s.onnx", net_size=16)
+    auto = open_engine(style, threads=1)
+    assert isinstance(auto, openvino_mod.OpenVinoStyleEngine) and auto.backend == "openvino-f32+onnxruntime"
+    graph = open_engine(style, cpu_path="graph", threads=1)
+    for h, w in ((40, 52), (64, 64), (33, 90)):  # one compile serves every size
+        frame = random_bgr(h, w, seed=h)
+        assert np.abs(auto(frame).astype(int) - graph(frame)).max() <= 1
+    _cpu_manifest(style)  # a built engine for ONNX Runtime runs there
+    assert type(open_engine(style, threads=1)) is OrtEngine
+    mf.manifest_path(style).unlink()
+    monkeypatch.setattr("edgecolor.backends._has_openvino", lambda: False)  # without the openvino extra
+    assert type(open_engine(style, threads=1)) is OrtEngine
 
 
 def test_openvino_paths_get_the_parsed_model_and_their_precision(colorizer, monkeypatch):
@@ -108,8 +126,9 @@ def test_a_frame_model_is_parsed_once_and_never_opened_twice(colorizer, tmp_path
     open_engine(colorizer, threads=1)  # split: the network cut from the one parsed model
     assert loads == [str(colorizer)] and sessions == [bytes]
     loads.clear(), sessions.clear()
-    open_engine(tiny_style(tmp_path / "s.onnx", net_size=16), threads=1)  # a style runs as a graph
-    assert len(loads) == 1 and sessions == [bytes]
+    # a style: its network on OpenVINO with pre and post on ONNX Runtime, or (without OpenVINO) the graph
+    open_engine(tiny_style(tmp_path / "s.onnx", net_size=16), threads=1)
+    assert len(loads) == 1 and sessions and set(sessions) == {bytes}
     loads.clear(), sessions.clear()
     open_engine(colorizer, cpu_path="graph", threads=1)  # ONNX Runtime reads the metadata itself
     assert loads == [] and sessions == [str]

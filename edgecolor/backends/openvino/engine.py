@@ -40,14 +40,18 @@ log = logging.getLogger(__name__)
 # (2026.4, seen on an AVX2 EPYC) runs a Q/DQ graph with a dynamic input shape wrongly: it fails on the
 # colorizer's gray-to-RGB Expand ("Reorder node ... Can not clone with new dims") and, without it, gives a
 # chroma error of 127 (mean |error|; the chroma's own mean is 19); the same graph reshaped to a static shape
-# is as close to FP32 as ONNX Runtime INT8 (8.5 against 9.4).
+# is as close to FP32 as ONNX Runtime INT8 (8.5 against 9.4). A style network without Q/DQ nodes runs correctly
+# with its dynamic shape, compiled once (``dynamic``): at 512x512 33 ms against 31 ms reshaped to the frame's
+# shape, and a folder of photos of many sizes compiles nothing more.
 MAX_SHAPES = 4
+QDQ_OPS = ("QuantizeLinear", "DequantizeLinear")
 
 
 def compile_network(network: onnx.ModelProto, precision: OpenVinoPrecision, threads: int,
-                    remedy: str) -> tuple[Callable[[list[np.ndarray]], np.ndarray], str]:
+                    remedy: str, dynamic: bool = False) -> tuple[Callable[[list[np.ndarray]], np.ndarray], str]:
     """``(run, inference_precision)``: the network compiled for OpenVINO's CPU plugin, and the precision the
-    plugin reports it uses (``bf16``, or ``f32`` where the CPU has no bfloat16 kernels)."""
+    plugin reports it uses (``bf16``, or ``f32`` where the CPU has no bfloat16 kernels). Compiled for each input
+    shape it meets, or with ``dynamic`` once for every shape (:data:`MAX_SHAPES`)."""
     ov = require("openvino", "openvino")
     if any(n.domain not in ("", "ai.onnx") for n in network.graph.node):
         raise ModelError(
@@ -76,13 +80,16 @@ def compile_network(network: onnx.ModelProto, precision: OpenVinoPrecision, thre
                              remedy) from exc
         return done, done.create_infer_request()
 
-    checked, _ = compile_for(None)  # fails here, when the engine opens, for a network OpenVINO cannot read
+    first = compile_for(None)  # fails here, when the engine opens, for a network OpenVINO cannot read
+    checked = first[0]
+    if dynamic:
+        compiled[()] = first
     used = checked.get_property("INFERENCE_PRECISION_HINT")  # an openvino Type: to_string() gives "bf16"
     used_text = used.to_string() if hasattr(used, "to_string") else str(used)
     log.info("OpenVINO network compiled: asked %s, plugin uses %s", precision, used_text)
 
     def run(inputs: list[np.ndarray]) -> np.ndarray:
-        shapes = tuple(tuple(int(d) for d in x.shape) for x in inputs)
+        shapes = () if dynamic else tuple(tuple(int(d) for d in x.shape) for x in inputs)
         if shapes not in compiled:
             if len(compiled) >= MAX_SHAPES:  # a folder of many sizes: keep the newest few compiled
                 compiled.pop(next(iter(compiled)))
@@ -163,8 +170,10 @@ class OpenVinoStyleEngine(Engine):
         post = extract([*net_out, *shared], [o.name for o in model.graph.output])
         (self._net_in,), (self._net_out,), self._to_post = net_in, net_out, to_post
         self._pre, self._post = self._session(pre, threads), self._session(post, threads)
+        network = extract(net_in, net_out)
         self._run_net, self.inference_precision = compile_network(
-            extract(net_in, net_out), self.precision, threads, "run it on ONNX Runtime (--cpu-path graph)")
+            network, self.precision, threads, "run it on ONNX Runtime (--cpu-path graph)",
+            dynamic=not any(n.op_type in QDQ_OPS for n in network.graph.node))
         self.backend = f"openvino-{self.precision}+onnxruntime"
 
     @staticmethod
