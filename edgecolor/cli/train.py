@@ -155,6 +155,9 @@ def style(
     palette_weight: Annotated[float, typer.Option(
         help="Weight of the painting's colour palette (chroma mean and covariance); 0 = only the Gram "
              "matrices carry colour.", callback=bounded(0, 1e6))] = 5.0,
+    palette: Annotated[str, typer.Option(help="quantiles: the palette term matches the painting's whole colour "
+                                              "distribution (sliced Wasserstein) | moments: its chroma mean and "
+                                              "covariance only.")] = "quantiles",
     content: Annotated[str, typer.Option(help="luma: the content loss compares gray images, so the painting's "
                                               "palette recolours the photo | colour: it also keeps the photo's "
                                               "colours.")] = "luma",
@@ -194,6 +197,8 @@ def style(
     if arch not in {a.value for a in StyleArch}:
         raise InputError(f"unknown --arch '{arch}'", "use one of: " + ", ".join(a.value for a in StyleArch))
     net_arch = StyleArch(arch)
+    if palette not in ("moments", "quantiles"):
+        raise InputError(f"unknown --palette '{palette}'", "use quantiles or moments")
     if content not in ("colour", "luma"):
         raise InputError(f"unknown --content '{content}'", "use luma or colour")
     if init_from is not None and not init_from.is_file():
@@ -202,8 +207,8 @@ def style(
     load_style_image(style_image, style_size)  # a bad painting fails before the corpus is loaded
     run = out or Path("runs") / f"style-{name}"
     cfg = StyleTrainConfig(steps=steps, batch=batch, crop=crop, style_size=style_size, style_weight=style_weight,
-                           palette_weight=palette_weight, content=content, lr=lr, max_minutes=max_minutes,
-                           threads=threads, device=device, padding=padding, arch=net_arch)
+                           palette_weight=palette_weight, palette=palette, content=content, lr=lr,
+                           max_minutes=max_minutes, threads=threads, device=device, padding=padding, arch=net_arch)
     with progress(not as_json) as bar:
         task = bar.add_task("training", total=steps)
 

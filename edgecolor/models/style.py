@@ -22,6 +22,7 @@ depend on the feature scale of this particular VGG.
 from __future__ import annotations
 
 import importlib.util
+import math
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -297,6 +298,7 @@ class LossWeights:
     tv: float = 0.0
     content_layer: int = 1  # index into VGG_LAYERS: relu2_2, as in Johnson et al.
     palette: float = 0.0  # chroma moments of the output against the painting's (see chroma_moments)
+    palette_kind: str = "moments"  # or "quantiles": the whole chroma distribution (palette_quantiles)
     content_luma: bool = False  # content compares the gray (luma) images, so colour is left to style and palette
 
 
@@ -316,6 +318,30 @@ def chroma_moments(bgr: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     mean = c.mean(dim=2)
     d = c - mean[..., None]
     return mean, d @ d.transpose(1, 2) / d.shape[2]
+
+
+PALETTE_ANGLES, PALETTE_QUANTILES = 16, 64
+
+
+def chroma_quantiles(bgr: torch.Tensor, quantiles: int = PALETTE_QUANTILES) -> torch.Tensor:
+    """Per image, the chroma (B - Y, R - Y of BGR 0..255 scaled to 0..1) projected on :data:`PALETTE_ANGLES`
+    directions evenly spread over half a turn, each projection's ``quantiles`` evenly spaced quantiles:
+    ``[N, angles, quantiles]``. In the chroma plane these projections together describe the whole colour
+    distribution (a sliced Wasserstein distance compares them), not only its mean and covariance."""
+    c = torch.einsum("kc,nchw->nkhw", bgr.new_tensor(_CHROMA), bgr / 255.0).flatten(2)
+    angles = torch.arange(PALETTE_ANGLES, device=bgr.device, dtype=bgr.dtype) * (math.pi / PALETTE_ANGLES)
+    directions = torch.stack([torch.cos(angles), torch.sin(angles)], 1)  # [angles, 2]
+    projected, _ = torch.sort(directions @ c, dim=2)  # [N, angles, pixels]
+    at = torch.linspace(0, projected.shape[2] - 1, quantiles, device=bgr.device).round().long()
+    return projected[..., at]
+
+
+def palette_quantile_distance(out: torch.Tensor, target: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    """Mean squared difference of the output's :func:`chroma_quantiles` and the painting's ``target``
+    (``[1, angles, quantiles]``), relative to ``scale`` (the painting's chroma variance), batch mean: a sliced
+    Wasserstein-2 distance between the two colour distributions. Matching it moves every colour of the photo
+    into the painting's palette, where matching the moments can leave a colourful photo's hues where they were."""
+    return (chroma_quantiles(out) - target).square().mean(dim=(1, 2)).mean() / scale
 
 
 def palette_distance(out: torch.Tensor, mean: torch.Tensor, cov: torch.Tensor) -> torch.Tensor:
@@ -340,6 +366,9 @@ class PerceptualLoss(nn.Module):
         mean, cov = chroma_moments(style_bgr)
         self.register_buffer("style_chroma_mean", mean, persistent=False)
         self.register_buffer("style_chroma_cov", cov, persistent=False)
+        self.register_buffer("style_chroma_quantiles", chroma_quantiles(style_bgr), persistent=False)
+        if weights.palette_kind not in ("moments", "quantiles"):
+            raise ValueError(f"palette_kind must be 'moments' or 'quantiles', got {weights.palette_kind!r}")
 
     def forward(self, out: torch.Tensor, content: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
         layers = self.w.content_layer + 1
@@ -354,7 +383,11 @@ class PerceptualLoss(nn.Module):
         tv = (out[..., 1:, :] - out[..., :-1, :]).abs().mean() + (out[..., 1:] - out[..., :-1]).abs().mean()
         total = self.w.content * content_loss + self.w.style * style_loss + self.w.tv * tv / 255.0
         parts = {"content": content_loss, "style": style_loss, "tv": tv}
-        if self.w.palette:
+        if self.w.palette and self.w.palette_kind == "quantiles":
+            scale = torch.diagonal(self.style_chroma_cov, dim1=-2, dim2=-1).sum().clamp_min(1e-6)
+            parts["palette"] = palette_quantile_distance(out, self.style_chroma_quantiles, scale)
+            total = total + self.w.palette * parts["palette"]
+        elif self.w.palette:
             parts["palette"] = palette_distance(out, self.style_chroma_mean, self.style_chroma_cov)
             total = total + self.w.palette * parts["palette"]
         return total, {k: float(v.detach()) for k, v in parts.items()}

