@@ -3,7 +3,8 @@
 # training time in total (the time limit is cumulative over resumes), then export each frame model.
 # Usage: scripts/train_styles.sh MINUTES STYLE... (paintings from 'edgecolor data styles' in data/styles)
 # A resumed run keeps every setting it recorded (runs/style-NAME/training.json); a new one takes the shipped
-# recipe: --arch fast-resize, 256 px crops, batch 1, style weight 10, palette weight 5 (docs/models.md, Styles).
+# recipe: --arch fast-resize, 256 px crops, batch 1, style weight 10, luma content, palette quantiles at weight 10
+# (docs/models.md, Styles).
 set -euo pipefail
 minutes=$1; shift
 py=${PYTHON:-python}
@@ -17,8 +18,10 @@ import json, sys
 try:
     cfg = json.load(open(sys.argv[1]))["config"]
 except OSError:
-    cfg = {"arch": "fast-resize", "crop": 256, "batch": 1, "style_weight": 10.0, "palette_weight": 5.0}
-for key in ("arch", "crop", "batch", "style_weight", "palette_weight", "padding", "style_size", "lr"):
+    cfg = {"arch": "fast-resize", "crop": 256, "batch": 1, "style_weight": 10.0, "palette_weight": 10.0,
+           "palette": "quantiles", "content": "luma"}
+for key in ("arch", "crop", "batch", "style_weight", "palette_weight", "palette", "content", "padding",
+            "style_size", "lr"):
     if key in cfg:
         print("--" + key.replace("_", "-")); print(cfg[key])
 PY

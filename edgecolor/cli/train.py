@@ -154,7 +154,7 @@ def style(
                                                 callback=bounded(0, 1e6))] = 10.0,
     palette_weight: Annotated[float, typer.Option(
         help="Weight of the painting's colour palette (chroma mean and covariance); 0 = only the Gram "
-             "matrices carry colour.", callback=bounded(0, 1e6))] = 5.0,
+             "matrices carry colour.", callback=bounded(0, 1e6))] = 10.0,
     palette: Annotated[str, typer.Option(help="quantiles: the palette term matches the painting's whole colour "
                                               "distribution (sliced Wasserstein) | moments: its chroma mean and "
                                               "covariance only.")] = "quantiles",
