@@ -12,11 +12,14 @@ for name in "$@"; do
   img=$(ls data/styles/"$name".* | head -1)
   meta=$($py -c "from edgecolor.data.styles import PAINTINGS as P; p={p.name: p for p in P}['$name']; print(p.title + ' (Debian ' + p.package + ')'); print(p.licence)")
   resume=(); [ -f runs/style-"$name"/style.ckpt ] && resume=(--resume)
-  # the recorded settings of a run, as options (a key the record lacks keeps the option's default)
+  # the recorded settings of a run, as options (a key the record lacks was added later: such runs used the
+  # training config's default, which keeps what they did)
   mapfile -t recorded < <($py - runs/style-"$name"/training.json <<'PY'
 import json, sys
+from dataclasses import asdict
+from edgecolor.models.train_style import StyleTrainConfig
 try:
-    cfg = json.load(open(sys.argv[1]))["config"]
+    cfg = asdict(StyleTrainConfig()) | json.load(open(sys.argv[1]))["config"]
 except OSError:
     cfg = {"arch": "fast-resize", "crop": 256, "batch": 1, "style_weight": 10.0, "palette_weight": 10.0,
            "palette": "quantiles", "content": "luma"}
