@@ -87,18 +87,6 @@ def test_a_local_run_is_resumed_on_ray_by_the_same_policy(local_ray, tmp_path, p
     assert ((tmp_path / "out" / "mine.png").read_bytes() == b"the user's own file") == mine_kept
 
 
-def test_a_bad_file_is_listed_and_the_job_goes_on(local_ray, tmp_path):
-    src = photos(tmp_path / "in", n=4)
-    data = (src / "p01.png").read_bytes()
-    (src / "p01.png").write_bytes(data[:40])  # header intact (plan accepts it), pixels cut off
-    result = CliRunner().invoke(app, ["colorize", str(src), "-o", str(tmp_path / "out"), "--on", "ray", "--json"])
-    assert result.exit_code == 1
-    summary = json.loads(result.stdout)
-    assert summary["written"] == 3 and [f["input"] for f in summary["failed"]] == [str(src / "p01.png")]
-    assert "\n" not in summary["failed"][0]["error"]
-    assert sorted(load_record(tmp_path / "out")) == ["p00.png", "p02.png", "p03.png"]
-
-
 def test_a_killed_worker_loses_and_duplicates_nothing(local_ray, tmp_path):
     src = photos(tmp_path / "in")
     pids = tmp_path / "pids"
@@ -139,9 +127,12 @@ def test_missing_ray_names_the_extra(tmp_path, monkeypatch):
 
 
 def test_bad_files_are_named_with_the_reasons_the_local_command_gives(local_ray, tmp_path):
+    """Each bad file is named with the local command's reason, in one line, and the job goes on."""
     src = photos(tmp_path / "in", n=8)
     (src / "bad1.jpg").write_bytes(b"\xff\xd8\xff\xe0 not a JPEG after all" * 4)
     cv2.imwrite(str(src / "huge.png"), np.zeros((100, 120), np.uint8))  # 12,000 pixels
+    cut = photos(tmp_path / "cut", n=1) / "p00.png"
+    (src / "cut.png").write_bytes(cut.read_bytes()[:40])  # header intact (plan accepts it), pixels cut off
     failed = {}
     for on in ("local", "ray"):
         result = CliRunner().invoke(app, ["colorize", str(src), "-o", str(tmp_path / on), "--on", on, "--threads",
@@ -150,12 +141,16 @@ def test_bad_files_are_named_with_the_reasons_the_local_command_gives(local_ray,
         summary = json.loads(result.stdout)
         assert summary["written"] == 8 and sorted(p.name for p in (tmp_path / on).glob("*.png")) == \
             [f"p{i:02d}.png" for i in range(8)]
+        assert all("\n" not in f["error"] for f in summary["failed"])
         failed[on] = [(Path(f["input"]).name, f["reason"]) for f in summary["failed"]]
-    assert failed["ray"] == failed["local"] == [
+    assert sorted(load_record(tmp_path / "ray")) == [f"p{i:02d}.png" for i in range(8)]
+    assert failed["ray"] == failed["local"]
+    assert [(name, reason) for name, reason in failed["ray"] if name != "cut.png"] == [
         ("bad1.jpg", "not a readable image"), ("huge.png", "0.012 MP > the 0.01 MP limit: --max-pixels 10M")]
+    assert "cut.png" in [name for name, _ in failed["ray"]]
     result = CliRunner().invoke(app, ["colorize", str(src), "-o", str(tmp_path / "ray"), "--on", "ray"])
-    assert result.exit_code == 1  # huge.png now written; bad1.jpg still named in the one summary line
-    assert "colorize on ray: 1 written, 1 failed: bad1.jpg (not a readable image)" in " ".join(result.output.split())
+    assert result.exit_code == 1  # huge.png now written; bad1.jpg and cut.png still named in the summary line
+    assert "colorize on ray: 1 written, 2 failed: bad1.jpg (not a readable image)" in " ".join(result.output.split())
     assert (tmp_path / "ray" / "huge.png").is_file()
 
 
