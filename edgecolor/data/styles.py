@@ -57,6 +57,9 @@ PAINTINGS = [
         "harvest", "Vincent van Gogh, The Harvest (1888)", "gcompris-qt-data", _GCOMPRIS_DETAILS, 50,
         "53f7fae4fb52354272b6596acbff439f1b851029a16f0bbdf94d8cd727de49f4", _GCOMPRIS_LICENCE),
     StylePainting(
+        "cafe-terrace", "Vincent van Gogh, Café Terrace at Night (1888)", "gcompris-qt-data", _GCOMPRIS_DETAILS, 79,
+        "cd41f9e0ad142148fc4dbb86bd98641cd56c7be95b650131066aaaa3e1d52957", _GCOMPRIS_LICENCE),
+    StylePainting(
         "great-wave", "Katsushika Hokusai, The Great Wave off Kanagawa (c. 1831), four puzzle pieces",
         "gcompris-qt-data", _GCOMPRIS_PAINTINGS, (222, 230, 249, 263),
         ("35110e1c3ed5ea6aef169dacf16001972dea04300484bb503785a61b71e41bf9",
