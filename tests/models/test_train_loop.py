@@ -1,5 +1,6 @@
 """The training-loop skeleton both trainers share: checkpoint cadence, time limit, atomic save, and resuming a
-checkpoint committed before the skeleton existed (runs/style-great-wave/style.ckpt)."""
+checkpoint an earlier version committed (runs/style-kandinsky/style.ckpt: the retired style's pixel-shuffle run,
+from before the palette and content options existed)."""
 
 import json
 import shutil
@@ -15,7 +16,7 @@ from edgecolor.models.train_loop import Progress, load_checkpoint, run_steps, sa
 
 from helpers import random_bgr  # noqa: E402
 
-COMMITTED = Path(__file__).resolve().parents[2] / "runs" / "style-great-wave" / "style.ckpt"
+COMMITTED = Path(__file__).resolve().parents[2] / "runs" / "style-kandinsky" / "style.ckpt"
 
 
 def test_checkpoints_every_n_steps_and_at_the_end(tmp_path):
