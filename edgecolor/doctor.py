@@ -161,6 +161,10 @@ def problems(f: dict[str, Any]) -> list[Finding]:
         out.append(Finding("info", f"the CPU has {', '.join(cpu['dot_product'] + cpu['bf16'])} but OpenVINO is "
                                    "not installed: --precision auto builds for ONNX Runtime, measured slower there",
                            "pip install 'edgecolor[openvino]'"))
+    if f["openvino"] is None:
+        out.append(Finding("info", "OpenVINO is not installed: styles run on ONNX Runtime, measured 1.5-1.8x slower "
+                                   "than their network on OpenVINO (benchmarks/results/styles-2026-12-07-openvino.md)",
+                           "pip install 'edgecolor[openvino]'"))
     gpu = f["gpu"]
     if f["gpu"]["jetson"] and not cv["gstreamer"].upper().startswith("YES"):
         out.append(Finding("warning", "Jetson without GStreamer in OpenCV: CSI cameras cannot be opened",

@@ -81,6 +81,14 @@ def test_openvino_line_names_the_installed_version_or_says_not_installed(monkeyp
 def test_fast_cpu_flags_without_openvino_name_the_extra(dot_product, bf16, openvino, expected):
     f = doctor.facts()
     f = {**f, "openvino": openvino, "cpu": {**f["cpu"], "dot_product": dot_product, "bf16": bf16}}
-    said = [p for p in doctor.problems(f) if "edgecolor[openvino]" in p.fix]
+    said = [p for p in doctor.problems(f) if "edgecolor[openvino]" in p.fix and "--precision auto" in p.problem]
     assert bool(said) == expected
     assert all(p.severity == "info" for p in said)
+
+
+@pytest.mark.parametrize("openvino", [None, "2026.4.1"])
+def test_without_openvino_the_styles_slower_path_is_named_with_the_extra(openvino):
+    f = {**doctor.facts(), "openvino": openvino}
+    said = [p for p in doctor.problems(f) if "styles run on ONNX Runtime" in p.problem]
+    assert bool(said) == (openvino is None)
+    assert all(p.severity == "info" and "edgecolor[openvino]" in p.fix for p in said)
