@@ -162,7 +162,7 @@ def problems(f: dict[str, Any]) -> list[Finding]:
                                    "not installed: --precision auto builds for ONNX Runtime, measured slower there",
                            "pip install 'edgecolor[openvino]'"))
     if f["openvino"] is None:
-        out.append(Finding("info", "OpenVINO is not installed: styles run on ONNX Runtime, measured 1.5-1.8x slower "
+        out.append(Finding("info", "OpenVINO is not installed: styles run on ONNX Runtime, measured 1.6-2.1x slower "
                                    "than their network on OpenVINO (benchmarks/results/styles-2026-12-07-openvino.md)",
                            "pip install 'edgecolor[openvino]'"))
     gpu = f["gpu"]

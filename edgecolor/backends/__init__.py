@@ -9,7 +9,7 @@ manifest once (checked: the backend first, then staleness) and a frame model's m
   ``graph`` runs the whole frame model in ONNX Runtime; ``split`` (colorizer only) runs its network in ONNX
   Runtime and the colour math in OpenCV, faster on small CPUs (:mod:`edgecolor.backends.onnxruntime.split`);
   ``auto`` = split for edgecolor's own colorizer; for an exported style frame model (not a built engine) its
-  network on OpenVINO when the ``openvino`` extra is installed (1.5-1.8x ONNX Runtime's frames/s at 512x512 on
+  network on OpenVINO when the ``openvino`` extra is installed (1.6-2.1x ONNX Runtime's frames/s at 512x512 on
   the 2-core AVX2 VM: ``benchmarks/results/styles-2026-12-07-openvino.md``), else the graph; the graph for anything
   else (adapted colorizers, and an FP16 colorizer engine, whose optimised graph no longer has the network's
   boundary tensors);
@@ -213,8 +213,6 @@ def _open_onnx(path: Path, cpu_path: CpuPath, threads: int, ort_gpu: bool, built
         return OrtEngine(path, threads=threads)  # ONNX Runtime reads the metadata itself
     proto = _load(path)
     info = FrameModelInfo.read(proto)
-    # The split path knows edgecolor's own colorizer contract only; adapted colorizers run as a graph, and
-    # so does a colorizer whose network boundary an optimised FP16 engine no longer has.
     if cpu_path is CpuPath.AUTO and not built and info.task == Task.STYLIZE and not info.adapted and _has_openvino():
         from edgecolor.backends.openvino.engine import open_openvino
 
@@ -223,6 +221,8 @@ def _open_onnx(path: Path, cpu_path: CpuPath, threads: int, ort_gpu: bool, built
         except ModelError as exc:  # a network OpenVINO cannot compile still runs, as a graph
             log.warning("%s: %s; running it on ONNX Runtime", path.name, exc.problem)
             return OrtEngine(proto.SerializeToString(), threads=threads, name=path.name)
+    # The split path knows edgecolor's own colorizer contract only; adapted colorizers run as a graph, and
+    # so does a colorizer whose network boundary an optimised FP16 engine no longer has.
     if cpu_path is CpuPath.AUTO and not _splittable(proto, info, path.name):
         return OrtEngine(proto.SerializeToString(), threads=threads, name=path.name)
     if cpu_path in (CpuPath.OPENVINO, CpuPath.OPENVINO_BF16):
