@@ -213,7 +213,7 @@ def tune_colorizer(base: onnx.ModelProto, base_name: str, photos: list[Photo], c
 
     crops = max(cfg.batch, min(cfg.crops_per_photo * len(train), cfg.steps * cfg.batch))
     cache = FeatureCache(scratch / "features", [*_photo_digest(train), str(cfg.seed)], crops,
-                         keep_luma=table is not None)
+                         keep_luma=table is not None or came_with is not None)
 
     def on_cache(done: int, total: int) -> None:
         report("encoder features", done, total, "")
@@ -266,13 +266,12 @@ def tune_colorizer(base: onnx.ModelProto, base_name: str, photos: list[Photo], c
         idx = rng.integers(0, crops, size=cfg.batch)
         feats, chroma = cache.batch(idx, torch.device("cpu"))
         pred = decoder(feats)
-        if table is not None:
+        if cache.keep_luma:  # the prior the model adds: its own, plus the gain times the tuning photos' table
             levels = cache.luma_levels(idx, torch.device("cpu"))
-            pred = pred + gain * site_prior(table, levels)
             if came_with is not None:
                 pred = pred + site_prior(came_with, levels)
-        elif came_with is not None:
-            pred = pred + site_prior(came_with, cache.luma_levels(idx, torch.device("cpu")))
+            if table is not None:
+                pred = pred + gain * site_prior(table, levels)
         loss = colour_loss(pred, chroma, cfg.neutral_weight)
         opt.zero_grad(set_to_none=True)
         loss.backward()

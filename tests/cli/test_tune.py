@@ -11,6 +11,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import onnx
+import onnx.numpy_helper
 import onnxruntime as ort
 import pytest
 from typer.testing import CliRunner
@@ -118,6 +119,19 @@ def test_without_the_site_prior_the_decoder_is_tuned_as_it_is(tmp_path):
     record = json.loads(res.stdout)
     assert record["chosen"] in ("as it came", "tuned") and record["site_prior"] is None
     assert PRIOR_TABLE not in {t.name for t in onnx.load(str(tmp_path / "plain.onnx")).graph.initializer}
+
+
+def test_a_tuned_model_tuned_again_without_a_new_prior_keeps_its_own(tuned, tmp_path):
+    root, folder, _ = tuned
+    res = invoke("tune", "colorizer", folder, "--model", root / "room.onnx", "-o", tmp_path / "again.onnx",
+                 "--steps", "1", "--minutes", "3", "--no-site-prior", "--json")
+    assert res.exit_code == 0, res.output
+
+    def table(path):
+        return next(onnx.numpy_helper.to_array(t) for t in onnx.load(str(path)).graph.initializer
+                    if t.name == PRIOR_TABLE)
+
+    assert (table(tmp_path / "again.onnx") == table(root / "room.onnx")).all()
 
 
 def test_an_existing_output_is_refused_without_y(tuned):
