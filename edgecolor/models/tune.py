@@ -63,6 +63,7 @@ from edgecolor.models.tune_graph import (
     decoder_weights,
     encoder_model,
     find_decoder,
+    prior_levels,
     prior_table,
     with_decoder,
     with_site_prior,
@@ -204,12 +205,16 @@ def tune_colorizer(base: onnx.ModelProto, base_name: str, photos: list[Photo], c
 
         table = torch.from_numpy(build_lookup(img for _, img in train).chroma)
 
-    def prior_now() -> torch.Tensor | None:
-        """The prior the model adds now: its own, plus the gain times the tuning photos' table."""
+    def prior_table_now() -> torch.Tensor | None:
+        """The table of the prior the model adds now: its own, plus the gain times the tuning photos' table (with
+        the gain's gradient; the prior is linear in its table)."""
         if table is None:
             return came_with
-        mixed = gain.detach() * table
-        return mixed if came_with is None else came_with + mixed
+        return gain * table if came_with is None else came_with + gain * table
+
+    def prior_now() -> torch.Tensor | None:
+        now = prior_table_now()
+        return None if now is None else now.detach()
 
     crops = max(cfg.batch, min(cfg.crops_per_photo * len(train), cfg.steps * cfg.batch))
     cache = FeatureCache(scratch / "features", [*_photo_digest(train), str(cfg.seed)], crops,
@@ -266,12 +271,9 @@ def tune_colorizer(base: onnx.ModelProto, base_name: str, photos: list[Photo], c
         idx = rng.integers(0, crops, size=cfg.batch)
         feats, chroma = cache.batch(idx, torch.device("cpu"))
         pred = decoder(feats)
-        if cache.keep_luma:  # the prior the model adds: its own, plus the gain times the tuning photos' table
-            levels = cache.luma_levels(idx, torch.device("cpu"))
-            if came_with is not None:
-                pred = pred + site_prior(came_with, levels)
-            if table is not None:
-                pred = pred + gain * site_prior(table, levels)
+        prior = prior_table_now()
+        if prior is not None:
+            pred = pred + site_prior(prior, cache.luma_levels(idx, torch.device("cpu")))
         loss = colour_loss(pred, chroma, cfg.neutral_weight)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -355,7 +357,7 @@ class _HeldOutScorer:
         encoder = _OrtEncoder(encoder_model(base, graph, from_frame=True))
         outputs = [[f.float() for f in encoder.encode(g[None])] for g in self.grays]
         self.features = [out[:-1] for out in outputs]
-        self.levels = [torch.clamp(torch.floor(out[-1] + 0.5), 0, 255).long() for out in outputs]
+        self.levels = [torch.from_numpy(prior_levels(out[-1].numpy())) for out in outputs]
         own = _curve_gamma(base)
         self.sessions, self.chroma_names = {}, {}
         for gamma in dict.fromkeys((own, 0.0)):

@@ -165,6 +165,13 @@ def prior_table(model: onnx.ModelProto, decoder: DecoderGraph) -> np.ndarray | N
     return found.astype(np.float32)
 
 
+def prior_levels(luma: np.ndarray) -> np.ndarray:
+    """The site prior's table level of each network luma value (0..255): rounded half up, clipped, as
+    :func:`with_site_prior`'s graph does (half up, not numpy's half to even: the CPU split path's OpenCV luma
+    and the graph's differ by float noise, and half up flips fewer levels between them)."""
+    return np.clip(np.floor(np.asarray(luma, np.float32) + 0.5), 0, 255).astype(np.int64)
+
+
 def with_site_prior(model: onnx.ModelProto, decoder: DecoderGraph, table: np.ndarray) -> onnx.ModelProto:
     """A copy of ``model`` whose network chroma is the decoder's output plus the site prior of ``table``
     (``float32 [256, 2]``, mean centred chroma per luma level: :class:`edgecolor.models.lookup.LumaLookup`), looked up
@@ -187,7 +194,7 @@ def with_site_prior(model: onnx.ModelProto, decoder: DecoderGraph, table: np.nda
     head.output[:] = [residual if o == decoder.chroma else o for o in head.output]
     b = GraphBuilder(PRIOR_SCOPE)
     level = b.op("Clip", [b.op("Floor", [b.op("Add", [NET_LUMA, b.const(0.5, "half")])]),
-                          b.const(0.0, "lo"), b.const(255.0, "hi")])
+                          b.const(0.0, "lo"), b.const(255.0, "hi")])  # as prior_levels
     looked = b.op("Gather", [PRIOR_TABLE, b.op("Cast", [level], to=onnx.TensorProto.INT32)], axis=0)  # [N,1,S,S,2]
     per_pixel = b.op("Transpose", [b.op("Squeeze", [looked, b.const([1], "axis", dtype=np.int64)])],
                      perm=[0, 3, 1, 2])

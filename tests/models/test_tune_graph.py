@@ -19,6 +19,7 @@ from edgecolor.models.tune_graph import (
     decoder_weights,
     encoder_model,
     find_decoder,
+    prior_levels,
     prior_table,
     with_decoder,
     with_site_prior,
@@ -81,7 +82,7 @@ def test_the_site_prior_in_the_graph_is_the_lookup_tune_trains_with(shipped):
     assert np.array_equal(prior_table(with_prior, found), table) and prior_table(shipped, decoder) is None
     frame = random_bgr(60, 80, seed=4)[None]
     *feats, luma = _session(encoder_model(with_prior, found, from_frame=True)).run(None, {"frame": frame})
-    levels = torch.clamp(torch.floor(torch.from_numpy(luma) + 0.5), 0, 255).long()
+    levels = torch.from_numpy(prior_levels(luma))
     chroma = _decode(decoder_weights(with_prior, found), found.scale, feats)
     prior = site_prior(torch.from_numpy(table), levels).numpy()
     assert np.abs(prior).max() > 5
