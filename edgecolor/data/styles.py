@@ -60,6 +60,12 @@ PAINTINGS = [
         "cafe-terrace", "Vincent van Gogh, Café Terrace at Night (1888)", "gcompris-qt-data", _GCOMPRIS_DETAILS, 79,
         "cd41f9e0ad142148fc4dbb86bd98641cd56c7be95b650131066aaaa3e1d52957", _GCOMPRIS_LICENCE),
     StylePainting(
+        "painter", "Vincent van Gogh, Painter on His Way to Work (1888)", "gcompris-qt-data", _GCOMPRIS_DETAILS,
+        117, "ddc28715a60a357f9f887df332d49dbdc5815b1fd1fbe8343035861a84938cdd", _GCOMPRIS_LICENCE),
+    StylePainting(
+        "entrance-hall", "Vincent van Gogh, Entrance Hall of Saint-Paul Hospital (1889)", "gcompris-qt-data",
+        _GCOMPRIS_DETAILS, 69, "45f038919ae8216a927d35cd6766c6a99cbb622873185c5fb0af615f1525caf6", _GCOMPRIS_LICENCE),
+    StylePainting(
         "great-wave", "Katsushika Hokusai, The Great Wave off Kanagawa (c. 1831), four puzzle pieces",
         "gcompris-qt-data", _GCOMPRIS_PAINTINGS, (222, 230, 249, 263),
         ("35110e1c3ed5ea6aef169dacf16001972dea04300484bb503785a61b71e41bf9",
