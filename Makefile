@@ -44,9 +44,9 @@ browser:
 	  || echo "chromium not installed: the browser-view test will be skipped"
 
 # Writes nothing inside the checkout (tests/test_checkout_untouched.py compares git status before and after):
-# no .pytest_cache, no __pycache__ next to the sources.
+# no .pytest_cache, no __pycache__ next to the sources. -n auto: one pytest-xdist worker per CPU core.
 test: $(VENV)/.full browser
-	PYTHONDONTWRITEBYTECODE=1 $(BIN)/python -m pytest -q -p no:cacheprovider
+	PYTHONDONTWRITEBYTECODE=1 $(BIN)/python -m pytest -q -p no:cacheprovider -n auto
 
 lint: $(VENV)/.full
 	$(BIN)/ruff check edgecolor tests scripts
