@@ -1,6 +1,7 @@
 """Paintings for the styles: jigsaw-piece mosaics and the checks on what is cut out of a package."""
 
 import hashlib
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -65,3 +66,23 @@ def test_extract_checks_every_piece_hash(tmp_path):
         _extract(_painting(tmp_path, pieces, good[:3] + ("0" * 64,)), tmp_path)
     with pytest.raises(DataError, match="holds 4 images"):
         _extract(StylePainting("t", "t", "pkg", "bundle.rcc", (0, 4), good[:2], "CC0"), tmp_path)
+
+
+def test_every_shipped_style_names_its_painting_as_the_registry_does_and_has_a_sources_row():
+    """A style added to the package carries the painting's title, package and licence from ``PAINTINGS`` (what
+    ``edgecolor data styles`` cuts out) and is listed in ``edgecolor/assets/SOURCES.md``."""
+    from edgecolor.data.styles import PAINTINGS
+    from edgecolor.graph.contract import FrameModelInfo
+    from edgecolor.jobs.styles import shipped_styles
+
+    paintings = {p.name: p for p in PAINTINGS}
+    shipped = shipped_styles()
+    sources = (Path(__file__).resolve().parents[2] / "edgecolor" / "assets" / "SOURCES.md").read_text()
+    assert len(shipped) >= 4
+    for name, path in shipped.items():
+        info = FrameModelInfo.read_file(path)
+        p = paintings[name]
+        assert info.style == name
+        assert info.style_source == f"{p.title} (Debian {p.package})", name
+        assert info.style_licence == p.licence, name
+        assert f"`style-{name}.onnx`" in sources, name
