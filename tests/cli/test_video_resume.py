@@ -52,6 +52,14 @@ def _read(path: Path) -> dict:
             "times": [float(pts * time_base) for pts, _ in frames], "pixels": [p for _, p in frames], "audio": audio}
 
 
+def _size(path: Path) -> int:
+    """A partial file's size, 0 once it is gone (the job renames each partial file when it is complete)."""
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
 def _interrupt(film: Path, model: Path, out: Path, signum: int, args: list[str]) -> tuple[int, str]:
     proc = subprocess.Popen([sys.executable, "-c", "from edgecolor.cli import main; main()", "colorize", str(film),
                              "-o", str(out), "--model", str(model), "--threads", "1", *args],
@@ -61,7 +69,7 @@ def _interrupt(film: Path, model: Path, out: Path, signum: int, args: list[str])
     deadline = time.monotonic() + 120
     # Signalled once the first part's file has frames in it (its first 32 kB written: some frames of grain), so
     # mid-part; a real user's Ctrl+C lands anywhere.
-    while not any(p.stat().st_size > 4096 for p in work_folder(out).glob(".*partial*")):
+    while not any(_size(p) > 4096 for p in work_folder(out).glob(".*partial*")):
         assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
         time.sleep(0.005)
     proc.send_signal(signum)
