@@ -9,8 +9,7 @@ import numpy as np
 from edgecolor.backends import open_engine
 from edgecolor.choices import CpuPath, Task
 from edgecolor.evaluation.colorizer import load_photos
-from edgecolor.evaluation.styles import (border_stripe, edge_correlation, grid_share, mean_abs_diff,
-                                         palette_shift, square_photos)
+from edgecolor.evaluation.styles import score_outputs, square_photos
 
 data, tag, models = Path(sys.argv[1]), sys.argv[2], sys.argv[3:]
 out = Path("runs/i30c/out") / tag
@@ -28,15 +27,10 @@ for m in models:
     engine = open_engine(p, cpu_path=CpuPath.GRAPH, task=Task.STYLIZE)
     outs = [engine(ph) for ph in photos]
     np.save(out / f"{key}.npy", np.stack(outs))
-    pairs = list(zip(outs, photos))
-    scores[key] = {
-        "step": step, "name": name, "model": str(p),
-        "grid_share": float(np.mean([grid_share(o) for o, _ in pairs])),
-        "palette_shift": float(np.mean([palette_shift(o, ph) for o, ph in pairs])),
-        "edge_correlation": float(np.mean([edge_correlation(ph, o) for o, ph in pairs])),
-        "border_stripe": float(np.mean([border_stripe(ph, o)[0] for o, ph in pairs])),
-        "mean_abs_change": float(np.mean([mean_abs_diff(o, ph) for o, ph in pairs])),
-    }
+    score = score_outputs({name: outs}, photos)[0]  # one style: its own measures, no distance
+    scores[key] = {"step": step, "name": name, "model": str(p),
+                   **{k: getattr(score, k) for k in ("grid_share", "palette_shift", "edge_correlation",
+                                                     "border_stripe", "mean_abs_change")}}
     scores_file.write_text(json.dumps(scores, indent=1))
     s = scores[key]
     print(f"{key:28s} grid {s['grid_share']:.3f} palette {s['palette_shift']:.2f} edge {s['edge_correlation']:.3f} "
