@@ -5,6 +5,8 @@ from pathlib import Path
 
 import numpy as np
 
+from edgecolor.evaluation.styles import TARGETS, mean_abs_diff, meets
+
 tag = sys.argv[1] if len(sys.argv) > 1 else "heldout"
 out = Path("runs/i30c/out") / tag
 scores = json.loads((out / "scores.json").read_text())
@@ -14,18 +16,19 @@ SHIPPED_FALLBACK = {"harvest", "night-cafe", "cafe-terrace"}
 
 
 def qualifies(s, palette_bar):
-    return (s["grid_share"] <= 0.15 and s["palette_shift"] >= palette_bar and s["edge_correlation"] >= 0.30
-            and s["border_stripe"] <= 15)
+    """evaluation.styles' targets, with the palette bar the rule sets (16.5, else 15)."""
+    return s["palette_shift"] >= palette_bar and all(
+        meets(k, s[k]) for k in ("grid_share", "edge_correlation", "border_stripe"))
 
 
 def outputs(key, cache={}):
     if key not in cache:
-        cache[key] = np.load(out / f"{key}.npy").astype(np.int16)
+        cache[key] = np.load(out / f"{key}.npy")
     return cache[key]
 
 
 def distance(a, b):
-    return float(np.mean([np.abs(x - y).mean() for x, y in zip(outputs(a), outputs(b))]))
+    return float(np.mean([mean_abs_diff(x, y) for x, y in zip(outputs(a), outputs(b))]))
 
 
 def latest_first(keys):
@@ -39,7 +42,7 @@ for name in ORDER:
     cands = [k for k in snaps if qualifies(scores[k], 16.5)]
     bar = 16.5
     if not cands:
-        cands, bar = [k for k in snaps if qualifies(scores[k], 15.0)], 15.0
+        cands, bar = [k for k in snaps if qualifies(scores[k], TARGETS["palette_shift"])], TARGETS["palette_shift"]
     cands = latest_first(cands)
     if not cands and name in SHIPPED_FALLBACK:
         cands, bar = [f"shipped-{name}"], None
@@ -47,14 +50,14 @@ for name in ORDER:
     for k in cands:
         d = {t: round(distance(k, tk), 2) for t, tk in taken.items()}
         report[name]["tried"][k] = d
-        if all(v >= 18 for v in d.values()):
+        if all(meets("nearest_distance", v) for v in d.values()):
             taken[name] = k
             break
 for name in KEEP_IF_DISTINCT:
     k = f"shipped-{name}"
     d = {t: round(distance(k, tk), 2) for t, tk in taken.items()}
     report[name] = {"candidates": [k], "tried": {k: d}}
-    if all(v >= 18 for v in d.values()):
+    if all(meets("nearest_distance", v) for v in d.values()):
         taken[name] = k
 for name, r in report.items():
     print(f"{name:14s} bar {r.get('palette_bar')} candidates {r['candidates']}")

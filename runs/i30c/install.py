@@ -1,7 +1,6 @@
 """Install the styles chosen by choose.py into edgecolor/assets, with the painting's title, package and licence
 from the registry in the model's metadata; remove the assets of styles not taken."""
 import json
-import shutil
 from pathlib import Path
 
 import onnx
