@@ -72,6 +72,12 @@ def colorizer(
         help="Decoder width: base (the shipped model's, 0.86 GMAC in all at 224 x 224) or wide (1.48 GMAC).")] = "base",
     features_dir: Annotated[Path | None, typer.Option(
         help="Feature cache folder to share between runs on the same photos (default RUN/features).")] = None,
+    head: Annotated[str, typer.Option(
+        help="regression (chroma directly: the shipped model's) or classes (a distribution over 121 quantised "
+             "chroma cells, trained by rebalanced cross-entropy, output as its annealed mean).")] = "regression",
+    rebalance: Annotated[float, typer.Option(
+        help="With --head classes: share of a uniform prior in the class weights (0 = weight each colour by its "
+             "rarity alone, 1 = no rebalancing).", callback=bounded(0, 1))] = 0.5,
     install: Annotated[bool, typer.Option(
         help="Copy the exported model into the package as the shipped colorizer.")] = False,
     as_json: JsonOpt = False,
@@ -86,6 +92,8 @@ def colorizer(
     fold, fold_runs = parse_folds(val_fold, folds)
     if decoder not in ("base", "wide"):
         raise typer.BadParameter(f"must be base or wide, got {decoder!r}", param_hint="--decoder")
+    if head not in ("regression", "classes"):
+        raise typer.BadParameter(f"must be regression or classes, got {head!r}", param_hint="--head")
     require("torch", "train")
     require("efficientnet_lite_pytorch", "train")
     from edgecolor.models.ship_colorizer import export_and_calibrate
@@ -100,7 +108,7 @@ def colorizer(
                       loss=loss.value, cache_crops=cache_crops,
                       max_minutes=max_minutes, device=device, seed=seed,
                       unfreeze_top=unfreeze_top, encoder_lr=encoder_lr, val_fold=fold,
-                      texture_share=texture_share, decoder=decoder,
+                      texture_share=texture_share, decoder=decoder, head=head, rebalance=rebalance,
                       features_dir=str(features_dir) if features_dir else "")
     with progress(not as_json) as bar:
         task = bar.add_task("training", total=steps)

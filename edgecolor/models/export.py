@@ -35,7 +35,8 @@ def load_colorizer(weights: Path) -> Colorizer:
     state = torch.load(weights, map_location="cpu", weights_only=False)
     state = state["model"] if "model" in state else state
     widths = tuple(int(state[f"ups.{i}.0.weight"].shape[0]) for i in range(4))  # the decoder's width, as trained
-    model = Colorizer(pretrained=False, decoder_channels=widths)
+    head = "classes" if "head.logits.weight" in state else "regression"
+    model = Colorizer(pretrained=False, decoder_channels=widths, head=head)
     model.load_state_dict(state)
     return model.eval()
 

@@ -18,6 +18,7 @@ from edgecolor.errors import InputError
 from edgecolor.graph.colorizer import with_chroma_curve
 from edgecolor.graph.contract import FrameModelInfo
 from edgecolor.imageio import read_image
+from edgecolor.models.colorizer import CHROMA_BINS
 from edgecolor.models.export import export_colorizer, load_colorizer
 from edgecolor.models.scoring import STRENGTH_RULE, meets_strength_limits, pick_strength, strength_table
 from edgecolor.models.train_colorizer import DECODERS, TrainConfig
@@ -25,7 +26,7 @@ from edgecolor.tempdirs import work_dir
 
 # What a fold run must share with the refit it chooses for.
 RECIPE_KEYS = ("steps", "batch", "lr", "weight_decay", "neutral_weight", "loss", "cache_crops", "val_every",
-               "unfreeze_top", "encoder_lr", "texture_share", "decoder")
+               "unfreeze_top", "encoder_lr", "texture_share", "decoder", "head", "rebalance")
 REFIT_RULE = ("cross-validation by source: one run per validation fold, the recipe's own; the refit on every "
               "source ships the step with the lowest mean validation RGB MSE (relative to gray) over the folds, "
               "and the colour strength the strength rule picks on the folds' held-out photos pooled, each "
@@ -49,7 +50,8 @@ def export_and_calibrate(run_dir: Path, corpus: Path, install_to: Path | None = 
         architecture="EfficientNet-Lite0 encoder (ImageNet, "
                      f"{'last stage fine-tuned' if info['config'].get('unfreeze_top') else 'frozen'}) "
                      f"+ U-Net decoder {list(DECODERS[info['config'].get('decoder', 'base')])}, "
-                     "chroma at 112x112",
+                     + ("chroma at 112x112" if info["config"].get("head", "regression") == "regression" else
+                        f"chroma at 112x112 as the annealed mean of {CHROMA_BINS} quantised chroma classes"),
         training_data=f"{len(train)} photos from {', '.join(sorted({source_of(e) for e in train}))}",
         source="trained by edgecolor train colorizer",
     )

@@ -22,6 +22,12 @@ a texture crop with that probability, else a scene crop. Texture crops come from
 tiles are seamless), so a crop can span several tiles as a wall or floor does in a room. Each pool has its own
 feature cache (two thirds of ``cache_crops`` scenes, one third textures), so runs that differ only in the
 share can share one cache folder (``features_dir``).
+
+With ``head="classes"`` (:class:`~edgecolor.models.colorizer.ClassHead`) the loss is instead a cross-entropy over
+the quantised chroma grid (:func:`class_loss`), each pixel weighted by how rare its colour is in the training
+crops (:func:`rebalance_weights`, ``rebalance`` = the share of a uniform prior mixed in): without that weight the
+commonest cells (near gray) win every hesitation and the network colours little. Validation and the exported
+model use the head's annealed mean, so checkpoints are still chosen by RGB MSE.
 """
 
 from __future__ import annotations
@@ -46,7 +52,15 @@ from edgecolor.data.corpus import load_manifest
 from edgecolor.data.split import source_of, split_corpus
 from edgecolor.errors import DataError
 from edgecolor.imageio import read_image
-from edgecolor.models.colorizer import DECODER_CHANNELS, NET_SIZE, WIDE_DECODER_CHANNELS, Colorizer
+from edgecolor.models.colorizer import (
+    CHROMA_BINS,
+    CHROMA_CELLS,
+    CHROMA_STEP,
+    DECODER_CHANNELS,
+    NET_SIZE,
+    WIDE_DECODER_CHANNELS,
+    Colorizer,
+)
 from edgecolor.models.feature_cache import FeatureCache
 from edgecolor.models.train_loop import Progress, load_checkpoint, run_steps, save_checkpoint
 
@@ -78,6 +92,8 @@ class TrainConfig:
     texture_share: float | None = None  # share of texture crops in a batch; None = every photo alike
     decoder: str = "base"  # "base" (DECODER_CHANNELS) or "wide" (WIDE_DECODER_CHANNELS)
     features_dir: str = ""  # feature cache folder ("" = the run folder's features/); runs may share one
+    head: str = "regression"  # "regression" (chroma directly) or "classes" (quantised chroma, annealed mean)
+    rebalance: float = 0.5  # head "classes": share of the uniform prior in the rebalancing weights (1 = none)
 
 
 DECODERS = {"base": DECODER_CHANNELS, "wide": WIDE_DECODER_CHANNELS}
@@ -127,6 +143,48 @@ def colour_loss(pred_half: torch.Tensor, chroma: torch.Tensor, neutral_weight: f
     return err.mean()
 
 
+def _grid_coords(chroma_half: torch.Tensor) -> torch.Tensor:
+    """Fractional chroma-grid coordinates ``[N, 2, H, W]`` (Cb cell, Cr cell) of centred chroma, inside the grid."""
+    return (chroma_half / CHROMA_STEP + (CHROMA_CELLS - 1) / 2).clamp(0, CHROMA_CELLS - 1 - 1e-4)
+
+
+def nearest_class(chroma_half: torch.Tensor) -> torch.Tensor:
+    """Index ``[N, H, W]`` of the chroma-grid cell nearest to each pixel's chroma."""
+    g = _grid_coords(chroma_half).round().long()
+    return g[:, 0] * CHROMA_CELLS + g[:, 1]
+
+
+def rebalance_weights(chroma: np.ndarray, mix: float) -> torch.Tensor:
+    """Per-class loss weights ``[CHROMA_BINS]`` from true chroma ``[N, 2, S, S]`` (full resolution): the inverse
+    of the class prior (smoothed over neighbouring cells) mixed with a uniform one, ``1 / ((1 - mix) p + mix /
+    Q)``, normalised so that the expected weight under the prior is 1."""
+    half = F.avg_pool2d(torch.from_numpy(np.asarray(chroma, np.float32)), 2)
+    counts = torch.bincount(nearest_class(half).reshape(-1), minlength=CHROMA_BINS).double().numpy()
+    prior = cv2.GaussianBlur((counts / counts.sum()).reshape(CHROMA_CELLS, CHROMA_CELLS), (5, 5), 1.0).reshape(-1)
+    prior /= prior.sum()
+    weights = 1.0 / ((1 - mix) * prior + mix / CHROMA_BINS)
+    weights /= (prior * weights).sum()
+    return torch.from_numpy(weights.astype(np.float32))
+
+
+def class_loss(logits: torch.Tensor, chroma: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of the class head's ``logits`` ``[N, Q, S/2, S/2]`` against the true chroma ``[N, 2, S, S]``
+    (averaged to half resolution) spread bilinearly over its four nearest grid cells; each pixel counts by
+    ``weights`` of its nearest cell (:func:`rebalance_weights`)."""
+    half = F.avg_pool2d(chroma, 2)
+    g = _grid_coords(half)
+    low = g.floor()
+    frac, low = g - low, low.long()
+    logp = F.log_softmax(logits, dim=1)
+    nll = torch.zeros_like(frac[:, 0])
+    for di in (0, 1):
+        for dj in (0, 1):
+            share = (frac[:, 0] if di else 1 - frac[:, 0]) * (frac[:, 1] if dj else 1 - frac[:, 1])
+            idx = (low[:, 0] + di) * CHROMA_CELLS + low[:, 1] + dj
+            nll = nll - share * logp.gather(1, idx[:, None])[:, 0]
+    return (weights.to(logits.device)[nearest_class(half)] * nll).mean()
+
+
 def rgb_mse(pred_half: torch.Tensor, chroma: torch.Tensor) -> torch.Tensor:
     """Plain RGB MSE (what PSNR measures): the validation metric."""
     return colour_loss(pred_half, chroma, 0.0)
@@ -148,6 +206,27 @@ def compact_checkpoint(src: Path, dst: Path) -> None:
     opt = {**opt, "state": {i: {k: v.half() if torch.is_tensor(v) and v.is_floating_point() and k != "step" else v
                                 for k, v in st.items()} for i, st in opt["state"].items()}}
     save_checkpoint(dst, {**state, "model": half, "opt": opt, "compact": True})
+
+
+def class_weights_of(caches: dict[str, FeatureCache], samplers: dict[str, CropSampler], cfg: TrainConfig,
+                     n: int = 512) -> torch.Tensor:
+    """:func:`rebalance_weights` of ``n`` training crops drawn as batches are (the texture share of them from the
+    textures): from the feature caches' chroma, or fresh crops without a cache."""
+    share = cfg.texture_share if len(samplers) == 2 and cfg.texture_share is not None else 0.0
+    counts = {"scene": n - round(n * share), "texture": round(n * share)}
+    rng = np.random.default_rng([cfg.seed, 7])
+    parts = []
+    for kind, k in counts.items():
+        if not k or kind not in samplers:
+            continue
+        if kind in caches and caches[kind].chroma is not None:
+            chroma = caches[kind].chroma
+            assert chroma is not None
+            parts.append(np.asarray(chroma[np.sort(rng.choice(len(chroma), size=min(k, len(chroma)), replace=False))],
+                                    np.float32))
+        else:
+            parts.append(samplers[kind].batch(k)[1])
+    return rebalance_weights(np.concatenate(parts), cfg.rebalance)
 
 
 def resolve_device(name: str) -> torch.device:
@@ -194,7 +273,7 @@ def train_colorizer(
     dev = resolve_device(cfg.device)
     torch.manual_seed(cfg.seed)
 
-    model = Colorizer(pretrained=True, decoder_channels=DECODERS[cfg.decoder]).to(dev)
+    model = Colorizer(pretrained=True, decoder_channels=DECODERS[cfg.decoder], head=cfg.head).to(dev)
     top = model.freeze_encoder(except_top=cfg.unfreeze_top)
     decoder = [p for name, p in model.named_parameters() if p.requires_grad and not name.startswith("encoder.")]
     groups = [{"params": decoder}] + ([{"params": top, "lr": cfg.encoder_lr, "weight_decay": 0.0}] if top else [])
@@ -215,6 +294,7 @@ def train_colorizer(
             caches[kind].build(model.cpu(), sampler.batch, progress=cache_progress)
         model.to(dev)
     rng = np.random.default_rng(cfg.seed)
+    class_weights = class_weights_of(caches, samplers, cfg) if cfg.head == "classes" else None
     at, best = Progress(), math.inf
     compact_path = out_dir / COMPACT_CHECKPOINT
     state = load_checkpoint(ckpt_path if ckpt_path.exists() or not compact_path.exists() else compact_path, dev,
@@ -257,24 +337,27 @@ def train_colorizer(
         tex = int(rng.binomial(cfg.batch, cfg.texture_share))
         return {"scene": cfg.batch - tex, "texture": tex}
 
-    def next_batch() -> tuple[torch.Tensor, torch.Tensor]:
+    def next_batch() -> tuple[list[torch.Tensor], torch.Tensor]:
+        """Encoder features and true chroma of the next batch."""
         parts = [(k, n) for k, n in split_batch().items() if n]
         if caches:
             got = [caches[k].batch(rng.integers(0, sizes[k], size=n), dev) for k, n in parts]
             feats = [torch.cat(level) for level in zip(*(f for f, _ in got), strict=True)]
-            c = torch.cat([c for _, c in got])
-            return model.decode(model.refine_top(feats) if cfg.unfreeze_top else feats), c
+            return (model.refine_top(feats) if cfg.unfreeze_top else feats), torch.cat([c for _, c in got])
         drawn = [samplers[k].batch(n) for k, n in parts]
         y = torch.from_numpy(np.concatenate([d[0] for d in drawn])).to(dev)
         c = torch.from_numpy(np.concatenate([d[1] for d in drawn])).to(dev)
-        return model(y), c
+        return model.encode(y), c
 
     ema = math.nan  # the loss's moving average, from the first step on
 
     def train_step() -> None:
         nonlocal ema
-        pred, c = next_batch()
-        loss = colour_loss(pred, c, cfg.neutral_weight, cfg.loss)
+        feats, c = next_batch()
+        if class_weights is not None:
+            loss = class_loss(model.decode_logits(feats), c, class_weights)
+        else:
+            loss = colour_loss(model.decode(feats), c, cfg.neutral_weight, cfg.loss)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

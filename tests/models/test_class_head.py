@@ -1,0 +1,81 @@
+"""The colorizer's quantised-chroma head (``--head classes``): its annealed mean, its loss and weights, and its
+export."""
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("efficientnet_lite_pytorch")
+
+from edgecolor.models.colorizer import (  # noqa: E402
+    CHROMA_BINS,
+    CHROMA_CELLS,
+    NET_SIZE,
+    Colorizer,
+    chroma_centres,
+    count_macs,
+)
+from edgecolor.models.export import export_core, load_colorizer  # noqa: E402
+from edgecolor.models.train_colorizer import class_loss, nearest_class, rebalance_weights  # noqa: E402
+
+from helpers import random_bgr  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def net():
+    torch.manual_seed(0)
+    model = Colorizer(pretrained=False, head="classes").eval()
+    with torch.no_grad():  # spread the random logits so the annealed mean is not near gray everywhere
+        model.head.logits.weight.mul_(200)
+    return model
+
+
+def test_confident_logits_give_the_cell_centre(net):
+    centres = chroma_centres()
+    k = 3 * CHROMA_CELLS + 9
+    logits = torch.full((1, CHROMA_BINS, 2, 2), -20.0)
+    logits[:, k] = 20.0
+    out = net.head.chroma(logits)
+    assert torch.allclose(out[0, :, 0, 0], centres[k], atol=1e-3)
+    assert centres[k].tolist() == [(3 - 5) * 20.0, (9 - 5) * 20.0]
+
+
+def test_loss_is_lowest_at_the_truths_cells():
+    chroma = torch.zeros(1, 2, 4, 4)
+    chroma[:, 0], chroma[:, 1] = 54.0, -26.0  # Cb 2.7 cells, Cr -1.3 cells from the centre cell (5, 5)
+    weights = torch.ones(CHROMA_BINS)
+    right = torch.full((1, CHROMA_BINS, 2, 2), -10.0)
+    for i, j in [(7, 3), (7, 4), (8, 3), (8, 4)]:  # the four cells around (5 + 2.7, 5 - 1.3)
+        right[:, i * CHROMA_CELLS + j] = 10.0
+    gray = torch.full((1, CHROMA_BINS, 2, 2), -10.0)
+    gray[:, 5 * CHROMA_CELLS + 5] = 10.0
+    assert class_loss(right, chroma, weights) < 1.5 < class_loss(gray, chroma, weights)
+    assert nearest_class(torch.nn.functional.avg_pool2d(chroma, 2))[0, 0, 0] == 8 * CHROMA_CELLS + 4
+
+
+def test_rare_colours_weigh_more():
+    chroma = np.zeros((8, 2, 8, 8), np.float32)
+    chroma[0, 1] = 90.0  # one crop of strong red among gray ones
+    w = rebalance_weights(chroma, 0.5)
+    gray, red = 5 * CHROMA_CELLS + 5, nearest_class(torch.full((1, 2, 1, 1), 0.0).index_fill_(1, torch.tensor([1]),
+                                                                                          90.0))[0, 0, 0]
+    assert w[red] > 1.0 > w[gray]
+    assert torch.allclose(rebalance_weights(chroma, 1.0), torch.ones(CHROMA_BINS))
+
+
+def test_export_matches_torch_and_reloads(net, tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    assert count_macs(net) <= 2e9
+    core = export_core(net, torch.zeros(1, 1, NET_SIZE, NET_SIZE), "luma", "chroma")
+    sess = ort.InferenceSession(core.SerializeToString(), providers=["CPUExecutionProvider"])
+    x = torch.from_numpy(random_bgr(NET_SIZE, NET_SIZE)[..., 0].astype(np.float32))[None, None]
+    with torch.no_grad():
+        ref = net(x).numpy()
+    got = sess.run(None, {"luma": x.numpy()})[0]
+    assert got.shape == (1, 2, NET_SIZE // 2, NET_SIZE // 2) and np.abs(ref).max() > 10
+    assert np.abs(got - ref).max() < 0.05
+    torch.save(net.state_dict(), tmp_path / "w.pt")
+    again = load_colorizer(tmp_path / "w.pt")
+    assert again.head_kind == "classes"
+    with torch.no_grad():
+        assert torch.allclose(again(x), net(x), atol=1e-4)
