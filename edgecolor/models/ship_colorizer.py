@@ -164,7 +164,8 @@ def choose_run(run_dirs: list[Path], install_to: Path | None = None) -> dict:
             raise InputError(f"{run} has no exported colorizer.onnx", "finish or export the run first")
         recorded = FrameModelInfo.read_file(path)
         record = recorded.record("colour_strength_validation", str(path))
-        row = next(r for r in record["table"] if r["strength"] == record["chosen"])
+        # The recorded table's strengths are rounded to 3 decimals (0.3125 reads 0.312): the nearest row is the one.
+        row = min(record["table"], key=lambda r: abs(r["strength"] - record["chosen"]))
         if "false_colour" not in row:  # exported before the false-colour limit: cannot be judged on it
             raise InputError(f"{path}'s validation record has no false colour (exported before that limit)",
                              "re-export the run with this version of edgecolor, which measures it on validation")
@@ -173,7 +174,7 @@ def choose_run(run_dirs: list[Path], install_to: Path | None = None) -> dict:
             "run": run.name, "neutral_weight": config.get("neutral_weight"), "steps": config.get("steps"),
             "seed": config.get("seed"), "lr": config.get("lr"), "unfreeze_top": config.get("unfreeze_top", False),
             "texture_share": config.get("texture_share"), "decoder": config.get("decoder", "base"),
-            "strength": record["chosen"],
+            "head": config.get("head", "regression"), "strength": record["chosen"],
             "val_psnr_db": row["psnr_db"], "val_gray_psnr_db": row["gray_psnr_db"],
             "val_colourfulness_ratio": row["colourfulness_ratio"], "val_bad_fraction": row["bad_fraction"],
             "val_false_colour": row.get("false_colour"),

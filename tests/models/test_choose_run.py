@@ -11,15 +11,16 @@ from edgecolor.models.ship_colorizer import RUN_RULE, choose_run
 from helpers import tiny_colorizer
 
 
-def run(tmp_path, name, psnr, ratio, bad, nw, false=0.02):
+def run(tmp_path, name, psnr, ratio, bad, nw, false=0.02, chosen=0.75):
     folder = tmp_path / name
     folder.mkdir()
     path = tiny_colorizer(folder / "colorizer.onnx")
     model = onnx.load(str(path))
     measured = {} if false is None else {"false_colour": false}  # None: recorded before false colour was measured
+    strengths = (0.5, round(chosen, 3), 1.0)  # an export records its table rounded to 3 decimals
     table = [{"strength": s, "psnr_db": psnr - abs(s - 0.75), "gray_psnr_db": 19.4, "colourfulness_ratio": ratio,
-              "delta_e76": 21.0, "gray_delta_e76": 25.0, "bad_fraction": bad} | measured for s in (0.5, 0.75, 1.0)]
-    for key, value in {"edgecolor.colour_strength_validation": json.dumps({"chosen": 0.75, "table": table}),
+              "delta_e76": 21.0, "gray_delta_e76": 25.0, "bad_fraction": bad} | measured for s in strengths]
+    for key, value in {"edgecolor.colour_strength_validation": json.dumps({"chosen": chosen, "table": table}),
                        "edgecolor.training": json.dumps({"config": {"neutral_weight": nw, "steps": 1500,
                                                                     "seed": 0, "lr": 1e-3}})}.items():
         model.metadata_props.add(key=key, value=value)
@@ -50,3 +51,11 @@ def test_a_run_that_tints_neutral_pixels_does_not_qualify_and_an_unmeasured_one_
     assert selection["candidates"][1]["val_false_colour"] == 0.05
     with pytest.raises(InputError, match="has no false colour"):
         choose_run([*runs, run(tmp_path, "old", 22.0, 0.6, 0.0, 5.0, false=None)])
+
+
+def test_a_run_whose_recorded_table_rounds_its_strength_is_judged_on_that_row(tmp_path):
+    """An export records its table rounded to 3 decimals: a run chosen at 0.3125 has a row 0.312."""
+    runs = [run(tmp_path, "a", 21.0, 0.57, 0.08, 2.0, chosen=0.3125), run(tmp_path, "b", 21.3, 0.45, 0.05, 5.0)]
+    selection = choose_run(runs)
+    assert selection["chosen"] == "a"
+    assert selection["candidates"][0]["strength"] == 0.3125 and selection["candidates"][0]["qualifies"]
