@@ -24,10 +24,11 @@ feature cache (two thirds of ``cache_crops`` scenes, one third textures), so run
 share can share one cache folder (``features_dir``).
 
 With ``head="classes"`` (:class:`~edgecolor.models.colorizer.ClassHead`) the loss is instead a cross-entropy over
-the quantised chroma grid (:func:`class_loss`), each pixel weighted by how rare its colour is in the training
-crops (:func:`rebalance_weights`, ``rebalance`` = the share of a uniform prior mixed in): without that weight the
-commonest cells (near gray) win every hesitation and the network colours little. Validation and the exported
-model use the head's annealed mean, so checkpoints are still chosen by RGB MSE.
+the quantised chroma grid (:func:`class_loss`). With ``rebalance`` below 1 each pixel is weighted by how rare its
+colour is in the training crops (:func:`rebalance_weights`, ``rebalance`` = the share of a uniform prior mixed
+in), which pushes the head toward saturated colours; the default 1 weighs every colour alike, which on the
+indoor-like validation fold coloured nearly as much with a third of the false colour (docs/models.md). Validation
+and the exported model use the head's annealed mean, so checkpoints are still chosen by RGB MSE.
 """
 
 from __future__ import annotations
@@ -93,7 +94,7 @@ class TrainConfig:
     decoder: str = "base"  # "base" (DECODER_CHANNELS) or "wide" (WIDE_DECODER_CHANNELS)
     features_dir: str = ""  # feature cache folder ("" = the run folder's features/); runs may share one
     head: str = "regression"  # "regression" (chroma directly) or "classes" (quantised chroma, annealed mean)
-    rebalance: float = 0.5  # head "classes": share of the uniform prior in the rebalancing weights (1 = none)
+    rebalance: float = 1.0  # head "classes": share of the uniform prior in the rebalancing weights (1 = none)
 
 
 DECODERS = {"base": DECODER_CHANNELS, "wide": WIDE_DECODER_CHANNELS}
