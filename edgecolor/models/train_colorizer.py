@@ -212,7 +212,10 @@ def compact_checkpoint(src: Path, dst: Path) -> None:
 def class_weights_of(caches: dict[str, FeatureCache], samplers: dict[str, CropSampler], cfg: TrainConfig,
                      n: int = 512) -> torch.Tensor:
     """:func:`rebalance_weights` of ``n`` training crops drawn as batches are (the texture share of them from the
-    textures): from the feature caches' chroma, or fresh crops without a cache."""
+    textures): from the feature caches' chroma, or fresh crops without a cache. With ``rebalance`` 1 every weight
+    is 1, and no crop is read."""
+    if cfg.rebalance == 1.0:
+        return torch.ones(CHROMA_BINS)
     share = cfg.texture_share if len(samplers) == 2 and cfg.texture_share is not None else 0.0
     counts = {"scene": n - round(n * share), "texture": round(n * share)}
     rng = np.random.default_rng([cfg.seed, 7])
@@ -220,9 +223,8 @@ def class_weights_of(caches: dict[str, FeatureCache], samplers: dict[str, CropSa
     for kind, k in counts.items():
         if not k or kind not in samplers:
             continue
-        if kind in caches and caches[kind].chroma is not None:
-            chroma = caches[kind].chroma
-            assert chroma is not None
+        chroma = caches[kind].chroma if kind in caches else None
+        if chroma is not None:
             parts.append(np.asarray(chroma[np.sort(rng.choice(len(chroma), size=min(k, len(chroma)), replace=False))],
                                     np.float32))
         else:

@@ -79,3 +79,16 @@ def test_export_matches_torch_and_reloads(net, tmp_path):
     assert again.head_kind == "classes"
     with torch.no_grad():
         assert torch.allclose(again(x), net(x), atol=1e-4)
+
+
+def test_class_weights_come_from_the_training_crops_unless_rebalancing_is_off():
+    from edgecolor.models.train_colorizer import CropSampler, TrainConfig, class_weights_of
+
+    red = np.zeros((64, 64, 3), np.uint8)
+    red[..., 2] = 200
+    gray = np.full((64, 64, 3), 128, np.uint8)
+    samplers = {"scene": CropSampler([gray, gray, gray, red], seed=0)}
+    off = class_weights_of({}, samplers, TrainConfig(head="classes", rebalance=1.0), n=8)
+    assert torch.equal(off, torch.ones(CHROMA_BINS))
+    on = class_weights_of({}, samplers, TrainConfig(head="classes", rebalance=0.5), n=8)
+    assert on[5 * CHROMA_CELLS + 5] < 1.0 < on.max()
