@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from edgecolor.cli._common import JsonOpt, console, emit_json, progress
+from edgecolor.cli._common import JsonOpt, console, emit_json, print_line, progress
 
 app = typer.Typer(rich_markup_mode=None,
                   help="Build training and evaluation data from packages (no downloads from URLs).\n\n"
@@ -25,7 +25,8 @@ def fetch(
              "sweethome3d-furniture, kphotoalbum, mvtb-data, stellarium-data, tuxpaint-stamps-default, "
              "tuxpaint-data.")] = "all",
     eval_set: Annotated[Path, typer.Option(
-        help="The evaluation set whose near-duplicates are dropped (perceptual hash); skipped if absent.")]
+        help="The evaluation set whose near-duplicates are dropped (perceptual hash); build it first (edgecolor data "
+             "evalset): if absent the check is skipped with a warning.")]
         = Path("data/eval"),
     as_json: JsonOpt = False,
 ) -> None:
@@ -59,9 +60,13 @@ def fetch(
         task = bar.add_task("scanning", total=None)
         entries, dropped = build_corpus(dest, from_folder=from_folder, progress=lambda _: bar.advance(task),
                                         new_sources=chosen, eval_dir=eval_set)
-    summary = {"dest": str(dest), "photos": len(entries), "dropped": dropped,
+    checked = eval_set.is_dir()
+    summary = {"dest": str(dest), "photos": len(entries), "dropped": dropped, "eval_checked": checked,
                "by_source": {s: sum(e.source == s for e in entries) for s in sorted({e.source for e in entries})},
                "by_kind": {k: sum(e.kind == k for e in entries) for k in sorted({e.kind for e in entries})}}
+    if not checked:
+        print_line(f"warning: no evaluation set at {eval_set}, so its near-duplicates were not dropped; for a fair "
+                   f"'edgecolor eval', run 'edgecolor data evalset --dest {eval_set}' and fetch again")
     if as_json:
         emit_json(summary)
     else:

@@ -153,6 +153,26 @@ def test_data_fetch_records_each_source_turns_photos_upright_and_drops_eval_dupl
     assert np.abs(img.astype(int) - tall).mean() < 6
 
 
+def test_data_fetch_without_an_evaluation_set_keeps_its_duplicates_and_says_so(tmp_path, monkeypatch):
+    """Fetching before 'data evalset' cannot drop the set's near-duplicates: the user is told, and the JSON and
+    the manifest record it."""
+    from edgecolor.cli import app
+    from edgecolor.data import corpus
+
+    base, _ = _fake_tree(tmp_path, _photo(480, 640, 13))
+    monkeypatch.setattr(corpus, "CORPUS_PACKAGES", ["fake-wallpapers"])
+    monkeypatch.setattr(corpus, "unpack_packages", _FakePackages(base))
+    monkeypatch.setattr(corpus, "deb_version", lambda workdir, pkg: "1.0-1")
+    dest, missing = tmp_path / "corpus", tmp_path / "no-eval"
+    res = CliRunner().invoke(app, ["data", "fetch", "--dest", str(dest), "--sources", "kphotoalbum",
+                                   "--eval-set", str(missing), "--json"])
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.stdout)
+    assert summary["eval_checked"] is False and summary["by_source"]["kphotoalbum"] == 2
+    assert f"no evaluation set at {missing}" in res.stderr and "edgecolor data evalset" in res.stderr
+    assert "skipped" in json.loads((dest / "manifest.json").read_text())["eval_check"]
+
+
 def test_data_fetch_refuses_an_unknown_source_in_one_line(tmp_path):
     from edgecolor.cli import app
 
