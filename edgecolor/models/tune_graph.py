@@ -85,6 +85,10 @@ def find_decoder(model: onnx.ModelProto, name: str = "the model") -> DecoderGrap
     graph is not edgecolor's colorizer (an adapter-wrapped or style model)."""
     if not FrameModelInfo.read(model).own_colorizer:
         raise ModelError(f"{name} is not one of edgecolor's colorizers", NOT_OURS)
+    if any(n.op_type == "Softmax" for n in model.graph.node):  # only the quantised-chroma head has one
+        raise ModelError(f"{name} has the quantised-chroma head (edgecolor train colorizer --head classes), whose "
+                         "decoder tune cannot adapt yet",
+                         "pass --model colorizer or a model trained with --head regression")
     producer = {o: n for n in model.graph.node for o in n.output}
     inits = {t.name for t in model.graph.initializer}
     chroma = RAW_CHROMA if RAW_CHROMA in producer else NET_CHROMA

@@ -92,3 +92,24 @@ def test_class_weights_come_from_the_training_crops_unless_rebalancing_is_off():
     assert torch.equal(off, torch.ones(CHROMA_BINS))
     on = class_weights_of({}, samplers, TrainConfig(head="classes", rebalance=0.5), n=8)
     assert on[5 * CHROMA_CELLS + 5] < 1.0 < on.max()
+
+
+def test_tune_refuses_a_class_head_model_in_one_line_naming_the_head(net, tmp_path):
+    import cv2
+    from typer.testing import CliRunner
+
+    from edgecolor.cli import app
+    from edgecolor.graph.contract import FrameModelInfo
+    from edgecolor.models.export import export_colorizer
+
+    model = tmp_path / "classes.onnx"
+    export_colorizer(net, model, FrameModelInfo(name="colorizer"), colour_strength=1.0, chroma_gamma=0.75)
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for i in range(6):
+        cv2.imwrite(str(photos / f"p{i}.png"), random_bgr(64, 80, seed=i))
+    res = CliRunner().invoke(app, ["tune", "colorizer", str(photos), "-o", str(tmp_path / "site.onnx"),
+                                   "--model", str(model)])
+    assert res.exit_code == 2 and "quantised-chroma head" in res.output and "--head regression" in res.output
+    assert len(res.output.strip().splitlines()) == 1 and not (tmp_path / "site.onnx").exists()
+
