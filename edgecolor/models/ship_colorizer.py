@@ -26,7 +26,7 @@ from edgecolor.tempdirs import work_dir
 
 # What a fold run must share with the refit it chooses for.
 RECIPE_KEYS = ("steps", "batch", "lr", "weight_decay", "neutral_weight", "loss", "cache_crops", "val_every",
-               "unfreeze_top", "encoder_lr", "texture_share", "decoder", "head", "rebalance")
+               "unfreeze_top", "encoder_lr", "texture_share", "decoder", "head", "rebalance", "encoder")
 REFIT_RULE = ("cross-validation by source: one run per validation fold, the recipe's own; the refit on every "
               "source ships the step with the lowest mean validation RGB MSE (relative to gray) over the folds, "
               "and the colour strength the strength rule picks on the folds' held-out photos pooled, each "
@@ -47,7 +47,7 @@ def export_and_calibrate(run_dir: Path, corpus: Path, install_to: Path | None = 
     meta = FrameModelInfo(
         version=__version__,
         name="colorizer",
-        architecture="EfficientNet-Lite0 encoder (ImageNet, "
+        architecture=f"EfficientNet-{info['config'].get('encoder', 'lite0').capitalize()} encoder (ImageNet, "
                      f"{'last stage fine-tuned' if info['config'].get('unfreeze_top') else 'frozen'}) "
                      f"+ U-Net decoder {list(DECODERS[info['config'].get('decoder', 'base')])}, "
                      + ("chroma at 112x112" if info["config"].get("head", "regression") == "regression" else

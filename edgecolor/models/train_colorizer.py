@@ -95,6 +95,7 @@ class TrainConfig:
     features_dir: str = ""  # feature cache folder ("" = the run folder's features/); runs may share one
     head: str = "regression"  # "regression" (chroma directly) or "classes" (quantised chroma, annealed mean)
     rebalance: float = 1.0  # head "classes": share of the uniform prior in the rebalancing weights (1 = none)
+    encoder: str = "lite0"  # which EfficientNet-Lite (edgecolor.models.colorizer.ENCODERS) gives the features
 
 
 DECODERS = {"base": DECODER_CHANNELS, "wide": WIDE_DECODER_CHANNELS}
@@ -276,7 +277,8 @@ def train_colorizer(
     dev = resolve_device(cfg.device)
     torch.manual_seed(cfg.seed)
 
-    model = Colorizer(pretrained=True, decoder_channels=DECODERS[cfg.decoder], head=cfg.head).to(dev)
+    model = Colorizer(pretrained=True, decoder_channels=DECODERS[cfg.decoder], head=cfg.head,
+                      encoder=cfg.encoder).to(dev)
     top = model.freeze_encoder(except_top=cfg.unfreeze_top)
     decoder = [p for name, p in model.named_parameters() if p.requires_grad and not name.startswith("encoder.")]
     groups = [{"params": decoder}] + ([{"params": top, "lr": cfg.encoder_lr, "weight_decay": 0.0}] if top else [])
@@ -292,7 +294,9 @@ def train_colorizer(
         root = Path(cfg.features_dir) if cfg.features_dir else out_dir / "features"
         for kind, sampler in samplers.items():
             folder = root / kind if mixed else root
-            caches[kind] = FeatureCache(folder, sorted(e["file"] for e in pools[kind]) + [str(cfg.seed)],
+            # lite0's caches keep their key from before there was a choice of encoder
+            encoder_key = [] if cfg.encoder == "lite0" else [cfg.encoder]
+            caches[kind] = FeatureCache(folder, sorted(e["file"] for e in pools[kind]) + [str(cfg.seed)] + encoder_key,
                                         sizes[kind])
             caches[kind].build(model.cpu(), sampler.batch, progress=cache_progress)
         model.to(dev)

@@ -286,6 +286,28 @@ def test_a_texture_mix_trains_from_two_caches_shared_between_runs_and_a_wide_dec
     assert wide.decoder_channels == WIDE_DECODER_CHANNELS and count_macs(wide) <= 2e9
 
 
+def test_a_lite2_encoder_gets_its_own_features_and_exports_and_reloads_as_lite2(tmp_path):
+    """--encoder lite2: the features cached for lite0 are not reused (other shapes), the model reloads with the
+    encoder it trained with, and the export names it."""
+    from edgecolor.models.export import load_colorizer
+    from edgecolor.models.ship_colorizer import export_and_calibrate
+    from edgecolor.models.train_colorizer import TrainConfig, train_colorizer
+
+    corpus = photo_corpus(tmp_path)
+    shared = tmp_path / "features"
+    base = dict(steps=1, batch=2, ckpt_every=1, val_every=1, val_crops=2, cache_crops=4, features_dir=str(shared))
+    train_colorizer(corpus, tmp_path / "l0", TrainConfig(**base))
+    lite0_key = json.loads((shared / "state.json").read_text())["key"]
+    train_colorizer(corpus, tmp_path / "l2", TrainConfig(**base, encoder="lite2", head="classes"))
+    assert json.loads((shared / "state.json").read_text())["key"] != lite0_key
+    assert np.load(shared / "feat_2.npy", mmap_mode="r").shape[1] == 48  # lite2's stride-8 channels (lite0: 40)
+    model = load_colorizer(tmp_path / "l2" / "colorizer.pt")
+    assert model.encoder.name == "lite2" and model.head_kind == "classes" and count_macs(model) <= 2e9
+    result = export_and_calibrate(tmp_path / "l2", corpus)
+    assert FrameModelInfo.read_file(result["onnx"]).architecture.startswith("EfficientNet-Lite2 encoder")
+    assert load_colorizer(tmp_path / "l0" / "colorizer.pt").encoder.name == "lite0"
+
+
 def test_a_texture_share_needs_textures(tmp_path):
     from edgecolor.errors import DataError
     from edgecolor.models.train_colorizer import TrainConfig, train_colorizer
