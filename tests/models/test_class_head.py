@@ -40,6 +40,23 @@ def test_confident_logits_give_the_cell_centre(net):
     assert centres[k].tolist() == [(3 - 5) * 20.0, (9 - 5) * 20.0]
 
 
+def test_a_lower_temperature_moves_the_output_toward_the_likeliest_cell():
+    """--anneal-t: the export's temperature. Two cells, the likelier gray and the other vivid: the lower T, the
+    nearer gray the output; at a high T it is nearer the plain mean."""
+    from edgecolor.models.colorizer import ANNEAL_T, ClassHead
+
+    head = ClassHead(4)
+    gray, vivid = 5 * CHROMA_CELLS + 5, 9 * CHROMA_CELLS + 5  # (0, 0) and (80, 0)
+    logits = torch.full((1, CHROMA_BINS, 1, 1), -30.0)
+    logits[:, gray], logits[:, vivid] = 0.3, 0.0
+    out = {}
+    for t in (2.0, ANNEAL_T, 0.1):
+        head.temperature = t
+        out[t] = float(head.chroma(logits)[0, 0, 0, 0])
+    assert out[2.0] > out[ANNEAL_T] > out[0.1] > 0 and out[0.1] < 4.0 and out[2.0] > 30.0
+    assert "temperature" not in head.state_dict()  # not a weight: a checkpoint exports at any T
+
+
 def test_loss_is_lowest_at_the_truths_cells():
     chroma = torch.zeros(1, 2, 4, 4)
     chroma[:, 0], chroma[:, 1] = 54.0, -26.0  # Cb 2.7 cells, Cr -1.3 cells from the centre cell (5, 5)

@@ -303,8 +303,9 @@ def test_a_lite2_encoder_gets_its_own_features_and_exports_and_reloads_as_lite2(
     assert np.load(shared / "feat_2.npy", mmap_mode="r").shape[1] == 48  # lite2's stride-8 channels (lite0: 40)
     model = load_colorizer(tmp_path / "l2" / "colorizer.pt")
     assert model.encoder.name == "lite2" and model.head_kind == "classes" and count_macs(model) <= 2e9
-    result = export_and_calibrate(tmp_path / "l2", corpus)
-    assert FrameModelInfo.read_file(result["onnx"]).architecture.startswith("EfficientNet-Lite2 encoder")
+    result = export_and_calibrate(tmp_path / "l2", corpus, anneal_t=0.1)
+    architecture = FrameModelInfo.read_file(result["onnx"]).architecture
+    assert architecture.startswith("EfficientNet-Lite2 encoder") and "annealed mean (T 0.1)" in architecture
     assert load_colorizer(tmp_path / "l0" / "colorizer.pt").encoder.name == "lite0"
 
 
