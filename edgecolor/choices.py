@@ -160,6 +160,27 @@ class ColourLoss(Choice):
     LOG_CROP = "log-crop"  # the mean over crops of log(crop MSE + eps): the mean of per-crop PSNR
 
 
+class Decoder(Choice):
+    """``train colorizer --decoder``: the U-Net decoder's width (:data:`edgecolor.models.train_colorizer.DECODERS`)."""
+
+    BASE = "base"  # the shipped model's: 0.86 GMAC in all at 224 x 224
+    WIDE = "wide"  # 1.48 GMAC
+
+
+class Head(Choice):
+    """``train colorizer --head``: how the decoder's last feature becomes chroma (:mod:`edgecolor.models.colorizer`)."""
+
+    REGRESSION = "regression"  # chroma directly: the shipped model's
+    CLASSES = "classes"  # a distribution over quantised chroma cells, output as its annealed mean
+
+
+class Encoder(Choice):
+    """``train colorizer --encoder``: the ImageNet EfficientNet-Lite whose features the decoder reads."""
+
+    LITE0 = "lite0"  # the shipped model's: ImageNet top-1 75.1 %
+    LITE2 = "lite2"  # 77.6 %, about twice the encoder's multiply-adds
+
+
 class CameraCodec(Choice):
     """``run --input-codec``: the format a V4L2 camera sends (jetson-utils' option; ``yuyv``: uncompressed 4:2:2).
     The FOURCC each one asks of the driver is :data:`edgecolor.stream.camera_mode.FOURCC`."""

