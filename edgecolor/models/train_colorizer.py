@@ -292,10 +292,9 @@ def train_colorizer(
     caches: dict[str, FeatureCache] = {}
     if cfg.cache_crops:
         root = Path(cfg.features_dir) if cfg.features_dir else out_dir / "features"
+        encoder_key = [] if cfg.encoder == "lite0" else [cfg.encoder]  # lite0's caches keep their earlier key
         for kind, sampler in samplers.items():
             folder = root / kind if mixed else root
-            # lite0's caches keep their key from before there was a choice of encoder
-            encoder_key = [] if cfg.encoder == "lite0" else [cfg.encoder]
             caches[kind] = FeatureCache(folder, sorted(e["file"] for e in pools[kind]) + [str(cfg.seed)] + encoder_key,
                                         sizes[kind])
             caches[kind].build(model.cpu(), sampler.batch, progress=cache_progress)
