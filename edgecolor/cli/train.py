@@ -80,6 +80,9 @@ def colorizer(
         help="With --head classes: share of a uniform prior in the class weights (1 = every colour alike, the "
              "better on the indoor validation fold; 0.5 = Zhang et al.'s rebalancing toward rare colours).",
         callback=bounded(0, 1))] = 1.0,
+    class_neutral_weight: Annotated[float, typer.Option(
+        help="With --head classes: extra weight of the cross-entropy where the truth is neutral, as "
+             "--neutral-weight is for the regression head (0 = none).", callback=bounded(0, 100))] = 0.0,
     anneal_t: Annotated[float, typer.Option(
         help="With --head classes: temperature of the exported annealed mean (lower: each pixel nearer its most "
              "likely colour cell; training does not use it, so --resume of a finished run exports again at another "
@@ -115,7 +118,7 @@ def colorizer(
                       max_minutes=max_minutes, device=device, seed=seed,
                       unfreeze_top=unfreeze_top, encoder_lr=encoder_lr, val_fold=fold,
                       texture_share=texture_share, decoder=decoder.value, head=head.value, rebalance=rebalance,
-                      encoder=encoder.value,
+                      class_neutral_weight=class_neutral_weight, encoder=encoder.value,
                       features_dir=str(features_dir) if features_dir else "")
     with progress(not as_json) as bar:
         task = bar.add_task("training", total=steps)

@@ -26,7 +26,8 @@ from edgecolor.tempdirs import work_dir
 
 # What a fold run must share with the refit it chooses for.
 RECIPE_KEYS = ("steps", "batch", "lr", "weight_decay", "neutral_weight", "loss", "cache_crops", "val_every",
-               "unfreeze_top", "encoder_lr", "texture_share", "decoder", "head", "rebalance", "encoder")
+               "unfreeze_top", "encoder_lr", "texture_share", "decoder", "head", "rebalance", "class_neutral_weight",
+               "encoder")
 REFIT_RULE = ("cross-validation by source: one run per validation fold, the recipe's own; the refit on every "
               "source ships the step with the lowest mean validation RGB MSE (relative to gray) over the folds, "
               "and the colour strength the strength rule picks on the folds' held-out photos pooled, each "

@@ -27,7 +27,9 @@ With ``head="classes"`` (:class:`~edgecolor.models.colorizer.ClassHead`) the los
 the quantised chroma grid (:func:`class_loss`). With ``rebalance`` below 1 each pixel is weighted by how rare its
 colour is in the training crops (:func:`rebalance_weights`, ``rebalance`` = the share of a uniform prior mixed
 in), which pushes the head toward saturated colours; the default 1 weighs every colour alike, which on the
-indoor-like validation fold coloured nearly as much with a third of the false colour (docs/models.md). Validation
+indoor-like validation fold coloured nearly as much with a third of the false colour (docs/models.md). With
+``class_neutral_weight`` the pixels whose truth is neutral count more, as ``neutral_weight`` makes them in the
+regression loss: a push toward the gray cell wherever gray is right. Validation
 and the exported model use the head's annealed mean, so checkpoints are still chosen by RGB MSE.
 """
 
@@ -95,6 +97,7 @@ class TrainConfig:
     features_dir: str = ""  # feature cache folder ("" = the run folder's features/); runs may share one
     head: str = "regression"  # "regression" (chroma directly) or "classes" (quantised chroma, annealed mean)
     rebalance: float = 1.0  # head "classes": share of the uniform prior in the rebalancing weights (1 = none)
+    class_neutral_weight: float = 0.0  # head "classes": extra weight of the cross-entropy on neutral-truth pixels
     encoder: str = "lite0"  # which EfficientNet-Lite (edgecolor.models.colorizer.ENCODERS) gives the features
 
 
@@ -138,11 +141,16 @@ def colour_loss(pred_half: torch.Tensor, chroma: torch.Tensor, neutral_weight: f
     mix = torch.from_numpy(BGR_FROM_CHROMA).to(chroma.device)  # [3, 2]
     err = torch.einsum("oc,nchw->nohw", mix, up - chroma).square()
     if neutral_weight:
-        neutral = torch.exp(-(chroma.norm(dim=1, keepdim=True) / NEUTRAL_CHROMA) ** 2)
-        err = err * (1 + neutral_weight * neutral)
+        err = err * (1 + neutral_weight * _neutral(chroma))
     if mode == ColourLoss.LOG_CROP:
         return torch.log(err.mean(dim=(1, 2, 3)) + LOG_CROP_EPS).mean()
     return err.mean()
+
+
+def _neutral(chroma: torch.Tensor) -> torch.Tensor:
+    """How neutral each pixel of ``chroma`` ``[N, 2, H, W]`` is, ``[N, 1, H, W]``: 1 at gray, falling off around
+    :data:`NEUTRAL_CHROMA`."""
+    return torch.exp(-(chroma.norm(dim=1, keepdim=True) / NEUTRAL_CHROMA) ** 2)
 
 
 def _grid_coords(chroma_half: torch.Tensor) -> torch.Tensor:
@@ -169,10 +177,12 @@ def rebalance_weights(chroma: np.ndarray, mix: float) -> torch.Tensor:
     return torch.from_numpy(weights.astype(np.float32))
 
 
-def class_loss(logits: torch.Tensor, chroma: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+def class_loss(logits: torch.Tensor, chroma: torch.Tensor, weights: torch.Tensor,
+               neutral_weight: float = 0.0) -> torch.Tensor:
     """Cross-entropy of the class head's ``logits`` ``[N, Q, S/2, S/2]`` against the true chroma ``[N, 2, S, S]``
     (averaged to half resolution) spread bilinearly over its four nearest grid cells; each pixel counts by
-    ``weights`` of its nearest cell (:func:`rebalance_weights`)."""
+    ``weights`` of its nearest cell (:func:`rebalance_weights`), and pixels whose truth is neutral ``1 +
+    neutral_weight`` times, as :func:`colour_loss` counts them."""
     half = F.avg_pool2d(chroma, 2)
     g = _grid_coords(half)
     low = g.floor()
@@ -184,7 +194,10 @@ def class_loss(logits: torch.Tensor, chroma: torch.Tensor, weights: torch.Tensor
             share = (frac[:, 0] if di else 1 - frac[:, 0]) * (frac[:, 1] if dj else 1 - frac[:, 1])
             idx = (low[:, 0] + di) * CHROMA_CELLS + low[:, 1] + dj
             nll = nll - share * logp.gather(1, idx[:, None])[:, 0]
-    return (weights.to(logits.device)[nearest_class(half)] * nll).mean()
+    pixel = weights.to(logits.device)[nearest_class(half)]
+    if neutral_weight:
+        pixel = pixel * (1 + neutral_weight * _neutral(half)[:, 0])
+    return (pixel * nll).mean()
 
 
 def rgb_mse(pred_half: torch.Tensor, chroma: torch.Tensor) -> torch.Tensor:
@@ -361,7 +374,7 @@ def train_colorizer(
         nonlocal ema
         feats, c = next_batch()
         if class_weights is not None:
-            loss = class_loss(model.decode_logits(feats), c, class_weights)
+            loss = class_loss(model.decode_logits(feats), c, class_weights, cfg.class_neutral_weight)
         else:
             loss = colour_loss(model.decode(feats), c, cfg.neutral_weight, cfg.loss)
         opt.zero_grad(set_to_none=True)

@@ -70,6 +70,20 @@ def test_loss_is_lowest_at_the_truths_cells():
     assert nearest_class(torch.nn.functional.avg_pool2d(chroma, 2))[0, 0, 0] == 8 * CHROMA_CELLS + 4
 
 
+def test_neutral_weight_counts_the_cross_entropy_of_gray_truth_more():
+    """--class-neutral-weight: a wrong colour on a gray half of the crop costs (1 + W) times as much as with W 0;
+    on a vivid half nearly as much as before."""
+    chroma = torch.zeros(1, 2, 4, 4)
+    chroma[:, 1, :, 2:] = 90.0  # the left half gray, the right half strong red
+    weights = torch.ones(CHROMA_BINS)
+    wrong = torch.full((1, CHROMA_BINS, 2, 2), -10.0)
+    wrong[:, 0] = 10.0  # the far corner cell everywhere: wrong on both halves
+    gray_only, vivid_only = chroma[..., :2], chroma[..., 2:]
+    for part, gain in ((gray_only, 6.0), (vivid_only, 1.0)):
+        ratio = class_loss(wrong[..., :1], part, weights, 5.0) / class_loss(wrong[..., :1], part, weights)
+        assert float(ratio) == pytest.approx(gain, rel=1e-3)
+
+
 def test_rare_colours_weigh_more():
     chroma = np.zeros((8, 2, 8, 8), np.float32)
     chroma[0, 1] = 90.0  # one crop of strong red among gray ones
