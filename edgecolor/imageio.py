@@ -26,6 +26,7 @@ from edgecolor.choices import VideoCodec
 from edgecolor.errors import InputError, OutputError
 from edgecolor.imageheader import FORMATS as IMAGE_FORMATS
 from edgecolor.imageheader import Header, image_size, jpeg_scans
+from edgecolor.signals import held
 from edgecolor.video_encode import (
     AvEncoder,
     Encoding,
@@ -199,21 +200,25 @@ def atomic_output(path: str | Path) -> Iterator[Path]:
     blocker = next((p for p in (path.parent, *path.parent.parents) if p.exists()), None)
     if blocker is not None and not blocker.is_dir():
         raise OutputError(f"cannot write {path}: {blocker} is a file, not a folder", "choose another output location")
+    tmp = path.parent / _temp_name(path)
+    made = False
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.parent / _temp_name(path)
-        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-    except OSError as exc:
-        raise OutputError(f"cannot write to {path.parent}: {exc.strerror or exc}",
-                          "choose a writable output location") from exc
-    try:
+        with held():  # an interrupt as the file is made lands in this try, with the file known to the finally
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+                made = True
+            except OSError as exc:
+                raise OutputError(f"cannot write to {path.parent}: {exc.strerror or exc}",
+                                  "choose a writable output location") from exc
         yield tmp
         os.chmod(tmp, 0o644)  # created 0600; outputs are ordinary files others may read
         os.replace(tmp, path)
     except OSError as exc:
         raise OutputError(f"cannot write {path}: {exc.strerror or exc}", "check free space and permissions") from exc
     finally:
-        tmp.unlink(missing_ok=True)
+        if made:
+            tmp.unlink(missing_ok=True)
 
 
 def write_image(path: str | Path, frame: np.ndarray) -> None:

@@ -30,6 +30,8 @@ INTERRUPTS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 _taken: list[int] = []  # interrupts taken since the outermost raising/stopping block opened
 _raised: list[int] = []  # the one of them that raised Interrupted
 _depth = 0
+_holding = 0  # open held() blocks (main thread)
+_deferred: list[int] = []  # an interrupt that came during held(), raised as the outermost one ends
 _ignore_after = False  # see ignore_after_interrupt()
 
 
@@ -106,6 +108,7 @@ def _interrupts(handler: Callable[[int, Any], None], signals: Iterable[signal.Si
         if last:
             _taken.clear()
             _raised.clear()
+            _deferred.clear()
 
 
 def raising(signals: Iterable[signal.Signals] = INTERRUPTS) -> contextlib.AbstractContextManager[None]:
@@ -115,10 +118,35 @@ def raising(signals: Iterable[signal.Signals] = INTERRUPTS) -> contextlib.Abstra
     def handler(signum: int, frame: Any) -> None:
         _taken.append(signum)
         if len(_taken) == 1:
+            if _holding:
+                _deferred.append(signum)
+                return
             _raised.append(signum)
             raise Interrupted(signum)
 
     return _interrupts(handler, signals)
+
+
+@contextlib.contextmanager
+def held() -> Iterator[None]:
+    """A step that must not be cut in two: an interrupt that :func:`raising` would raise inside the block is raised
+    as the block ends instead. For making a thing and handing it to the ``finally`` that removes it (a scratch
+    folder, an output's temporary file): interrupted between the two, the thing would be made and never removed.
+    Keep the block short: nothing in it can be interrupted. Off the main thread (where handlers never run) it does
+    nothing."""
+    global _holding
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    _holding += 1
+    try:
+        yield
+    finally:
+        _holding -= 1
+        if not _holding and _deferred:
+            signum = _deferred.pop()
+            _raised.append(signum)
+            raise Interrupted(signum)
 
 
 def raised() -> int:

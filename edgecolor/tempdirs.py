@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from edgecolor.errors import OutputError
+from edgecolor.signals import held, raising
 
 log = logging.getLogger(__name__)
 
@@ -136,8 +137,6 @@ def _scratch_error(exc: OSError, path: Path, root: Path) -> OutputError | None:
 def _terminate_as_exit() -> contextlib.AbstractContextManager[None]:
     """While open (main thread only), SIGTERM and SIGHUP raise :class:`~edgecolor.signals.Interrupted` (a
     ``KeyboardInterrupt``) so ``finally`` blocks run; a second one cannot cut the cleanup short."""
-    from edgecolor.signals import raising
-
     return raising((signal.SIGTERM, signal.SIGHUP))
 
 
@@ -149,18 +148,22 @@ def work_dir(kind: str) -> Iterator[Path]:
     :class:`~edgecolor.errors.OutputError` naming ``TMPDIR`` (see :func:`scratch_root`)."""
     root = scratch_root()
     sweep(kind, root)
+    path: Path | None = None
     try:
-        path = Path(tempfile.mkdtemp(prefix=f"edgecolor-{kind}-{os.getpid()}-", dir=root))
-    except OSError as exc:
-        raise _scratch_problem(root, _SCRATCH_ERRNOS.get(exc.errno or 0, f"cannot hold a folder ({exc.strerror})"),
-                               _low_space(root) if exc.errno == errno.ENOSPC else "") from exc
-    try:
+        with held():  # an interrupt as the folder is made lands in this try, with the folder known to the finally
+            try:
+                path = Path(tempfile.mkdtemp(prefix=f"edgecolor-{kind}-{os.getpid()}-", dir=root))
+            except OSError as exc:
+                raise _scratch_problem(root, _SCRATCH_ERRNOS.get(exc.errno or 0,
+                                                                 f"cannot hold a folder ({exc.strerror})"),
+                                       _low_space(root) if exc.errno == errno.ENOSPC else "") from exc
         with _terminate_as_exit():
             yield path
     except OSError as exc:
-        err = _scratch_error(exc, path, root)
+        err = _scratch_error(exc, path, root) if path is not None else None
         if err is None:
             raise
         raise err from exc
     finally:
-        shutil.rmtree(path, ignore_errors=True)
+        if path is not None:
+            shutil.rmtree(path, ignore_errors=True)

@@ -174,3 +174,36 @@ def test_run_in_a_background_job_still_stops_on_sigint(clip, tmp_path):
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 0 and "stopped by SIGINT" in err, started + err
+
+
+def test_an_interrupt_as_a_scratch_folder_or_an_output_is_made_still_removes_it(tmp_path, monkeypatch):
+    """The moment the process test above aims at by chance, made certain: the signal lands just after the folder
+    (or the output's temporary file) exists, before its ``finally`` could know it. It is raised once the thing is
+    owned, and the thing is removed."""
+    import tempfile
+
+    from edgecolor import imageio, tempdirs
+
+    made, real_mkdtemp, real_open = [], tempfile.mkdtemp, os.open
+
+    def mkdtemp(*args, **kw):
+        made.append(path := real_mkdtemp(*args, **kw))
+        os.kill(os.getpid(), signal.SIGTERM)
+        return path
+
+    def open_then_signal(path, *args, **kw):
+        fd = real_open(path, *args, **kw)
+        if ".partial" in str(path):
+            made.append(path)
+            os.kill(os.getpid(), signal.SIGTERM)
+        return fd
+
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr(tempfile, "mkdtemp", mkdtemp)
+    monkeypatch.setattr(os, "open", open_then_signal)
+    for make in (lambda: tempdirs.work_dir("build"), lambda: imageio.atomic_output(tmp_path / "out" / "o.png")):
+        with pytest.raises(signals.Interrupted) as got, signals.raising(), make():
+            time.sleep(1)  # never reached: the signal is raised as the block opens
+        assert got.value.name == "SIGTERM"
+    assert len(made) == 2 and not any(map(os.path.exists, made)), made
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"] and list((tmp_path / "out").iterdir()) == []
