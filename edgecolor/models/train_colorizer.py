@@ -209,14 +209,18 @@ COMPACT_CHECKPOINT = "decoder.ckpt"
 
 
 def compact_checkpoint(src: Path, dst: Path) -> None:
-    """A small resumable copy of checkpoint ``src``: the decoder's weights and the optimizer's moments in FP16, the
+    """A small resumable copy of checkpoint ``src``: the trained weights and the optimizer's moments in FP16, the
     schedule, step and config, without the frozen encoder (which ``--resume`` rebuilds from its pretrained
-    weights). Small enough to keep in git beside a run's log, so a later session can resume the run."""
+    weights): the decoder, and with ``unfreeze_top`` the encoder's last stage too (about three times the
+    decoder's weights). Small enough to keep in git beside a run's log, so a later session can resume the run."""
     state = torch.load(src, map_location="cpu", weights_only=False)
-    if state["config"].get("unfreeze_top"):
-        return  # the encoder's top stage trains too: only the full checkpoint resumes it
+    config = state["config"]
+    top: tuple[str, ...] = ()  # the encoder's trained blocks, by key prefix
+    if config.get("unfreeze_top"):
+        top = tuple(f"encoder.blocks.{i}." for i in
+                    Colorizer(pretrained=False, encoder=config.get("encoder", "lite0")).top_blocks())
     half = {k: v.half() if v.is_floating_point() else v for k, v in state["model"].items()
-            if not k.startswith("encoder.")}
+            if not k.startswith("encoder.") or k.startswith(top)}
     opt = state["opt"]
     opt = {**opt, "state": {i: {k: v.half() if torch.is_tensor(v) and v.is_floating_point() and k != "step" else v
                                 for k, v in st.items()} for i, st in opt["state"].items()}}
@@ -319,7 +323,7 @@ def train_colorizer(
     state = load_checkpoint(ckpt_path if ckpt_path.exists() or not compact_path.exists() else compact_path, dev,
                             resume)
     if state is not None:
-        # A compact checkpoint holds the decoder alone (FP16): the frozen encoder is the pretrained one built above.
+        # A compact checkpoint holds the trained weights alone (FP16): the frozen encoder is the pretrained one above.
         model.load_state_dict({k: v.float() for k, v in state["model"].items()}, strict=not state.get("compact"))
         opt.load_state_dict(state["opt"])  # moments are cast back to the parameters' FP32
         sched.load_state_dict(state["sched"])

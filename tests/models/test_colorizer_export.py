@@ -343,3 +343,31 @@ def test_the_compact_checkpoint_alone_resumes_a_run(tmp_path):
     train_colorizer(corpus, run, TrainConfig(steps=3, **cfg), resume=True)
     log = [json.loads(line) for line in (run / "train_log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in log] == [1, 2, 3]
+
+
+def test_the_compact_checkpoint_of_a_run_with_the_top_stage_unfrozen_keeps_that_stage(tmp_path):
+    """--unfreeze-top trains the encoder's last stage: its compact checkpoint holds those blocks (and no other
+    encoder weights), as trained, so --resume from it alone goes on from the trained stage, not the pretrained."""
+    from edgecolor.models.colorizer import Colorizer
+    from edgecolor.models.train_colorizer import COMPACT_CHECKPOINT, TrainConfig, train_colorizer
+
+    corpus = photo_corpus(tmp_path)
+    run = tmp_path / "run"
+    cfg = dict(batch=2, ckpt_every=1, val_every=1, val_crops=2, cache_crops=6, unfreeze_top=True, encoder_lr=1.0)
+    train_colorizer(corpus, run, TrainConfig(steps=2, **cfg))
+    compact, full = run / COMPACT_CHECKPOINT, run / "colorizer.ckpt"
+    kept = torch.load(compact, weights_only=False)["model"]
+    trained = torch.load(full, weights_only=False)["model"]
+    pretrained = Colorizer(pretrained=True).state_dict()
+    top = tuple(f"encoder.blocks.{i}." for i in Colorizer(pretrained=False).top_blocks())
+    encoder_keys = {k for k in kept if k.startswith("encoder.")}
+    assert encoder_keys and all(k.startswith(top) for k in encoder_keys)
+    assert encoder_keys == {k for k in trained if k.startswith(top)}
+    key = next(k for k in encoder_keys if k.endswith("_project_conv.weight"))
+    assert torch.allclose(kept[key].float(), trained[key], atol=1e-2)
+    assert not torch.allclose(trained[key], pretrained[key], atol=1e-3)  # the stage did train
+    assert compact.stat().st_size < full.stat().st_size / 2
+    full.unlink()
+    train_colorizer(corpus, run, TrainConfig(steps=3, **cfg), resume=True)
+    log = [json.loads(line) for line in (run / "train_log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log] == [1, 2, 3]
