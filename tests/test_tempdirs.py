@@ -82,3 +82,19 @@ def test_an_unusable_tmpdir_is_one_line_naming_it(make, model, problem, remedy, 
     assert res.exit_code == 2 and len(errors) == 1, res.output
     assert errors[0].startswith(f"error: cannot use the scratch folder TMPDIR={root}: {problem}. {remedy}"), errors
     assert before_umount in ([], ["filler"]) and not (tmp_path / "e" / "e.onnx").exists()
+
+
+def test_every_scratch_folder_is_made_by_work_dir():
+    """One guard for scratch folders: only :func:`edgecolor.tempdirs.work_dir` makes them (removed on every exit,
+    swept when a killed process left one), not ``tempfile``'s own folders."""
+    import ast
+
+    import edgecolor
+
+    package = Path(edgecolor.__file__).parent
+    makers = {"mkdtemp", "TemporaryDirectory"}
+    found = [f"{path.relative_to(package)}:{node.lineno}" for path in package.rglob("*.py")
+             if path.name != "tempdirs.py" for node in ast.walk(ast.parse(path.read_text()))
+             if isinstance(node, ast.Attribute) and node.attr in makers
+             or isinstance(node, ast.alias) and node.name in makers]
+    assert found == []

@@ -319,8 +319,6 @@ def video(
     Example: edgecolor eval video --data data/eval --json
     Example: edgecolor eval video --make-clips clips/      (writes the clips, to colorize yourself)
     Example: edgecolor eval video my_gray_clip.mp4 --model colorizer"""
-    import tempfile
-
     from edgecolor.backends import open_engine
     from edgecolor.choices import Task
     from edgecolor.cli._common import progress
@@ -330,6 +328,7 @@ def video(
     from edgecolor.evaluation.video import make_clips as write_clips
     from edgecolor.imageio import is_video
     from edgecolor.registry import resolve_model
+    from edgecolor.tempdirs import work_dir
 
     if make_clips is not None:
         if clips:
@@ -349,7 +348,7 @@ def video(
         return
     engine = open_engine(resolve_model(model), task=Task.COLORIZE)
     extra = {} if colour_strength is None else {"colour_strength": colour_strength}
-    with tempfile.TemporaryDirectory(prefix="edgecolor-clips-") as tmp:
+    with work_dir("eval-clips") as tmp:
         paths: list[Path] = []
         for given in clips or []:
             paths += sorted(p for p in given.iterdir() if is_video(p)) if given.is_dir() else [given]
