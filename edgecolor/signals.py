@@ -11,6 +11,9 @@ Two ways an interrupt (SIGINT, SIGTERM, SIGHUP) is taken, and one rule they shar
   Ctrl+C during the cleanup the first one started (removing an unfinished video, a scratch folder) cannot cut
   that cleanup short, nor kill the process before it says what it kept.
 
+Under :func:`raising`, :func:`held` marks a short step that an interrupt must not cut in two (a scratch folder or
+an output's temporary file made and handed to the ``finally`` that removes it): the raise waits for its end.
+
 SIGHUP stays ignored where it was ignored when the block opened (``nohup``: the job is meant to outlive its
 terminal). SIGINT and SIGTERM are always taken, even where a shell started the process with SIGINT ignored (a
 background job of a script): they are someone's request to stop, and ``run`` has always honoured them so
