@@ -103,6 +103,10 @@ def colorizer(
     Example: edgecolor train colorizer --corpus data/corpus --max-minutes 60 --threads 1 --install
     Example: edgecolor train colorizer --val-fold 2 --texture-share 0.25 --out runs/mix25"""
     fold, fold_runs = parse_folds(val_fold, folds)
+    if head != Head.CLASSES:  # the class head's own options would be silently unused by the regression head
+        for hint, given in (("--rebalance", rebalance != 1.0), ("--class-neutral-weight", class_neutral_weight != 0.0)):
+            if given:
+                raise typer.BadParameter("only with --head classes", param_hint=hint)
     require("torch", "train")
     require("efficientnet_lite_pytorch", "train")
     from edgecolor.models.ship_colorizer import export_and_calibrate

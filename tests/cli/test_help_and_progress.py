@@ -198,11 +198,19 @@ def test_validation_scores_only_a_model_that_held_the_fold_out(trained_fold, ask
     (["--head", "bins"], "'bins' is not one of 'regression', 'classes'"),
     (["--encoder", "lite4"], "'lite4' is not one of 'lite0', 'lite2'"),
     (["--anneal-t", "0"], "--anneal-t 0.0 is out of range"),
+    (["--rebalance", "0.5"], "Invalid value for --rebalance: only with --head classes"),
+    (["--class-neutral-weight", "5"], "Invalid value for --class-neutral-weight: only with --head classes"),
 ])
 def test_train_colorizer_refuses_bad_folds_before_any_work(args, says, tmp_path):
     res = invoke("train", "colorizer", "--corpus", tmp_path / "none", "--out", tmp_path / "run", *args)
     assert res.exit_code == 2 and says in " ".join(res.output.split()), res.output
     assert not (tmp_path / "run").exists()
+
+
+def test_the_class_heads_options_pass_with_the_class_head(tmp_path):
+    res = invoke("train", "colorizer", "--corpus", tmp_path / "none", "--out", tmp_path / "run", "--head", "classes",
+                 "--rebalance", "0.5", "--class-neutral-weight", "5")
+    assert "only with --head classes" not in res.output and "no corpus at" in res.output, res.output
 
 
 @pytest.mark.parametrize("precision, warns", [("fp16", False), ("int8", True)])
