@@ -196,7 +196,7 @@ def tune_colorizer(base: onnx.ModelProto, base_name: str, photos: list[Photo], c
     train, held = split_photos(photos)
     torch.manual_seed(cfg.seed)
     decoder = Decoder(decoder_weights(base, decoder_graph), decoder_graph.scale)
-    own = prior_table(base, decoder_graph)  # a tuned model's own prior, else None
+    own = prior_table(base)  # a tuned model's own prior, else None
     came_with = None if own is None else torch.from_numpy(own)
     table: torch.Tensor | None = None  # the tuning photos' lookup
     gain = nn.Parameter(torch.zeros(()))
@@ -298,7 +298,7 @@ def tune_colorizer(base: onnx.ModelProto, base_name: str, photos: list[Photo], c
             best, best_weights, best_table = found, decoder.weights(), prior_now()
     model = with_decoder(base, decoder_graph, best_weights)
     if best_table is not None and best_table is not came_with:
-        model = with_site_prior(model, decoder_graph, best_table.numpy())
+        model = with_site_prior(model, best_table.numpy())
     gamma = best["chroma_gamma"]
     if gamma != _curve_gamma(base):
         model = with_chroma_curve(model, gamma)

@@ -80,6 +80,15 @@ def _attrs(node: onnx.NodeProto) -> dict:
     return {a.name: helper.get_attribute_value(a) for a in node.attribute}
 
 
+def network_chroma(model: onnx.ModelProto) -> tuple[str, bool]:
+    """The tensor of a colorizer's network chroma before any chroma curve (what a site prior is added to, whichever
+    head made it), and whether a site prior (:func:`with_site_prior`) is added to it already."""
+    producer = {o: n for n in model.graph.node for o in n.output}
+    chroma = RAW_CHROMA if RAW_CHROMA in producer else NET_CHROMA
+    add = producer.get(chroma)
+    return chroma, add is not None and add.op_type == "Add" and PRIOR_CHROMA in add.input
+
+
 def find_decoder(model: onnx.ModelProto, name: str = "the model") -> DecoderGraph:
     """The decoder of colorizer frame model ``model``; a :class:`ModelError` (one line, naming ``name``) when the
     graph is not edgecolor's colorizer (an adapter-wrapped or style model)."""
@@ -91,7 +100,7 @@ def find_decoder(model: onnx.ModelProto, name: str = "the model") -> DecoderGrap
                          "pass --model colorizer or a model trained with --head regression")
     producer = {o: n for n in model.graph.node for o in n.output}
     inits = {t.name for t in model.graph.initializer}
-    chroma = RAW_CHROMA if RAW_CHROMA in producer else NET_CHROMA
+    chroma, prior = network_chroma(model)
 
     def node(tensor: str, op: str) -> onnx.NodeProto:
         found = producer.get(tensor)
@@ -110,10 +119,8 @@ def find_decoder(model: onnx.ModelProto, name: str = "the model") -> DecoderGrap
         return Block(found.input[1], found.input[2], relu)
 
     residual = chroma
-    add = producer.get(chroma)
-    prior = add is not None and add.op_type == "Add" and PRIOR_CHROMA in add.input
     if prior:
-        residual = next(i for i in add.input if i != PRIOR_CHROMA)
+        residual = next(i for i in producer[chroma].input if i != PRIOR_CHROMA)
     mul = node(residual, "Mul")
     scale = _constant(model, mul.input[1])
     if scale is None or scale.size != 1:
@@ -159,9 +166,9 @@ def with_decoder(model: onnx.ModelProto, decoder: DecoderGraph,
     return out
 
 
-def prior_table(model: onnx.ModelProto, decoder: DecoderGraph) -> np.ndarray | None:
+def prior_table(model: onnx.ModelProto) -> np.ndarray | None:
     """The site prior's table of a model that has one (``float32 [256, 2]``), else None."""
-    if not decoder.prior:
+    if not network_chroma(model)[1]:
         return None
     found = _constant(model, PRIOR_TABLE)
     if found is None:
@@ -176,8 +183,8 @@ def prior_levels(luma: np.ndarray) -> np.ndarray:
     return np.clip(np.floor(np.asarray(luma, np.float32) + 0.5), 0, 255).astype(np.int64)
 
 
-def with_site_prior(model: onnx.ModelProto, decoder: DecoderGraph, table: np.ndarray) -> onnx.ModelProto:
-    """A copy of ``model`` whose network chroma is the decoder's output plus the site prior of ``table``
+def with_site_prior(model: onnx.ModelProto, table: np.ndarray) -> onnx.ModelProto:
+    """A copy of ``model`` whose network chroma is the decoder's output (either head's) plus the site prior of ``table``
     (``float32 [256, 2]``, mean centred chroma per luma level: :class:`edgecolor.models.lookup.LumaLookup`), looked up
     at each pixel of the network's luma :data:`NET_LUMA` and averaged over 2 x 2 pixels to the decoder's output
     (half the network's size). A model that has a prior gets ``table`` in its place. Every engine runs it: it is
@@ -185,17 +192,18 @@ def with_site_prior(model: onnx.ModelProto, decoder: DecoderGraph, table: np.nda
     table = np.ascontiguousarray(table, np.float32)
     if table.shape != (256, 2):
         raise ValueError(f"a site prior table is float32 [256, 2], got {table.shape}")
+    chroma, has_prior = network_chroma(model)
     out = onnx.ModelProto()
     out.CopyFrom(model)
     graph = out.graph
-    if decoder.prior:
+    if has_prior:
         old = next(t for t in graph.initializer if t.name == PRIOR_TABLE)
         old.CopyFrom(numpy_helper.from_array(table, PRIOR_TABLE))
         return out
     nodes = list(graph.node)
-    head = next(n for n in nodes if decoder.chroma in n.output)
+    head = next(n for n in nodes if chroma in n.output)
     residual = PRIOR_SCOPE + "residual"
-    head.output[:] = [residual if o == decoder.chroma else o for o in head.output]
+    head.output[:] = [residual if o == chroma else o for o in head.output]
     b = GraphBuilder(PRIOR_SCOPE)
     level = b.op("Clip", [b.op("Floor", [b.op("Add", [NET_LUMA, b.const(0.5, "half")])]),
                           b.const(0.0, "lo"), b.const(255.0, "hi")])  # as prior_levels
@@ -203,7 +211,7 @@ def with_site_prior(model: onnx.ModelProto, decoder: DecoderGraph, table: np.nda
     per_pixel = b.op("Transpose", [b.op("Squeeze", [looked, b.const([1], "axis", dtype=np.int64)])],
                      perm=[0, 3, 1, 2])
     b.op("AveragePool", [per_pixel], PRIOR_CHROMA, kernel_shape=[2, 2], strides=[2, 2])
-    b.op("Add", [residual, PRIOR_CHROMA], decoder.chroma)
+    b.op("Add", [residual, PRIOR_CHROMA], chroma)
     at = nodes.index(head) + 1
     nodes[at:at] = b.nodes
     del graph.node[:]

@@ -144,3 +144,33 @@ def test_tune_refuses_a_class_head_model_in_one_line_naming_the_head(net, tmp_pa
     assert res.exit_code == 2 and "quantised-chroma head" in res.output and "--head regression" in res.output
     assert len(res.output.strip().splitlines()) == 1 and not (tmp_path / "site.onnx").exists()
 
+
+
+def test_a_luma_prior_adds_to_the_class_heads_chroma_before_the_curve(net, tmp_path):
+    """with_site_prior on a quantised-chroma model: a zero table leaves the output as it was, a table of one chroma
+    everywhere moves every pixel's chroma that way (the prior adds to the annealed mean, under the same curve)."""
+    import onnx
+    import onnxruntime as ort
+
+    from edgecolor.colour import bgr_to_ycc
+    from edgecolor.graph.contract import FrameModelInfo
+    from edgecolor.models.export import export_colorizer
+    from edgecolor.models.tune_graph import network_chroma, prior_table, with_site_prior
+
+    path = tmp_path / "classes.onnx"
+    export_colorizer(net, path, FrameModelInfo(name="colorizer"), colour_strength=1.0, chroma_gamma=0.75)
+    base = onnx.load(str(path))
+    assert network_chroma(base) == ("net/raw_chroma", False) and prior_table(base) is None
+    frame = random_bgr(64, 80, seed=3)[None]
+
+    def run(model: onnx.ModelProto) -> np.ndarray:
+        return ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(
+            None, {"frame": frame})[0][0]
+
+    table = np.zeros((256, 2), np.float32)
+    assert np.abs(run(with_site_prior(base, table)).astype(int) - run(base)).max() <= 1
+    table[:, 1] = 40.0  # every luma level: Cr + 40
+    tinted = with_site_prior(base, table)
+    assert network_chroma(tinted) == ("net/raw_chroma", True) and np.array_equal(prior_table(tinted), table)
+    cr_shift = bgr_to_ycc(run(tinted))[1][..., 1] - bgr_to_ycc(run(base))[1][..., 1]
+    assert np.median(cr_shift) > 10 and (cr_shift > 0).mean() > 0.9

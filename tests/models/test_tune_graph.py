@@ -76,10 +76,10 @@ def test_the_site_prior_in_the_graph_is_the_lookup_tune_trains_with(shipped):
 
     decoder = find_decoder(shipped)
     table = np.stack([np.linspace(-30, 30, 256), np.linspace(20, -10, 256)], 1).astype(np.float32)
-    with_prior = with_site_prior(shipped, decoder, table)
+    with_prior = with_site_prior(shipped, table)
     found = find_decoder(with_prior)
     assert found.prior and not decoder.prior and found.chroma == decoder.chroma and found.blocks == decoder.blocks
-    assert np.array_equal(prior_table(with_prior, found), table) and prior_table(shipped, decoder) is None
+    assert np.array_equal(prior_table(with_prior), table) and prior_table(shipped) is None
     frame = random_bgr(60, 80, seed=4)[None]
     *feats, luma = _session(encoder_model(with_prior, found, from_frame=True)).run(None, {"frame": frame})
     levels = torch.from_numpy(prior_levels(luma))
@@ -92,7 +92,7 @@ def test_the_site_prior_in_the_graph_is_the_lookup_tune_trains_with(shipped):
     whole = _session(with_prior).run(None, {"frame": frame})[0]
     assert np.abs(parts.astype(int) - whole).max() <= 1
     assert np.abs(whole.astype(int) - _session(shipped).run(None, {"frame": frame})[0]).max() > 3
-    again = with_site_prior(with_prior, found, np.zeros_like(table))  # a second prior replaces the first
+    again = with_site_prior(with_prior, np.zeros_like(table))  # a second prior replaces the first
     assert len(again.graph.node) == len(with_prior.graph.node)
     assert np.abs(_session(again).run(None, {"frame": frame})[0].astype(int)
                   - _session(shipped).run(None, {"frame": frame})[0]).max() <= 1
