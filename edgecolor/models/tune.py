@@ -13,7 +13,8 @@ its colour math, and trains only its decoder on crops of those photos, starting 
    table as helps; the decoder learns what the table gets wrong (which white is a wall and which beige a sofa). A
    site's photos carry a lot in that table alone: its colours and how they go with brightness, so the table alone
    (the decoder's output zero) is a candidate too;
-4. the decoder trains with the training recipe's loss (:func:`~edgecolor.models.train_colorizer.colour_loss`);
+4. the decoder trains with the training recipe's loss (:func:`~edgecolor.models.train_colorizer.colour_loss`),
+   on its chroma whichever its head (the quantised-chroma head's through the annealed mean of its cells);
    every so often, and at step 0 (the model as it came, and with the site prior the table alone), the held-out
    photos are coloured through the model's own colour math at each colour strength and chroma curve, and scored;
 5. the candidate, step, curve and strength are chosen by :data:`TUNE_RULE`, and the model is written with that
@@ -63,6 +64,7 @@ from edgecolor.models.tune_graph import (
     decoder_weights,
     encoder_model,
     find_decoder,
+    head_centres,
     prior_levels,
     prior_table,
     with_decoder,
@@ -98,7 +100,8 @@ class Decoder(nn.Module):
     """The colorizer's decoder (:meth:`edgecolor.models.colorizer.Colorizer.decode`) with each batch norm folded
     into its convolution, as the frame model holds it: loaded from and written back to the ONNX graph."""
 
-    def __init__(self, weights: list[tuple[np.ndarray, np.ndarray]], scale: float) -> None:
+    def __init__(self, weights: list[tuple[np.ndarray, np.ndarray]], scale: float,
+                 centres: np.ndarray | None = None, temperature: float = 1.0) -> None:
         super().__init__()
         self.convs = nn.ModuleList()
         for w, b in weights:
@@ -108,19 +111,28 @@ class Decoder(nn.Module):
                 conv.bias.copy_(torch.from_numpy(b))
             self.convs.append(conv)
         self.scale = scale
+        # the quantised-chroma head: the annealed mean of the cells (ClassHead.chroma), trained through by the
+        # pixel loss like the regression head's output
+        self.centres = None if centres is None else torch.from_numpy(centres)
+        self.temperature = temperature
 
     def forward(self, feats: list[torch.Tensor]) -> torch.Tensor:
         y = feats[-1]
         for conv, skip in zip(self.convs[:-1], reversed(feats[:-1]), strict=True):
             y = F.interpolate(y, size=skip.shape[-2:], mode="bilinear", align_corners=False)
             y = F.relu(conv(torch.cat([y, skip], dim=1)))
-        return self.convs[-1](y) * self.scale
+        out = self.convs[-1](y)
+        if self.centres is None:
+            return out * self.scale
+        probs = torch.softmax(out.permute(0, 2, 3, 1) / self.temperature, dim=-1)
+        return (probs @ self.centres).permute(0, 3, 1, 2)
 
     def weights(self) -> list[tuple[np.ndarray, np.ndarray]]:
         return [(c.weight.detach().numpy().copy(), c.bias.detach().numpy().copy()) for c in self.convs]
 
     def zero_head(self) -> None:
-        """Make the output 0 (the residual of a site prior before any step); the other blocks keep their weights."""
+        """Make the output 0 (the residual of a site prior before any step; for the quantised-chroma head every
+        cell alike, whose mean is 0 on its symmetric grid); the other blocks keep their weights."""
         with torch.no_grad():
             self.convs[-1].weight.zero_()
             self.convs[-1].bias.zero_()
@@ -195,7 +207,8 @@ def tune_colorizer(base: onnx.ModelProto, base_name: str, photos: list[Photo], c
     decoder_graph = find_decoder(base, base_name)
     train, held = split_photos(photos)
     torch.manual_seed(cfg.seed)
-    decoder = Decoder(decoder_weights(base, decoder_graph), decoder_graph.scale)
+    decoder = Decoder(decoder_weights(base, decoder_graph), decoder_graph.scale, head_centres(base, decoder_graph),
+                      decoder_graph.temperature)
     own = prior_table(base)  # a tuned model's own prior, else None
     came_with = None if own is None else torch.from_numpy(own)
     table: torch.Tensor | None = None  # the tuning photos' lookup

@@ -54,9 +54,12 @@ class Block:
 class DecoderGraph:
     """``taps``: the encoder features the decoder reads, finest (stride 2) first, the deepest last; ``blocks``: the
     decoder's convolutions in execution order (one per skip feature, then the head); ``scale``: the constant the
-    head's output is multiplied by; ``chroma``: the network's chroma before any chroma curve (the decoder's output,
-    plus the site prior when there is one); ``residual``: the decoder's own output; ``prior``: whether a site prior
-    (:func:`with_site_prior`) is added to it."""
+    head's output is multiplied by (1 for the quantised-chroma head); ``chroma``: the network's chroma before any
+    chroma curve (the decoder's output, plus the site prior when there is one); ``residual``: the decoder's own
+    output; ``prior``: whether a site prior (:func:`with_site_prior`) is added to it; ``centres``: for the
+    quantised-chroma head (``edgecolor train colorizer --head classes``) the initializer of its chroma cells'
+    centres, ``[cells, 2]``, and ``temperature`` the annealed mean's: its head is logits over the cells and the
+    chroma their mean under ``softmax(logits / temperature)``; empty for the regression head."""
 
     taps: tuple[str, ...]
     blocks: tuple[Block, ...]
@@ -64,6 +67,8 @@ class DecoderGraph:
     chroma: str
     residual: str
     prior: bool = False
+    centres: str = ""
+    temperature: float = 1.0
 
 
 def _constant(model: onnx.ModelProto, name: str) -> np.ndarray | None:
@@ -94,10 +99,6 @@ def find_decoder(model: onnx.ModelProto, name: str = "the model") -> DecoderGrap
     graph is not edgecolor's colorizer (an adapter-wrapped or style model)."""
     if not FrameModelInfo.read(model).own_colorizer:
         raise ModelError(f"{name} is not one of edgecolor's colorizers", NOT_OURS)
-    if any(n.op_type == "Softmax" for n in model.graph.node):  # only the quantised-chroma head has one
-        raise ModelError(f"{name} has the quantised-chroma head (edgecolor train colorizer --head classes), whose "
-                         "decoder tune cannot adapt yet",
-                         "pass --model colorizer or a model trained with --head regression")
     producer = {o: n for n in model.graph.node for o in n.output}
     inits = {t.name for t in model.graph.initializer}
     chroma, prior = network_chroma(model)
@@ -111,21 +112,40 @@ def find_decoder(model: onnx.ModelProto, name: str = "the model") -> DecoderGrap
 
     def conv(found: onnx.NodeProto, relu: bool) -> Block:
         a = _attrs(found)
+        k = list(a.get("kernel_shape", [0, 0]))
         plain = (len(found.input) == 3 and found.input[1] in inits and found.input[2] in inits
-                 and a.get("group", 1) == 1 and list(a.get("strides", [1, 1])) == [1, 1]
-                 and list(a.get("dilations", [1, 1])) == [1, 1] and list(a.get("pads", [])) == [1, 1, 1, 1])
+                 and k in ([3, 3], [1, 1]) and a.get("group", 1) == 1 and list(a.get("strides", [1, 1])) == [1, 1]
+                 and list(a.get("dilations", [1, 1])) == [1, 1]
+                 and list(a.get("pads", [0, 0, 0, 0])) == [k[0] // 2] * 4)
         if not plain:
-            raise ModelError(f"{name}'s decoder convolution {found.name[:40]} is not a padded 3x3 with bias", NOT_OURS)
+            raise ModelError(f"{name}'s decoder convolution {found.name[:40]} is not a padded 3x3 (or a 1x1) with "
+                             "bias", NOT_OURS)
         return Block(found.input[1], found.input[2], relu)
 
     residual = chroma
     if prior:
         residual = next(i for i in producer[chroma].input if i != PRIOR_CHROMA)
-    mul = node(residual, "Mul")
-    scale = _constant(model, mul.input[1])
-    if scale is None or scale.size != 1:
-        raise ModelError(f"{name}'s chroma output is not scaled by a constant", NOT_OURS)
-    head = node(mul.input[0], "Conv")
+    centres, temperature = "", 1.0
+    if producer.get(residual) is not None and producer[residual].op_type == "Transpose":
+        # the quantised-chroma head (edgecolor.models.colorizer.ClassHead): Conv -> Transpose to NHWC -> Div by the
+        # temperature -> Softmax over the cells -> MatMul by their centres -> Transpose back
+        mean = node(node(residual, "Transpose").input[0], "MatMul")
+        softmax = node(mean.input[0], "Softmax")
+        div = node(softmax.input[0], "Div")
+        t = _constant(model, div.input[1])
+        cells = _constant(model, mean.input[1])
+        if (t is None or t.size != 1 or cells is None or cells.ndim != 2 or cells.shape[1] != 2
+                or _attrs(softmax).get("axis") not in (-1, 3)):
+            raise ModelError(f"{name}'s quantised-chroma head is not the annealed mean of its cells", NOT_OURS)
+        centres, temperature, scale = mean.input[1], float(t.ravel()[0]), np.ones(1, np.float32)
+        head = node(node(div.input[0], "Transpose").input[0], "Conv")
+    else:
+        mul = node(residual, "Mul")
+        found_scale = _constant(model, mul.input[1])
+        if found_scale is None or found_scale.size != 1:
+            raise ModelError(f"{name}'s chroma output is not scaled by a constant", NOT_OURS)
+        scale = found_scale
+        head = node(mul.input[0], "Conv")
     blocks, skips = [conv(head, relu=False)], []
     x = head.input[0]
     while True:
@@ -141,7 +161,15 @@ def find_decoder(model: onnx.ModelProto, name: str = "the model") -> DecoderGrap
         if producer.get(x) is None or producer[x].op_type != "Relu":
             break  # the deepest encoder feature
     return DecoderGraph(taps=(*skips, x), blocks=tuple(reversed(blocks)), scale=float(scale.ravel()[0]),
-                        chroma=chroma, residual=residual, prior=prior)
+                        chroma=chroma, residual=residual, prior=prior, centres=centres, temperature=temperature)
+
+
+def head_centres(model: onnx.ModelProto, decoder: DecoderGraph) -> np.ndarray | None:
+    """The quantised-chroma head's cell centres (``float32 [cells, 2]``), or None for the regression head."""
+    if not decoder.centres:
+        return None
+    found = _constant(model, decoder.centres)
+    return None if found is None else found.astype(np.float32)
 
 
 def decoder_weights(model: onnx.ModelProto, decoder: DecoderGraph) -> list[tuple[np.ndarray, np.ndarray]]:

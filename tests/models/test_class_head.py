@@ -125,25 +125,94 @@ def test_class_weights_come_from_the_training_crops_unless_rebalancing_is_off():
     assert on[5 * CHROMA_CELLS + 5] < 1.0 < on.max()
 
 
-def test_tune_refuses_a_class_head_model_in_one_line_naming_the_head(net, tmp_path):
+def _exported(net, path):
+    """``net`` exported as training exports it, its batch norms given distinct statistics first: freshly made ones
+    fold to equal biases, which the exporter shares through Identity nodes where a trained model has one
+    initializer per convolution."""
+    import copy
+
+    from edgecolor.graph.contract import FrameModelInfo
+    from edgecolor.models.export import export_colorizer
+
+    like_trained = copy.deepcopy(net)
+    gen = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        for m in like_trained.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.copy_(torch.rand(m.running_mean.shape, generator=gen) * 0.2 - 0.1)
+                m.bias.copy_(torch.rand(m.bias.shape, generator=gen) * 0.2 - 0.1)
+    export_colorizer(like_trained, path, FrameModelInfo(name="colorizer"), colour_strength=1.0, chroma_gamma=0.75)
+    return path
+
+
+def test_tunes_decoder_of_a_class_head_model_is_the_models_own(net, tmp_path):
+    """find_decoder reads the quantised-chroma head (its 1x1 logits, cell centres and temperature); tune's Decoder
+    fed the encoder's features gives the network chroma the whole model gives, and new head weights land in it."""
+    import onnx
+    import onnxruntime as ort
+
+    from edgecolor.models.tune import Decoder
+    from edgecolor.models.tune_graph import (
+        colour_model,
+        decoder_weights,
+        encoder_model,
+        find_decoder,
+        head_centres,
+        with_decoder,
+    )
+
+    model = onnx.load(str(_exported(net, tmp_path / "classes.onnx")))
+    graph = find_decoder(model)
+    assert graph.temperature == pytest.approx(net.head.temperature) and graph.scale == 1.0
+    assert np.array_equal(head_centres(model, graph), chroma_centres().numpy())
+    weights = decoder_weights(model, graph)
+    assert weights[-1][0].shape == (CHROMA_BINS, 32, 1, 1)
+
+    def session(m):
+        return ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"])
+
+    frame = random_bgr(64, 80, seed=5)[None]
+    *feats, _ = session(encoder_model(model, graph, from_frame=True)).run(None, {"frame": frame})
+    decoder = Decoder(weights, graph.scale, head_centres(model, graph), graph.temperature)
+    with torch.no_grad():
+        chroma = decoder([torch.from_numpy(f) for f in feats]).numpy()
+    assert np.abs(chroma).max() > 5
+    parts = session(colour_model(model, graph)).run(
+        None, {"frame": frame, graph.chroma: chroma, "colour_strength": np.array(1.0, np.float32)})[0]
+    whole = session(model).run(None, {"frame": frame})[0]
+    assert np.abs(parts.astype(int) - whole).max() <= 1
+    decoder.zero_head()  # every cell alike: the mean of the symmetric grid, no colour
+    with torch.no_grad():
+        assert np.abs(decoder([torch.from_numpy(f) for f in feats]).numpy()).max() < 1e-3
+    gray = session(with_decoder(model, graph, decoder.weights())).run(None, {"frame": frame})[0][0]
+    assert np.abs(gray.astype(int) - gray.mean(axis=2, keepdims=True)).max() <= 2
+
+
+def test_tune_adapts_a_class_head_model_and_colorize_takes_the_result(net, tmp_path, monkeypatch):
+    """The user's path for a model trained with --head classes: tune it on a few colour photos, then colour a
+    gray photo with the tuned model."""
+    import json
+
     import cv2
     from typer.testing import CliRunner
 
     from edgecolor.cli import app
-    from edgecolor.graph.contract import FrameModelInfo
-    from edgecolor.models.export import export_colorizer
 
-    model = tmp_path / "classes.onnx"
-    export_colorizer(net, model, FrameModelInfo(name="colorizer"), colour_strength=1.0, chroma_gamma=0.75)
+    model = _exported(net, tmp_path / "classes.onnx")
     photos = tmp_path / "photos"
     photos.mkdir()
     for i in range(6):
         cv2.imwrite(str(photos / f"p{i}.png"), random_bgr(64, 80, seed=i))
     res = CliRunner().invoke(app, ["tune", "colorizer", str(photos), "-o", str(tmp_path / "site.onnx"),
-                                   "--model", str(model)])
-    assert res.exit_code == 2 and "quantised-chroma head" in res.output and "--head regression" in res.output
-    assert len(res.output.strip().splitlines()) == 1 and not (tmp_path / "site.onnx").exists()
-
+                                   "--model", str(model), "--steps", "2", "--minutes", "3", "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["steps"]["done"] == 2
+    monkeypatch.chdir(tmp_path)
+    cv2.imwrite("old.png", cv2.cvtColor(cv2.cvtColor(random_bgr(48, 64, seed=9), cv2.COLOR_BGR2GRAY),
+                                        cv2.COLOR_GRAY2BGR))
+    res = CliRunner().invoke(app, ["colorize", "old.png", "-o", "coloured.png", "--model", "site.onnx"])
+    assert res.exit_code == 0, res.output
+    assert cv2.imread("coloured.png").shape == (48, 64, 3)
 
 
 def test_a_luma_prior_adds_to_the_class_heads_chroma_before_the_curve(net, tmp_path):
