@@ -15,6 +15,7 @@ photo more than 2 dB below gray, and the tune within 10 minutes.
 
     python benchmarks/tune_collection.py --out benchmarks/results/2026-12-07-tune-kphotoalbum
 
+``--model PATH`` tunes another colorizer than the shipped one (a ``base`` row scores it untuned).
 ``--corpus DIR --source NAME`` takes the collection from a corpus of ``edgecolor data fetch`` instead: the photos of
 one source in its manifest (e.g. ``mvtb-data``: lawns, trees, flowers, streets), in manifest order.
 """
@@ -75,6 +76,7 @@ def main() -> None:
     ap.add_argument("--source", help="with --corpus: the source whose photos form the collection")
     ap.add_argument("--work", type=Path, default=Path("runs/tune-collection"))
     ap.add_argument("--out", type=Path, required=True, help="record path without extension (.json is written)")
+    ap.add_argument("--model", default="colorizer", help="the model tune starts from (default: the shipped one)")
     args = ap.parse_args()
     if args.corpus:
         if not args.source:
@@ -92,18 +94,22 @@ def main() -> None:
         shutil.copy(p, (tune_dir if i in picked else rest_dir) / p.name)
     model = args.work / f"{name}.onnx"
     load_before = Path("/proc/loadavg").read_text().split()[0]
-    tuned_run, tune_s = edgecolor("tune", "colorizer", str(tune_dir), "-o", str(model), "--json", "-y")
+    tuned_run, tune_s = edgecolor("tune", "colorizer", str(tune_dir), "-o", str(model), "--model", args.model,
+                                  "--json", "-y")
     scores = {}
-    for who, m in (("tuned", str(model)), ("shipped", "colorizer")):
+    bases = (("shipped", "colorizer"),) + ((("base", args.model),) if args.model != "colorizer" else ())
+    for who, m in (("tuned", str(model)), *bases):
         scores[who], _ = edgecolor("eval", "colorizer", "--data", str(rest_dir), "--model", m, "--lookup-from",
                                    str(tune_dir), "--no-classifier", "--json")
     load_after = Path("/proc/loadavg").read_text().split()[0]
     keys = ("psnr_db", "delta_e76", "colourfulness_ratio", "colour_recall", "false_colour", "below_gray_2db")
     rows = {"gray": scores["tuned"]["gray"], "shipped": scores["shipped"]["model"],
+            **({"base": scores["base"]["model"]} if "base" in scores else {}),
             "lookup (same 10 photos, 0.5)": scores["tuned"]["lookup"], "tuned": scores["tuned"]["model"]}
     table = {who: {k: row[k] for k in keys} for who, row in rows.items()}
     checks = bar(table["tuned"], table["lookup (same 10 photos, 0.5)"], tune_s)
-    record = {"package": name, "photos": n, "tuned_on": sorted(p.name for p in tune_dir.iterdir()),
+    record = {"package": name, "base_model": args.model, "photos": n,
+              "tuned_on": sorted(p.name for p in tune_dir.iterdir()),
               "scored": sorted(p.name for p in rest_dir.iterdir()), "tune_wall_s": round(tune_s, 1),
               "tune": {k: tuned_run.get(k) for k in ("steps", "chosen", "site_prior", "colour_strength",
                                                      "chroma_gamma", "tune_seconds", "held_out", "photos")},
