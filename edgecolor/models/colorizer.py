@@ -50,6 +50,14 @@ def chroma_centres() -> torch.Tensor:
     return torch.stack([cb.reshape(-1), cr.reshape(-1)], dim=1)
 
 
+def annealed_mean(logits: torch.Tensor, centres: torch.Tensor, temperature: float) -> torch.Tensor:
+    """Chroma ``[N, 2, H, W]`` from logits ``[N, cells, H, W]``: the cells' ``centres`` ``[cells, 2]`` averaged under
+    ``softmax(logits / temperature)``. Softmax over the last axis: ONNX Runtime's CPU Softmax over axis 1 of NCHW
+    transposes internally and took 3x as long at 112 x 112 (measured 2026-12-07)."""
+    probs = torch.softmax(logits.permute(0, 2, 3, 1) / temperature, dim=-1)
+    return (probs @ centres).permute(0, 3, 1, 2)
+
+
 class ClassHead(nn.Module):
     """Logits over the chroma grid (a 1x1 convolution) and their annealed mean as chroma."""
 
@@ -60,10 +68,7 @@ class ClassHead(nn.Module):
         self.temperature = temperature  # not a weight: training never reads it, export may set another
 
     def chroma(self, logits: torch.Tensor) -> torch.Tensor:
-        # Softmax over the last axis: ONNX Runtime's CPU Softmax over axis 1 of NCHW transposes internally and
-        # took 3x as long at 112 x 112 (measured 2026-12-07).
-        probs = torch.softmax(logits.permute(0, 2, 3, 1) / self.temperature, dim=-1)
-        return (probs @ self.centres).permute(0, 3, 1, 2)
+        return annealed_mean(logits, self.centres, self.temperature)
 
     def forward(self, y: torch.Tensor) -> torch.Tensor:
         return self.chroma(self.logits(y))

@@ -49,6 +49,7 @@ from edgecolor.colour import to_gray_bgr
 from edgecolor.graph.colorizer import with_chroma_curve
 from edgecolor.graph.contract import FRAME, FrameModelInfo
 from edgecolor.graph.pieces import with_extra_default
+from edgecolor.models.colorizer import annealed_mean
 from edgecolor.models.feature_cache import FeatureCache
 from edgecolor.models.scoring import (
     STRENGTH_RULE,
@@ -111,7 +112,7 @@ class Decoder(nn.Module):
                 conv.bias.copy_(torch.from_numpy(b))
             self.convs.append(conv)
         self.scale = scale
-        # the quantised-chroma head: the annealed mean of the cells (ClassHead.chroma), trained through by the
+        # the quantised-chroma head: the annealed mean of the cells (as ClassHead.chroma), trained through by the
         # pixel loss like the regression head's output
         self.centres = None if centres is None else torch.from_numpy(centres)
         self.temperature = temperature
@@ -124,8 +125,7 @@ class Decoder(nn.Module):
         out = self.convs[-1](y)
         if self.centres is None:
             return out * self.scale
-        probs = torch.softmax(out.permute(0, 2, 3, 1) / self.temperature, dim=-1)
-        return (probs @ self.centres).permute(0, 3, 1, 2)
+        return annealed_mean(out, self.centres, self.temperature)
 
     def weights(self) -> list[tuple[np.ndarray, np.ndarray]]:
         return [(c.weight.detach().numpy().copy(), c.bias.detach().numpy().copy()) for c in self.convs]
