@@ -10,13 +10,16 @@ Files in ``folder``: ``feat_K.npy`` (float16 ``[n, C_K, H_K, W_K]`` per encoder 
 (float16 ``[n, 2, S, S]``, the true centred chroma), with ``keep_luma`` ``luma.npy`` (uint8 ``[n, 1, S, S]``, the
 crops' luma rounded to levels: what a luma lookup reads) and ``state.json`` (crops done, and a key of the
 photos and seed: a cache built from other photos is rebuilt, never reused). Building resumes where an
-interrupted build stopped.
+interrupted build stopped, and a larger ``n`` of the same photos and seed grows a complete smaller cache: its crops
+are kept and only the new ones are encoded. Either way the crops already stored are drawn again (not encoded), so
+the crops after them are those one uninterrupted build draws, never repeats of the first ones.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -30,26 +33,70 @@ from edgecolor.models.colorizer import NET_SIZE, Colorizer
 class FeatureCache:
     def __init__(self, folder: Path, key_parts: list[str], n: int, keep_luma: bool = False) -> None:
         self.folder, self.n = Path(folder), n
-        parts = [*key_parts, str(n), str(NET_SIZE), *(["luma"] if keep_luma else [])]
-        self.key = hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+        self.key_parts = list(key_parts)
+        self.key = self._key(n, keep_luma)
         self.arrays: list[np.ndarray] = []
         self.chroma: np.ndarray | None = None
         self.keep_luma = keep_luma
         self.luma: np.ndarray | None = None
 
-    def _state(self) -> dict:
+    def _key(self, n: int, keep_luma: bool) -> str:
+        parts = [*self.key_parts, str(n), str(NET_SIZE), *(["luma"] if keep_luma else [])]
+        return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+    def _read_state(self) -> dict:
         path = self.folder / "state.json"
         try:
             state = json.loads(path.read_text()) if path.is_file() else {}
         except ValueError:
             state = {}
-        return state if isinstance(state, dict) and state.get("key") == self.key else {}
+        return state if isinstance(state, dict) else {}
+
+    def _state(self) -> dict:
+        state = self._read_state()
+        return state if state.get("key") == self.key else {}
+
+    def _smaller(self) -> int:
+        """Crops in the folder's cache when it is a complete cache of the same photos, seed and luma with fewer
+        crops than ``n`` (one this cache can grow from), else 0."""
+        try:
+            m = int(np.load(self.folder / "chroma.npy", mmap_mode="r").shape[0])
+        except (OSError, ValueError):
+            return 0
+        state = self._read_state()
+        ok = 0 < m < self.n and state.get("key") == self._key(m, self.keep_luma) and state.get("done") == m
+        return m if ok else 0
+
+    def _grow(self, m: int) -> None:
+        """Copy the folder's complete ``m``-crop cache into larger files beside it, then put them in its place."""
+        grown = self.folder.with_name(self.folder.name + ".grow")
+        shutil.rmtree(grown, ignore_errors=True)
+        grown.mkdir(parents=True)
+        kept = ["chroma.npy", *(["luma.npy"] if self.keep_luma else [])]
+        for old in [*sorted(self.folder.glob("feat_*.npy")), *(self.folder / name for name in kept)]:
+            src = np.load(old, mmap_mode="r")
+            dst = open_memmap(grown / old.name, mode="w+", dtype=src.dtype, shape=(self.n, *src.shape[1:]))
+            for at in range(0, m, 256):
+                end = min(at + 256, m)
+                dst[at:end] = src[at:end]
+            dst.flush()
+            del dst, src
+        (grown / "state.json").write_text(json.dumps({"key": self.key, "done": m}))
+        old_folder = self.folder.with_name(self.folder.name + ".old")
+        shutil.rmtree(old_folder, ignore_errors=True)
+        self.folder.rename(old_folder)
+        grown.rename(self.folder)
+        shutil.rmtree(old_folder)
 
     def build(self, model: Colorizer, sample: Callable[[int], tuple[np.ndarray, np.ndarray]],
               batch: int = 32, progress: Callable[[int, int], None] | None = None) -> None:
         """Fill the cache with ``sample(k) -> (luma [k,1,S,S], chroma [k,2,S,S])`` crops (resumable)."""
         self.folder.mkdir(parents=True, exist_ok=True)
+        if not self._state() and (m := self._smaller()):
+            self._grow(m)
         done = int(self._state().get("done", 0))
+        for at in range(0, done if done < self.n else 0, batch):
+            sample(min(batch, done - at))  # the stored crops, drawn again so the next ones follow them
         model.eval()
         with torch.no_grad():
             shapes = [tuple(f.shape[1:]) for f in model.encode(torch.zeros(1, 1, NET_SIZE, NET_SIZE))]

@@ -197,6 +197,48 @@ def test_cached_features_give_the_same_chroma_as_the_encoder(net, tmp_path):
     assert np.array_equal(levels.numpy(), expected)  # the crops batch() returns for the same indices
 
 
+def test_a_resumed_or_grown_cache_holds_the_crops_one_uninterrupted_build_draws(net, tmp_path):
+    from edgecolor.models.feature_cache import FeatureCache
+    from edgecolor.models.train_colorizer import CropSampler
+
+    imgs = [random_bgr(240, 300, seed=i) for i in range(3)]
+    cpu = torch.device("cpu")
+
+    def built(folder, n, stop_after=None):
+        """A cache of ``n`` crops in ``folder`` built by a fresh run; ``stop_after`` batches, then interrupted."""
+        sampler, calls = CropSampler(imgs, seed=0), []
+
+        def sample(k):
+            if stop_after is not None and len(calls) == stop_after:
+                raise KeyboardInterrupt
+            calls.append(k)
+            return sampler.batch(k)
+
+        cache = FeatureCache(folder, ["a", "b"], n=n, keep_luma=True)
+        try:
+            cache.build(net, sample, batch=2)
+        except KeyboardInterrupt:
+            return None
+        return cache
+
+    whole = built(tmp_path / "whole", 8)
+    _, truth = whole.batch(np.arange(8), cpu)
+    assert len({t.numpy().tobytes() for t in truth}) == 8  # eight distinct crops
+
+    assert built(tmp_path / "resumed", 8, stop_after=2) is None  # 4 crops stored, then Ctrl+C
+    resumed = built(tmp_path / "resumed", 8)
+    assert torch.equal(resumed.batch(np.arange(8), cpu)[1], truth)  # not the first crops again
+
+    small = built(tmp_path / "grown", 4)
+    small_feats, _ = small.batch(np.arange(4), cpu)
+    grown = built(tmp_path / "grown", 8)
+    feats, chroma = grown.batch(np.arange(8), cpu)
+    assert torch.equal(chroma, truth)
+    assert all(torch.equal(a[:4], b) for a, b in zip(feats, small_feats, strict=True))  # kept, not encoded again
+    assert torch.equal(grown.luma_levels(np.arange(8), cpu), whole.luma_levels(np.arange(8), cpu))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["grown", "resumed", "whole"]  # no folder left beside it
+
+
 def test_neutral_truth_makes_false_colour_cost_more():
     from edgecolor.models.train_colorizer import colour_loss
 
