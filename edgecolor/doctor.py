@@ -116,6 +116,15 @@ def precision_auto(flags: list[str]) -> dict[str, Any]:
     return choose(flags).describe()
 
 
+def telemetry_facts() -> dict[str, Any]:
+    """Each library's telemetry switch (:data:`edgecolor.TELEMETRY_OFF`), its value in this process, and whether it
+    is edgecolor's ``off`` or the user's own setting."""
+    from edgecolor import TELEMETRY_OFF
+
+    return {name: {"value": os.environ.get(name), "off": os.environ.get(name) == off}
+            for name, off in TELEMETRY_OFF.items()}
+
+
 def facts() -> dict[str, Any]:
     from edgecolor import __version__
     from edgecolor.stream.sinks import display_available
@@ -138,6 +147,7 @@ def facts() -> dict[str, Any]:
         "cameras": camera_facts(),
         "display": display_available(),
         "disk_free_gb": round(disk.free / 1e9, 1),
+        "telemetry": telemetry_facts(),
     }
 
 

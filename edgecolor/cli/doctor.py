@@ -1,5 +1,5 @@
 """``edgecolor doctor``: Python, OpenCV video back-ends, ONNX Runtime, OpenVINO, the CPU's INT8/BF16 flags and
-what ``--precision auto`` would choose, GPU/driver/CUDA, TensorRT, cameras."""
+what ``--precision auto`` would choose, GPU/driver/CUDA, TensorRT, cameras, and the libraries' telemetry switches."""
 
 from __future__ import annotations
 
@@ -40,6 +40,8 @@ def doctor(as_json: JsonOpt = False) -> None:
             ("cameras", ", ".join(f"{c['device']} ({c['name']})" for c in found["cameras"]) or "none"),
             ("display", "yes" if found["display"] else "no (use --serve or a file sink)"),
             ("disk free", f"{found['disk_free_gb']} GB"),
+            ("telemetry", ", ".join(f"{name}={t['value']} ({'off' if t['off'] else 'as you set it'})"
+                                    for name, t in found["telemetry"].items())),
         ]
         for key, value in rows:
             console.print(f"{key:>14}  {value}", highlight=False, markup=False)

@@ -46,3 +46,10 @@ def test_rays_usage_statistics_are_off_and_a_users_own_settings_are_kept(tmp_pat
     mine = env | {"ORT_DISABLE_TELEMETRY": "0", "RAY_USAGE_STATS_ENABLED": "1"}
     res = subprocess.run([sys.executable, "-c", SWITCHES], env=mine, capture_output=True, text=True, timeout=60)
     assert res.stdout.split() == ["0", "1"], res.stderr
+
+
+def test_doctor_says_the_telemetry_switches_and_whose_they_are(tmp_path):
+    env = clean_env(tmp_path) | {"RAY_USAGE_STATS_ENABLED": "1"}
+    res = subprocess.run([str(EDGECOLOR), "doctor"], env=env, capture_output=True, text=True, timeout=120)
+    (row,) = [r.strip() for r in res.stderr.splitlines() if r.strip().startswith("telemetry  ")]  # the report
+    assert row == "telemetry  ORT_DISABLE_TELEMETRY=1 (off), RAY_USAGE_STATS_ENABLED=1 (as you set it)", res.stderr
